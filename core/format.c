@@ -1,0 +1,156 @@
+#include "format.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Superblock layout (256 bytes):
+ *   0 magic[8]  8 version  12 incompat  16 uuid[16]  32 label[64]
+ *  96 ctime_ns 104 segment_size 112 segment_ms 120 retention_bytes
+ * 128 retention_ms 136 max_record 144 sync_mode 148 sync_ms 152 framing
+ * 156..251 zero  252 crc32c(0..251) */
+void lfs_sb_encode(const struct lfs_sb_info *sb, unsigned char out[LFS_SB_SIZE])
+{
+	memset(out, 0, LFS_SB_SIZE);
+	memcpy(out, LFS_SB_MAGIC, 8);
+	lfs_put32(out + 8, sb->version);
+	lfs_put32(out + 12, 0);
+	memcpy(out + 16, sb->uuid, 16);
+	memcpy(out + 32, sb->label, strnlen(sb->label, LFS_LABEL_MAX));
+	lfs_put64(out + 96, sb->ctime_ns);
+	lfs_put64(out + 104, sb->defaults.segment_size);
+	lfs_put64(out + 112, sb->defaults.segment_ms);
+	lfs_put64(out + 120, sb->defaults.retention_bytes);
+	lfs_put64(out + 128, sb->defaults.retention_ms);
+	lfs_put64(out + 136, sb->defaults.max_record);
+	lfs_put32(out + 144, sb->defaults.sync_mode);
+	lfs_put32(out + 148, sb->defaults.sync_ms);
+	lfs_put32(out + 152, sb->defaults.framing);
+	lfs_put32(out + 252, lfs_crc32c(0, out, 252));
+}
+
+int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb)
+{
+	if (memcmp(in, LFS_SB_MAGIC, 8) != 0)
+		return -EUCLEAN;
+	if (lfs_get32(in + 252) != lfs_crc32c(0, in, 252))
+		return -EUCLEAN;
+	memset(sb, 0, sizeof(*sb));
+	sb->version = lfs_get32(in + 8);
+	if (sb->version > LFS_FORMAT_VERSION || lfs_get32(in + 12) != 0)
+		return -EPROTONOSUPPORT;
+	memcpy(sb->uuid, in + 16, 16);
+	memcpy(sb->label, in + 32, LFS_LABEL_MAX);
+	sb->label[LFS_LABEL_MAX] = 0;
+	sb->ctime_ns = lfs_get64(in + 96);
+	sb->defaults.segment_size = lfs_get64(in + 104);
+	sb->defaults.segment_ms = lfs_get64(in + 112);
+	sb->defaults.retention_bytes = lfs_get64(in + 120);
+	sb->defaults.retention_ms = lfs_get64(in + 128);
+	sb->defaults.max_record = lfs_get64(in + 136);
+	sb->defaults.sync_mode = lfs_get32(in + 144);
+	sb->defaults.sync_ms = lfs_get32(in + 148);
+	sb->defaults.framing = lfs_get32(in + 152);
+	return 0;
+}
+
+/* State: magic[8], state u32, crc32c(0..11) */
+void lfs_state_encode(uint32_t state, unsigned char out[LFS_STATE_SIZE])
+{
+	memcpy(out, LFS_STATE_MAGIC, 8);
+	lfs_put32(out + 8, state);
+	lfs_put32(out + 12, lfs_crc32c(0, out, 12));
+}
+
+uint32_t lfs_state_decode(const unsigned char *in, size_t len)
+{
+	if (len != LFS_STATE_SIZE || memcmp(in, LFS_STATE_MAGIC, 8) != 0 ||
+	    lfs_get32(in + 12) != lfs_crc32c(0, in, 12))
+		return 0;
+	uint32_t s = lfs_get32(in + 8);
+	return (s == LFS_STATE_CLEAN || s == LFS_STATE_DIRTY) ? s : 0;
+}
+
+/* Index header: magic[8] version framing base_offset stream_pos ctime_ns
+ * zero[20] crc32c(0..59) */
+void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE])
+{
+	memset(out, 0, LFS_IDX_HEADER_SIZE);
+	memcpy(out, LFS_IDX_MAGIC, 8);
+	lfs_put32(out + 8, h->version);
+	lfs_put32(out + 12, h->framing);
+	lfs_put64(out + 16, h->base_offset);
+	lfs_put64(out + 24, h->stream_pos);
+	lfs_put64(out + 32, h->ctime_ns);
+	lfs_put32(out + 60, lfs_crc32c(0, out, 60));
+}
+
+int lfs_idx_header_decode(const unsigned char in[LFS_IDX_HEADER_SIZE], struct lfs_idx_header *h)
+{
+	if (memcmp(in, LFS_IDX_MAGIC, 8) != 0 || lfs_get32(in + 60) != lfs_crc32c(0, in, 60))
+		return -EUCLEAN;
+	h->version = lfs_get32(in + 8);
+	h->framing = lfs_get32(in + 12);
+	h->base_offset = lfs_get64(in + 16);
+	h->stream_pos = lfs_get64(in + 24);
+	h->ctime_ns = lfs_get64(in + 32);
+	if (h->version > LFS_FORMAT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (h->framing != LFS_FRAMING_LINE && h->framing != LFS_FRAMING_WRITE)
+		return -EUCLEAN;
+	return 0;
+}
+
+/* Entry: offset pos len count ts crc type crc32c(0..43) */
+void lfs_idx_entry_encode(const struct lfs_idx_entry *e, unsigned char out[LFS_IDX_ENTRY_SIZE])
+{
+	lfs_put64(out, e->offset);
+	lfs_put64(out + 8, e->pos);
+	lfs_put32(out + 16, e->len);
+	lfs_put32(out + 20, e->count);
+	lfs_put64(out + 24, e->ts);
+	lfs_put32(out + 32, e->crc);
+	lfs_put32(out + 36, e->type);
+	lfs_put32(out + 40, 0);
+	lfs_put32(out + 44, lfs_crc32c(0, out, 44));
+}
+
+int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e)
+{
+	if (lfs_get32(in + 44) != lfs_crc32c(0, in, 44))
+		return -EUCLEAN;
+	e->offset = lfs_get64(in);
+	e->pos = lfs_get64(in + 8);
+	e->len = lfs_get32(in + 16);
+	e->count = lfs_get32(in + 20);
+	e->ts = lfs_get64(in + 24);
+	e->crc = lfs_get32(in + 32);
+	e->type = lfs_get32(in + 36);
+	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL)
+		return -EUCLEAN;
+	if (e->type == LFS_ENTRY_BATCH && (e->count == 0 || e->len == 0))
+		return -EUCLEAN;
+	return 0;
+}
+
+void lfs_seg_name(uint64_t base, const char *ext, char out[32])
+{
+	snprintf(out, 32, "%020llu.%s", (unsigned long long)base, ext);
+}
+
+int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -EINVAL;
+		uint64_t d = (uint64_t)(name[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (name[20] != '.' || strcmp(name + 21, ext) != 0)
+		return -EINVAL;
+	*base = v;
+	return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * On-disk structures of a logfs volume, encoded little-endian field by field
+ * (never by casting structs), as docs/FORMAT.md describes them.
+ */
+#ifndef LFS_FORMAT_H
+#define LFS_FORMAT_H
+
+#include "logfs.h"
+
+#define LFS_FORMAT_VERSION 1
+
+#define LFS_SB_FILE "superblock"
+#define LFS_STATE_FILE "state"
+#define LFS_TOPICS_DIR "topics"
+#define LFS_TOPIC_CONF "topic.conf"
+
+#define LFS_SB_MAGIC "LOGFS_SB"
+#define LFS_SB_SIZE 256
+
+#define LFS_STATE_MAGIC "LOGFS_ST"
+#define LFS_STATE_SIZE 16
+#define LFS_STATE_CLEAN 1
+#define LFS_STATE_DIRTY 2
+
+#define LFS_IDX_MAGIC "LOGFSIDX"
+#define LFS_IDX_HEADER_SIZE 64
+#define LFS_IDX_ENTRY_SIZE 48
+
+#define LFS_ENTRY_BATCH 1
+#define LFS_ENTRY_SEAL 2
+
+/* Segment file names: 20 decimal digits of the base offset. */
+#define LFS_SEG_NAME_LEN 24 /* "00000000000000000000.log" */
+
+struct lfs_idx_header {
+	uint32_t version;
+	uint32_t framing;
+	uint64_t base_offset;
+	uint64_t stream_pos; /* byte position of the segment's first byte in the topic */
+	uint64_t ctime_ns;
+};
+
+/* One entry per batch; a seal entry closes a sealed segment:
+ * batch: offset = first record, pos = data position, len, count, ts, crc
+ *        of the payload bytes.
+ * seal:  offset = next offset after the segment, pos = data length,
+ *        len = 0, count = number of batch entries, ts = last timestamp,
+ *        crc = CRC32C of all batch entries' bytes. */
+struct lfs_idx_entry {
+	uint64_t offset;
+	uint64_t pos;
+	uint32_t len;
+	uint32_t count;
+	uint64_t ts;
+	uint32_t crc;
+	uint32_t type;
+};
+
+static inline void lfs_put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+static inline void lfs_put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline void lfs_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint32_t lfs_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t lfs_get64(const unsigned char *p)
+{
+	return (uint64_t)lfs_get32(p) | (uint64_t)lfs_get32(p + 4) << 32;
+}
+
+void lfs_sb_encode(const struct lfs_sb_info *sb, unsigned char out[LFS_SB_SIZE]);
+/* 0, -EUCLEAN (bad magic or checksum), -EPROTONOSUPPORT (newer version). */
+int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb);
+
+void lfs_state_encode(uint32_t state, unsigned char out[LFS_STATE_SIZE]);
+/* Returns LFS_STATE_CLEAN/DIRTY, or 0 when unreadable. */
+uint32_t lfs_state_decode(const unsigned char *in, size_t len);
+
+void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE]);
+int lfs_idx_header_decode(const unsigned char in[LFS_IDX_HEADER_SIZE], struct lfs_idx_header *h);
+void lfs_idx_entry_encode(const struct lfs_idx_entry *e, unsigned char out[LFS_IDX_ENTRY_SIZE]);
+/* 0, or -EUCLEAN when the entry's checksum or type is wrong. */
+int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
+
+void lfs_seg_name(uint64_t base, const char *ext, char out[32]);
+/* Parses "NNNNNNNNNNNNNNNNNNNN.EXT": 0 and *base, or -EINVAL. */
+int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * logfs core: the log engine. Public API used by the daemon (fuse/), mkfs/,
+ * fsck/, the tests and the benchmarks. Nothing here knows about FUSE.
+ *
+ * Conventions: functions returning int return 0 on success or a negative
+ * errno; functions returning ssize_t return a byte count or a negative errno.
+ * Objects handed out by *_open / *_get are released by the matching
+ * *_close / *_put.
+ */
+#ifndef LOGFS_H
+#define LOGFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define LFS_VERSION_STRING "0.1.0"
+
+#define LFS_TOPIC_NAME_MAX 200
+#define LFS_LABEL_MAX 63
+/* The largest single append (one write(2)'s records plus a held fragment). */
+#define LFS_BATCH_MAX (64u << 20)
+
+enum lfs_framing { LFS_FRAMING_LINE = 1, LFS_FRAMING_WRITE = 2 };
+enum lfs_sync_mode { LFS_SYNC_NEVER = 0, LFS_SYNC_ALWAYS = 1, LFS_SYNC_INTERVAL = 2 };
+
+/* Per-topic settings. A volume has defaults (superblock, then mount options);
+ * a topic overrides the ones whose bit is set in its mask. */
+struct lfs_settings {
+	uint64_t segment_size;
+	uint64_t segment_ms;
+	uint64_t retention_bytes;
+	uint64_t retention_ms;
+	uint64_t max_record;
+	uint32_t sync_mode; /* enum lfs_sync_mode */
+	uint32_t sync_ms;   /* for LFS_SYNC_INTERVAL */
+	uint32_t framing;   /* enum lfs_framing */
+};
+
+enum lfs_setting_id {
+	LFS_SET_SEGMENT_SIZE,
+	LFS_SET_SEGMENT_MS,
+	LFS_SET_RETENTION_BYTES,
+	LFS_SET_RETENTION_MS,
+	LFS_SET_SYNC,
+	LFS_SET_MAX_RECORD,
+	LFS_SET_FRAMING,
+	LFS_SET_COUNT
+};
+
+void lfs_settings_default(struct lfs_settings *s);
+/* Name used in mount options and in xattrs (after "user.logfs."). */
+const char *lfs_setting_name(enum lfs_setting_id id);
+int lfs_setting_lookup(const char *name); /* id, or -EINVAL */
+/* Parses a value for one setting (sizes take K/M/G, times ms or s/m/h/d). */
+int lfs_setting_parse(struct lfs_settings *s, enum lfs_setting_id id, const char *value);
+/* Formats a setting as decimal ASCII (sync as "always", "never" or MS). */
+int lfs_setting_format(const struct lfs_settings *s, enum lfs_setting_id id, char *buf,
+		       size_t len);
+int lfs_parse_size(const char *text, uint64_t *out);
+int lfs_parse_ms(const char *text, uint64_t *out);
+/* Validates a topic name: 0, -EINVAL or -ENAMETOOLONG. */
+int lfs_topic_name_check(const char *name);
+
+/* ---- volume ---- */
+
+struct lfs_mkfs_opts {
+	const char *label;     /* NULL for none */
+	const uint8_t *uuid;   /* 16 bytes, NULL for a random one */
+	uint64_t segment_size; /* 0 for the default */
+	bool force;            /* reformat an existing volume */
+};
+struct lfs_sb_info {
+	uint32_t version;
+	uint8_t uuid[16];
+	char label[LFS_LABEL_MAX + 1];
+	uint64_t ctime_ns;
+	struct lfs_settings defaults;
+};
+int lfs_mkfs(const char *path, const struct lfs_mkfs_opts *opts, struct lfs_sb_info *out);
+int lfs_uuid_parse(const char *text, uint8_t uuid[16]);
+void lfs_uuid_format(const uint8_t uuid[16], char out[37]);
+/* Reads and verifies the superblock of the volume at path. */
+int lfs_read_superblock(const char *path, struct lfs_sb_info *out);
+/* 1 if another process holds the volume open read-write, 0 if not. */
+int lfs_volume_in_use(const char *path);
+
+typedef struct lfs_volume lfs_volume;
+typedef struct lfs_topic lfs_topic;
+typedef struct lfs_segment lfs_segment;
+typedef struct lfs_reader lfs_reader;
+typedef struct lfs_producer lfs_producer;
+
+enum {
+	LFS_OPEN_RDONLY = 1 << 0, /* no lock, no writes, no recovery repair */
+};
+
+/* Called for every notable event while mounting (recovery cuts, ...). */
+typedef void (*lfs_log_fn)(void *ctx, int level, const char *msg);
+
+struct lfs_open_opts {
+	unsigned flags;
+	/* Mount options: override the superblock defaults where the mask bit
+	 * (1 << enum lfs_setting_id) is set. */
+	struct lfs_settings overrides;
+	uint32_t override_mask;
+	lfs_log_fn log;
+	void *log_ctx;
+};
+struct lfs_open_report {
+	bool was_clean;
+	unsigned topics;
+	unsigned segments_scanned;
+	uint64_t records_cut;
+	uint64_t bytes_cut;
+};
+
+int lfs_volume_open(const char *path, const struct lfs_open_opts *opts, lfs_volume **out,
+		    struct lfs_open_report *report);
+/* Flushes everything, records a clean state and releases the volume. */
+int lfs_volume_close(lfs_volume *v);
+const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v);
+bool lfs_volume_readonly(const lfs_volume *v);
+/* fd of the volume directory (for statfs). */
+int lfs_volume_fd(const lfs_volume *v);
+/* Runs periodic work (interval syncs, retention by age). The volume starts a
+ * thread for it; tests may call it directly with a fake clock. */
+void lfs_volume_tick(lfs_volume *v, uint64_t now_ns);
+
+/* Lists topic names in sorted order. Caller frees each name and the array. */
+int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
+
+/* ---- topics ---- */
+
+struct lfs_topic_meta {
+	uint32_t mode; /* permission bits of the directory */
+	uint32_t uid, gid;
+};
+int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
+		     lfs_topic **out);
+/* Looks up a topic by name and takes a reference: -ENOENT if absent. */
+int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out);
+void lfs_topic_ref(lfs_topic *t);
+void lfs_topic_put(lfs_topic *t);
+/* Deletes a topic and its data: -EBUSY while any handle is open on it. */
+int lfs_topic_delete(lfs_volume *v, const char *name);
+const char *lfs_topic_name(const lfs_topic *t);
+uint64_t lfs_topic_id(const lfs_topic *t); /* unique per volume open */
+void lfs_topic_get_meta(lfs_topic *t, struct lfs_topic_meta *meta);
+int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta);
+/* Effective settings (topic overrides on volume defaults). */
+void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s);
+/* Sets one setting from text and persists it: -EINVAL for a bad value, or
+ * for framing once the topic has records. */
+int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value);
+/* Handle accounting: the daemon counts every open file of a topic here so
+ * that rmdir can refuse a busy topic. Readers and producers count themselves. */
+void lfs_topic_hold(lfs_topic *t);
+void lfs_topic_release(lfs_topic *t);
+
+struct lfs_topic_stat {
+	uint64_t first_offset; /* first retained record */
+	uint64_t next_offset;  /* next to be assigned */
+	uint64_t bytes;        /* retained payload bytes */
+	uint64_t segments;     /* including the active one */
+	uint64_t first_timestamp, last_timestamp; /* ns, 0 when empty */
+	uint64_t start_pos, end_pos; /* stream positions of first and end byte */
+};
+void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st);
+
+/* Base offsets of the sealed, retained segments, in order. Caller frees. */
+int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count);
+
+struct lfs_append_result {
+	uint64_t first_offset;
+	uint32_t records;
+};
+/* Appends one batch. LINE: the bytes must be complete lines (each ending in
+ * '\n'), each at most max_record bytes, and become one record each. WRITE:
+ * the bytes are one record. The batch is contiguous and atomic across
+ * crashes; on error nothing of it is in the log. */
+int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec *iov, int iovcnt,
+		     struct lfs_append_result *res);
+/* Makes everything appended so far durable. */
+int lfs_topic_sync(lfs_topic *t);
+/* Deletes the oldest sealed segment if its base is base: -EPERM otherwise. */
+int lfs_topic_delete_segment(lfs_topic *t, uint64_t base);
+/* Applies retention by bytes and by age now; returns segments deleted. */
+int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns);
+
+/* ---- sealed segments as files ---- */
+
+struct lfs_segment_stat {
+	uint64_t base_offset;
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t first_timestamp, last_timestamp;
+	bool sealed;
+};
+/* Takes a reference on the retained sealed segment with this base. */
+int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
+void lfs_segment_put(lfs_segment *s);
+void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
+/* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
+ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
+/* Points at payload bytes without copying: the pointer stays valid while the
+ * reference is held. Returns the number of bytes available at off. */
+ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr);
+
+/* ---- readers (tail, @N, @TIME) ---- */
+
+enum lfs_start_kind { LFS_START_FIRST, LFS_START_OFFSET, LFS_START_TIME };
+struct lfs_start {
+	enum lfs_start_kind kind;
+	uint64_t value; /* offset, or time in ns since the epoch */
+};
+/* Parses "@N", "@RFC3339", "@-AGE" (the part after '@'): -EINVAL if
+ * malformed. Ages are resolved against now_ns. */
+int lfs_start_parse(const char *text, uint64_t now_ns, struct lfs_start *out);
+
+/* Opens a reader: -ENOENT when an offset is out of range. The reader's byte 0
+ * is its start record; it grows with appends and keeps the segments it spans
+ * readable even if retention deletes them. */
+int lfs_reader_open(lfs_topic *t, const struct lfs_start *start, lfs_reader **out);
+void lfs_reader_close(lfs_reader *r);
+/* Bytes readable through this reader now (never a partial record). */
+uint64_t lfs_reader_size(lfs_reader *r);
+uint64_t lfs_reader_start_offset(lfs_reader *r);
+ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off);
+/* Zero-copy variant: fills up to max iovecs pointing into segment mappings;
+ * returns the number of bytes described (0 at end). Valid until the next
+ * call on this reader or its close. */
+ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *iov, int max,
+			int *niov);
+
+/* ---- producers (a writer handle with line framing) ---- */
+
+int lfs_producer_open(lfs_topic *t, lfs_producer **out);
+/* Appends the complete records of buf (framing of the topic), holding an
+ * unterminated line fragment for the next write. Returns len or -errno;
+ * EMSGSIZE when a record is too large (and nothing appended). */
+ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len);
+/* Commits a held fragment (with '\n' added) and makes the topic durable. */
+int lfs_producer_flush(lfs_producer *p, bool sync);
+/* Flushes the fragment and releases the producer. */
+int lfs_producer_close(lfs_producer *p);
+
+/* ---- the recovery scanner and the volume checker ---- */
+
+enum lfs_problem_kind {
+	LFS_PROB_SUPERBLOCK,
+	LFS_PROB_STATE,
+	LFS_PROB_TOPIC_CONF,
+	LFS_PROB_UNKNOWN_FILE,
+	LFS_PROB_MISSING_DATA,
+	LFS_PROB_MISSING_INDEX,
+	LFS_PROB_INDEX_HEADER,
+	LFS_PROB_INDEX_ENTRY,
+	LFS_PROB_PAYLOAD_CRC,
+	LFS_PROB_CONTIGUITY,
+	LFS_PROB_DATA_SHORT,
+	LFS_PROB_DATA_TRAILING,
+	LFS_PROB_SEAL,
+	LFS_PROB_ORDER,
+};
+struct lfs_problem {
+	enum lfs_problem_kind kind;
+	const char *topic;   /* NULL for volume-level problems */
+	uint64_t segment;    /* base offset of the segment, or UINT64_MAX */
+	uint64_t first_offset, last_offset; /* records affected (last exclusive) */
+	uint64_t bytes;      /* payload bytes affected */
+	bool repaired;
+	char message[256];
+};
+typedef void (*lfs_problem_fn)(void *ctx, const struct lfs_problem *p);
+
+enum {
+	LFS_SCAN_REPAIR = 1 << 0,        /* cut back, rebuild, reseal */
+	LFS_SCAN_VERIFY_PAYLOAD = 1 << 1, /* check every batch CRC */
+};
+struct lfs_scan_result {
+	uint64_t base_offset;
+	uint64_t next_offset;   /* after the last valid record */
+	uint64_t valid_bytes;   /* data bytes up to the last valid batch */
+	uint64_t entries;       /* valid index entries */
+	uint64_t first_timestamp, last_timestamp;
+	bool sealed;            /* a valid seal was found (or written by repair) */
+	bool damaged;           /* something invalid was found */
+	bool repaired;
+	uint64_t records_cut, bytes_cut;
+};
+/* Scans one segment (files BASE.log and BASE.idx in dirfd): checks the index
+ * header, every entry's checksum, offsets and positions contiguous, every
+ * batch CRC (with LFS_SCAN_VERIFY_PAYLOAD) and the seal. Reports problems
+ * through fn. With LFS_SCAN_REPAIR it cuts data and index back to the last
+ * valid batch and rebuilds a missing or damaged index of a line-framed
+ * segment from its data. seal: write a seal after a successful scan. */
+int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags, bool seal,
+		     lfs_problem_fn fn, void *ctx, struct lfs_scan_result *res);
+
+enum lfs_check_mode { LFS_CHECK_NONE = 0, LFS_CHECK_REPAIR = 1, LFS_CHECK_PREEN = 2 };
+struct lfs_check_opts {
+	enum lfs_check_mode mode;
+	bool force;   /* check a clean volume fully */
+	bool verbose; /* report every segment */
+	lfs_problem_fn problem;
+	void (*segment)(void *ctx, const char *topic, const struct lfs_scan_result *r);
+	void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes);
+	volatile int *cancel; /* set non-zero to stop at the next safe point */
+	void *ctx;
+};
+struct lfs_check_result {
+	unsigned topics, segments;
+	uint64_t records, bytes;
+	unsigned problems, repaired, unrepaired;
+	bool was_clean, skipped_clean, cancelled;
+};
+/* Checks (and with a repair mode, repairs) the volume at path. Returns 0 or a
+ * negative errno for operational errors (-EBUSY mounted, -EUCLEAN not a
+ * volume, -EPROTONOSUPPORT newer format). */
+int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
+		     struct lfs_check_result *res);
+
+/* ---- small utilities shared by the programs ---- */
+uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len);
+uint64_t lfs_now_ns(void);
+
+#endif

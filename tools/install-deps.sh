@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs, with apt-get, whatever logfs needs to build and test that is not
+# there yet. Does nothing (and needs no network) when everything is present.
+set -eu
+
+PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc"
+if [ "${1:-}" = "--bench" ]; then
+	PKGS="$PKGS gnuplot-nox hyperfine"
+fi
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root, or: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
