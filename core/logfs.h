@@ -280,6 +280,11 @@ enum {
 	LFS_SCAN_REPAIR = 1 << 0,        /* cut back, rebuild, reseal */
 	LFS_SCAN_VERIFY_PAYLOAD = 1 << 1, /* check every batch CRC */
 };
+/* What the caller knows of a segment, used when its index header is lost. */
+struct lfs_scan_hint {
+	uint32_t framing;    /* the topic's framing */
+	uint64_t stream_pos; /* where the previous segment ended */
+};
 struct lfs_scan_result {
 	uint64_t base_offset;
 	uint64_t next_offset;   /* after the last valid record */
@@ -298,7 +303,8 @@ struct lfs_scan_result {
  * valid batch and rebuilds a missing or damaged index of a line-framed
  * segment from its data. seal: write a seal after a successful scan. */
 int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags, bool seal,
-		     lfs_problem_fn fn, void *ctx, struct lfs_scan_result *res);
+		     const struct lfs_scan_hint *hint, lfs_problem_fn fn, void *ctx,
+		     struct lfs_scan_result *res);
 
 enum lfs_check_mode { LFS_CHECK_NONE = 0, LFS_CHECK_REPAIR = 1, LFS_CHECK_PREEN = 2 };
 struct lfs_check_opts {

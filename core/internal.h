@@ -1,0 +1,161 @@
+/*
+ * Internal structures of the core. Locking order, outermost first:
+ *   volume->topics_lock > topic->append_mu > topic->segs_lock > segment->mu
+ *   topic->sync_mu is taken alone.
+ */
+#ifndef LFS_INTERNAL_H
+#define LFS_INTERNAL_H
+
+#include "format.h"
+#include "logfs.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Roll when the index would hold more entries than this (like Kafka's
+ * segment.index.bytes): it bounds the active index mapping. */
+#define LFS_IDX_MAX_ENTRIES (1u << 20)
+#define LFS_DATA_GROW (1u << 20)
+#define LFS_IDX_GROW (64u << 10)
+
+struct lfs_segment {
+	atomic_int refs;
+	lfs_topic *topic;
+	uint64_t base;
+	uint64_t stream_pos;
+	uint32_t framing;
+	uint64_t ctime_ns;
+	uint64_t first_ts;
+
+	/* Committed state; the appender publishes with release stores. */
+	_Atomic uint64_t size;
+	_Atomic uint64_t next_offset;
+	_Atomic uint64_t nentries;
+	_Atomic uint64_t last_ts;
+	atomic_bool sealed;
+	atomic_bool retired;
+
+	pthread_mutex_t mu; /* lazy mapping */
+	unsigned char *_Atomic data;
+	size_t data_maplen;
+	unsigned char *_Atomic idx;
+	size_t idx_maplen;
+
+	/* Active segment only (the appender's, under topic->append_mu). */
+	int data_fd, idx_fd;
+	uint64_t data_alloc, idx_alloc;
+};
+
+struct lfs_topic {
+	atomic_int refs;
+	lfs_volume *vol;
+	uint64_t id;
+	char name[LFS_TOPIC_NAME_MAX + 1];
+	int dirfd;
+	atomic_int holds; /* open files */
+	atomic_bool deleted;
+
+	pthread_mutex_t conf_mu; /* meta and settings */
+	struct lfs_topic_meta meta;
+	struct lfs_settings own; /* topic overrides */
+	uint32_t own_mask;
+
+	pthread_mutex_t append_mu;
+	lfs_segment *active; /* never NULL once loaded */
+
+	/* The segment list: sealed retained segments then the active one. */
+	pthread_rwlock_t segs_lock;
+	lfs_segment **segs;
+	size_t nsegs, segs_cap;
+
+	_Atomic uint64_t next_offset; /* committed */
+	_Atomic uint64_t end_pos;     /* committed stream end */
+
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cond;
+	bool syncing;
+	uint64_t durable_offset;
+	int sync_error;
+	_Atomic uint64_t last_sync_ns;
+	atomic_bool dirty; /* appended since the last sync */
+};
+
+struct lfs_volume {
+	char *path;
+	int dirfd, topics_fd;
+	bool readonly;
+	struct lfs_sb_info sb;
+	struct lfs_settings defaults; /* superblock defaults + mount options */
+	lfs_log_fn log;
+	void *log_ctx;
+
+	pthread_rwlock_t topics_lock;
+	lfs_topic **topics;
+	size_t ntopics, topics_cap;
+	uint64_t next_topic_id;
+
+	pthread_t ticker;
+	bool ticker_running;
+	pthread_mutex_t tick_mu;
+	pthread_cond_t tick_cond;
+	bool stopping;
+};
+
+void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* segment.c */
+lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base);
+void lfs_segment_ref(lfs_segment *s);
+int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
+			      lfs_segment **out);
+int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
+int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out);
+int lfs_segment_seal(lfs_segment *s);
+int lfs_segment_close_active(lfs_segment *s);
+int lfs_segment_reserve(lfs_segment *s, uint64_t data_len);
+int lfs_segment_map_data(lfs_segment *s);
+int lfs_segment_map_idx(lfs_segment *s);
+int lfs_segment_sync(lfs_segment *s);
+int lfs_segment_unlink(lfs_segment *s);
+void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e);
+/* Binary searches over committed entries: index of the batch holding
+ * offset / of the first batch with ts >= ts (nentries if none). */
+uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
+uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
+
+/* topic.c */
+int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_open_report *rep,
+		   lfs_topic **out);
+void lfs_topic_unload(lfs_topic *t);
+int lfs_topic_flush(lfs_topic *t);
+void lfs_topic_tick(lfs_topic *t, uint64_t now_ns);
+/* The segment holding stream position pos (live list), with a reference. */
+lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);
+
+/* volume.c: pieces fsck needs */
+int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);
+int lfs_superblock_repair(int dirfd, bool *repaired);
+int lfs_state_read(int dirfd); /* LFS_STATE_CLEAN/DIRTY, 0 unknown, <0 error */
+int lfs_state_write(int dirfd, uint32_t state);
+int lfs_volume_lock_path(const char *path, int *fd_out);
+
+/* util.c */
+int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
+int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
+int lfs_fsync_dir(int dirfd);
+int lfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+int lfs_remove_tree(int dirfd, const char *name);
+bool lfs_all_zero(const void *buf, size_t len);
+size_t lfs_count_lines(const void *buf, size_t len);
+
+/* conf.c */
+int lfs_topic_conf_read(int dirfd, struct lfs_topic_meta *meta, struct lfs_settings *own,
+			uint32_t *mask);
+int lfs_topic_conf_write(int dirfd, const struct lfs_topic_meta *meta,
+			 const struct lfs_settings *own, uint32_t mask);
+void lfs_settings_merge(struct lfs_settings *out, const struct lfs_settings *base,
+			const struct lfs_settings *own, uint32_t mask);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * Producers: a writer handle. In line framing each write's complete lines
+ * become records and an unterminated fragment is held until the next write,
+ * fsync or close; in write framing each write is one record.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lfs_producer {
+	lfs_topic *t;
+	char *frag;
+	size_t frag_len, frag_cap;
+};
+
+int lfs_producer_open(lfs_topic *t, lfs_producer **out)
+{
+	if (t->vol->readonly)
+		return -EROFS;
+	lfs_producer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->t = t;
+	lfs_topic_ref(t);
+	lfs_topic_hold(t);
+	*out = p;
+	return 0;
+}
+
+static int hold_fragment(lfs_producer *p, const char *buf, size_t len)
+{
+	if (p->frag_len + len > p->frag_cap) {
+		size_t cap = p->frag_cap ? p->frag_cap : 256;
+		while (cap < p->frag_len + len)
+			cap *= 2;
+		char *n = realloc(p->frag, cap);
+		if (!n)
+			return -ENOMEM;
+		p->frag = n;
+		p->frag_cap = cap;
+	}
+	memcpy(p->frag + p->frag_len, buf, len);
+	p->frag_len += len;
+	return 0;
+}
+
+ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
+{
+	struct lfs_settings st;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	lfs_topic_settings(p->t, &st);
+	if (st.framing == LFS_FRAMING_WRITE) {
+		struct iovec iov = {(void *)buf, len};
+		rc = lfs_topic_append(p->t, LFS_FRAMING_WRITE, &iov, 1, NULL);
+		return rc < 0 ? rc : (ssize_t)len;
+	}
+	const char *b = buf;
+	const char *nl = memrchr(b, '\n', len);
+	size_t head = nl ? (size_t)(nl - b) + 1 : 0, tail = len - head;
+	/* The record being held, +1 for the '\n' it will get. */
+	if ((head ? tail : p->frag_len + tail) + 1 > st.max_record && tail)
+		return -EMSGSIZE;
+	if (head) {
+		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)b, head}};
+		int first = p->frag_len ? 0 : 1;
+		rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov + first, 2 - first, NULL);
+		if (rc < 0)
+			return rc;
+		p->frag_len = 0;
+	}
+	if (tail) {
+		rc = hold_fragment(p, b + head, tail);
+		if (rc < 0)
+			return rc;
+	}
+	return (ssize_t)len;
+}
+
+int lfs_producer_flush(lfs_producer *p, bool sync)
+{
+	if (p->frag_len) {
+		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)"\n", 1}};
+		int rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov, 2, NULL);
+		if (rc < 0)
+			return rc;
+		p->frag_len = 0;
+	}
+	return sync ? lfs_topic_sync(p->t) : 0;
+}
+
+int lfs_producer_close(lfs_producer *p)
+{
+	if (!p)
+		return 0;
+	int rc = lfs_producer_flush(p, false);
+	lfs_topic_release(p->t);
+	lfs_topic_put(p->t);
+	free(p->frag);
+	free(p);
+	return rc;
+}

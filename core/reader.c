@@ -1,0 +1,323 @@
+/*
+ * Readers: a view of the topic's byte stream from a start record onwards,
+ * growing with appends. A reader pins (holds references on) every segment
+ * from its start, so retention may unlink them without pulling data from
+ * under it; reads inside pinned segments take no lock at all.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lfs_reader {
+	lfs_topic *t;
+	uint64_t start_pos;
+	uint64_t start_offset;
+	lfs_segment **segs;
+	size_t nsegs, cap;
+	size_t cursor; /* index of the segment the last read used */
+};
+
+static int pin(lfs_reader *r, lfs_segment *s)
+{
+	if (r->nsegs == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->segs = n;
+		r->cap = cap;
+	}
+	lfs_segment_ref(s);
+	r->segs[r->nsegs++] = s;
+	return 0;
+}
+
+/* Pins the topic's segments from index i on (segs_lock held). */
+static int pin_from(lfs_reader *r, size_t i)
+{
+	lfs_topic *t = r->t;
+	for (; i < t->nsegs; i++) {
+		int rc = pin(r, t->segs[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Skips n lines from data position pos in a line-framed segment. */
+static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t n, uint64_t *out)
+{
+	int rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	const char *d = (const char *)atomic_load(&s->data);
+	uint64_t size = atomic_load(&s->size);
+	while (n--) {
+		const char *nl = memchr(d + pos, '\n', (size_t)(size - pos));
+		if (!nl)
+			return -EUCLEAN;
+		pos = (uint64_t)(nl - d) + 1;
+	}
+	*out = pos;
+	return 0;
+}
+
+/* Finds where record `offset` starts within segment s. */
+static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
+{
+	struct lfs_idx_entry e;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	lfs_segment_read_entry(s, lfs_segment_find_offset(s, offset), &e);
+	if (e.offset == offset) {
+		*pos = e.pos;
+		return 0;
+	}
+	if (s->framing != LFS_FRAMING_LINE)
+		return -EUCLEAN;
+	return skip_lines(s, e.pos, offset - e.offset, pos);
+}
+
+static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
+{
+	lfs_topic *t = r->t;
+	uint64_t next = atomic_load_explicit(&t->next_offset, memory_order_acquire);
+	uint64_t end = atomic_load_explicit(&t->end_pos, memory_order_acquire);
+	size_t n = t->nsegs, i;
+
+	/* The end: an empty reader that grows from the next append. */
+	*seg_index = n ? n - 1 : 0;
+	r->start_pos = end;
+	r->start_offset = next;
+
+	switch (st->kind) {
+	case LFS_START_FIRST:
+		if (n) {
+			*seg_index = 0;
+			r->start_pos = t->segs[0]->stream_pos;
+			r->start_offset = t->segs[0]->base;
+		}
+		return 0;
+	case LFS_START_OFFSET: {
+		if (st->value == next)
+			return 0;
+		if (!n || st->value > next || st->value < t->segs[0]->base)
+			return -ENOENT;
+		size_t lo = 0, hi = n;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (t->segs[mid]->base <= st->value)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		lfs_segment *s = t->segs[lo];
+		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire))
+			return -ENOENT; /* a gap left by a repair */
+		uint64_t pos;
+		int rc = locate_offset(s, st->value, &pos);
+		if (rc < 0)
+			return rc;
+		*seg_index = lo;
+		r->start_pos = s->stream_pos + pos;
+		r->start_offset = st->value;
+		return 0;
+	}
+	case LFS_START_TIME: {
+		/* First segment whose newest record is at or after the time;
+		 * per-segment newest timestamps never decrease. */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (atomic_load(&t->segs[mid]->nentries) == 0 ||
+			    atomic_load(&t->segs[mid]->last_ts) < st->value)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < n; i++) {
+			lfs_segment *s = t->segs[i];
+			int rc = lfs_segment_map_idx(s);
+			if (rc < 0)
+				return rc;
+			uint64_t k = lfs_segment_find_time(s, st->value);
+			if (k < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
+				struct lfs_idx_entry e;
+				lfs_segment_read_entry(s, k, &e);
+				*seg_index = i;
+				r->start_pos = s->stream_pos + e.pos;
+				r->start_offset = e.offset;
+				return 0;
+			}
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
+{
+	lfs_reader *r = calloc(1, sizeof(*r));
+	size_t first;
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->t = t;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	rc = find_start(r, st, &first);
+	if (rc == 0)
+		rc = pin_from(r, first);
+	pthread_rwlock_unlock(&t->segs_lock);
+	if (rc < 0) {
+		for (size_t i = 0; i < r->nsegs; i++)
+			lfs_segment_put(r->segs[i]);
+		free(r->segs);
+		free(r);
+		return rc;
+	}
+	lfs_topic_ref(t);
+	lfs_topic_hold(t);
+	*out = r;
+	return 0;
+}
+
+void lfs_reader_close(lfs_reader *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsegs; i++)
+		lfs_segment_put(r->segs[i]);
+	free(r->segs);
+	lfs_topic_release(r->t);
+	lfs_topic_put(r->t);
+	free(r);
+}
+
+uint64_t lfs_reader_size(lfs_reader *r)
+{
+	uint64_t end = atomic_load_explicit(&r->t->end_pos, memory_order_acquire);
+	return end > r->start_pos ? end - r->start_pos : 0;
+}
+
+uint64_t lfs_reader_start_offset(lfs_reader *r)
+{
+	return r->start_offset;
+}
+
+/* Pins segments that appeared after the last pinned one (rolls). */
+static int refresh(lfs_reader *r)
+{
+	lfs_topic *t = r->t;
+	int rc = 0;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	uint64_t last = r->nsegs ? r->segs[r->nsegs - 1]->base : 0;
+	size_t lo = 0, hi = t->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid]->base <= last)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!r->nsegs)
+		lo = 0;
+	rc = pin_from(r, lo);
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+/* The pinned segment holding stream position pos, or NULL. */
+static lfs_segment *pinned_at(lfs_reader *r, uint64_t pos)
+{
+	if (r->cursor < r->nsegs) {
+		lfs_segment *s = r->segs[r->cursor];
+		if (pos >= s->stream_pos &&
+		    (r->cursor + 1 == r->nsegs || pos < r->segs[r->cursor + 1]->stream_pos))
+			return s;
+	}
+	size_t lo = 0, hi = r->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->segs[mid]->stream_pos <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
+		return NULL;
+	r->cursor = lo;
+	return r->segs[lo];
+}
+
+ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *iov, int max,
+			int *niov)
+{
+	uint64_t end = atomic_load_explicit(&r->t->end_pos, memory_order_acquire);
+	uint64_t pos = r->start_pos + off;
+	size_t done = 0;
+	int k = 0;
+
+	*niov = 0;
+	if (pos >= end)
+		return 0;
+	if (len > end - pos)
+		len = (size_t)(end - pos);
+	while (done < len && k < max) {
+		lfs_segment *s = pinned_at(r, pos);
+		uint64_t in_seg = s ? pos - s->stream_pos : 0;
+		if (!s || (in_seg >= atomic_load_explicit(&s->size, memory_order_acquire) &&
+			   r->cursor + 1 == r->nsegs)) {
+			size_t before = r->nsegs;
+			int rc = refresh(r);
+			if (rc < 0)
+				return done ? (ssize_t)done : rc;
+			if (r->nsegs == before)
+				break; /* nothing further is committed */
+			continue;
+		}
+		const void *p;
+		ssize_t n = lfs_segment_peek(s, in_seg, len - done, &p);
+		if (n < 0)
+			return done ? (ssize_t)done : n;
+		if (n == 0) {
+			/* Empty or exhausted segment: move to the next one. */
+			if (r->cursor + 1 < r->nsegs) {
+				pos = r->segs[r->cursor + 1]->stream_pos;
+				r->cursor++;
+				continue;
+			}
+			break;
+		}
+		iov[k].iov_base = (void *)p;
+		iov[k].iov_len = (size_t)n;
+		k++;
+		done += (size_t)n;
+		pos += (uint64_t)n;
+	}
+	*niov = k;
+	return (ssize_t)done;
+}
+
+ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		struct iovec iov[8];
+		int n;
+		ssize_t got = lfs_reader_peek(r, off + done, len - done, iov, 8, &n);
+		if (got < 0)
+			return done ? (ssize_t)done : got;
+		if (got == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			memcpy((char *)buf + done, iov[i].iov_base, iov[i].iov_len);
+			done += iov[i].iov_len;
+		}
+	}
+	return (ssize_t)done;
+}

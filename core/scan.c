@@ -1,0 +1,556 @@
+/*
+ * The recovery scanner: one piece of code for the daemon at mount and for
+ * fsck. It walks a segment's index, checks every entry's checksum, that
+ * offsets and positions follow on, that every batch lies inside the data
+ * and (with LFS_SCAN_VERIFY_PAYLOAD) its CRC, and the seal.
+ *
+ * What it concludes, and what repair does about it:
+ *  - a torn or corrupt tail (bad entry with nothing valid after it, a batch
+ *    past the end of the data, a payload CRC mismatch): cut data and index
+ *    back to the last valid batch, reporting the offsets and bytes cut;
+ *  - a damaged entry between valid ones: its fields follow from its
+ *    neighbours, so it is rebuilt (CRC recomputed over the data) when the
+ *    data agrees with the framing;
+ *  - a missing index or header, line framing: rebuilt from the data, one
+ *    batch per up to 1 MiB of complete lines;
+ *  - bytes after the last batch: cut (zeros are the preallocated tail of an
+ *    active segment and not a problem);
+ *  - a missing or wrong seal: (re)written when asked to seal.
+ * It never invents data: every record it keeps is bytes found in the data
+ * file, framed as the index or the framing says.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REBUILD_BATCH (1u << 20)
+
+struct scan {
+	int dirfd;
+	const char *topic;
+	uint64_t base;
+	unsigned flags;
+	lfs_problem_fn fn;
+	void *ctx;
+	struct lfs_scan_result *res;
+
+	int data_fd, idx_fd;
+	const unsigned char *data;
+	uint64_t data_size;
+	unsigned char *idx; /* malloc'd copy of the index file */
+	uint64_t idx_size;
+	struct lfs_idx_header hdr;
+	bool hdr_ok;
+
+	/* The valid entries, possibly rebuilt. */
+	struct lfs_idx_entry *ents;
+	uint64_t n, cap;
+	bool rewrite_from_set; /* entries from rewrite_from on must be written */
+	uint64_t rewrite_from;
+	bool changed;
+};
+
+static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
+		   uint64_t bytes, bool repaired, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
+		   uint64_t bytes, bool repaired, const char *fmt, ...)
+{
+	struct lfs_problem p = {.kind = kind,
+				.topic = sc->topic,
+				.segment = sc->base,
+				.first_offset = first,
+				.last_offset = last,
+				.bytes = bytes,
+				.repaired = repaired};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p.message, sizeof(p.message), fmt, ap);
+	va_end(ap);
+	sc->res->damaged = true;
+	if (repaired)
+		sc->res->repaired = true;
+	if (sc->fn)
+		sc->fn(sc->ctx, &p);
+}
+
+static int push(struct scan *sc, const struct lfs_idx_entry *e)
+{
+	if (sc->n == sc->cap) {
+		uint64_t cap = sc->cap ? sc->cap * 2 : 1024;
+		struct lfs_idx_entry *v = realloc(sc->ents, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sc->ents = v;
+		sc->cap = cap;
+	}
+	sc->ents[sc->n++] = *e;
+	return 0;
+}
+
+static void mark_rewrite(struct scan *sc, uint64_t from)
+{
+	if (!sc->rewrite_from_set || from < sc->rewrite_from)
+		sc->rewrite_from = from;
+	sc->rewrite_from_set = true;
+	sc->changed = true;
+}
+
+static uint64_t next_offset(struct scan *sc)
+{
+	return sc->n ? sc->ents[sc->n - 1].offset + sc->ents[sc->n - 1].count : sc->base;
+}
+
+static uint64_t next_pos(struct scan *sc)
+{
+	return sc->n ? sc->ents[sc->n - 1].pos + sc->ents[sc->n - 1].len : 0;
+}
+
+static uint64_t last_ts(struct scan *sc)
+{
+	return sc->n ? sc->ents[sc->n - 1].ts : 0;
+}
+
+static int open_file(struct scan *sc, const char *ext)
+{
+	char name[32];
+	lfs_seg_name(sc->base, ext, name);
+	int fl = (sc->flags & LFS_SCAN_REPAIR) ? O_RDWR : O_RDONLY;
+	int fd = openat(sc->dirfd, name, fl | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static const unsigned char *entry_at(struct scan *sc, uint64_t i)
+{
+	return sc->idx + LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE;
+}
+
+/* Does [pos, pos+len) of the data hold exactly `count` records of the
+ * framing? Line: count newlines, the last byte one of them. */
+static bool framing_agrees(struct scan *sc, uint32_t framing, uint64_t pos, uint64_t len,
+			   uint64_t count)
+{
+	if (pos + len > sc->data_size || len == 0 || len > LFS_BATCH_MAX)
+		return false;
+	if (framing == LFS_FRAMING_WRITE)
+		return count == 1;
+	return sc->data[pos + len - 1] == '\n' && lfs_count_lines(sc->data + pos, len) == count;
+}
+
+/* Appends batches of complete lines from data position `pos` up to the
+ * last newline, all with timestamp ts. Returns the records added. */
+static int rebuild_lines(struct scan *sc, uint64_t pos, uint64_t ts, uint64_t *records)
+{
+	const char *d = (const char *)sc->data;
+	const char *last = sc->data_size > pos ? memrchr(d + pos, '\n', sc->data_size - pos) : NULL;
+	uint64_t end = last ? (uint64_t)(last - d) + 1 : pos;
+	*records = 0;
+	mark_rewrite(sc, sc->n);
+	while (pos < end) {
+		uint64_t len = end - pos;
+		if (len > REBUILD_BATCH) {
+			const char *nl = memrchr(d + pos, '\n', REBUILD_BATCH);
+			if (nl)
+				len = (uint64_t)(nl - (d + pos)) + 1;
+			else
+				len = (uint64_t)((const char *)memchr(d + pos + REBUILD_BATCH, '\n',
+								      end - pos - REBUILD_BATCH) -
+						 (d + pos)) + 1;
+		}
+		struct lfs_idx_entry e = {.offset = next_offset(sc),
+					  .pos = pos,
+					  .len = (uint32_t)len,
+					  .count = (uint32_t)lfs_count_lines(d + pos, len),
+					  .ts = ts,
+					  .crc = lfs_crc32c(0, d + pos, len),
+					  .type = LFS_ENTRY_BATCH};
+		int rc = push(sc, &e);
+		if (rc < 0)
+			return rc;
+		*records += e.count;
+		pos += len;
+	}
+	return 0;
+}
+
+static uint64_t data_mtime_ns(struct scan *sc)
+{
+	struct stat st;
+	if (sc->data_fd < 0 || fstat(sc->data_fd, &st) < 0)
+		return lfs_now_ns();
+	return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+}
+
+/* Estimates the records that the entries from i on claimed (for reports). */
+static uint64_t claimed_end(struct scan *sc, uint64_t i, uint64_t nraw)
+{
+	uint64_t end = next_offset(sc);
+	for (; i < nraw; i++) {
+		struct lfs_idx_entry e;
+		if (lfs_idx_entry_decode(entry_at(sc, i), &e) == 0 && e.type == LFS_ENTRY_BATCH &&
+		    e.offset >= end && e.count < (1u << 30))
+			end = e.offset + e.count;
+	}
+	return end;
+}
+
+/* Walks the index entries. Returns 0, or a negative errno for I/O errors. */
+static int walk(struct scan *sc, bool *seal_ok)
+{
+	uint64_t nraw = sc->idx_size >= LFS_IDX_HEADER_SIZE
+				? (sc->idx_size - LFS_IDX_HEADER_SIZE) / LFS_IDX_ENTRY_SIZE
+				: 0;
+	bool verify = sc->flags & LFS_SCAN_VERIFY_PAYLOAD;
+	bool repair = sc->flags & LFS_SCAN_REPAIR;
+	uint32_t framing = sc->hdr.framing;
+	uint64_t i;
+
+	*seal_ok = false;
+	for (i = 0; i < nraw; i++) {
+		const unsigned char *raw = entry_at(sc, i);
+		struct lfs_idx_entry e;
+		uint64_t want_off = next_offset(sc), want_pos = next_pos(sc);
+
+		if (lfs_all_zero(raw, LFS_IDX_ENTRY_SIZE)) {
+			/* The preallocated tail: the end, unless valid
+			 * entries follow (a zeroed block in the middle). */
+			bool more = false;
+			for (uint64_t j = i + 1; j < nraw && !more; j++)
+				more = !lfs_all_zero(entry_at(sc, j), LFS_IDX_ENTRY_SIZE);
+			if (!more)
+				return 0;
+		}
+		int drc = lfs_idx_entry_decode(raw, &e);
+		if (drc == 0 && e.type == LFS_ENTRY_SEAL) {
+			uint32_t crc = lfs_crc32c(0, sc->idx + LFS_IDX_HEADER_SIZE, i * LFS_IDX_ENTRY_SIZE);
+			if (e.offset == want_off && e.pos == want_pos && e.count == i && e.crc == crc &&
+			    !sc->changed) {
+				*seal_ok = true;
+			} else {
+				report(sc, LFS_PROB_SEAL, want_off, want_off, 0, repair,
+				       "seal does not match the segment (%s)",
+				       repair ? "resealed" : "left");
+				sc->changed = true;
+			}
+			if (i + 1 < nraw && !lfs_all_zero(entry_at(sc, i + 1),
+							  (nraw - i - 1) * LFS_IDX_ENTRY_SIZE)) {
+				report(sc, LFS_PROB_INDEX_ENTRY, want_off, want_off, 0, repair,
+				       "%llu index entries after the seal (%s)",
+				       (unsigned long long)(nraw - i - 1), repair ? "removed" : "left");
+				sc->changed = true;
+			} else if (i + 1 < nraw) {
+				sc->changed = true;
+			}
+			return 0;
+		}
+		bool fields_ok = drc == 0 && e.offset == want_off && e.pos == want_pos;
+		if (!fields_ok) {
+			/* Damaged entry. If a later entry is valid and lines
+			 * up, the hole's fields follow from its neighbours. */
+			uint64_t j;
+			struct lfs_idx_entry nx;
+			for (j = i + 1; j < nraw; j++)
+				if (lfs_idx_entry_decode(entry_at(sc, j), &nx) == 0 &&
+				    nx.type == LFS_ENTRY_BATCH)
+					break;
+			bool mend = j < nraw && nx.offset > want_off && nx.pos > want_pos &&
+				    (j == i + 1 || framing == LFS_FRAMING_LINE) &&
+				    framing_agrees(sc, framing, want_pos, nx.pos - want_pos,
+						   nx.offset - want_off);
+			if (mend) {
+				struct lfs_idx_entry r = {
+					.offset = want_off,
+					.pos = want_pos,
+					.len = (uint32_t)(nx.pos - want_pos),
+					.count = (uint32_t)(nx.offset - want_off),
+					.ts = drc == 0 ? e.ts : (nx.ts > last_ts(sc) ? last_ts(sc) : nx.ts),
+					.crc = lfs_crc32c(0, sc->data + want_pos, nx.pos - want_pos),
+					.type = LFS_ENTRY_BATCH};
+				if (r.ts < last_ts(sc))
+					r.ts = last_ts(sc);
+				report(sc, LFS_PROB_INDEX_ENTRY, want_off, nx.offset, 0, repair,
+				       "index entries %llu..%llu damaged; %s from the data",
+				       (unsigned long long)i, (unsigned long long)(j - 1),
+				       repair ? "rebuilt" : "can be rebuilt");
+				mark_rewrite(sc, sc->n);
+				int rc = push(sc, &r);
+				if (rc < 0)
+					return rc;
+				i = j - 1;
+				continue;
+			}
+			uint64_t lost = claimed_end(sc, i, nraw);
+			report(sc, drc == 0 ? LFS_PROB_CONTIGUITY : LFS_PROB_INDEX_ENTRY, want_off,
+			       lost, sc->data_size > want_pos ? sc->data_size - want_pos : 0, repair,
+			       "index entry %llu %s: offsets %llu..%llu %s", (unsigned long long)i,
+			       drc == 0 ? "does not follow on" : "is corrupt",
+			       (unsigned long long)want_off, (unsigned long long)lost,
+			       repair ? "cut" : "invalid");
+			sc->res->records_cut += lost - want_off;
+			sc->changed = true;
+			return 0;
+		}
+		if (e.pos + e.len > sc->data_size) {
+			uint64_t lost = claimed_end(sc, i, nraw);
+			report(sc, LFS_PROB_DATA_SHORT, want_off, lost,
+			       sc->data_size > want_pos ? sc->data_size - want_pos : 0, repair,
+			       "data ends inside batch at offset %llu: offsets %llu..%llu %s",
+			       (unsigned long long)want_off, (unsigned long long)want_off,
+			       (unsigned long long)lost, repair ? "cut" : "invalid");
+			sc->res->records_cut += lost - want_off;
+			sc->changed = true;
+			return 0;
+		}
+		if (verify && (lfs_crc32c(0, sc->data + e.pos, e.len) != e.crc ||
+			       (framing == LFS_FRAMING_LINE &&
+				!framing_agrees(sc, framing, e.pos, e.len, e.count)) ||
+			       (framing == LFS_FRAMING_WRITE && e.count != 1))) {
+			uint64_t lost = claimed_end(sc, i, nraw);
+			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, sc->data_size - want_pos, repair,
+			       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",
+			       (unsigned long long)want_off, (unsigned long long)want_off,
+			       (unsigned long long)lost, repair ? "cut" : "invalid");
+			sc->res->records_cut += lost - want_off;
+			sc->changed = true;
+			return 0;
+		}
+		int rc = push(sc, &e);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int write_index(struct scan *sc, bool seal)
+{
+	unsigned char buf[LFS_IDX_ENTRY_SIZE];
+	int rc;
+
+	if (sc->idx_fd < 0) {
+		char name[32];
+		lfs_seg_name(sc->base, "idx", name);
+		sc->idx_fd = openat(sc->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (sc->idx_fd < 0)
+			return -errno;
+	}
+	if (!sc->hdr_ok) {
+		unsigned char h[LFS_IDX_HEADER_SIZE];
+		lfs_idx_header_encode(&sc->hdr, h);
+		rc = lfs_pwrite_full(sc->idx_fd, h, sizeof(h), 0);
+		if (rc < 0)
+			return rc;
+	}
+	uint64_t from = sc->rewrite_from_set ? sc->rewrite_from : sc->n;
+	for (uint64_t i = from; i < sc->n; i++) {
+		lfs_idx_entry_encode(&sc->ents[i], buf);
+		rc = lfs_pwrite_full(sc->idx_fd, buf, sizeof(buf),
+				     LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE);
+		if (rc < 0)
+			return rc;
+	}
+	uint64_t len = LFS_IDX_HEADER_SIZE + sc->n * LFS_IDX_ENTRY_SIZE;
+	if (ftruncate(sc->idx_fd, (off_t)len) < 0)
+		return -errno;
+	if (seal) {
+		/* The seal's CRC covers the entries as written on disk. */
+		uint32_t crc = 0;
+		for (uint64_t i = 0; i < sc->n; i++) {
+			lfs_idx_entry_encode(&sc->ents[i], buf);
+			crc = lfs_crc32c(crc, buf, sizeof(buf));
+		}
+		struct lfs_idx_entry s = {.offset = next_offset(sc),
+					  .pos = next_pos(sc),
+					  .count = (uint32_t)sc->n,
+					  .ts = last_ts(sc),
+					  .crc = crc,
+					  .type = LFS_ENTRY_SEAL};
+		lfs_idx_entry_encode(&s, buf);
+		rc = lfs_pwrite_full(sc->idx_fd, buf, sizeof(buf), len);
+		if (rc < 0)
+			return rc;
+	}
+	if (fdatasync(sc->idx_fd) < 0)
+		return -errno;
+	return 0;
+}
+
+static int load_files(struct scan *sc)
+{
+	struct stat st;
+	int rc;
+
+	sc->data_fd = open_file(sc, "log");
+	if (sc->data_fd < 0 && sc->data_fd != -ENOENT)
+		return sc->data_fd;
+	if (sc->data_fd >= 0) {
+		if (fstat(sc->data_fd, &st) < 0)
+			return -errno;
+		sc->data_size = (uint64_t)st.st_size;
+		if (sc->data_size) {
+			void *p = mmap(NULL, sc->data_size, PROT_READ, MAP_SHARED, sc->data_fd, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+			sc->data = p;
+		}
+	}
+	sc->idx_fd = open_file(sc, "idx");
+	if (sc->idx_fd < 0 && sc->idx_fd != -ENOENT)
+		return sc->idx_fd;
+	if (sc->idx_fd >= 0) {
+		if (fstat(sc->idx_fd, &st) < 0)
+			return -errno;
+		sc->idx_size = (uint64_t)st.st_size;
+		sc->idx = malloc(sc->idx_size + 1);
+		if (!sc->idx)
+			return -ENOMEM;
+		rc = sc->idx_size ? lfs_pread_full(sc->idx_fd, sc->idx, sc->idx_size, 0) : 0;
+		if (rc < 0)
+			return rc;
+		if (sc->idx_size >= LFS_IDX_HEADER_SIZE &&
+		    lfs_idx_header_decode(sc->idx, &sc->hdr) == 0 && sc->hdr.base_offset == sc->base)
+			sc->hdr_ok = true;
+	}
+	return 0;
+}
+
+int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags, bool seal,
+		     const struct lfs_scan_hint *hint, lfs_problem_fn fn, void *ctx,
+		     struct lfs_scan_result *res)
+{
+	struct scan sc = {.dirfd = dirfd,
+			  .topic = topic,
+			  .base = base,
+			  .flags = flags,
+			  .fn = fn,
+			  .ctx = ctx,
+			  .res = res,
+			  .data_fd = -1,
+			  .idx_fd = -1};
+	bool repair = flags & LFS_SCAN_REPAIR, seal_ok = false;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->base_offset = base;
+	rc = load_files(&sc);
+	if (rc < 0)
+		goto out;
+
+	if (sc.data_fd < 0) {
+		/* Without its data a segment holds nothing: keep an empty
+		 * one, so offsets are never reused. */
+		uint64_t lost = 0;
+		if (sc.hdr_ok) {
+			sc.n = 0;
+			lost = claimed_end(&sc, 0, (sc.idx_size - LFS_IDX_HEADER_SIZE) /
+							   LFS_IDX_ENTRY_SIZE) - base;
+		}
+		report(&sc, LFS_PROB_MISSING_DATA, base, base + lost, 0, repair,
+		       "data file missing: offsets %llu..%llu %s", (unsigned long long)base,
+		       (unsigned long long)(base + lost), repair ? "lost, segment emptied" : "lost");
+		res->records_cut = lost;
+		if (repair) {
+			char name[32];
+			lfs_seg_name(base, "log", name);
+			int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0) {
+				rc = -errno;
+				goto out;
+			}
+			close(fd);
+			if (!sc.hdr_ok)
+				sc.hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, hint->framing, base,
+								 hint->stream_pos, lfs_now_ns()};
+			rc = write_index(&sc, seal);
+			if (rc < 0)
+				goto out;
+			res->sealed = seal;
+		}
+		goto done;
+	}
+
+	if (!sc.hdr_ok) {
+		bool line = hint->framing == LFS_FRAMING_LINE;
+		sc.hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, hint->framing, base,
+						 hint->stream_pos, data_mtime_ns(&sc)};
+		if (!line) {
+			report(&sc, sc.idx_fd < 0 ? LFS_PROB_MISSING_INDEX : LFS_PROB_INDEX_HEADER, base,
+			       base, sc.data_size, false,
+			       "index %s and the topic uses write framing: cannot rebuild",
+			       sc.idx_fd < 0 ? "missing" : "header damaged");
+			goto done;
+		}
+		uint64_t records;
+		rc = rebuild_lines(&sc, 0, sc.hdr.ctime_ns, &records);
+		if (rc < 0)
+			goto out;
+		report(&sc, sc.idx_fd < 0 ? LFS_PROB_MISSING_INDEX : LFS_PROB_INDEX_HEADER, base,
+		       base + records, 0, repair, "index %s: %s %llu records from the data",
+		       sc.idx_fd < 0 ? "missing" : "header damaged",
+		       repair ? "rebuilt" : "can rebuild", (unsigned long long)records);
+	} else {
+		rc = walk(&sc, &seal_ok);
+		if (rc < 0)
+			goto out;
+	}
+
+	/* Bytes after the last valid batch. */
+	uint64_t valid = next_pos(&sc);
+	if (sc.data_size > valid) {
+		uint64_t extra = sc.data_size - valid;
+		if (!lfs_all_zero(sc.data + valid, extra) || seal_ok) {
+			report(&sc, LFS_PROB_DATA_TRAILING, next_offset(&sc), next_offset(&sc), extra,
+			       repair, "%llu bytes of data after the last valid batch %s",
+			       (unsigned long long)extra, repair ? "cut" : "found");
+			res->bytes_cut += extra;
+		}
+		sc.changed = true;
+	}
+	/* An unsealed segment that should be (a roll cut short) gets its
+	 * seal written by repair. */
+	if (seal && !seal_ok)
+		sc.changed = true;
+	if (seal_ok && !sc.changed)
+		res->sealed = true;
+	if (repair && sc.changed) {
+		if (sc.data_size > valid) {
+			if (ftruncate(sc.data_fd, (off_t)valid) < 0) {
+				rc = -errno;
+				goto out;
+			}
+		}
+		if (fdatasync(sc.data_fd) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		rc = write_index(&sc, seal || seal_ok);
+		if (rc < 0)
+			goto out;
+		res->sealed = seal || seal_ok;
+	}
+done:
+	res->next_offset = next_offset(&sc);
+	res->valid_bytes = next_pos(&sc);
+	res->entries = sc.n;
+	res->first_timestamp = sc.n ? sc.ents[0].ts : 0;
+	res->last_timestamp = last_ts(&sc);
+	rc = 0;
+out:
+	if (sc.data)
+		munmap((void *)sc.data, sc.data_size);
+	if (sc.data_fd >= 0)
+		close(sc.data_fd);
+	if (sc.idx_fd >= 0)
+		close(sc.idx_fd);
+	free(sc.idx);
+	free(sc.ents);
+	return rc;
+}

@@ -1,0 +1,585 @@
+/*
+ * Segments: a data file holding exactly the payload bytes, and an index file
+ * framing it (docs/FORMAT.md).
+ *
+ * The active segment is written through shared mappings of both files, which
+ * are extended with fallocate ahead of the writer: an append is two memcpys
+ * and no system call, and a full filesystem shows up as ENOSPC from
+ * fallocate before anything is written, never as SIGBUS. Stores into a
+ * MAP_SHARED mapping are in the page cache at once, so they survive a crash
+ * of the daemon; fdatasync makes them durable. When the segment is sealed or
+ * closed cleanly both files are cut to their exact length.
+ *
+ * Sealed segments are mapped read-only on first use; the mapping lives as
+ * long as the segment object, which is reference counted, so a reader keeps
+ * a segment that retention unlinked readable until it lets go.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static size_t page_round(uint64_t n)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	return (size_t)((n + (uint64_t)ps - 1) & ~((uint64_t)ps - 1));
+}
+
+lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base)
+{
+	lfs_segment *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->topic = t;
+	s->base = base;
+	s->data_fd = -1;
+	s->idx_fd = -1;
+	atomic_init(&s->next_offset, base);
+	pthread_mutex_init(&s->mu, NULL);
+	return s;
+}
+
+void lfs_segment_ref(lfs_segment *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+void lfs_segment_put(lfs_segment *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+	if (s->data_fd >= 0)
+		close(s->data_fd);
+	if (s->idx_fd >= 0)
+		close(s->idx_fd);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static int open_seg_file(lfs_segment *s, const char *ext, int flags)
+{
+	char name[32];
+	lfs_seg_name(s->base, ext, name);
+	int fd = openat(s->topic->dirfd, name, flags | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
+{
+	const unsigned char *p = atomic_load_explicit(&s->idx, memory_order_acquire) +
+				 LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE;
+	/* Committed entries were verified when written or loaded: decode the
+	 * fields without re-checking the CRC on the read path. */
+	e->offset = lfs_get64(p);
+	e->pos = lfs_get64(p + 8);
+	e->len = lfs_get32(p + 16);
+	e->count = lfs_get32(p + 20);
+	e->ts = lfs_get64(p + 24);
+	e->crc = lfs_get32(p + 32);
+	e->type = lfs_get32(p + 36);
+}
+
+/* Grows a file to at least want bytes (rounded to step), allocating blocks
+ * so that later stores through the mapping cannot fail for lack of space. */
+static int grow_file(int fd, uint64_t *alloc, uint64_t want, uint64_t step, uint64_t cap)
+{
+	if (want <= *alloc)
+		return 0;
+	uint64_t target = (want + step - 1) / step * step;
+	if (target > cap)
+		target = cap;
+	if (target < want)
+		return -EMSGSIZE;
+	int rc;
+	do
+		rc = fallocate(fd, 0, (off_t)*alloc, (off_t)(target - *alloc));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return -errno;
+	*alloc = target;
+	return 0;
+}
+
+int lfs_segment_reserve(lfs_segment *s, uint64_t data_len)
+{
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
+	int rc = grow_file(s->data_fd, &s->data_alloc, size + data_len, LFS_DATA_GROW,
+			   s->data_maplen);
+	if (rc < 0)
+		return rc;
+	return grow_file(s->idx_fd, &s->idx_alloc,
+			 LFS_IDX_HEADER_SIZE + (n + 2) * LFS_IDX_ENTRY_SIZE, LFS_IDX_GROW,
+			 s->idx_maplen);
+}
+
+static int map_active(lfs_segment *s, uint64_t segment_size)
+{
+	void *d, *x;
+
+	s->data_maplen = page_round(segment_size + LFS_BATCH_MAX);
+	s->idx_maplen =
+		page_round(LFS_IDX_HEADER_SIZE + (uint64_t)(LFS_IDX_MAX_ENTRIES + 1) * LFS_IDX_ENTRY_SIZE);
+	d = mmap(NULL, s->data_maplen, PROT_READ | PROT_WRITE, MAP_SHARED, s->data_fd, 0);
+	if (d == MAP_FAILED)
+		return -errno;
+	x = mmap(NULL, s->idx_maplen, PROT_READ | PROT_WRITE, MAP_SHARED, s->idx_fd, 0);
+	if (x == MAP_FAILED) {
+		int e = -errno;
+		munmap(d, s->data_maplen);
+		return e;
+	}
+	atomic_store(&s->data, d);
+	atomic_store(&s->idx, x);
+	return 0;
+}
+
+static uint64_t topic_segment_size(lfs_topic *t)
+{
+	struct lfs_settings st;
+	lfs_topic_settings(t, &st);
+	return st.segment_size;
+}
+
+int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
+			      lfs_segment **out)
+{
+	unsigned char hdr[LFS_IDX_HEADER_SIZE];
+	int rc;
+	lfs_segment *s = lfs_segment_new(t, base);
+
+	if (!s)
+		return -ENOMEM;
+	s->stream_pos = stream_pos;
+	s->framing = framing;
+	s->ctime_ns = lfs_now_ns();
+	rc = open_seg_file(s, "log", O_RDWR | O_CREAT | O_TRUNC);
+	if (rc < 0)
+		goto fail;
+	s->data_fd = rc;
+	rc = open_seg_file(s, "idx", O_RDWR | O_CREAT | O_TRUNC);
+	if (rc < 0)
+		goto fail;
+	s->idx_fd = rc;
+	struct lfs_idx_header h = {.version = LFS_FORMAT_VERSION,
+				   .framing = framing,
+				   .base_offset = base,
+				   .stream_pos = stream_pos,
+				   .ctime_ns = s->ctime_ns};
+	lfs_idx_header_encode(&h, hdr);
+	rc = lfs_pwrite_full(s->idx_fd, hdr, sizeof(hdr), 0);
+	if (rc < 0)
+		goto fail;
+	s->idx_alloc = sizeof(hdr);
+	rc = map_active(s, topic_segment_size(t));
+	if (rc < 0)
+		goto fail;
+	/* The new files must survive a power cut before anything that depends
+	 * on them is acknowledged. */
+	if (fdatasync(s->idx_fd) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = lfs_fsync_dir(t->dirfd);
+	if (rc < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	{
+		char name[32];
+		lfs_seg_name(base, "log", name);
+		unlinkat(t->dirfd, name, 0);
+		lfs_seg_name(base, "idx", name);
+		unlinkat(t->dirfd, name, 0);
+	}
+	lfs_segment_put(s);
+	return rc;
+}
+
+static int read_header(int idx_fd, struct lfs_idx_header *h)
+{
+	unsigned char buf[LFS_IDX_HEADER_SIZE];
+	int rc = lfs_pread_full(idx_fd, buf, sizeof(buf), 0);
+	if (rc < 0)
+		return rc == -ENODATA ? -EUCLEAN : rc;
+	return lfs_idx_header_decode(buf, h);
+}
+
+/* Reads the summary of a sealed segment from its header, first entry and
+ * seal (three small reads, no scan): -EUCLEAN when there is no valid seal. */
+int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	struct lfs_idx_header h;
+	struct lfs_idx_entry seal, first;
+	unsigned char buf[LFS_IDX_ENTRY_SIZE];
+	struct stat st;
+	lfs_segment *s = lfs_segment_new(t, base);
+	int fd, rc;
+
+	if (!s)
+		return -ENOMEM;
+	fd = open_seg_file(s, "idx", O_RDONLY);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = read_header(fd, &h);
+	if (rc < 0)
+		goto out;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	uint64_t isz = (uint64_t)st.st_size;
+	if (h.base_offset != base || isz < LFS_IDX_HEADER_SIZE + LFS_IDX_ENTRY_SIZE ||
+	    (isz - LFS_IDX_HEADER_SIZE) % LFS_IDX_ENTRY_SIZE) {
+		rc = -EUCLEAN;
+		goto out;
+	}
+	rc = lfs_pread_full(fd, buf, sizeof(buf), isz - LFS_IDX_ENTRY_SIZE);
+	if (rc < 0 || (rc = lfs_idx_entry_decode(buf, &seal)) < 0)
+		goto out;
+	uint64_t n = (isz - LFS_IDX_HEADER_SIZE) / LFS_IDX_ENTRY_SIZE - 1;
+	if (seal.type != LFS_ENTRY_SEAL || seal.count != n) {
+		rc = -EUCLEAN;
+		goto out;
+	}
+	first.ts = seal.ts;
+	if (n > 0) {
+		rc = lfs_pread_full(fd, buf, sizeof(buf), LFS_IDX_HEADER_SIZE);
+		if (rc < 0 || (rc = lfs_idx_entry_decode(buf, &first)) < 0)
+			goto out;
+	}
+	s->stream_pos = h.stream_pos;
+	s->framing = h.framing;
+	s->ctime_ns = h.ctime_ns;
+	s->first_ts = n ? first.ts : 0;
+	atomic_store(&s->size, seal.pos);
+	atomic_store(&s->next_offset, seal.offset);
+	atomic_store(&s->nentries, n);
+	atomic_store(&s->last_ts, n ? seal.ts : 0);
+	atomic_store(&s->sealed, true);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		lfs_segment_put(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Opens the last segment of a topic for appending. Its state comes from the
+ * recovery scanner, which the caller ran (and repaired with) beforehand when
+ * the volume was not cleanly unmounted; here the index is trusted. */
+int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	struct lfs_idx_header h;
+	struct stat st;
+	lfs_segment *s = lfs_segment_new(t, base);
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	rc = open_seg_file(s, "idx", O_RDWR);
+	if (rc < 0)
+		goto fail;
+	s->idx_fd = rc;
+	rc = open_seg_file(s, "log", O_RDWR);
+	if (rc < 0)
+		goto fail;
+	s->data_fd = rc;
+	rc = read_header(s->idx_fd, &h);
+	if (rc < 0)
+		goto fail;
+	if (h.base_offset != base) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	s->stream_pos = h.stream_pos;
+	s->framing = h.framing;
+	s->ctime_ns = h.ctime_ns;
+	if (fstat(s->idx_fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	s->idx_alloc = (uint64_t)st.st_size;
+	if (fstat(s->data_fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	s->data_alloc = (uint64_t)st.st_size;
+	rc = map_active(s, topic_segment_size(t));
+	if (rc < 0)
+		goto fail;
+
+	/* Count entries up to the first one that does not decode (the
+	 * preallocated zero tail). */
+	uint64_t n = 0, next = base, pos = 0, last_ts = 0, first_ts = 0;
+	const unsigned char *x = atomic_load(&s->idx);
+	uint64_t max = (s->idx_alloc - LFS_IDX_HEADER_SIZE) / LFS_IDX_ENTRY_SIZE;
+	for (; n < max; n++) {
+		struct lfs_idx_entry e;
+		if (lfs_idx_entry_decode(x + LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE, &e) < 0 ||
+		    e.type != LFS_ENTRY_BATCH || e.offset != next || e.pos != pos ||
+		    pos + e.len > s->data_alloc)
+			break;
+		if (n == 0)
+			first_ts = e.ts;
+		next += e.count;
+		pos += e.len;
+		last_ts = e.ts;
+	}
+	if (n > LFS_IDX_MAX_ENTRIES) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	s->first_ts = first_ts;
+	atomic_store(&s->nentries, n);
+	atomic_store(&s->next_offset, next);
+	atomic_store(&s->size, pos);
+	atomic_store(&s->last_ts, last_ts);
+	*out = s;
+	return 0;
+fail:
+	lfs_segment_put(s);
+	return rc;
+}
+
+int lfs_segment_sync(lfs_segment *s)
+{
+	if (fdatasync(s->data_fd) < 0)
+		return -errno;
+	if (fdatasync(s->idx_fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Cuts the preallocated tails off, so the files hold exactly what is
+ * committed. */
+static int trim_active(lfs_segment *s, uint64_t idx_len)
+{
+	uint64_t size = atomic_load(&s->size);
+	if (ftruncate(s->data_fd, (off_t)size) < 0)
+		return -errno;
+	s->data_alloc = size;
+	if (ftruncate(s->idx_fd, (off_t)idx_len) < 0)
+		return -errno;
+	s->idx_alloc = idx_len;
+	return 0;
+}
+
+/* Seal: make the data and entries durable first, then write the seal and
+ * make it durable. A seal therefore only ever vouches for durable data, and
+ * mount can trust it without rescanning. */
+int lfs_segment_seal(lfs_segment *s)
+{
+	uint64_t n = atomic_load(&s->nentries);
+	uint64_t idx_len = LFS_IDX_HEADER_SIZE + (n + 1) * LFS_IDX_ENTRY_SIZE;
+	unsigned char *x = atomic_load(&s->idx);
+	int rc;
+
+	rc = grow_file(s->idx_fd, &s->idx_alloc, idx_len, LFS_IDX_GROW, s->idx_maplen);
+	if (rc < 0)
+		return rc;
+	rc = trim_active(s, LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
+	if (rc < 0)
+		return rc;
+	rc = lfs_segment_sync(s);
+	if (rc < 0)
+		return rc;
+	struct lfs_idx_entry seal = {
+		.offset = atomic_load(&s->next_offset),
+		.pos = atomic_load(&s->size),
+		.len = 0,
+		.count = (uint32_t)n,
+		.ts = atomic_load(&s->last_ts),
+		.crc = lfs_crc32c(0, x + LFS_IDX_HEADER_SIZE, n * LFS_IDX_ENTRY_SIZE),
+		.type = LFS_ENTRY_SEAL,
+	};
+	unsigned char buf[LFS_IDX_ENTRY_SIZE];
+	lfs_idx_entry_encode(&seal, buf);
+	rc = lfs_pwrite_full(s->idx_fd, buf, sizeof(buf), LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
+	if (rc < 0)
+		return rc;
+	s->idx_alloc = idx_len;
+	if (fdatasync(s->idx_fd) < 0)
+		return -errno;
+	/* The mappings stay (readers may hold pointers into them); writing
+	 * ends here. */
+	close(s->data_fd);
+	close(s->idx_fd);
+	s->data_fd = s->idx_fd = -1;
+	atomic_store_explicit(&s->sealed, true, memory_order_release);
+	return 0;
+}
+
+/* Clean close of the active segment: durable, exact length, not sealed. */
+int lfs_segment_close_active(lfs_segment *s)
+{
+	if (s->data_fd < 0)
+		return 0;
+	uint64_t n = atomic_load(&s->nentries);
+	int rc = trim_active(s, LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
+	if (rc == 0)
+		rc = lfs_segment_sync(s);
+	return rc;
+}
+
+int lfs_segment_map_data(lfs_segment *s)
+{
+	if (atomic_load_explicit(&s->data, memory_order_acquire))
+		return 0;
+	uint64_t size = atomic_load(&s->size);
+	if (size == 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	int rc = 0;
+	if (!atomic_load(&s->data)) {
+		int fd = open_seg_file(s, "log", O_RDONLY);
+		if (fd < 0) {
+			rc = fd;
+		} else {
+			void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED) {
+				rc = -errno;
+			} else {
+				s->data_maplen = size;
+				atomic_store_explicit(&s->data, p, memory_order_release);
+			}
+			close(fd);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int lfs_segment_map_idx(lfs_segment *s)
+{
+	if (atomic_load_explicit(&s->idx, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	int rc = 0;
+	if (!atomic_load(&s->idx)) {
+		int fd = open_seg_file(s, "idx", O_RDONLY);
+		if (fd < 0) {
+			rc = fd;
+		} else {
+			size_t len = LFS_IDX_HEADER_SIZE +
+				     (atomic_load(&s->nentries) + 1) * LFS_IDX_ENTRY_SIZE;
+			void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED) {
+				rc = -errno;
+			} else {
+				s->idx_maplen = len;
+				atomic_store_explicit(&s->idx, p, memory_order_release);
+			}
+			close(fd);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Retention: unlink the files. Whoever still holds a reference keeps
+ * reading through the mappings, made now since the names are going. */
+int lfs_segment_unlink(lfs_segment *s)
+{
+	char name[32];
+	int rc = 0;
+
+	if (atomic_load(&s->refs) > 1) {
+		rc = lfs_segment_map_data(s);
+		if (rc == 0)
+			rc = lfs_segment_map_idx(s);
+		if (rc < 0)
+			return rc;
+	}
+	atomic_store(&s->retired, true);
+	lfs_seg_name(s->base, "log", name);
+	if (unlinkat(s->topic->dirfd, name, 0) < 0)
+		rc = -errno;
+	lfs_seg_name(s->base, "idx", name);
+	if (unlinkat(s->topic->dirfd, name, 0) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset)
+{
+	uint64_t lo = 0, hi = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	/* Last entry whose first offset is <= offset. */
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		struct lfs_idx_entry e;
+		lfs_segment_read_entry(s, mid, &e);
+		if (e.offset <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts)
+{
+	uint64_t lo = 0, hi = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	/* First entry with timestamp >= ts; timestamps never decrease. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		struct lfs_idx_entry e;
+		lfs_segment_read_entry(s, mid, &e);
+		if (e.ts < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st)
+{
+	st->base_offset = s->base;
+	st->records = atomic_load(&s->next_offset) - s->base;
+	st->bytes = atomic_load(&s->size);
+	st->first_timestamp = s->first_ts;
+	st->last_timestamp = atomic_load(&s->last_ts);
+	st->sealed = atomic_load(&s->sealed);
+}
+
+ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr)
+{
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+	if (off >= size)
+		return 0;
+	int rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	*ptr = atomic_load_explicit(&s->data, memory_order_acquire) + off;
+	return (ssize_t)len;
+}
+
+ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
+{
+	const void *p;
+	ssize_t n = lfs_segment_peek(s, off, len, &p);
+	if (n > 0)
+		memcpy(buf, p, (size_t)n);
+	return n;
+}

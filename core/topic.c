@@ -1,0 +1,753 @@
+/*
+ * Topics: one directory of segments, the append path with its roll, group
+ * commit, and retention.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
+{
+	lfs_topic *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	atomic_init(&t->refs, 1);
+	t->vol = v;
+	t->dirfd = -1;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	pthread_mutex_init(&t->conf_mu, NULL);
+	pthread_mutex_init(&t->append_mu, NULL);
+	pthread_rwlock_init(&t->segs_lock, NULL);
+	pthread_mutex_init(&t->sync_mu, NULL);
+	pthread_cond_init(&t->sync_cond, NULL);
+	return t;
+}
+
+static void topic_free(lfs_topic *t)
+{
+	for (size_t i = 0; i < t->nsegs; i++)
+		lfs_segment_put(t->segs[i]);
+	free(t->segs);
+	if (t->active && (t->nsegs == 0 || t->segs[t->nsegs - 1] != t->active))
+		lfs_segment_put(t->active);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	pthread_mutex_destroy(&t->conf_mu);
+	pthread_mutex_destroy(&t->append_mu);
+	pthread_rwlock_destroy(&t->segs_lock);
+	pthread_mutex_destroy(&t->sync_mu);
+	pthread_cond_destroy(&t->sync_cond);
+	free(t);
+}
+
+void lfs_topic_ref(lfs_topic *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void lfs_topic_put(lfs_topic *t)
+{
+	if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+		topic_free(t);
+}
+
+const char *lfs_topic_name(const lfs_topic *t)
+{
+	return t->name;
+}
+
+uint64_t lfs_topic_id(const lfs_topic *t)
+{
+	return t->id;
+}
+
+void lfs_topic_hold(lfs_topic *t)
+{
+	atomic_fetch_add(&t->holds, 1);
+}
+
+void lfs_topic_release(lfs_topic *t)
+{
+	atomic_fetch_sub(&t->holds, 1);
+}
+
+void lfs_topic_get_meta(lfs_topic *t, struct lfs_topic_meta *meta)
+{
+	pthread_mutex_lock(&t->conf_mu);
+	*meta = t->meta;
+	pthread_mutex_unlock(&t->conf_mu);
+}
+
+int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
+{
+	if (t->vol->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&t->conf_mu);
+	int rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
+	if (rc == 0)
+		t->meta = *meta;
+	pthread_mutex_unlock(&t->conf_mu);
+	return rc;
+}
+
+void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
+{
+	pthread_mutex_lock(&t->conf_mu);
+	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
+	pthread_mutex_unlock(&t->conf_mu);
+}
+
+/* Appends seg to the segment list (segs_lock held for writing). */
+static int segs_push(lfs_topic *t, lfs_segment *s)
+{
+	if (t->nsegs == t->segs_cap) {
+		size_t cap = t->segs_cap ? t->segs_cap * 2 : 16;
+		lfs_segment **n = realloc(t->segs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		t->segs = n;
+		t->segs_cap = cap;
+	}
+	t->segs[t->nsegs++] = s;
+	return 0;
+}
+
+/* Makes s (whose creation reference the list takes over) the active
+ * segment, adding the active pointer's own reference. */
+static int set_active(lfs_topic *t, lfs_segment *s)
+{
+	pthread_rwlock_wrlock(&t->segs_lock);
+	int rc = segs_push(t, s);
+	if (rc == 0) {
+		lfs_segment_ref(s);
+		t->active = s;
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+{
+	struct lfs_settings own;
+	int rc;
+
+	if (t->vol->readonly)
+		return -EROFS;
+	if ((unsigned)id >= LFS_SET_COUNT)
+		return -EINVAL;
+	pthread_mutex_lock(&t->append_mu);
+	pthread_mutex_lock(&t->conf_mu);
+	own = t->own;
+	rc = lfs_setting_parse(&own, id, value);
+	if (rc == 0 && id == LFS_SET_FRAMING) {
+		/* Framing decides how existing bytes split into records: it
+		 * may only change while the topic has never had one. */
+		if (atomic_load(&t->next_offset) != 0 || t->nsegs != 1)
+			rc = -EINVAL;
+	}
+	if (rc == 0)
+		rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, t->own_mask | (1u << id));
+	if (rc == 0) {
+		t->own = own;
+		t->own_mask |= 1u << id;
+	}
+	pthread_mutex_unlock(&t->conf_mu);
+	if (rc == 0 && id == LFS_SET_FRAMING && t->active->framing != own.framing) {
+		/* Recreate the (empty) active segment with the new framing. */
+		lfs_segment *old = t->active, *s;
+		rc = lfs_segment_create_active(t, old->base, old->stream_pos, own.framing, &s);
+		if (rc == 0) {
+			pthread_rwlock_wrlock(&t->segs_lock);
+			t->segs[t->nsegs - 1] = s;
+			t->active = s;
+			pthread_rwlock_unlock(&t->segs_lock);
+			lfs_segment_put(old); /* the list's reference */
+			lfs_segment_put(old); /* the active pointer's reference */
+			lfs_segment_ref(s);
+		}
+	}
+	pthread_mutex_unlock(&t->append_mu);
+	return rc;
+}
+
+/* ---- loading ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Base offsets of the segments present (a .log or a .idx), sorted. */
+static int list_bases(int dirfd, uint64_t **out, size_t *count)
+{
+	int fd = dup(dirfd);
+	DIR *d;
+	struct dirent *de;
+	uint64_t *v = NULL, base;
+	size_t n = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (lfs_seg_name_parse(de->d_name, "log", &base) < 0 &&
+		    lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = v[i] == base;
+		if (seen)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			uint64_t *nv = realloc(v, cap * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = base;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_u64);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static void log_problem(void *ctx, const struct lfs_problem *p)
+{
+	lfs_topic *t = ctx;
+	lfs_log(t->vol, 1, "recovery: topic %s segment %llu: %s", t->name,
+		(unsigned long long)p->segment, p->message);
+}
+
+/* Runs the recovery scanner over one segment, repairing (cutting back) and,
+ * for all but the last, sealing it. */
+static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, bool seal,
+			   struct lfs_open_report *rep)
+{
+	struct lfs_scan_result r;
+	struct lfs_scan_hint hint = {.framing = t->own_mask & (1u << LFS_SET_FRAMING)
+						       ? t->own.framing
+						       : t->vol->defaults.framing,
+				     .stream_pos = stream_pos};
+	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | (t->vol->readonly ? 0 : LFS_SCAN_REPAIR);
+	int rc = lfs_scan_segment(t->dirfd, t->name, base, flags, seal && !t->vol->readonly, &hint,
+				  log_problem, t, &r);
+	if (rep) {
+		rep->segments_scanned++;
+		rep->records_cut += r.records_cut;
+		rep->bytes_cut += r.bytes_cut;
+	}
+	return rc;
+}
+
+static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *rep)
+{
+	uint64_t *bases = NULL;
+	size_t n = 0;
+	int rc = list_bases(t->dirfd, &bases, &n);
+	uint64_t stream_pos = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool last = i + 1 == n;
+		lfs_segment *s = NULL;
+
+		rc = lfs_segment_load_sealed(t, bases[i], &s);
+		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA) {
+			/* Not sealed: the active segment, or one whose roll a
+			 * crash interrupted. Only those can be torn. */
+			if (!was_clean || !last) {
+				rc = recover_segment(t, bases[i], stream_pos, !last, rep);
+				if (rc < 0)
+					break;
+			}
+			if (last && !t->vol->readonly)
+				rc = lfs_segment_load_active(t, bases[i], &s);
+			else
+				rc = lfs_segment_load_sealed(t, bases[i], &s);
+			if (rc < 0 && t->vol->readonly && last)
+				rc = lfs_segment_load_active(t, bases[i], &s);
+		}
+		if (rc < 0) {
+			lfs_log(t->vol, 0, "topic %s: cannot load segment %llu: %s", t->name,
+				(unsigned long long)bases[i], strerror(-rc));
+			break;
+		}
+		stream_pos = s->stream_pos + atomic_load(&s->size);
+		pthread_rwlock_wrlock(&t->segs_lock);
+		rc = segs_push(t, s);
+		pthread_rwlock_unlock(&t->segs_lock);
+		if (rc < 0) {
+			lfs_segment_put(s);
+			break;
+		}
+		if (!atomic_load(&s->sealed)) {
+			lfs_segment_ref(s);
+			t->active = s;
+		}
+	}
+	free(bases);
+	if (rc < 0)
+		return rc;
+
+	lfs_segment *last = t->nsegs ? t->segs[t->nsegs - 1] : NULL;
+	uint64_t next = last ? atomic_load(&last->next_offset) : 0;
+	uint64_t end = last ? last->stream_pos + atomic_load(&last->size) : 0;
+	if (!t->active && !t->vol->readonly) {
+		/* No open segment (new topic, or the last one is sealed). */
+		struct lfs_settings st;
+		lfs_topic_settings(t, &st);
+		lfs_segment *s;
+		rc = lfs_segment_create_active(t, next, end, st.framing, &s);
+		if (rc < 0)
+			return rc;
+		rc = set_active(t, s);
+		if (rc < 0) {
+			lfs_segment_put(s);
+			return rc;
+		}
+	}
+	atomic_store(&t->next_offset, next);
+	atomic_store(&t->end_pos, end);
+	t->durable_offset = was_clean ? next : 0;
+	return 0;
+}
+
+int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_open_report *rep,
+		   lfs_topic **out)
+{
+	lfs_topic *t = topic_alloc(v, name);
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	t->dirfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);
+	if (rc < 0) {
+		lfs_log(v, 1, "topic %s: %s unreadable (%s), using defaults", name, LFS_TOPIC_CONF,
+			strerror(-rc));
+		t->meta = (struct lfs_topic_meta){.mode = 0755};
+		t->own_mask = 0;
+	}
+	rc = load_segments(t, was_clean, rep);
+	if (rc < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	topic_free(t);
+	return rc;
+}
+
+int lfs_topic_flush(lfs_topic *t)
+{
+	int rc = 0;
+	pthread_mutex_lock(&t->append_mu);
+	if (t->active && !t->vol->readonly)
+		rc = lfs_segment_close_active(t->active);
+	pthread_mutex_unlock(&t->append_mu);
+	return rc;
+}
+
+void lfs_topic_unload(lfs_topic *t)
+{
+	lfs_topic_put(t);
+}
+
+/* ---- stat ---- */
+
+void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_rwlock_rdlock(&t->segs_lock);
+	if (t->nsegs) {
+		lfs_segment *f = t->segs[0], *l = t->segs[t->nsegs - 1];
+		st->first_offset = f->base;
+		st->start_pos = f->stream_pos;
+		st->segments = t->nsegs;
+		for (size_t i = 0; i < t->nsegs; i++) {
+			lfs_segment *s = t->segs[i];
+			if (atomic_load(&s->nentries)) {
+				st->first_timestamp = s->first_ts;
+				break;
+			}
+		}
+		st->last_timestamp = atomic_load(&l->last_ts);
+		if (!st->last_timestamp && t->nsegs > 1)
+			st->last_timestamp = atomic_load(&t->segs[t->nsegs - 2]->last_ts);
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	st->next_offset = atomic_load_explicit(&t->next_offset, memory_order_acquire);
+	st->end_pos = atomic_load_explicit(&t->end_pos, memory_order_acquire);
+	if (st->end_pos < st->start_pos)
+		st->end_pos = st->start_pos;
+	st->bytes = st->end_pos - st->start_pos;
+}
+
+int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
+{
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t n = 0;
+	uint64_t *v = malloc((t->nsegs + 1) * sizeof(*v));
+	if (v)
+		for (size_t i = 0; i < t->nsegs; i++)
+			if (atomic_load(&t->segs[i]->sealed))
+				v[n++] = t->segs[i]->base;
+	pthread_rwlock_unlock(&t->segs_lock);
+	if (!v)
+		return -ENOMEM;
+	*bases = v;
+	*count = n;
+	return 0;
+}
+
+int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t lo = 0, hi = t->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid]->base < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nsegs && t->segs[lo]->base == base && atomic_load(&t->segs[lo]->sealed)) {
+		lfs_segment_ref(t->segs[lo]);
+		*out = t->segs[lo];
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
+{
+	lfs_segment *s = NULL;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t lo = 0, hi = t->nsegs;
+	/* Last segment whose stream_pos <= pos. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid]->stream_pos <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (t->nsegs && t->segs[lo]->stream_pos <= pos) {
+		s = t->segs[lo];
+		lfs_segment_ref(s);
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return s;
+}
+
+/* ---- append ---- */
+
+/* Checks a batch and counts its records, outside any lock. */
+static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int iovcnt,
+		       uint64_t max_record, size_t *len_out, uint32_t *count_out, uint32_t *crc_out)
+{
+	size_t len = 0, line = 0;
+	uint64_t count = 0;
+	uint32_t crc = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		const char *p = iov[i].iov_base, *end = p + iov[i].iov_len;
+		len += iov[i].iov_len;
+		if (len > LFS_BATCH_MAX)
+			return -EMSGSIZE;
+		crc = lfs_crc32c(crc, p, iov[i].iov_len);
+		if (framing != LFS_FRAMING_LINE)
+			continue;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t seg = (size_t)((nl ? nl + 1 : end) - p);
+			line += seg;
+			if (line > max_record)
+				return -EMSGSIZE;
+			if (nl) {
+				count++;
+				line = 0;
+			}
+			p += seg;
+		}
+	}
+	if (len == 0)
+		return -EINVAL;
+	if (framing == LFS_FRAMING_LINE) {
+		if (line != 0) /* the caller holds unterminated fragments */
+			return -EINVAL;
+	} else {
+		if (len > max_record)
+			return -EMSGSIZE;
+		count = 1;
+	}
+	*len_out = len;
+	*count_out = (uint32_t)count;
+	*crc_out = crc;
+	return 0;
+}
+
+/* Seals the active segment and opens the next one (append_mu held). */
+static int roll(lfs_topic *t, uint32_t framing)
+{
+	lfs_segment *old = t->active, *s;
+	int rc = lfs_segment_seal(old);
+	if (rc < 0)
+		return rc;
+	rc = lfs_segment_create_active(t, atomic_load(&old->next_offset),
+				       old->stream_pos + atomic_load(&old->size), framing, &s);
+	if (rc < 0)
+		return rc;
+	rc = set_active(t, s);
+	if (rc < 0) {
+		lfs_segment_put(s);
+		return rc;
+	}
+	lfs_segment_put(old); /* the active pointer's reference */
+	/* Everything in the sealed segment is durable now. */
+	pthread_mutex_lock(&t->sync_mu);
+	uint64_t sealed_next = atomic_load(&old->next_offset);
+	if (t->durable_offset < sealed_next)
+		t->durable_offset = sealed_next;
+	pthread_mutex_unlock(&t->sync_mu);
+	return 0;
+}
+
+static bool should_roll(lfs_segment *s, const struct lfs_settings *st, size_t len, uint64_t now)
+{
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
+	if (n == 0)
+		return false;
+	if (size + len > st->segment_size || size + len > s->data_maplen)
+		return true;
+	if (n + 2 > LFS_IDX_MAX_ENTRIES)
+		return true;
+	return st->segment_ms && now - s->first_ts >= st->segment_ms * 1000000ull;
+}
+
+static int commit_wait(lfs_topic *t, uint64_t target);
+
+int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec *iov, int iovcnt,
+		     struct lfs_append_result *res)
+{
+	struct lfs_settings st;
+	size_t len;
+	uint32_t count, crc;
+	int rc;
+
+	if (t->vol->readonly)
+		return -EROFS;
+	if (atomic_load(&t->deleted))
+		return -ENOENT;
+	lfs_topic_settings(t, &st);
+	rc = frame_batch(framing, iov, iovcnt, st.max_record, &len, &count, &crc);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&t->append_mu);
+	uint64_t now = lfs_now_ns();
+	lfs_segment *s = t->active;
+	bool rolled = should_roll(s, &st, len, now);
+	if (rolled) {
+		rc = roll(t, st.framing);
+		if (rc < 0) {
+			pthread_mutex_unlock(&t->append_mu);
+			return rc;
+		}
+		s = t->active;
+	}
+	rc = lfs_segment_reserve(s, len);
+	if (rc < 0) {
+		pthread_mutex_unlock(&t->append_mu);
+		return rc;
+	}
+	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
+	uint64_t first = atomic_load_explicit(&s->next_offset, memory_order_relaxed);
+	uint64_t last_ts = atomic_load_explicit(&s->last_ts, memory_order_relaxed);
+	unsigned char *d = atomic_load_explicit(&s->data, memory_order_relaxed) + pos;
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(d, iov[i].iov_base, iov[i].iov_len);
+		d += iov[i].iov_len;
+	}
+	/* Timestamps never go backwards within a topic, so a search by time
+	 * can bisect the index. */
+	uint64_t ts = now > last_ts ? now : last_ts;
+	struct lfs_idx_entry e = {.offset = first,
+				  .pos = pos,
+				  .len = (uint32_t)len,
+				  .count = count,
+				  .ts = ts,
+				  .crc = crc,
+				  .type = LFS_ENTRY_BATCH};
+	lfs_idx_entry_encode(&e, atomic_load_explicit(&s->idx, memory_order_relaxed) +
+					 LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
+	if (n == 0)
+		s->first_ts = ts;
+	atomic_store_explicit(&s->last_ts, ts, memory_order_relaxed);
+	atomic_store_explicit(&s->nentries, n + 1, memory_order_release);
+	atomic_store_explicit(&s->next_offset, first + count, memory_order_release);
+	atomic_store_explicit(&s->size, pos + len, memory_order_release);
+	atomic_store_explicit(&t->next_offset, first + count, memory_order_release);
+	atomic_store_explicit(&t->end_pos, s->stream_pos + pos + len, memory_order_release);
+	atomic_store_explicit(&t->dirty, true, memory_order_relaxed);
+	pthread_mutex_unlock(&t->append_mu);
+
+	if (rolled)
+		lfs_topic_apply_retention(t, now);
+	if (res) {
+		res->first_offset = first;
+		res->records = count;
+	}
+	if (st.sync_mode == LFS_SYNC_ALWAYS)
+		return commit_wait(t, first + count);
+	return 0;
+}
+
+/* Group commit: the first waiter becomes the leader and runs fdatasync for
+ * everything appended so far; the others wait for a sync that covers their
+ * records, so N concurrent appenders share one disk flush. */
+static int commit_wait(lfs_topic *t, uint64_t target)
+{
+	int rc = 0;
+	pthread_mutex_lock(&t->sync_mu);
+	while (t->durable_offset < target) {
+		if (t->syncing) {
+			pthread_cond_wait(&t->sync_cond, &t->sync_mu);
+			continue;
+		}
+		t->syncing = true;
+		pthread_mutex_unlock(&t->sync_mu);
+
+		pthread_mutex_lock(&t->append_mu);
+		uint64_t upto = atomic_load(&t->next_offset);
+		lfs_segment *s = t->active;
+		lfs_segment_ref(s);
+		atomic_store(&t->dirty, false);
+		pthread_mutex_unlock(&t->append_mu);
+		/* A roll in between seals (and so syncs) what precedes s. */
+		int r = s->data_fd >= 0 ? lfs_segment_sync(s) : 0;
+		lfs_segment_put(s);
+
+		pthread_mutex_lock(&t->sync_mu);
+		t->syncing = false;
+		if (r == 0 && t->durable_offset < upto)
+			t->durable_offset = upto;
+		if (r < 0) {
+			atomic_store(&t->dirty, true);
+			rc = r;
+		}
+		atomic_store(&t->last_sync_ns, lfs_now_ns());
+		pthread_cond_broadcast(&t->sync_cond);
+		if (r < 0)
+			break;
+	}
+	pthread_mutex_unlock(&t->sync_mu);
+	return rc;
+}
+
+int lfs_topic_sync(lfs_topic *t)
+{
+	if (t->vol->readonly)
+		return 0;
+	return commit_wait(t, atomic_load_explicit(&t->next_offset, memory_order_acquire));
+}
+
+/* ---- retention ---- */
+
+/* Removes the oldest sealed segment (segs_lock held for writing). */
+static int drop_oldest(lfs_topic *t)
+{
+	lfs_segment *s = t->segs[0];
+	int rc = lfs_segment_unlink(s);
+	memmove(t->segs, t->segs + 1, (t->nsegs - 1) * sizeof(*t->segs));
+	t->nsegs--;
+	lfs_segment_put(s);
+	return rc;
+}
+
+int lfs_topic_delete_segment(lfs_topic *t, uint64_t base)
+{
+	if (t->vol->readonly)
+		return -EROFS;
+	pthread_rwlock_wrlock(&t->segs_lock);
+	int rc = -EPERM;
+	if (t->nsegs > 1 && t->segs[0]->base == base && atomic_load(&t->segs[0]->sealed))
+		rc = drop_oldest(t);
+	else if (t->nsegs == 0 || base < t->segs[0]->base)
+		rc = -ENOENT;
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
+{
+	struct lfs_settings st;
+	int deleted = 0;
+
+	if (t->vol->readonly)
+		return 0;
+	lfs_topic_settings(t, &st);
+	if (!st.retention_bytes && !st.retention_ms)
+		return 0;
+	pthread_rwlock_wrlock(&t->segs_lock);
+	while (t->nsegs > 1 && atomic_load(&t->segs[0]->sealed)) {
+		lfs_segment *s = t->segs[0];
+		uint64_t bytes = atomic_load(&t->end_pos) - s->stream_pos;
+		bool by_bytes = st.retention_bytes && bytes > st.retention_bytes;
+		uint64_t newest = atomic_load(&s->last_ts);
+		bool by_age = st.retention_ms && newest + st.retention_ms * 1000000ull < now_ns;
+		if (!by_bytes && !by_age)
+			break;
+		int rc = drop_oldest(t);
+		if (rc < 0) {
+			lfs_log(t->vol, 0, "topic %s: retention could not delete segment: %s",
+				t->name, strerror(-rc));
+			break;
+		}
+		deleted++;
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return deleted;
+}
+
+void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
+{
+	struct lfs_settings st;
+	lfs_topic_settings(t, &st);
+	if (st.sync_mode == LFS_SYNC_INTERVAL && atomic_load(&t->dirty) &&
+	    now_ns - atomic_load(&t->last_sync_ns) >= (uint64_t)st.sync_ms * 1000000ull) {
+		int rc = lfs_topic_sync(t);
+		if (rc < 0)
+			lfs_log(t->vol, 0, "topic %s: background sync failed: %s", t->name,
+				strerror(-rc));
+	}
+	lfs_topic_apply_retention(t, now_ns);
+}

@@ -1,0 +1,664 @@
+/*
+ * Volumes: the superblock, the clean/dirty state, the exclusive lock, the
+ * topic table and the background ticker (interval syncs, retention by age).
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The superblock file holds two copies (at 0 and at LFS_SB_BACKUP) so that
+ * fsck can restore a damaged primary. */
+#define LFS_SB_BACKUP 512
+
+int lfs_uuid_parse(const char *text, uint8_t uuid[16])
+{
+	int n = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '-' && (p - text == 8 || p - text == 13 || p - text == 18 || p - text == 23))
+			continue;
+		int v;
+		if (*p >= '0' && *p <= '9')
+			v = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			v = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			v = *p - 'A' + 10;
+		else
+			return -EINVAL;
+		if (n >= 32)
+			return -EINVAL;
+		if (n % 2 == 0)
+			uuid[n / 2] = (uint8_t)(v << 4);
+		else
+			uuid[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return n == 32 && strlen(text) == 36 ? 0 : -EINVAL;
+}
+
+void lfs_uuid_format(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+static int write_superblock(int dirfd, const struct lfs_sb_info *sb)
+{
+	unsigned char buf[LFS_SB_BACKUP + LFS_SB_SIZE];
+	memset(buf, 0, sizeof(buf));
+	lfs_sb_encode(sb, buf);
+	lfs_sb_encode(sb, buf + LFS_SB_BACKUP);
+	return lfs_write_file_atomic(dirfd, LFS_SB_FILE, buf, sizeof(buf));
+}
+
+/* Reads the superblock, falling back to the backup copy. *primary_ok tells
+ * whether the first copy was good. */
+static int read_superblock_at(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
+{
+	unsigned char buf[LFS_SB_BACKUP + LFS_SB_SIZE];
+	size_t len;
+	int rc = lfs_read_file(dirfd, LFS_SB_FILE, buf, sizeof(buf), &len);
+	if (rc < 0)
+		return rc == -ENOENT ? -EUCLEAN : rc;
+	int r1 = len >= LFS_SB_SIZE ? lfs_sb_decode(buf, sb) : -EUCLEAN;
+	if (primary_ok)
+		*primary_ok = r1 == 0;
+	if (r1 == 0 || r1 == -EPROTONOSUPPORT)
+		return r1;
+	if (len < sizeof(buf))
+		return -EUCLEAN;
+	return lfs_sb_decode(buf + LFS_SB_BACKUP, sb);
+}
+
+int lfs_read_superblock(const char *path, struct lfs_sb_info *out)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = read_superblock_at(fd, out, NULL);
+	close(fd);
+	return rc;
+}
+
+int lfs_superblock_repair(int dirfd, bool *repaired)
+{
+	struct lfs_sb_info sb;
+	bool ok;
+	int rc = read_superblock_at(dirfd, &sb, &ok);
+	*repaired = false;
+	if (rc < 0 || ok)
+		return rc;
+	rc = write_superblock(dirfd, &sb);
+	if (rc == 0)
+		*repaired = true;
+	return rc;
+}
+
+int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
+{
+	return read_superblock_at(dirfd, sb, primary_ok);
+}
+
+/* ---- state ---- */
+
+int lfs_state_read(int dirfd)
+{
+	unsigned char buf[LFS_STATE_SIZE + 1];
+	size_t len;
+	int rc = lfs_read_file(dirfd, LFS_STATE_FILE, buf, sizeof(buf), &len);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	return (int)lfs_state_decode(buf, len);
+}
+
+int lfs_state_write(int dirfd, uint32_t state)
+{
+	unsigned char buf[LFS_STATE_SIZE];
+	lfs_state_encode(state, buf);
+	return lfs_write_file_atomic(dirfd, LFS_STATE_FILE, buf, sizeof(buf));
+}
+
+/* ---- lock ---- */
+
+/* The lock is a flock on the volume directory itself: it needs no file of
+ * its own, dies with the process, and survives the daemon's fork. */
+static int lock_volume(int dirfd)
+{
+	if (flock(dirfd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+int lfs_volume_in_use(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = flock(fd, LOCK_SH | LOCK_NB);
+	int busy = rc < 0 && errno == EWOULDBLOCK;
+	rc = rc < 0 && !busy ? -errno : busy;
+	close(fd);
+	return rc;
+}
+
+int lfs_volume_lock_path(const char *path, int *fd_out)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = lock_volume(fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* ---- mkfs ---- */
+
+static bool dir_is_empty(int dirfd)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	bool empty = true;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+static int clear_dir(int dirfd)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int r = de->d_type == DT_DIR ? lfs_remove_tree(dirfd, de->d_name)
+					     : (unlinkat(dirfd, de->d_name, 0) < 0 ? -errno : 0);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	closedir(d);
+	return rc;
+}
+
+int lfs_mkfs(const char *path, const struct lfs_mkfs_opts *o, struct lfs_sb_info *out)
+{
+	struct lfs_sb_info sb;
+	int fd, rc;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.version = LFS_FORMAT_VERSION;
+	lfs_settings_default(&sb.defaults);
+	if (o->segment_size) {
+		char v[32];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)o->segment_size);
+		if (lfs_setting_parse(&sb.defaults, LFS_SET_SEGMENT_SIZE, v) < 0)
+			return -EINVAL;
+	}
+	if (o->label) {
+		if (strlen(o->label) > LFS_LABEL_MAX)
+			return -ENAMETOOLONG;
+		snprintf(sb.label, sizeof(sb.label), "%s", o->label);
+	}
+	if (o->uuid) {
+		memcpy(sb.uuid, o->uuid, 16);
+	} else {
+		if (getrandom(sb.uuid, 16, 0) != 16)
+			return -errno;
+		sb.uuid[6] = (uint8_t)((sb.uuid[6] & 0x0f) | 0x40); /* version 4 */
+		sb.uuid[8] = (uint8_t)((sb.uuid[8] & 0x3f) | 0x80);
+	}
+	sb.ctime_ns = lfs_now_ns();
+
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = lock_volume(fd);
+	if (rc < 0)
+		goto out;
+	if (!dir_is_empty(fd)) {
+		struct lfs_sb_info old;
+		bool is_volume = read_superblock_at(fd, &old, NULL) != -EUCLEAN;
+		if (!is_volume) {
+			rc = -ENOTEMPTY;
+			goto out;
+		}
+		if (!o->force) {
+			rc = -EEXIST;
+			goto out;
+		}
+		rc = clear_dir(fd);
+		if (rc < 0)
+			goto out;
+	}
+	if (mkdirat(fd, LFS_TOPICS_DIR, 0755) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = lfs_state_write(fd, LFS_STATE_CLEAN);
+	if (rc == 0)
+		rc = write_superblock(fd, &sb);
+	if (rc == 0)
+		rc = lfs_fsync_dir(fd);
+	if (rc == 0 && out)
+		*out = sb;
+out:
+	close(fd);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+static void *ticker_main(void *arg)
+{
+	lfs_volume *v = arg;
+	pthread_mutex_lock(&v->tick_mu);
+	while (!v->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* 10 ms: the finest sync interval worth honouring. */
+		ts.tv_nsec += 10 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&v->tick_cond, &v->tick_mu, &ts);
+		if (v->stopping)
+			break;
+		pthread_mutex_unlock(&v->tick_mu);
+		lfs_volume_tick(v, lfs_now_ns());
+		pthread_mutex_lock(&v->tick_mu);
+	}
+	pthread_mutex_unlock(&v->tick_mu);
+	return NULL;
+}
+
+/* A snapshot of the topics, each with a reference. */
+static int snapshot_topics(lfs_volume *v, lfs_topic ***out, size_t *n)
+{
+	pthread_rwlock_rdlock(&v->topics_lock);
+	lfs_topic **ts = malloc((v->ntopics + 1) * sizeof(*ts));
+	if (ts) {
+		for (size_t i = 0; i < v->ntopics; i++) {
+			ts[i] = v->topics[i];
+			lfs_topic_ref(ts[i]);
+		}
+		*n = v->ntopics;
+	}
+	pthread_rwlock_unlock(&v->topics_lock);
+	if (!ts)
+		return -ENOMEM;
+	*out = ts;
+	return 0;
+}
+
+void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
+{
+	lfs_topic **ts;
+	size_t n;
+	if (snapshot_topics(v, &ts, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		lfs_topic_tick(ts[i], now_ns);
+		lfs_topic_put(ts[i]);
+	}
+	free(ts);
+}
+
+static int topics_insert(lfs_volume *v, lfs_topic *t)
+{
+	if (v->ntopics == v->topics_cap) {
+		size_t cap = v->topics_cap ? v->topics_cap * 2 : 16;
+		lfs_topic **n = realloc(v->topics, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		v->topics = n;
+		v->topics_cap = cap;
+	}
+	/* Kept sorted by name: lookups bisect, listings come out in order. */
+	size_t lo = 0, hi = v->ntopics;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(v->topics[mid]->name, t->name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(v->topics + lo + 1, v->topics + lo, (v->ntopics - lo) * sizeof(*v->topics));
+	v->topics[lo] = t;
+	v->ntopics++;
+	t->id = ++v->next_topic_id;
+	return 0;
+}
+
+static ssize_t topics_find(lfs_volume *v, const char *name)
+{
+	size_t lo = 0, hi = v->ntopics;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(v->topics[mid]->name, name);
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *rep)
+{
+	int fd = dup(v->topics_fd);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (lfs_topic_name_check(de->d_name) < 0 || de->d_type != DT_DIR)
+			continue;
+		lfs_topic *t;
+		rc = lfs_topic_load(v, de->d_name, was_clean, rep, &t);
+		if (rc < 0) {
+			lfs_log(v, 0, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
+			break;
+		}
+		rc = topics_insert(v, t);
+		if (rc < 0) {
+			lfs_topic_put(t);
+			break;
+		}
+		if (rep)
+			rep->topics++;
+	}
+	closedir(d);
+	return rc;
+}
+
+static void volume_free(lfs_volume *v)
+{
+	for (size_t i = 0; i < v->ntopics; i++)
+		lfs_topic_put(v->topics[i]);
+	free(v->topics);
+	if (v->topics_fd >= 0)
+		close(v->topics_fd);
+	if (v->dirfd >= 0)
+		close(v->dirfd);
+	pthread_rwlock_destroy(&v->topics_lock);
+	pthread_mutex_destroy(&v->tick_mu);
+	pthread_cond_destroy(&v->tick_cond);
+	free(v->path);
+	free(v);
+}
+
+int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume **out,
+		    struct lfs_open_report *rep)
+{
+	static const struct lfs_open_opts none;
+	lfs_volume *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (!o)
+		o = &none;
+	if (!v)
+		return -ENOMEM;
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	v->dirfd = v->topics_fd = -1;
+	v->path = strdup(path);
+	v->readonly = o->flags & LFS_OPEN_RDONLY;
+	v->log = o->log;
+	v->log_ctx = o->log_ctx;
+	pthread_rwlock_init(&v->topics_lock, NULL);
+	pthread_mutex_init(&v->tick_mu, NULL);
+	pthread_cond_init(&v->tick_cond, NULL);
+	if (!v->path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	v->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (v->dirfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!v->readonly) {
+		rc = lock_volume(v->dirfd);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = read_superblock_at(v->dirfd, &v->sb, NULL);
+	if (rc < 0)
+		goto fail;
+	lfs_settings_merge(&v->defaults, &v->sb.defaults, &o->overrides, o->override_mask);
+	v->topics_fd = openat(v->dirfd, LFS_TOPICS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (v->topics_fd < 0) {
+		rc = errno == ENOENT ? -EUCLEAN : -errno;
+		goto fail;
+	}
+	int state = lfs_state_read(v->dirfd);
+	bool was_clean = state == LFS_STATE_CLEAN;
+	if (rep)
+		rep->was_clean = was_clean;
+	if (!v->readonly) {
+		/* Dirty from now until a clean close: a crash at any point
+		 * after this makes the next open run recovery. */
+		rc = lfs_state_write(v->dirfd, LFS_STATE_DIRTY);
+		if (rc < 0)
+			goto fail;
+	}
+	if (!was_clean)
+		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
+	rc = load_topics(v, was_clean, rep);
+	if (rc < 0)
+		goto fail;
+	if (!v->readonly) {
+		if (pthread_create(&v->ticker, NULL, ticker_main, v) != 0) {
+			rc = -EAGAIN;
+			goto fail;
+		}
+		v->ticker_running = true;
+	}
+	*out = v;
+	return 0;
+fail:
+	volume_free(v);
+	return rc;
+}
+
+int lfs_volume_close(lfs_volume *v)
+{
+	int rc = 0;
+	if (!v)
+		return 0;
+	if (v->ticker_running) {
+		pthread_mutex_lock(&v->tick_mu);
+		v->stopping = true;
+		pthread_cond_broadcast(&v->tick_cond);
+		pthread_mutex_unlock(&v->tick_mu);
+		pthread_join(v->ticker, NULL);
+	}
+	if (!v->readonly) {
+		for (size_t i = 0; i < v->ntopics; i++) {
+			int r = lfs_topic_flush(v->topics[i]);
+			if (r < 0) {
+				lfs_log(v, 0, "topic %s: flush at close failed: %s",
+					v->topics[i]->name, strerror(-r));
+				if (rc == 0)
+					rc = r;
+			}
+		}
+		/* Only a volume whose every topic was flushed is clean. */
+		if (rc == 0)
+			rc = lfs_state_write(v->dirfd, LFS_STATE_CLEAN);
+	}
+	volume_free(v);
+	return rc;
+}
+
+const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v)
+{
+	return &v->sb;
+}
+
+bool lfs_volume_readonly(const lfs_volume *v)
+{
+	return v->readonly;
+}
+
+int lfs_volume_fd(const lfs_volume *v)
+{
+	return v->dirfd;
+}
+
+int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
+{
+	pthread_rwlock_rdlock(&v->topics_lock);
+	size_t n = v->ntopics;
+	char **out = calloc(n + 1, sizeof(*out));
+	int rc = out ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (!(out[i] = strdup(v->topics[i]->name)))
+			rc = -ENOMEM;
+	pthread_rwlock_unlock(&v->topics_lock);
+	if (rc < 0) {
+		for (size_t i = 0; out && i < n; i++)
+			free(out[i]);
+		free(out);
+		return rc;
+	}
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&v->topics_lock);
+	ssize_t i = topics_find(v, name);
+	if (i >= 0) {
+		*out = v->topics[i];
+		lfs_topic_ref(*out);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&v->topics_lock);
+	return rc;
+}
+
+int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
+		     lfs_topic **out)
+{
+	int rc = lfs_topic_name_check(name);
+	if (rc < 0)
+		return rc;
+	if (v->readonly)
+		return -EROFS;
+	pthread_rwlock_wrlock(&v->topics_lock);
+	if (topics_find(v, name) >= 0) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (mkdirat(v->topics_fd, name, 0755) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	int dfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = -errno;
+		goto undo;
+	}
+	struct lfs_settings none;
+	memset(&none, 0, sizeof(none));
+	rc = lfs_topic_conf_write(dfd, meta, &none, 0);
+	close(dfd);
+	if (rc == 0)
+		rc = lfs_fsync_dir(v->topics_fd);
+	if (rc < 0)
+		goto undo;
+	lfs_topic *t;
+	rc = lfs_topic_load(v, name, true, NULL, &t);
+	if (rc < 0)
+		goto undo;
+	rc = topics_insert(v, t);
+	if (rc < 0) {
+		lfs_topic_put(t);
+		goto undo;
+	}
+	if (out) {
+		lfs_topic_ref(t);
+		*out = t;
+	}
+	goto out;
+undo:
+	lfs_remove_tree(v->topics_fd, name);
+out:
+	pthread_rwlock_unlock(&v->topics_lock);
+	return rc;
+}
+
+int lfs_topic_delete(lfs_volume *v, const char *name)
+{
+	if (v->readonly)
+		return -EROFS;
+	pthread_rwlock_wrlock(&v->topics_lock);
+	ssize_t i = topics_find(v, name);
+	int rc = 0;
+	if (i < 0) {
+		rc = -ENOENT;
+		goto out;
+	}
+	lfs_topic *t = v->topics[i];
+	if (atomic_load(&t->holds) > 0) {
+		rc = -EBUSY;
+		goto out;
+	}
+	atomic_store(&t->deleted, true);
+	memmove(v->topics + i, v->topics + i + 1, (v->ntopics - (size_t)i - 1) * sizeof(*v->topics));
+	v->ntopics--;
+	rc = lfs_remove_tree(v->topics_fd, name);
+	if (rc == 0)
+		rc = lfs_fsync_dir(v->topics_fd);
+	lfs_topic_put(t);
+out:
+	pthread_rwlock_unlock(&v->topics_lock);
+	return rc;
+}

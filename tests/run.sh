@@ -1,0 +1,75 @@
+#!/bin/sh
+# Runs the test suites and prints one closing line "N passed, N failed".
+#   tests/run.sh BUILD [unit|integration] [NAME...]
+# Unit tests are cmocka binaries (each [ RUN ] that does not end [ OK ] is a
+# failure); integration tests are shell scripts printing "ok - ..." and
+# "not ok - ..." lines (a script that exits non-zero without a "not ok"
+# counts as one failure).
+BUILD=${1:-build}
+WHAT=${2:-all}
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+ONLY="$*"
+export LFS_BUILD="$(cd "$BUILD" && pwd)"
+export LFS_SRC="$(pwd)"
+passed=0
+failed=0
+failures=""
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/lfs-test-logs.XXXXXX")
+
+wanted() {
+	[ -z "$ONLY" ] && return 0
+	for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
+	return 1
+}
+
+if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		wanted "$name" || continue
+		log="$LOGDIR/$name.log"
+		"$t" >"$log" 2>&1
+		rc=$?
+		run=$(grep -c '^\[ RUN      \]' "$log")
+		ok=$(grep -c '^\[       OK \]' "$log")
+		bad=$((run - ok))
+		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+		if [ "$bad" -ne 0 ]; then
+			failures="$failures $name"
+			echo "FAIL unit $name ($ok passed, $bad failed)"
+			sed 's/^/    /' "$log" | tail -n 40
+		else
+			echo "pass unit $name ($ok)"
+		fi
+	done
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
+	for t in tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .sh)
+		wanted "$name" || continue
+		log="$LOGDIR/$name.log"
+		timeout 600 sh "$t" >"$log" 2>&1
+		rc=$?
+		ok=$(grep -c '^ok - ' "$log")
+		bad=$(grep -c '^not ok - ' "$log")
+		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+		if [ "$bad" -ne 0 ]; then
+			failures="$failures $name"
+			echo "FAIL integration $name ($ok passed, $bad failed, exit $rc)"
+			sed 's/^/    /' "$log" | tail -n 60
+		else
+			echo "pass integration $name ($ok)"
+		fi
+	done
+fi
+
+[ -n "$failures" ] && echo "failed suites:$failures"
+echo "logs in $LOGDIR"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
