@@ -94,8 +94,5 @@ void lfs_idx_entry_encode(const struct lfs_idx_entry *e, unsigned char out[LFS_I
 /* 0, or -EUCLEAN when the entry's checksum or type is wrong. */
 int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 
-void lfs_seg_name(uint64_t base, const char *ext, char out[32]);
-/* Parses "NNNNNNNNNNNNNNNNNNNN.EXT": 0 and *base, or -EINVAL. */
-int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base);
 
 #endif

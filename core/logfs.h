@@ -94,7 +94,9 @@ typedef struct lfs_reader lfs_reader;
 typedef struct lfs_producer lfs_producer;
 
 enum {
-	LFS_OPEN_RDONLY = 1 << 0, /* no lock, no writes, no recovery repair */
+	LFS_OPEN_RDONLY = 1 << 0,        /* no writes, no recovery repair */
+	LFS_OPEN_DEFER_TICKER = 1 << 1, /* start the background thread later
+					   (a daemon forks after opening) */
 };
 
 /* Called for every notable event while mounting (recovery cuts, ...). */
@@ -128,6 +130,9 @@ int lfs_volume_fd(const lfs_volume *v);
 /* Runs periodic work (interval syncs, retention by age). The volume starts a
  * thread for it; tests may call it directly with a fake clock. */
 void lfs_volume_tick(lfs_volume *v, uint64_t now_ns);
+/* Starts the background thread of a volume opened with
+ * LFS_OPEN_DEFER_TICKER. */
+int lfs_volume_start_ticker(lfs_volume *v);
 
 /* Lists topic names in sorted order. Caller frees each name and the array. */
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
@@ -147,6 +152,7 @@ void lfs_topic_put(lfs_topic *t);
 /* Deletes a topic and its data: -EBUSY while any handle is open on it. */
 int lfs_topic_delete(lfs_volume *v, const char *name);
 const char *lfs_topic_name(const lfs_topic *t);
+bool lfs_topic_deleted(lfs_topic *t);
 uint64_t lfs_topic_id(const lfs_topic *t); /* unique per volume open */
 void lfs_topic_get_meta(lfs_topic *t, struct lfs_topic_meta *meta);
 int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta);
@@ -330,6 +336,10 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 		     struct lfs_check_result *res);
 
 /* ---- small utilities shared by the programs ---- */
+/* Segment file names: the base offset in 20 digits, "." and ext. */
+void lfs_seg_name(uint64_t base, const char *ext, char out[32]);
+/* Parses "NNNNNNNNNNNNNNNNNNNN.EXT": 0 and *base, or -EINVAL. */
+int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base);
 uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t lfs_now_ns(void);
 

@@ -63,6 +63,11 @@ const char *lfs_topic_name(const lfs_topic *t)
 	return t->name;
 }
 
+bool lfs_topic_deleted(lfs_topic *t)
+{
+	return atomic_load(&t->deleted);
+}
+
 uint64_t lfs_topic_id(const lfs_topic *t)
 {
 	return t->id;

@@ -460,11 +460,11 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 		rc = -errno;
 		goto fail;
 	}
-	if (!v->readonly) {
-		rc = lock_volume(v->dirfd);
-		if (rc < 0)
-			goto fail;
-	}
+	/* Read-only mounts lock too: one daemon per volume, and no fsck
+	 * repair under a reader. */
+	rc = lock_volume(v->dirfd);
+	if (rc < 0)
+		goto fail;
 	rc = read_superblock_at(v->dirfd, &v->sb, NULL);
 	if (rc < 0)
 		goto fail;
@@ -490,18 +490,27 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	rc = load_topics(v, was_clean, rep);
 	if (rc < 0)
 		goto fail;
-	if (!v->readonly) {
-		if (pthread_create(&v->ticker, NULL, ticker_main, v) != 0) {
-			rc = -EAGAIN;
+	if (!(o->flags & LFS_OPEN_DEFER_TICKER)) {
+		rc = lfs_volume_start_ticker(v);
+		if (rc < 0)
 			goto fail;
-		}
-		v->ticker_running = true;
 	}
 	*out = v;
 	return 0;
 fail:
 	volume_free(v);
 	return rc;
+}
+
+int lfs_volume_start_ticker(lfs_volume *v)
+{
+	if (v->readonly || v->ticker_running)
+		return 0;
+	int rc = pthread_create(&v->ticker, NULL, ticker_main, v);
+	if (rc != 0)
+		return -rc;
+	v->ticker_running = true;
+	return 0;
 }
 
 int lfs_volume_close(lfs_volume *v)

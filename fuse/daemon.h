@@ -1,0 +1,30 @@
+/* What the request handlers of the logfs daemon share. */
+#ifndef LFS_FUSE_DAEMON_H
+#define LFS_FUSE_DAEMON_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include "logfs.h"
+#include "nodes.h"
+
+struct daemon {
+	lfs_volume *vol;
+	bool readonly;
+	bool debug;
+};
+
+extern struct daemon daemon_state;
+extern const struct fuse_lowlevel_ops logfs_ops;
+
+/* Logs to syslog (daemonized) or stderr (foreground). */
+void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* xattr.c */
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		 size_t size, int flags);
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * logfs: mounts a logfs volume with FUSE.
+ *   logfs VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]
+ * The volume is opened (and recovered) before the mount and before
+ * daemonizing, so every error reaches the terminal with a non-zero exit.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PROG "logfs"
+#define EXIT_USAGE 2
+
+struct daemon daemon_state;
+static bool log_to_syslog;
+
+struct cmdline {
+	char *volume, *mountpoint;
+	int foreground, debug, help, version;
+	bool ro;
+	bool bad;
+	struct lfs_settings overrides;
+	uint32_t mask;
+};
+
+enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION };
+
+static const struct fuse_opt cmdline_opts[] = {
+	{"-f", offsetof(struct cmdline, foreground), 1},
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("segment_size=", KEY_SETTING),
+	FUSE_OPT_KEY("segment_ms=", KEY_SETTING),
+	FUSE_OPT_KEY("retention_bytes=", KEY_SETTING),
+	FUSE_OPT_KEY("retention_ms=", KEY_SETTING),
+	FUSE_OPT_KEY("sync=", KEY_SETTING),
+	FUSE_OPT_KEY("framing=", KEY_SETTING),
+	FUSE_OPT_KEY("max_record=", KEY_SETTING),
+	FUSE_OPT_END,
+};
+
+void daemon_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (log_to_syslog) {
+		vsyslog(level <= 0 ? LOG_ERR : level == 1 ? LOG_WARNING : LOG_INFO, fmt, ap);
+	} else {
+		fprintf(stderr, PROG ": ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static void core_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	daemon_log(level, "%s", msg);
+}
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	struct cmdline *c = data;
+	(void)out;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!c->volume) {
+			c->volume = strdup(arg);
+			return 0;
+		}
+		if (!c->mountpoint) {
+			c->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", arg);
+		c->bad = true;
+		return -1;
+	case KEY_SETTING: {
+		char name[32];
+		const char *eq = strchr(arg, '=');
+		size_t n = (size_t)(eq - arg);
+		snprintf(name, sizeof(name), "%.*s", (int)n, arg);
+		int id = lfs_setting_lookup(name);
+		if (id < 0 || lfs_setting_parse(&c->overrides, id, eq + 1) < 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s'\n", arg);
+			c->bad = true;
+			return -1;
+		}
+		c->mask |= 1u << id;
+		return 0;
+	}
+	case KEY_RO:
+		c->ro = true;
+		return 1; /* the kernel mounts read-only too */
+	case KEY_DEBUG:
+		c->debug = c->foreground = 1;
+		return 1;
+	case KEY_HELP:
+		c->help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->version = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
+		"\n"
+		"Mounts the logfs volume VOLUME (made by mkfs.logfs) on MOUNTPOINT.\n"
+		"  -f                   stay in the foreground\n"
+		"  -d                   FUSE debug output (implies -f)\n"
+		"  -o segment_size=SIZE roll segments at SIZE bytes (K, M, G)\n"
+		"  -o segment_ms=MS     also roll segments older than MS (0: never)\n"
+		"  -o retention_bytes=SIZE  keep at most SIZE bytes per topic (0: all)\n"
+		"  -o retention_ms=MS   delete segments older than MS (0: keep)\n"
+		"  -o sync=always|MS|never  durability of appends (default 100)\n"
+		"  -o framing=line|write    framing of new topics (default line)\n"
+		"  -o max_record=SIZE   largest record (default 1M)\n"
+		"  -o ro                read-only mount\n"
+		"  -o allow_other,...   standard FUSE mount options\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        version\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT\n");
+}
+
+/* Raises the kernel's readahead for this mount from the 128 KiB default, so
+ * first reads of sealed segments arrive as 1 MiB requests. The device number
+ * comes from mountinfo: stat(2) on the mount would wait for this daemon. */
+static void raise_readahead(const char *mountpoint)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	unsigned maj = 0, min = 0;
+	bool found = false;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX];
+		unsigned a, b;
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b, mnt) == 3 &&
+		    strcmp(mnt, mountpoint) == 0) {
+			maj = a;
+			min = b;
+			found = true; /* the last one is the newest mount */
+		}
+	}
+	fclose(f);
+	if (!found)
+		return;
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj, min);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* not root: the default stays, which is only slower */
+	if (write(fd, "1024", 4) != 4)
+		daemon_log(2, "could not raise readahead: %s", strerror(errno));
+	close(fd);
+}
+
+/* Appends ",fsname=VOLUME" with commas escaped as libfuse's parser wants. */
+static int add_default_opts(struct fuse_args *args, const char *volume)
+{
+	char opt[PATH_MAX * 2 + 128];
+	size_t n = (size_t)snprintf(opt, sizeof(opt), "default_permissions,subtype=logfs,fsname=");
+	for (const char *p = volume; *p && n + 3 < sizeof(opt); p++) {
+		if (*p == ',' || *p == '\\')
+			opt[n++] = '\\';
+		opt[n++] = *p;
+	}
+	opt[n] = 0;
+	if (fuse_opt_add_arg(args, "-o") < 0 || fuse_opt_add_arg(args, opt) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *open_error(int rc)
+{
+	switch (rc) {
+	case -EBUSY:
+		return "volume is in use (already mounted, or being repaired by fsck.logfs)";
+	case -EUCLEAN:
+		return "not a logfs volume (no valid superblock; see mkfs.logfs(8))";
+	case -EPROTONOSUPPORT:
+		return "volume was written by a newer, incompatible version of logfs";
+	default:
+		return strerror(-rc);
+	}
+}
+
+/* Many segments may be mapped at once; let the daemon have the files. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct cmdline c;
+	struct fuse_session *se = NULL;
+	char volume[PATH_MAX], mountpoint[PATH_MAX];
+	int ret = 1, rc;
+
+	memset(&c, 0, sizeof(c));
+	if (fuse_opt_parse(&args, &c, cmdline_opts, opt_proc) < 0) {
+		if (!c.bad)
+			fprintf(stderr, PROG ": invalid arguments\n");
+		fprintf(stderr, "Try '" PROG " --help'.\n");
+		fuse_opt_free_args(&args);
+		return EXIT_USAGE;
+	}
+	if (c.help) {
+		usage(stdout);
+		ret = 0;
+		goto out_args;
+	}
+	if (c.version) {
+		printf(PROG " " LFS_VERSION_STRING " (FUSE library %s)\n", fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (!c.volume || !c.mountpoint) {
+		fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n",
+			c.volume ? "missing MOUNTPOINT" : "missing VOLUME and MOUNTPOINT");
+		ret = EXIT_USAGE;
+		goto out_args;
+	}
+	if (!realpath(c.volume, volume)) {
+		fprintf(stderr, PROG ": %s: %s\n", c.volume, strerror(errno));
+		goto out_args;
+	}
+	if (!realpath(c.mountpoint, mountpoint)) {
+		fprintf(stderr, PROG ": %s: %s\n", c.mountpoint, strerror(errno));
+		goto out_args;
+	}
+	raise_nofile();
+
+	struct lfs_open_opts oo = {.flags = LFS_OPEN_DEFER_TICKER | (c.ro ? LFS_OPEN_RDONLY : 0),
+				   .overrides = c.overrides,
+				   .override_mask = c.mask,
+				   .log = core_log};
+	struct lfs_open_report rep;
+	rc = lfs_volume_open(volume, &oo, &daemon_state.vol, &rep);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", c.volume, open_error(rc));
+		goto out_args;
+	}
+	daemon_state.readonly = c.ro;
+	daemon_state.debug = c.debug;
+	if (!rep.was_clean)
+		daemon_log(1, "%s: recovered after an unclean stop: %u segments scanned, "
+			   "%llu records and %llu bytes cut",
+			   volume, rep.segments_scanned, (unsigned long long)rep.records_cut,
+			   (unsigned long long)rep.bytes_cut);
+
+	if (add_default_opts(&args, volume) < 0)
+		goto out_vol;
+	se = fuse_session_new(&args, &logfs_ops, sizeof(logfs_ops), NULL);
+	if (!se)
+		goto out_vol; /* libfuse said why */
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_se;
+	if (fuse_session_mount(se, mountpoint) != 0)
+		goto out_sig;
+	raise_readahead(mountpoint);
+	if (fuse_daemonize(c.foreground) != 0)
+		goto out_unmount;
+	if (!c.foreground) {
+		log_to_syslog = true;
+		openlog(PROG, LOG_PID, LOG_DAEMON);
+	}
+	rc = lfs_volume_start_ticker(daemon_state.vol);
+	if (rc < 0) {
+		daemon_log(0, "cannot start background thread: %s", strerror(-rc));
+		goto out_unmount;
+	}
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		goto out_unmount;
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_idle_threads(cfg, 16);
+	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
+	fuse_loop_cfg_destroy(cfg);
+out_unmount:
+	fuse_session_unmount(se);
+out_sig:
+	fuse_remove_signal_handlers(se);
+out_se:
+	fuse_session_destroy(se);
+out_vol:
+	nodes_destroy();
+	rc = lfs_volume_close(daemon_state.vol);
+	if (rc < 0) {
+		daemon_log(0, "%s: unmounted, but could not record a clean state: %s", volume,
+			   strerror(-rc));
+		ret = 1;
+	}
+out_args:
+	free(c.volume);
+	free(c.mountpoint);
+	fuse_opt_free_args(&args);
+	return ret;
+}

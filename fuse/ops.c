@@ -1,0 +1,703 @@
+/*
+ * FUSE request handlers: a thin translation of requests into core calls.
+ *
+ * Caching policy, which decides most of the speed:
+ *  - sealed segments are immutable: long attribute timeouts and keep_cache,
+ *    so the kernel's page cache serves repeated reads;
+ *  - `tail` and `@...` are direct I/O: every read and write reaches the
+ *    daemon (a log grows, and each handle sees its own start), and a write
+ *    costs one request with no GETXATTR for security.capability;
+ *  - `tail` has attribute timeout 0 so fstat/lseek(SEEK_END) see the
+ *    handle's current size (tail -n, tail -f, less +F).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define SEALED_TIMEOUT 3600.0
+#define SEG_NAME_LEN 24
+
+/* A handle on an open file. */
+struct handle {
+	enum node_kind kind;
+	lfs_topic *topic;
+	lfs_reader *reader;     /* tail and @... opened for reading */
+	lfs_producer *producer; /* tail opened for writing */
+	lfs_segment *segment;   /* sealed segment */
+};
+
+/* A snapshot of a directory's names taken at opendir, so offsets stay
+ * stable while the listing is read. */
+struct dir_handle {
+	char **names;
+	size_t count;
+};
+
+static struct handle *fh_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static struct node *node_or_reply(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = nodes_find(ino);
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return NULL;
+	}
+	if (n->topic && lfs_topic_deleted(n->topic)) {
+		nodes_put(n);
+		fuse_reply_err(req, ENOENT);
+		return NULL;
+	}
+	return n;
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
+	return ts;
+}
+
+static void set_times(struct stat *st, uint64_t ns)
+{
+	st->st_mtim = st->st_ctim = st->st_atim = ns_to_ts(ns);
+}
+
+/* Fills st for node n; h (may be NULL) gives a handle's own view. */
+static int node_stat(struct node *n, struct handle *h, struct stat *st, double *timeout)
+{
+	struct lfs_topic_meta m;
+	struct lfs_topic_stat ts;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_blksize = 128 * 1024;
+	*timeout = 0;
+	const struct lfs_sb_info *sb = lfs_volume_info(daemon_state.vol);
+	switch (n->kind) {
+	case NODE_ROOT:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		set_times(st, sb->ctime_ns);
+		return 0;
+	case NODE_TOPIC:
+		lfs_topic_get_meta(n->topic, &m);
+		lfs_topic_stat(n->topic, &ts);
+		st->st_mode = S_IFDIR | (m.mode & 07777);
+		st->st_uid = m.uid;
+		st->st_gid = m.gid;
+		st->st_nlink = 2;
+		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
+		return 0;
+	case NODE_TAIL:
+	case NODE_AT: {
+		lfs_topic_get_meta(n->topic, &m);
+		lfs_topic_stat(n->topic, &ts);
+		uint64_t size = ts.bytes;
+		if (h && h->reader) {
+			size = lfs_reader_size(h->reader);
+		} else if (n->kind == NODE_AT) {
+			struct lfs_start start;
+			lfs_reader *r;
+			if (lfs_start_parse(n->at, lfs_now_ns(), &start) == 0 &&
+			    lfs_reader_open(n->topic, &start, &r) == 0) {
+				size = lfs_reader_size(r);
+				lfs_reader_close(r);
+			} else {
+				size = 0;
+			}
+		}
+		st->st_mode = S_IFREG | (n->kind == NODE_TAIL ? (m.mode & 0666) : (m.mode & 0444));
+		st->st_uid = m.uid;
+		st->st_gid = m.gid;
+		st->st_nlink = 1;
+		st->st_size = (off_t)size;
+		st->st_blocks = (blkcnt_t)((size + 511) / 512);
+		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
+		return 0;
+	}
+	case NODE_SEGMENT: {
+		lfs_segment *s;
+		struct lfs_segment_stat ss;
+		if (h && h->segment) {
+			s = h->segment;
+			lfs_segment_stat(s, &ss);
+		} else {
+			int rc = lfs_segment_get(n->topic, n->base, &s);
+			if (rc < 0)
+				return rc;
+			lfs_segment_stat(s, &ss);
+			lfs_segment_put(s);
+		}
+		lfs_topic_get_meta(n->topic, &m);
+		st->st_mode = S_IFREG | 0444;
+		st->st_uid = m.uid;
+		st->st_gid = m.gid;
+		st->st_nlink = 1;
+		st->st_size = (off_t)ss.bytes;
+		st->st_blocks = (blkcnt_t)((ss.bytes + 511) / 512);
+		set_times(st, ss.last_timestamp);
+		*timeout = SEALED_TIMEOUT;
+		return 0;
+	}
+	}
+	return -EIO;
+}
+
+static void reply_entry(fuse_req_t req, struct node *n)
+{
+	struct fuse_entry_param e;
+	double timeout;
+	memset(&e, 0, sizeof(e));
+	int rc = node_stat(n, NULL, &e.attr, &timeout);
+	if (rc < 0) {
+		nodes_forget(n->ino, 1);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = n->ino;
+	e.attr_timeout = timeout;
+	/* Topic and segment names are stable; @names are resolved anew. */
+	e.entry_timeout = n->kind == NODE_AT ? 0 : (n->kind == NODE_TAIL ? 1.0 : timeout);
+	if (fuse_reply_entry(req, &e) != 0)
+		nodes_forget(n->ino, 1);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* O_TRUNC arrives with open (accepted and ignored) instead of as a
+	 * truncating SETATTR, which is refused. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_ASYNC_DIO)
+		conn->want |= FUSE_CAP_ASYNC_DIO;
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node *p = node_or_reply(req, parent), *n = NULL;
+	if (!p)
+		return;
+	int err = ENOENT;
+	if (p->kind == NODE_ROOT) {
+		lfs_topic *t;
+		if (lfs_topic_get(daemon_state.vol, name, &t) == 0) {
+			n = nodes_get(NODE_TOPIC, t, 0, NULL);
+			lfs_topic_put(t);
+		}
+	} else if (p->kind == NODE_TOPIC) {
+		uint64_t base;
+		if (strcmp(name, "tail") == 0) {
+			n = nodes_get(NODE_TAIL, p->topic, 0, NULL);
+		} else if (name[0] == '@') {
+			struct lfs_start st;
+			lfs_reader *r;
+			int rc = lfs_start_parse(name + 1, lfs_now_ns(), &st);
+			if (rc == 0)
+				rc = lfs_reader_open(p->topic, &st, &r);
+			if (rc == 0) {
+				lfs_reader_close(r);
+				n = nodes_get(NODE_AT, p->topic, 0, name + 1);
+			} else {
+				err = -rc;
+			}
+		} else if (strlen(name) == SEG_NAME_LEN && lfs_seg_name_parse(name, "log", &base) == 0) {
+			lfs_segment *s;
+			if (lfs_segment_get(p->topic, base, &s) == 0) {
+				lfs_segment_put(s);
+				n = nodes_get(NODE_SEGMENT, p->topic, base, NULL);
+			}
+		}
+	}
+	nodes_put(p);
+	if (n)
+		reply_entry(req, n);
+	else
+		fuse_reply_err(req, err);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	nodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		nodes_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = node_or_reply(req, ino);
+	struct stat st;
+	double timeout;
+	if (!n)
+		return;
+	int rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
+	nodes_put(n);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct node *n = node_or_reply(req, ino);
+	if (!n)
+		return;
+	int rc = 0;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		rc = -EPERM; /* logs are append-only */
+	} else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		if (daemon_state.readonly) {
+			rc = -EROFS;
+		} else if (n->kind != NODE_TOPIC) {
+			rc = -EPERM;
+		} else {
+			struct lfs_topic_meta m;
+			lfs_topic_get_meta(n->topic, &m);
+			if (to_set & FUSE_SET_ATTR_MODE)
+				m.mode = attr->st_mode & 07777;
+			if (to_set & FUSE_SET_ATTR_UID)
+				m.uid = attr->st_uid;
+			if (to_set & FUSE_SET_ATTR_GID)
+				m.gid = attr->st_gid;
+			rc = lfs_topic_set_meta(n->topic, &m);
+		}
+	}
+	/* Times follow the records; touch(1) succeeds and changes nothing. */
+	if (rc == 0) {
+		struct stat st;
+		double timeout;
+		rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
+		if (rc == 0)
+			fuse_reply_attr(req, &st, timeout);
+	}
+	nodes_put(n);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+}
+
+static int open_reader(struct node *n, struct handle *h)
+{
+	struct lfs_start st = {.kind = LFS_START_FIRST};
+	if (n->kind == NODE_AT) {
+		int rc = lfs_start_parse(n->at, lfs_now_ns(), &st);
+		if (rc < 0)
+			return rc;
+	}
+	return lfs_reader_open(n->topic, &st, &h->reader);
+}
+
+static void release_handle(struct handle *h)
+{
+	if (h->producer) {
+		int rc = lfs_producer_close(h->producer);
+		if (rc < 0)
+			daemon_log(3, "topic %s: held line lost at close: %s",
+				   lfs_topic_name(h->topic), strerror(-rc));
+	}
+	lfs_reader_close(h->reader);
+	if (h->segment) {
+		lfs_segment_put(h->segment);
+		lfs_topic_release(h->topic);
+	}
+	lfs_topic_put(h->topic);
+	free(h);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = node_or_reply(req, ino);
+	if (!n)
+		return;
+	int acc = fi->flags & O_ACCMODE;
+	bool wr = acc == O_WRONLY || acc == O_RDWR, rd = acc == O_RDONLY || acc == O_RDWR;
+	struct handle *h = calloc(1, sizeof(*h));
+	int rc = h ? 0 : -ENOMEM;
+
+	if (rc == 0) {
+		h->kind = n->kind;
+		h->topic = n->topic;
+		lfs_topic_ref(h->topic);
+	}
+	if (rc == 0) {
+		switch (n->kind) {
+		case NODE_TAIL:
+			if (wr)
+				rc = daemon_state.readonly ? -EROFS
+							   : lfs_producer_open(n->topic, &h->producer);
+			if (rc == 0 && rd)
+				rc = open_reader(n, h);
+			fi->direct_io = 1;
+			break;
+		case NODE_AT:
+			rc = wr ? -EACCES : open_reader(n, h);
+			fi->direct_io = 1;
+			break;
+		case NODE_SEGMENT:
+			/* Immutable, for root too. */
+			rc = wr ? -EACCES : lfs_segment_get(n->topic, n->base, &h->segment);
+			if (rc == 0)
+				lfs_topic_hold(n->topic);
+			fi->keep_cache = 1;
+			break;
+		default:
+			rc = -EISDIR;
+		}
+	}
+	nodes_put(n);
+	if (rc < 0) {
+		if (h && h->topic)
+			release_handle(h);
+		else
+			free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) != 0)
+		release_handle(h);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = fh_of(fi);
+	(void)ino;
+	if (h->segment) {
+		const void *p;
+		ssize_t n = lfs_segment_peek(h->segment, (uint64_t)off, size, &p);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, n ? p : NULL, (size_t)n);
+		return;
+	}
+	if (!h->reader) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	struct iovec iov[16];
+	int cnt;
+	ssize_t n = lfs_reader_peek(h->reader, (uint64_t)off, size, iov, 16, &cnt);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (n == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_iov(req, iov, cnt);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = fh_of(fi);
+	(void)ino;
+	(void)off; /* every write appends */
+	if (!h->producer) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	ssize_t n = lfs_producer_write(h->producer, buf, size);
+	if (n < 0) {
+		if (n == -EIO)
+			daemon_log(3, "topic %s: append failed: I/O error", lfs_topic_name(h->topic));
+		fuse_reply_err(req, (int)-n);
+	} else {
+		fuse_reply_write(req, (size_t)n);
+	}
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = fh_of(fi);
+	(void)ino;
+	int rc = h->producer ? lfs_producer_flush(h->producer, false) : 0;
+	fuse_reply_err(req, -rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	release_handle(fh_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct handle *h = fh_of(fi);
+	(void)ino;
+	(void)datasync;
+	int rc = h->producer ? lfs_producer_flush(h->producer, true) : lfs_topic_sync(h->topic);
+	fuse_reply_err(req, -rc);
+}
+
+/* ---- directories ---- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = node_or_reply(req, ino);
+	if (!n)
+		return;
+	struct dir_handle *d = calloc(1, sizeof(*d));
+	int rc = d ? 0 : -ENOMEM;
+	if (rc == 0 && n->kind == NODE_ROOT) {
+		rc = lfs_volume_list_topics(daemon_state.vol, &d->names, &d->count);
+	} else if (rc == 0 && n->kind == NODE_TOPIC) {
+		uint64_t *bases;
+		size_t nb;
+		rc = lfs_topic_list_sealed(n->topic, &bases, &nb);
+		if (rc == 0) {
+			d->names = calloc(nb + 2, sizeof(char *));
+			rc = d->names ? 0 : -ENOMEM;
+			if (rc == 0)
+				d->names[d->count++] = strdup("tail");
+			for (size_t i = 0; rc == 0 && i < nb; i++) {
+				char name[32];
+				lfs_seg_name(bases[i], "log", name);
+				d->names[d->count++] = strdup(name);
+			}
+			free(bases);
+		}
+	} else if (rc == 0) {
+		rc = -ENOTDIR;
+	}
+	nodes_put(n);
+	if (rc < 0) {
+		if (d) {
+			for (size_t i = 0; i < d->count; i++)
+				free(d->names[i]);
+			free(d->names);
+			free(d);
+		}
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Entries 0 and 1 are "." and ".."; names follow. */
+	for (size_t i = (size_t)off; i < d->count + 2; i++) {
+		struct stat st = {0};
+		const char *name = i == 0 ? "." : i == 1 ? ".." : d->names[i - 2];
+		if (!name)
+			continue;
+		/* Tools skip entries with inode 0; the real number comes
+		 * with lookup. */
+		st.st_ino = i + 2;
+		st.st_mode = ((fuse_ino_t)ino == FUSE_ROOT_ID || i < 2) ? S_IFDIR : S_IFREG;
+		size_t len = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(i + 1));
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	(void)ino;
+	for (size_t i = 0; i < d->count; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct node *p = node_or_reply(req, parent);
+	if (!p)
+		return;
+	int rc;
+	lfs_topic *t = NULL;
+	if (p->kind != NODE_ROOT) {
+		rc = -EPERM;
+	} else if (daemon_state.readonly) {
+		rc = -EROFS;
+	} else {
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+		struct lfs_topic_meta m = {.mode = mode & 07777, .uid = ctx->uid, .gid = ctx->gid};
+		rc = lfs_topic_create(daemon_state.vol, name, &m, &t);
+	}
+	nodes_put(p);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct node *n = nodes_get(NODE_TOPIC, t, 0, NULL);
+	lfs_topic_put(t);
+	if (!n)
+		fuse_reply_err(req, ENOMEM);
+	else
+		reply_entry(req, n);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node *p = node_or_reply(req, parent);
+	if (!p)
+		return;
+	int rc;
+	if (p->kind != NODE_ROOT)
+		rc = -ENOTDIR;
+	else if (daemon_state.readonly)
+		rc = -EROFS;
+	else
+		rc = lfs_topic_delete(daemon_state.vol, name);
+	nodes_put(p);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node *p = node_or_reply(req, parent);
+	if (!p)
+		return;
+	int rc = -ENOENT;
+	uint64_t base;
+	if (p->kind == NODE_TOPIC) {
+		if (strcmp(name, "tail") == 0)
+			rc = -EPERM;
+		else if (daemon_state.readonly)
+			rc = -EROFS;
+		else if (strlen(name) == SEG_NAME_LEN && lfs_seg_name_parse(name, "log", &base) == 0)
+			rc = lfs_topic_delete_segment(p->topic, base);
+	} else {
+		rc = -EPERM;
+	}
+	nodes_put(p);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, daemon_state.readonly ? EROFS : EPERM);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, daemon_state.readonly ? EROFS : EPERM);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	(void)ino;
+	if (fstatvfs(lfs_volume_fd(daemon_state.vol), &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)mode;
+	(void)offset;
+	(void)length;
+	(void)fi;
+	fuse_reply_err(req, EPERM);
+}
+
+const struct fuse_lowlevel_ops logfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.unlink = op_unlink,
+	.create = op_create,
+	.mknod = op_mknod,
+	.symlink = op_symlink,
+	.link = op_link,
+	.rename = op_rename,
+	.statfs = op_statfs,
+	.fallocate = op_fallocate,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};

@@ -1,0 +1,180 @@
+/*
+ * Extended attributes: user.logfs.* on topics (statistics read-only,
+ * settings read-write), on sealed segments and on tail / @... (read-only).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PREFIX "user.logfs."
+
+static const char *const topic_stats[] = {"first_offset", "next_offset", "bytes", "segments"};
+static const char *const file_stats[] = {"base_offset", "records", "first_timestamp",
+					 "last_timestamp"};
+#define NSTATS 4
+
+static int stat_value(struct node *n, const char *key, char *buf, size_t len)
+{
+	struct lfs_topic_stat ts;
+	uint64_t v[NSTATS];
+	const char *const *names;
+
+	if (n->kind == NODE_TOPIC) {
+		lfs_topic_stat(n->topic, &ts);
+		names = topic_stats;
+		v[0] = ts.first_offset;
+		v[1] = ts.next_offset;
+		v[2] = ts.bytes;
+		v[3] = ts.segments;
+	} else if (n->kind == NODE_SEGMENT) {
+		lfs_segment *s;
+		struct lfs_segment_stat ss;
+		int rc = lfs_segment_get(n->topic, n->base, &s);
+		if (rc < 0)
+			return rc;
+		lfs_segment_stat(s, &ss);
+		lfs_segment_put(s);
+		names = file_stats;
+		v[0] = ss.base_offset;
+		v[1] = ss.records;
+		v[2] = ss.first_timestamp;
+		v[3] = ss.last_timestamp;
+	} else if (n->kind == NODE_TAIL || n->kind == NODE_AT) {
+		lfs_topic_stat(n->topic, &ts);
+		names = file_stats;
+		v[0] = ts.first_offset;
+		v[1] = ts.next_offset - ts.first_offset;
+		v[2] = ts.first_timestamp;
+		v[3] = ts.last_timestamp;
+	} else {
+		return -ENODATA;
+	}
+	for (int i = 0; i < NSTATS; i++)
+		if (strcmp(key, names[i]) == 0)
+			return snprintf(buf, len, "%llu", (unsigned long long)v[i]);
+	return -ENODATA;
+}
+
+/* The value of user.logfs.KEY of node n, into buf: length or -errno. */
+static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
+{
+	int rc = stat_value(n, key, buf, len);
+	if (rc != -ENODATA || n->kind != NODE_TOPIC)
+		return rc;
+	int id = lfs_setting_lookup(key);
+	if (id < 0)
+		return -ENODATA;
+	struct lfs_settings st;
+	lfs_topic_settings(n->topic, &st);
+	return lfs_setting_format(&st, id, buf, len);
+}
+
+static int node_names(struct node *n, char *buf, size_t cap)
+{
+	size_t used = 0;
+	const char *const *names = n->kind == NODE_TOPIC ? topic_stats : file_stats;
+	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT : 0;
+
+	if (n->kind == NODE_ROOT)
+		return 0;
+	for (int i = 0; i < NSTATS + extra; i++) {
+		const char *key = i < NSTATS ? names[i] : lfs_setting_name(i - NSTATS);
+		int k = snprintf(buf + used, cap - used, PREFIX "%s", key);
+		used += (size_t)k + 1;
+	}
+	return (int)used;
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct node *n = nodes_find(ino);
+	char buf[64];
+	int rc;
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	rc = strncmp(name, PREFIX, strlen(PREFIX)) == 0
+		     ? xattr_value(n, name + strlen(PREFIX), buf, sizeof(buf))
+		     : -ENODATA;
+	nodes_put(n);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)rc);
+	else if (size < (size_t)rc)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)rc);
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct node *n = nodes_find(ino);
+	char buf[1024];
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	int len = node_names(n, buf, sizeof(buf));
+	nodes_put(n);
+	if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if (size < (size_t)len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)len);
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		 size_t size, int flags)
+{
+	struct node *n = nodes_find(ino);
+	char val[64], cur[64];
+	int rc;
+
+	(void)flags;
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
+		rc = -ENOTSUP;
+	} else if (xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
+		rc = -ENOTSUP; /* not one of ours */
+	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(name + strlen(PREFIX)) < 0) {
+		rc = -EPERM; /* statistics are read-only */
+	} else if (daemon_state.readonly) {
+		rc = -EROFS;
+	} else if (size == 0 || size >= sizeof(val)) {
+		rc = -EINVAL;
+	} else {
+		memcpy(val, value, size);
+		val[size] = 0;
+		/* `setfattr -v 100` sends "100"; tolerate a trailing newline
+		 * from `echo` based tools. */
+		if (val[size - 1] == '\n')
+			val[size - 1] = 0;
+		rc = lfs_topic_set(n->topic, lfs_setting_lookup(name + strlen(PREFIX)), val);
+	}
+	nodes_put(n);
+	fuse_reply_err(req, -rc);
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct node *n = nodes_find(ino);
+	char cur[64];
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	int known = strncmp(name, PREFIX, strlen(PREFIX)) == 0 &&
+		    xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) >= 0;
+	nodes_put(n);
+	fuse_reply_err(req, known ? EPERM : ENODATA);
+}
