@@ -209,6 +209,38 @@ static const char *open_error(int rc)
 	}
 }
 
+/* Is VOLUME the source of a mounted logfs? */
+static bool volume_mounted(const char *volume)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192];
+	bool found = false;
+	if (!f)
+		return true; /* cannot tell: do not wait */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char type[64], source[PATH_MAX];
+		const char *dash = strstr(line, " - ");
+		if (dash && sscanf(dash, " - %63s %4095s", type, source) == 2)
+			found = strcmp(type, "fuse.logfs") == 0 && strcmp(source, volume) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Opens the volume. A daemon that was just unmounted may still be flushing
+ * and hold the lock for a moment: wait for it, unless the volume is really
+ * mounted, which is refused at once. */
+static int open_volume(const char *volume, const struct lfs_open_opts *oo,
+		       struct lfs_open_report *rep)
+{
+	for (int tries = 0;; tries++) {
+		int rc = lfs_volume_open(volume, oo, &daemon_state.vol, rep);
+		if (rc != -EBUSY || tries >= 50 || volume_mounted(volume))
+			return rc;
+		usleep(100 * 1000);
+	}
+}
+
 /* Many segments may be mapped at once; let the daemon have the files. */
 static void raise_nofile(void)
 {
@@ -266,7 +298,7 @@ int main(int argc, char *argv[])
 				   .override_mask = c.mask,
 				   .log = core_log};
 	struct lfs_open_report rep;
-	rc = lfs_volume_open(volume, &oo, &daemon_state.vol, &rep);
+	rc = open_volume(volume, &oo, &rep);
 	if (rc < 0) {
 		fprintf(stderr, PROG ": %s: %s\n", c.volume, open_error(rc));
 		goto out_args;
