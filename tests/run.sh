@@ -13,6 +13,7 @@ export LFS_BUILD="$(cd "$BUILD" && pwd)"
 export LFS_SRC="$(pwd)"
 passed=0
 failed=0
+skipped=0
 failures=""
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/lfs-test-logs.XXXXXX")
 
@@ -32,16 +33,24 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
 		rc=$?
 		run=$(grep -c '^\[ RUN      \]' "$log")
 		ok=$(grep -c '^\[       OK \]' "$log")
-		bad=$((run - ok))
+		# Skipped tests (cmocka's skip()) are neither passed nor failed:
+		# cmocka's summary says "[  SKIPPED ] N test(s), listed below:".
+		skip=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -n 1)
+		skip=${skip:-0}
+		bad=$((run - ok - skip))
 		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
 		passed=$((passed + ok))
 		failed=$((failed + bad))
+		skipped=$((skipped + skip))
+		note=""
+		[ "$skip" -ne 0 ] && note=", $skip skipped"
 		if [ "$bad" -ne 0 ]; then
 			failures="$failures $name"
-			echo "FAIL unit $name ($ok passed, $bad failed)"
+			echo "FAIL unit $name ($ok passed, $bad failed$note)"
 			sed 's/^/    /' "$log" | tail -n 40
 		else
-			echo "pass unit $name ($ok)"
+			echo "pass unit $name ($ok$note)"
+			[ "$skip" -ne 0 ] && grep -i 'skipped:' "$log" | sed 's/^/    /'
 		fi
 	done
 fi
@@ -70,6 +79,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
 fi
 
 [ -n "$failures" ] && echo "failed suites:$failures"
+[ "$skipped" -ne 0 ] && echo "$skipped skipped (see the messages above)"
 echo "logs in $LOGDIR"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

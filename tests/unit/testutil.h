@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -90,6 +96,156 @@ static inline char *tu_read_all(lfs_topic *t, size_t *len)
 	lfs_reader_close(r);
 	*len = size;
 	return buf;
+}
+
+/* ---- more helpers (paths, files, settings, crash children, tmpfs) ---- */
+
+/* printf-style path; caller frees. */
+static inline char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline char *tu_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *p = malloc((size_t)n + 1);
+	assert_non_null(p);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Path of a segment file: <vol>/topics/<topic>/<20 digits>.<ext>; caller frees. */
+static inline char *tu_seg_path(const char *vol, const char *topic, uint64_t base, const char *ext)
+{
+	return tu_fmt("%s/topics/%s/%020llu.%s", vol, topic, (unsigned long long)base, ext);
+}
+
+/* File size, or -1 when the file does not exist. */
+static inline long long tu_file_size(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	return (long long)st.st_size;
+}
+
+static inline bool tu_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static inline void tu_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+{
+	assert_int_equal(lfs_topic_set(t, id, value), 0);
+}
+
+/* Appends len bytes as one batch with the given framing, asserting success. */
+static inline void tu_append(lfs_topic *t, enum lfs_framing f, const void *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+	assert_int_equal(lfs_topic_append(t, f, &iov, 1, NULL), 0);
+}
+
+static inline int tu_append_rc(lfs_topic *t, enum lfs_framing f, const void *buf, size_t len,
+			       struct lfs_append_result *res)
+{
+	struct iovec iov = {(void *)buf, len};
+	return lfs_topic_append(t, f, &iov, 1, res);
+}
+
+/* Reads everything a reader sees now; caller frees. */
+static inline char *tu_reader_all(lfs_reader *r, size_t *len)
+{
+	uint64_t size = lfs_reader_size(r);
+	char *buf = malloc(size + 1);
+	assert_non_null(buf);
+	ssize_t n = lfs_reader_read(r, buf, size, 0);
+	assert_int_equal(n, (ssize_t)size);
+	buf[size] = 0;
+	*len = size;
+	return buf;
+}
+
+static inline lfs_reader *tu_reader_at(lfs_topic *t, uint64_t offset)
+{
+	lfs_reader *r = NULL;
+	struct lfs_start st = {.kind = LFS_START_OFFSET, .value = offset};
+	assert_int_equal(lfs_reader_open(t, &st, &r), 0);
+	return r;
+}
+
+/* A growable byte buffer for expected contents. */
+struct tu_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static inline void tu_buf_add(struct tu_buf *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		assert_non_null(b->p);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = 0;
+}
+
+/* Runs fn(arg) in a child process that then _exit()s without closing
+ * anything: a crash, as far as the volume is concerned (the flock dies with
+ * the process, the state file stays dirty, nothing is trimmed). fn returns
+ * 0 on success; the child's exit status is checked. */
+static inline void tu_crash_child(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg) == 0 ? 0 : 3);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Mounts a fresh tmpfs with the given options on a new temporary directory.
+ * Returns NULL (the caller skips) when that is not possible, e.g. not root. */
+static inline char *tu_mount_tmpfs(const char *opts)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "tmpfs test skipped: needs root to mount a tmpfs\n");
+		return NULL;
+	}
+	char *dir = tu_tempdir();
+	if (mount("tmpfs", dir, "tmpfs", 0, opts) < 0) {
+		fprintf(stderr, "tmpfs test skipped: mount -t tmpfs -o %s: %s\n", opts,
+			strerror(errno));
+		rmdir(dir);
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static inline void tu_umount_tmpfs(char *dir)
+{
+	assert_int_equal(umount2(dir, MNT_DETACH), 0);
+	rmdir(dir);
+	free(dir);
+}
+
+/* Sleeps ms milliseconds. */
+static inline void tu_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 #endif
