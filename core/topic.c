@@ -32,11 +32,11 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 
 static void topic_free(lfs_topic *t)
 {
+	/* The active pointer holds a reference of its own. */
+	lfs_segment_put(t->active);
 	for (size_t i = 0; i < t->nsegs; i++)
 		lfs_segment_put(t->segs[i]);
 	free(t->segs);
-	if (t->active && (t->nsegs == 0 || t->segs[t->nsegs - 1] != t->active))
-		lfs_segment_put(t->active);
 	if (t->dirfd >= 0)
 		close(t->dirfd);
 	pthread_mutex_destroy(&t->conf_mu);

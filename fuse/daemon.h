@@ -20,6 +20,9 @@ extern const struct fuse_lowlevel_ops logfs_ops;
 /* Logs to syslog (daemonized) or stderr (foreground). */
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ops.c: releases every handle still open (after the session loop). */
+void ops_release_all(void);
+
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

@@ -348,6 +348,7 @@ out_sig:
 out_se:
 	fuse_session_destroy(se);
 out_vol:
+	ops_release_all();
 	nodes_destroy();
 	rc = lfs_volume_close(daemon_state.vol);
 	if (rc < 0) {

@@ -13,6 +13,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 /* A handle on an open file. */
 struct handle {
+	struct handle *prev, *next; /* open handles, for shutdown */
 	enum node_kind kind;
 	lfs_topic *topic;
 	lfs_reader *reader;     /* tail and @... opened for reading */
@@ -38,6 +40,27 @@ struct dir_handle {
 	char **names;
 	size_t count;
 };
+
+static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct handle handles = {.prev = &handles, .next = &handles};
+
+static void handles_add(struct handle *h)
+{
+	pthread_mutex_lock(&handles_mu);
+	h->next = &handles;
+	h->prev = handles.prev;
+	handles.prev->next = h;
+	handles.prev = h;
+	pthread_mutex_unlock(&handles_mu);
+}
+
+static void handles_remove(struct handle *h)
+{
+	pthread_mutex_lock(&handles_mu);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_mu);
+}
 
 static struct handle *fh_of(struct fuse_file_info *fi)
 {
@@ -309,6 +332,8 @@ static int open_reader(struct node *n, struct handle *h)
 
 static void release_handle(struct handle *h)
 {
+	if (h->next)
+		handles_remove(h);
 	if (h->producer) {
 		int rc = lfs_producer_close(h->producer);
 		if (rc < 0)
@@ -374,8 +399,23 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
+	handles_add(h);
 	if (fuse_reply_open(req, fi) != 0)
 		release_handle(h);
+}
+
+/* At unmount, files may still be open (SIGTERM, umount -l): their held
+ * line fragments were acknowledged by write(2), so commit them. */
+void ops_release_all(void)
+{
+	for (;;) {
+		pthread_mutex_lock(&handles_mu);
+		struct handle *h = handles.next == &handles ? NULL : handles.next;
+		pthread_mutex_unlock(&handles_mu);
+		if (!h)
+			break;
+		release_handle(h);
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
