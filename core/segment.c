@@ -128,6 +128,11 @@ static int map_active(lfs_segment *s, uint64_t segment_size)
 {
 	void *d, *x;
 
+	/* The data file may already be larger than segment_size (a reopened
+	 * segment written while segment_size was larger): map all of it, or
+	 * reads past the mapping would fault. */
+	if (s->data_alloc > segment_size)
+		segment_size = s->data_alloc;
 	s->data_maplen = page_round(segment_size + LFS_BATCH_MAX);
 	s->idx_maplen =
 		page_round(LFS_IDX_HEADER_SIZE + (uint64_t)(LFS_IDX_MAX_ENTRIES + 1) * LFS_IDX_ENTRY_SIZE);

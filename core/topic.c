@@ -522,9 +522,16 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 static int roll(lfs_topic *t, uint32_t framing)
 {
 	lfs_segment *old = t->active, *s;
-	int rc = lfs_segment_seal(old);
-	if (rc < 0)
-		return rc;
+	int rc;
+	/* A roll whose seal succeeded but whose new segment could not be
+	 * created (ENOSPC, EMFILE...) left old sealed, its descriptors closed,
+	 * as the active segment: only the creation is left to do. Sealing it
+	 * again would fail with EBADF on every later append. */
+	if (!atomic_load(&old->sealed)) {
+		rc = lfs_segment_seal(old);
+		if (rc < 0)
+			return rc;
+	}
 	rc = lfs_segment_create_active(t, atomic_load(&old->next_offset),
 				       old->stream_pos + atomic_load(&old->size), framing, &s);
 	if (rc < 0)
@@ -579,7 +586,15 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 	pthread_mutex_lock(&t->append_mu);
 	uint64_t now = lfs_now_ns();
 	lfs_segment *s = t->active;
-	bool rolled = should_roll(s, &st, len, now);
+	/* The batch must be framed as the topic's segments are: bytes framed
+	 * otherwise would be split into other records by readers and cut as
+	 * corrupt by recovery. */
+	if (framing != s->framing) {
+		pthread_mutex_unlock(&t->append_mu);
+		return -EINVAL;
+	}
+	/* A sealed active segment is what a failed roll leaves (see roll). */
+	bool rolled = atomic_load(&s->sealed) || should_roll(s, &st, len, now);
 	if (rolled) {
 		rc = roll(t, st.framing);
 		if (rc < 0) {

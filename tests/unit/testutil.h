@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "format.h"
 #include "logfs.h"
 
 /* Makes a fresh empty directory under $TMPDIR and returns its path. */
@@ -238,6 +239,51 @@ static inline void tu_umount_tmpfs(char *dir)
 	assert_int_equal(umount2(dir, MNT_DETACH), 0);
 	rmdir(dir);
 	free(dir);
+}
+
+/* Formats a volume at path (which may exist and be empty). */
+static inline void tu_mkvol_at(const char *path, uint64_t segment_size)
+{
+	struct lfs_mkfs_opts o = {.segment_size = segment_size};
+	assert_int_equal(lfs_mkfs(path, &o, NULL), 0);
+}
+
+/* Reads an index file: its header and the batch entries up to the first
+ * one that does not decode or is not a batch; *sealed when a valid seal
+ * entry follows them. Returns false when the header does not decode. The
+ * caller frees *ents. */
+static inline bool tu_idx_load(const char *path, struct lfs_idx_header *h,
+			       struct lfs_idx_entry **ents, size_t *n, bool *sealed)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char buf[LFS_IDX_HEADER_SIZE];
+	*ents = NULL;
+	*n = 0;
+	*sealed = false;
+	assert_non_null(f);
+	if (fread(buf, 1, sizeof(buf), f) != sizeof(buf) || lfs_idx_header_decode(buf, h) < 0) {
+		fclose(f);
+		return false;
+	}
+	size_t cap = 0;
+	for (;;) {
+		struct lfs_idx_entry e;
+		if (fread(buf, 1, LFS_IDX_ENTRY_SIZE, f) != LFS_IDX_ENTRY_SIZE ||
+		    lfs_idx_entry_decode(buf, &e) < 0)
+			break;
+		if (e.type == LFS_ENTRY_SEAL) {
+			*sealed = true;
+			break;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*ents = realloc(*ents, cap * sizeof(**ents));
+			assert_non_null(*ents);
+		}
+		(*ents)[(*n)++] = e;
+	}
+	fclose(f);
+	return true;
 }
 
 /* Sleeps ms milliseconds. */
