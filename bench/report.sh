@@ -1,0 +1,213 @@
+#!/bin/sh
+# Turns bench/out/results.tsv into plots (docs/bench/*.png) and
+# docs/BENCHMARKS.md. Called by bench/run.sh with ROOT OUT RES RAW DOC PLOTS
+# BUILD W in the environment; can be rerun alone on an existing results file:
+#   ROOT=. OUT=bench/out RES=bench/out/results.tsv RAW=bench/out/raw.tsv \
+#   DOC=docs/BENCHMARKS.md PLOTS=docs/bench sh bench/report.sh full DATE SECONDS
+set -u
+MODE=$1
+STARTED=$2
+TOTAL_S=$3
+
+get() { # FAMILY CASE SYSTEM X
+	awk -F'\t' -v f="$1" -v c="$2" -v s="$3" -v x="$4" \
+		'$1 == f && $2 == c && $3 == s && $4 == x { print $5 }' "$RES" | tail -n 1
+}
+getc() { # FAMILY SYSTEM X (any case)
+	awk -F'\t' -v f="$1" -v s="$2" -v x="$3" \
+		'$1 == f && $3 == s && $4 == x { print $5 }' "$RES" | tail -n 1
+}
+ratio() { # A B -> A/B
+	echo "$1 $2" | awk '$1 != "" && $1 != "NA" && $2 != "" && $2 != "NA" && $2 > 0 { printf "%.2f", $1 / $2 }'
+}
+fmt() { echo "$1" | awk '$1 == "" || $1 == "NA" { print "n/a"; next } { v = $1 + 0;
+	if (v >= 100000) printf "%.0fK", v / 1000; else if (v >= 100) printf "%.0f", v;
+	else printf "%.3g", v }'; }
+met_ge() { echo "$1 $2" | awk '$1 == "" { print "not measured"; next } { print ($1 >= $2) ? "**met**" : "not met" }'; }
+met_le() { echo "$1 $2" | awk '$1 == "" { print "not measured"; next } { print ($1 <= $2) ? "**met**" : "not met" }'; }
+
+# ---- plots ----
+# plot NAME FAMILY TITLE XLABEL YLABEL LOGX(0/1) LOGY(0/1): one line per system.
+plot() {
+	_name=$1 _fam=$2
+	_dat=$OUT/$_name.dat
+	awk -F'\t' -v f="$_fam" '
+		$1 == f { if (!(($3) in seen)) { seen[$3] = 1; sys[ns++] = $3 }
+			  if (!(($4) in xs)) { xs[$4] = 1; xl[nx++] = $4 }
+			  v[$4, $3] = $5 }
+		END { printf "x"; for (i = 0; i < ns; i++) printf "\t%s", sys[i]; printf "\n";
+		      for (j = 0; j < nx; j++) { printf "%s", xl[j];
+			for (i = 0; i < ns; i++) { s = v[xl[j], sys[i]]; printf "\t%s", (s == "" || s == "NA") ? "NaN" : s }
+			printf "\n" } }' "$RES" >"$_dat"
+	_ncol=$(head -n 1 "$_dat" | awk -F'\t' '{ print NF }')
+	[ "$_ncol" -ge 2 ] || return 0
+	command -v gnuplot >/dev/null || { echo "report: gnuplot missing, no $_name.png" >&2; return 0; }
+	gnuplot <<GP 2>>"$OUT/bench.log"
+set terminal pngcairo size 900,560 noenhanced font ",10"
+set output "$PLOTS/$_name.png"
+set title "$3 ($MODE run, $(date -u +%Y-%m-%d))"
+set xlabel "$4"
+set ylabel "$5"
+set key outside right top
+set grid
+set datafile separator "\t"
+set datafile missing "NaN"
+$( [ "$6" = 1 ] && echo "set logscale x 2" )
+$( [ "$7" = 1 ] && echo "set logscale y 10" )
+set xtics ($(awk -F'\t' 'NR > 1 { printf "%s\"%s\" %s", (n++ ? ", " : ""), $1, $1 }' "$_dat"))
+plot for [i=2:$_ncol] "$_dat" using 1:i with linespoints lw 2 pt 7 title columnheader(i)
+GP
+}
+plot append_size append_size "Appends through the mount, 1 writer, one write(2) per record" \
+	"record size (bytes)" "records/s" 1 1
+plot append_writers append_writers "Appends of 100 B records, one write(2) each" \
+	"writers (processes)" "records/s (all writers)" 1 1
+plot append_fdatasync append_fdatasync "Appends of 100 B records, write(2) + fdatasync(2) each" \
+	"writers (processes)" "records/s (all writers)" 1 1
+plot read_concurrent read_concurrent "Concurrent sequential readers of one warm 1 GiB sealed segment" \
+	"readers (processes)" "MB/s (all readers)" 1 0
+plot ttfb ttfb "@N: open + first 4 KiB read, against the number of segments" \
+	"segments in the topic" "microseconds (median)" 1 1
+plot mount mount "Mount time against the number of sealed segments" \
+	"segments" "milliseconds (median)" 1 0
+
+# ---- goals ----
+G1A=$(get append_writers 100B_records logfs-never 1)
+G1B=$(get append_writers 100B_records passthrough_ll 1)
+G1=$(ratio "$G1A" "$G1B")
+G2A=$(getc bulk_cat logfs-never "$(awk -F'\t' '$1 == "bulk_cat" { print $4; exit }' "$RES")")
+G2B=$(getc bulk_cat ext4 "$(awk -F'\t' '$1 == "bulk_cat" { print $4; exit }' "$RES")")
+G2=$(ratio "$G2A" "$G2B")
+BIGX=$(awk -F'\t' '$1 == "read_cold" { print $4; exit }' "$RES")
+G3A=$(get read_cold first_read_sealed_segment logfs "$BIGX")
+G3B=$(get read_cold first_read_sealed_segment passthrough_ll "$BIGX")
+G3=$(ratio "$G3A" "$G3B")
+G4A=$(get read_warm repeated_read_sealed_segment logfs "$BIGX")
+G4B=$(get read_warm repeated_read_sealed_segment ext4 "$BIGX")
+G4=$(ratio "$G4A" "$G4B")
+G5A=$(get read_cold cat_tail_all_segments logfs "$BIGX")
+G5=$(ratio "$G5A" "$G3B")
+G6A=$(get append_fdatasync "100B_write+fdatasync" logfs-always 16)
+G6B=$(get append_fdatasync "100B_write+fdatasync" ext4 1)
+G6=$(ratio "$G6A" "$G6B")
+G7=$(awk -F'\t' '$1 == "fsck" { print $5 }' "$RES" | tail -n 1)
+[ "$G7" = NA ] && G7=""
+G8A=$(get mount clean_mount logfs 1000)
+G8B=$(get mount clean_mount logfs 1)
+G8=$(ratio "$G8A" "$G8B")
+C1=$(get core append_100B_per_call ratio 1)
+C2=$(get core batch_1MiB_100B_lines ratio 1)
+C3=$(get core sealed_read_warm ratio 1)
+C4=$(get core recovery_scan_verify core 1)
+F1A=$(get ttfb "@N_open+read_4KiB" logfs 1000)
+F1B=$(get ttfb "@N_open+read_4KiB" logfs 1)
+F1=$(ratio "$F1A" "$F1B")
+F2A=$(get mount mount_after_kill-9 logfs 1000)
+F2B=$(get mount mount_after_kill-9 logfs 1)
+F2=$(ratio "$F2A" "$F2B")
+
+goalrow() { # TEXT MEASURED GOAL RATIO VERDICT
+	printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "${4:-n/a}" "$5"
+}
+
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+FS=$(df -T "${W:-$ROOT}" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
+if [ "$MODE" = full ]; then CMD="make bench   (sh bench/run.sh build full)"; else CMD="make bench-quick   (sh bench/run.sh build quick)"; fi
+
+{
+	echo "# logfs benchmarks"
+	echo
+	echo "Generated by \`bench/run.sh\` ($MODE mode); the analysis after the tables is"
+	echo "kept by hand in \`bench/analysis.md\` and appended on every run."
+	echo
+	echo "- Command: \`$CMD\`, as root"
+	echo "- Date: $STARTED, $TOTAL_S s"
+	echo "- Machine: $(nproc) CPUs ($CPU), $MEM, kernel $(uname -r), $FS"
+	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null), passthrough_ll built from $(ls /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c 2>/dev/null) at bench time"
+	echo "- The machine is shared and noisy: every comparison is measured side by side in one run (the systems take turns within each round), and each figure is the median of the rounds ($([ "$MODE" = full ] && echo 3 || echo 1) per point; mount times and @N use more)."
+	echo
+	echo "## Goals"
+	echo
+	echo "| figure | measured | goal | ratio | verdict |"
+	echo "| --- | --- | --- | --- | --- |"
+	goalrow "100 B line appends, one write(2) each, 1 writer, sync=never" "$(fmt "$G1A") vs $(fmt "$G1B") rec/s" ">= 1.0x passthrough_ll without writeback" "${G1:+${G1}x}" "$(met_ge "$G1" 1.0)"
+	goalrow "cat of a $(awk -F'\t' '$1 == "bulk_cat" { print $4; exit }' "$RES") file of 100 B lines into tail" "$(fmt "$G2A") vs $(fmt "$G2B") MB/s" ">= 0.5x cat >> onto ext4" "${G2:+${G2}x}" "$(met_ge "$G2" 0.5)"
+	goalrow "first read of a sealed segment ($BIGX) through the mount" "$(fmt "$G3A") vs $(fmt "$G3B") MB/s" ">= 1.5x passthrough_ll's first read of the same file" "${G3:+${G3}x}" "$(met_ge "$G3" 1.5)"
+	goalrow "repeated read of a sealed segment" "$(fmt "$G4A") vs $(fmt "$G4B") MB/s" ">= 0.7x a native page-cache read" "${G4:+${G4}x}" "$(met_ge "$G4" 0.7)"
+	goalrow "cat TOPIC/tail of a $BIGX log (all segments)" "$(fmt "$G5A") vs $(fmt "$G3B") MB/s" ">= 1.0x passthrough_ll's first read of a file of that size" "${G5:+${G5}x}" "$(met_ge "$G5" 1.0)"
+	goalrow "16 writers, each write + fdatasync, sync=always" "$(fmt "$G6A") vs $(fmt "$G6B") rec/s" ">= 8x one writer doing write + fdatasync on ext4" "${G6:+${G6}x}" "$(met_ge "$G6" 8)"
+	goalrow "fsck.logfs -f on a warm volume ($(awk -F'\t' '$1 == "fsck" { print $4 }' "$RES"))" "$(fmt "$G7") GB/s" ">= 1 GB/s" "" "$(met_ge "$G7" 1)"
+	goalrow "mount time after clean unmount, 1 vs 1000 sealed segments" "$(fmt "$G8B") vs $(fmt "$G8A") ms" "within 2x" "${G8:+${G8}x}" "$(met_le "$G8" 2)"
+	echo
+	echo "Goals of the core and fuse issues:"
+	echo
+	echo "| figure | measured | goal | ratio | verdict |"
+	echo "| --- | --- | --- | --- | --- |"
+	goalrow "core: 100 B appends, one call each, sync=never" "$(fmt "$(get core append_100B_per_call core 1)") vs $(fmt "$(get core append_100B_per_call plain 1)") rec/s" ">= 0.7x plain write(2)" "${C1:+${C1}x}" "$(met_ge "$C1" 0.7)"
+	goalrow "core: 1 MiB batches of 100 B lines" "$(fmt "$(get core batch_1MiB_100B_lines core 1)") vs $(fmt "$(get core batch_1MiB_100B_lines plain 1)") MB/s" ">= 0.8x plain write(2)" "${C2:+${C2}x}" "$(met_ge "$C2" 0.8)"
+	goalrow "core: sealed segment reads (warm)" "$(fmt "$(get core sealed_read_warm core 1)") vs $(fmt "$(get core sealed_read_warm plain 1)") MB/s" ">= 0.9x plain pread of the same file" "${C3:+${C3}x}" "$(met_ge "$C3" 0.9)"
+	goalrow "core: recovery scan with payload CRCs, warm" "$(fmt "$C4") GB/s" ">= 2 GB/s" "" "$(met_ge "$C4" 2)"
+	goalrow "@N time to first byte, 1 vs 1000 segments" "$(fmt "$F1B") vs $(fmt "$F1A") us" "flat within 2x" "${F1:+${F1}x}" "$(met_le "$F1" 2)"
+	goalrow "mount time after kill -9, 1 vs 1000 segments" "$(fmt "$F2B") vs $(fmt "$F2A") ms" "within 2x" "${F2:+${F2}x}" "$(met_le "$F2" 2)"
+	echo
+	echo "## All figures"
+	echo
+	echo "Medians; \`runs\` lists every run. Systems: \`ext4\` the backing filesystem"
+	echo "directly, \`passthrough_ll\` libfuse's example over a directory of the same"
+	echo "filesystem (\`-wb\`: with \`-o writeback\`), \`logfs-SYNC\` a topic with that"
+	echo "\`user.logfs.sync\` setting through the logfs mount, \`core\`/\`plain\` the"
+	echo "engine called directly against write(2)/pread(2) in the same program."
+	echo
+	echo "| family | case | system | x | median | unit | runs |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	awk -F'\t' 'NR == FNR { raw[$1 "|" $2 "|" $3 "|" $4] = $5; next }
+		{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, raw[$1 "|" $2 "|" $3 "|" $4] }' \
+		"$RAW" "$RES" | sed 's/|  */| /g'
+	echo
+	echo "## Plots"
+	echo
+	for p in append_size append_writers append_fdatasync read_concurrent ttfb mount; do
+		[ -f "$PLOTS/$p.png" ] && echo "![$p](bench/$p.png)" && echo
+	done
+	echo "## Workloads"
+	echo
+	cat <<'TXT'
+- **core**: `core_bench` (bench/core_bench.c) against write(2)/pread(2) on the
+  same filesystem in the same process, alternating: 100 B records one call each
+  (`lfs_topic_append`, sync=never, default 64 MiB segments), 1 MiB batches of
+  100 B lines, a warm sealed segment read with `lfs_segment_read` (1 MiB
+  buffer) against `pread` of its data file, and `lfs_scan_segment` with
+  `LFS_SCAN_VERIFY_PAYLOAD` over warm sealed 64 MiB segments.
+- **append_***: `appender` (bench/appender.c), N processes each with its own fd
+  (`O_WRONLY|O_APPEND`), one write(2) per record (a '\n'-terminated line),
+  optionally fdatasync(2) after each, for a fixed time. ext4 and
+  passthrough_ll append to a fresh file, logfs to a fresh topic's `tail`.
+- **bulk_cat**: `cat FILE >> TARGET` of a file of 100 B lines held in the page
+  cache; the time ends when cat exits (no sync on either side).
+- **read_cold**: `cat` of the file after `echo 3 > drop_caches` and a fresh
+  mount (the daemon of the previous round, which maps the segment, is gone).
+  logfs reads `TOPIC/<base>.log`; passthrough_ll reads the same backing data
+  file; `cat_tail_all_segments` reads `TOPIC/tail` of a log of 64 MiB segments.
+- **read_warm / read_random / read_concurrent**: `reader` (bench/reader.c), 1 MiB
+  read(2)s, or 4 KiB preads at random aligned offsets, with N processes.
+- **read_follow**: one appender (100 B lines) and one reader following the end
+  of the same file at the same time (read, and 100 us pause when at the end).
+- **ttfb**: open `TOPIC/@N` (N at 70% of the log), read 4 KiB, close; 200
+  times; the topic has the same ~N records of 20 B in 1 to 1000 segments
+  (made with the core library, sealed).
+- **mount**: `mountwait` (bench/mountwait.c) runs `logfs -f` and times until
+  stat() of the mount point answers from the new filesystem: volume open,
+  recovery, FUSE mount. After kill -9 the next mount runs the recovery scanner.
+- **fsck**: `hyperfine` of `fsck.logfs -f -n` on the warm volume.
+- **retention**: `core_bench retention`: setting `retention_bytes` so that all
+  but ~10 of 1000 sealed segments go, through the core.
+TXT
+	echo
+	[ -f "$ROOT/bench/analysis.md" ] && cat "$ROOT/bench/analysis.md"
+} >"$DOC"
+echo
+echo "Goals:"
+sed -n '/^## Goals/,/^## All figures/p' "$DOC" | grep '^|'
+echo
+echo "Wrote $DOC, $RES, plots in $PLOTS"

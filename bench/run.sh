@@ -1,0 +1,575 @@
+#!/bin/sh
+# logfs benchmark suite.
+#   sh bench/run.sh BUILD full|quick
+# Runs every family side by side on the same machine in one run: the backing
+# ext4 directly, libfuse's passthrough_ll example (built here from the
+# installed libfuse3-dev examples, with and without -o writeback), and logfs
+# through its mount; the core engine alone against plain system calls.
+# Prints a table, writes bench/out/results.tsv (family case system x value
+# unit), bench/out/*.dat, docs/bench/*.png and docs/BENCHMARKS.md (the
+# generated part followed by bench/analysis.md, the hand-written analysis).
+# Must run as root (drop_caches, mounts). Uses BENCH_DIR (default
+# bench/out/work, on the same filesystem as the repository) for volumes and
+# deletes them after each family.
+set -u
+
+BUILD=${1:-build}
+MODE=${2:-quick}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+B=$BUILD/bench
+OUT=$ROOT/bench/out
+W=${BENCH_DIR:-$OUT/work}
+RES=$OUT/results.tsv
+RAW=$OUT/raw.tsv
+LOG=$OUT/bench.log
+DOC=$ROOT/docs/BENCHMARKS.md
+PLOTS=$ROOT/docs/bench
+EXAMPLES=/usr/share/doc/libfuse3-dev/examples
+STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+T0=$(date +%s)
+
+case $MODE in
+full)
+	REPS=3          # runs per point; the median is reported
+	SECS=3          # seconds per append run
+	CORE_N=4000000  # core_bench append records
+	CORE_TOTAL=1G   # core_bench batch bytes, scan volume
+	BIG=1G          # sealed segment / log size for reads
+	MULTI_SEG=64M   # segment size of the multi-segment log
+	CAT_SIZE=1G     # bulk cat file
+	TTFB_RECS=10000000
+	RAND_N=100000
+	ACTIVE_SIZES="16M 256M"
+	;;
+quick)
+	REPS=1
+	SECS=1
+	CORE_N=1000000
+	CORE_TOTAL=256M
+	BIG=128M
+	MULTI_SEG=8M
+	CAT_SIZE=128M
+	TTFB_RECS=1000000
+	RAND_N=20000
+	ACTIVE_SIZES="16M 64M"
+	;;
+*)
+	echo "usage: run.sh BUILD full|quick" >&2
+	exit 2
+	;;
+esac
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run as root (mounts, drop_caches)"
+for p in core_bench appender reader mountwait; do
+	[ -x "$B/$p" ] || die "$B/$p missing: run make bench"
+done
+[ -x "$BUILD/logfs" ] || die "$BUILD/logfs missing"
+command -v fusermount3 >/dev/null || die "fusermount3 missing"
+
+mkdir -p "$OUT" "$PLOTS"
+: >"$RES"
+: >"$RAW"
+: >"$LOG"
+DAEMONS=$OUT/daemons
+: >"$DAEMONS"
+
+# ---- passthrough_ll, built at bench time from the installed example ----
+PT=$B/passthrough_ll
+if [ ! -x "$PT" ] || [ "$EXAMPLES/passthrough_ll.c" -nt "$PT" ]; then
+	# shellcheck disable=SC2046
+	cc -O2 -Wall -I"$EXAMPLES" -o "$PT" "$EXAMPLES/passthrough_ll.c" \
+		$(pkg-config --cflags --libs fuse3) >>"$LOG" 2>&1 ||
+		die "cannot build passthrough_ll from $EXAMPLES (see $LOG)"
+fi
+
+# ---- helpers ----
+now_ns() { date +%s%N; }
+
+is_running() { # PID: alive and not a zombie
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
+# start_daemon MOUNTPOINT CMD...: mounts, sets DPID and DMS (ms to mount).
+start_daemon() {
+	_m=$1
+	shift
+	mkdir -p "$_m"
+	_o=$(MOUNTWAIT_LOG=$LOG "$B/mountwait" "$_m" 60 "$@") || die "mount on $_m failed: $* (see $LOG)"
+	DPID=${_o% *}
+	DMS=${_o#* }
+	echo "$DPID $_m" >>"$DAEMONS"
+}
+
+# stop_daemon MOUNTPOINT PID: unmounts and waits for the daemon to exit.
+stop_daemon() {
+	fusermount3 -u "$1" 2>>"$LOG" || umount -l "$1" 2>>"$LOG"
+	_i=0
+	while is_running "$2" && [ $_i -lt 600 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	is_running "$2" && echo "bench: daemon $2 did not exit" >&2
+	return 0
+}
+
+# kill_daemon MOUNTPOINT PID: kill -9, then detach the dead mount.
+kill_daemon() {
+	kill -9 "$2" 2>/dev/null
+	_i=0
+	while is_running "$2" && [ $_i -lt 200 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	fusermount3 -u "$1" 2>>"$LOG" || umount -l "$1" 2>>"$LOG"
+}
+
+cleanup() {
+	if [ -s "$DAEMONS" ]; then
+		while read -r pid mnt; do
+			if is_running "$pid"; then
+				fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+				kill "$pid" 2>/dev/null
+			fi
+		done <"$DAEMONS"
+	fi
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+drop_caches() { # also evicts the named files, in case drop_caches is refused
+	sync
+	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+	[ $# -gt 0 ] && "$B/reader" -e "$@" 2>>"$LOG"
+	return 0
+}
+
+# val KEY CMD...: runs CMD, prints the value of its "RESULT KEY" line.
+val() {
+	_k=$1
+	shift
+	"$@" 2>>"$LOG" | awk -v k="$_k" '$1 == "RESULT" && $2 == k { print $3 }' | tail -n 1
+}
+
+# timed_ms CMD...: runs CMD with output discarded, prints elapsed ms.
+timed_ms() {
+	_s=$(now_ns)
+	"$@" >/dev/null 2>>"$LOG" || echo "bench: failed: $*" >&2
+	_e=$(now_ns)
+	echo "$_s $_e" | awk '{ printf "%.3f", ($2 - $1) / 1e6 }'
+}
+
+median() { # values... -> median (empty if none)
+	printf '%s\n' "$@" | grep -E '^[0-9.eE+-]+$' | sort -g | awk '{ v[++n] = $1 }
+		END { if (!n) exit; printf "%.6g", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+
+# record FAMILY CASE SYSTEM X UNIT VALUES...: stores the median of VALUES.
+record() {
+	_f=$1 _c=$2 _s=$3 _x=$4 _u=$5
+	shift 5
+	_m=$(median "$@")
+	[ -n "$_m" ] || _m=NA
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$_f" "$_c" "$_s" "$_x" "$_m" "$_u" >>"$RES"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$_f" "$_c" "$_s" "$_x" "$*" "$_u" >>"$RAW"
+	printf '%-10s %-26s %-22s %8s %12s %s\n' "$_f" "$_c" "$_s" "$_x" "$_m" "$_u"
+}
+
+# get FAMILY CASE SYSTEM X: a stored median.
+get() {
+	awk -F'\t' -v f="$1" -v c="$2" -v s="$3" -v x="$4" \
+		'$1 == f && $2 == c && $3 == s && $4 == x { print $5 }' "$RES" | tail -n 1
+}
+
+bytes_of() { # SIZE with K/M/G -> bytes
+	echo "$1" | awk '{ v = $1 + 0; u = substr($1, length($1));
+		if (u == "K") v *= 1024; else if (u == "M") v *= 1048576; else if (u == "G") v *= 1073741824;
+		printf "%.0f", v }'
+}
+
+mb_per_s() { # BYTES MS -> MB/s
+	echo "$1 $2" | awk '{ if ($2 > 0) printf "%.6g", $1 / 1e6 / ($2 / 1e3) }'
+}
+
+section() {
+	echo
+	echo "== $* ($(($(date +%s) - T0)) s)"
+}
+
+printf '%-10s %-26s %-22s %8s %12s %s\n' family case system x median unit
+rm -rf "$W"
+mkdir -p "$W"
+df -h "$W" >>"$LOG"
+
+# ====================================================================
+section "core engine vs plain system calls (no FUSE)"
+"$B/core_bench" append "$W/core" 100 "$CORE_N" "$REPS" >"$OUT/core_append.txt" 2>>"$LOG"
+for k in core plain ratio; do
+	v=$(awk -v k="core_append_100.$k" '$2 == k { print $3 }' "$OUT/core_append.txt")
+	record core append_100B_per_call "$k" 1 "$( [ $k = ratio ] && echo x || echo rec/s)" "$v"
+done
+"$B/core_bench" batch "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_batch.txt" 2>>"$LOG"
+for k in core plain ratio; do
+	v=$(awk -v k="core_batch_1m.$k" '$2 == k { print $3 }' "$OUT/core_batch.txt")
+	record core batch_1MiB_100B_lines "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
+done
+"$B/core_bench" read "$W/core" "$BIG" "$REPS" >"$OUT/core_read.txt" 2>>"$LOG"
+for k in core plain ratio; do
+	v=$(awk -v k="core_sealed_read.$k" '$2 == k { print $3 }' "$OUT/core_read.txt")
+	record core sealed_read_warm "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
+done
+"$B/core_bench" scan "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_scan.txt" 2>>"$LOG"
+record core recovery_scan_verify core 1 GB/s "$(awk '$2 == "core_scan" { print $3 }' "$OUT/core_scan.txt")"
+rm -rf "$W/core"
+
+# ====================================================================
+# Append targets. System names: ext4, passthrough_ll, passthrough_ll-wb,
+# logfs-never, logfs-sync100, logfs-sync10, logfs-always (per-topic sync
+# setting through the user.logfs.sync xattr on one logfs mount).
+LM=$W/m_logfs
+PM=$W/m_pt
+PWM=$W/m_ptwb
+RUN=0
+
+# target SYSTEM: prints a fresh path to append to (a new topic for logfs).
+target() {
+	RUN=$((RUN + 1))
+	case $1 in
+	ext4) echo "$W/ext/f$RUN" ;;
+	passthrough_ll) echo "$PM/f$RUN" ;;
+	passthrough_ll-wb) echo "$PWM/f$RUN" ;;
+	logfs-*)
+		_sync=${1#logfs-}
+		_sync=${_sync#sync}
+		mkdir "$LM/t$RUN" || die "mkdir topic"
+		setfattr -n user.logfs.sync -v "$_sync" "$LM/t$RUN" || die "setfattr sync=$_sync"
+		echo "$LM/t$RUN/tail"
+		;;
+	esac
+}
+
+drop_target() { # PATH
+	case $1 in
+	*/tail)
+		_d=${1%/tail}
+		_i=0
+		until rmdir "$_d" 2>/dev/null || [ $_i -ge 100 ]; do
+			sleep 0.05
+			_i=$((_i + 1))
+		done
+		[ -d "$_d" ] && echo "bench: could not remove topic $_d" >&2
+		;;
+	*) rm -f "$1" ;;
+	esac
+	return 0
+}
+
+# append_point FAMILY CASE X SYSTEMS APPENDER-ARGS...: REPS rounds, each
+# running every system once in turn; records the medians.
+append_point() {
+	_fam=$1 _case=$2 _x=$3 _systems=$4
+	shift 4
+	for _s in $_systems; do eval "acc_$(echo "$_s" | tr -c 'a-z0-9\n' '_')=''"; done
+	_r=0
+	while [ $_r -lt "$REPS" ]; do
+		for _s in $_systems; do
+			_t=$(target "$_s")
+			_v=$(val appends "$B/appender" "$@" "$_t")
+			[ -n "$_v" ] || echo "bench: appender failed on $_s ($*)" >&2
+			drop_target "$_t"
+			_n=$(echo "$_s" | tr -c 'a-z0-9\n' '_')
+			eval "acc_$_n=\"\$acc_$_n $_v\""
+		done
+		_r=$((_r + 1))
+	done
+	for _s in $_systems; do
+		_n=$(echo "$_s" | tr -c 'a-z0-9\n' '_')
+		eval "_vals=\$acc_$_n"
+		# shellcheck disable=SC2086
+		record "$_fam" "$_case" "$_s" "$_x" rec/s $_vals
+	done
+}
+
+section "appends through the mount"
+mkdir -p "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
+"$B/core_bench" mkfs "$W/avol" >>"$LOG" 2>&1 || die "mkfs"
+start_daemon "$LM" "$BUILD/logfs" -f "$W/avol" "$LM" -o sync=never
+LPID=$DPID
+start_daemon "$PM" "$PT" -f -o source="$W/ptsrc" "$PM"
+PPID_PT=$DPID
+start_daemon "$PWM" "$PT" -f -o source="$W/ptwbsrc" -o writeback "$PWM"
+PPID_PTWB=$DPID
+CAP=$([ "$MODE" = full ] && echo 1G || echo 256M)
+
+for size in 64 256 1024 4096; do
+	append_point append_size "1_writer_sync=never" "$size" \
+		"ext4 passthrough_ll passthrough_ll-wb logfs-never" -s "$size" -w 1 -t "$SECS" -b "$CAP"
+done
+for w in 1 4 16; do
+	append_point append_writers "100B_records" "$w" \
+		"ext4 passthrough_ll passthrough_ll-wb logfs-never logfs-sync100 logfs-sync10 logfs-always" \
+		-s 100 -w "$w" -t "$SECS" -b "$CAP"
+done
+for w in 1 4 16; do
+	append_point append_fdatasync "100B_write+fdatasync" "$w" \
+		"ext4 logfs-always logfs-never" -s 100 -w "$w" -t "$SECS" -b "$CAP" -f
+done
+
+section "bulk cat of 100-byte lines"
+SRC=$W/src.txt
+yes "$(printf '%099d' 0)" | head -c "$(bytes_of "$CAT_SIZE")" >"$SRC"
+cat "$SRC" >/dev/null
+CATB=$(stat -c %s "$SRC")
+acc_e='' acc_l='' acc_p=''
+r=0
+while [ $r -lt "$REPS" ]; do
+	ms=$(timed_ms sh -c "cat '$SRC' >>'$W/ext/bulk'")
+	acc_e="$acc_e $(mb_per_s "$CATB" "$ms")"
+	rm -f "$W/ext/bulk"
+	t=$(target logfs-never)
+	ms=$(timed_ms sh -c "cat '$SRC' >>'$t'")
+	acc_l="$acc_l $(mb_per_s "$CATB" "$ms")"
+	[ "$(stat -c %s "$t")" = "$CATB" ] || echo "bench: cat into tail: size mismatch" >&2
+	drop_target "$t"
+	ms=$(timed_ms sh -c "cat '$SRC' >>'$PM/bulk'")
+	acc_p="$acc_p $(mb_per_s "$CATB" "$ms")"
+	rm -f "$PM/bulk"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+	record bulk_cat "cat_${CAT_SIZE}_>>" ext4 "$CAT_SIZE" MB/s $acc_e
+	record bulk_cat "cat_${CAT_SIZE}_>>" logfs-never "$CAT_SIZE" MB/s $acc_l
+	record bulk_cat "cat_${CAT_SIZE}_>>" passthrough_ll "$CAT_SIZE" MB/s $acc_p
+}
+rm -f "$SRC"
+stop_daemon "$LM" "$LPID"
+stop_daemon "$PM" "$PPID_PT"
+stop_daemon "$PWM" "$PPID_PTWB"
+rm -rf "$W/avol" "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
+
+# ====================================================================
+section "reads"
+RV=$W/rvol
+SEG0=00000000000000000000.log
+"$B/core_bench" mkfs "$RV" >>"$LOG" 2>&1 || die "mkfs"
+BIGB=$(bytes_of "$BIG")
+"$B/core_bench" gen "$RV" big "$BIGB" $((BIGB - 1048576)) 100 10000 seal >>"$LOG" 2>&1 || die "gen big"
+"$B/core_bench" gen "$RV" multi "$MULTI_SEG" "$BIG" 100 10000 >>"$LOG" 2>&1 || die "gen multi"
+BIGFILE=$RV/topics/big/$SEG0
+SEGB=$(stat -c %s "$BIGFILE")
+MULTIB=$(du -cb "$RV"/topics/multi/*.log | tail -n 1 | cut -f1)
+echo "sealed segment $SEGB bytes; multi-segment log $MULTIB bytes in $(ls "$RV"/topics/multi/*.log | wc -l) segments" >>"$LOG"
+
+acc_lf='' acc_pf='' acc_lt=''
+r=0
+while [ $r -lt "$REPS" ]; do
+	drop_caches "$BIGFILE"
+	start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
+	ms=$(timed_ms cat "$LM/big/$SEG0")
+	acc_lf="$acc_lf $(mb_per_s "$SEGB" "$ms")"
+	stop_daemon "$LM" "$DPID"
+
+	drop_caches "$BIGFILE"
+	start_daemon "$PM" "$PT" -f -o source="$RV" "$PM"
+	ms=$(timed_ms cat "$PM/topics/big/$SEG0")
+	acc_pf="$acc_pf $(mb_per_s "$SEGB" "$ms")"
+	stop_daemon "$PM" "$DPID"
+
+	drop_caches "$RV"/topics/multi/*.log
+	start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
+	ms=$(timed_ms cat "$LM/multi/tail")
+	acc_lt="$acc_lt $(mb_per_s "$MULTIB" "$ms")"
+	stop_daemon "$LM" "$DPID"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+	record read_cold "first_read_sealed_segment" logfs "$BIG" MB/s $acc_lf
+	record read_cold "first_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_pf
+	record read_cold "cat_tail_all_segments" logfs "$BIG" MB/s $acc_lt
+}
+
+# Warm reads: logfs and passthrough_ll mounted side by side.
+start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
+LPID=$DPID
+start_daemon "$PM" "$PT" -f -o source="$RV" "$PM"
+PPID_PT=$DPID
+LSEG=$LM/big/$SEG0
+PSEG=$PM/topics/big/$SEG0
+cat "$LSEG" "$PSEG" "$BIGFILE" >/dev/null
+acc_l='' acc_n='' acc_p=''
+r=0
+while [ $r -lt "$REPS" ]; do
+	acc_l="$acc_l $(val read_mb "$B/reader" -b 1M "$LSEG")"
+	acc_n="$acc_n $(val read_mb "$B/reader" -b 1M "$BIGFILE")"
+	acc_p="$acc_p $(val read_mb "$B/reader" -b 1M "$PSEG")"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+	record read_warm "repeated_read_sealed_segment" logfs "$BIG" MB/s $acc_l
+	record read_warm "repeated_read_sealed_segment" ext4 "$BIG" MB/s $acc_n
+	record read_warm "repeated_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_p
+}
+
+acc_l='' acc_n='' acc_p=''
+r=0
+while [ $r -lt "$REPS" ]; do
+	acc_l="$acc_l $(val random_reads "$B/reader" -r "$RAND_N" "$LSEG")"
+	acc_n="$acc_n $(val random_reads "$B/reader" -r "$RAND_N" "$BIGFILE")"
+	acc_p="$acc_p $(val random_reads "$B/reader" -r "$RAND_N" "$PSEG")"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+	record read_random "random_4KiB_warm" logfs "$BIG" reads/s $acc_l
+	record read_random "random_4KiB_warm" ext4 "$BIG" reads/s $acc_n
+	record read_random "random_4KiB_warm" passthrough_ll "$BIG" reads/s $acc_p
+}
+
+for p in 1 2 4 8; do
+	acc_l='' acc_n='' acc_p=''
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		acc_l="$acc_l $(val read_mb "$B/reader" -p "$p" -b 1M "$LSEG")"
+		acc_n="$acc_n $(val read_mb "$B/reader" -p "$p" -b 1M "$BIGFILE")"
+		acc_p="$acc_p $(val read_mb "$B/reader" -p "$p" -b 1M "$PSEG")"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record read_concurrent "sealed_segment_warm" logfs "$p" MB/s $acc_l
+		record read_concurrent "sealed_segment_warm" ext4 "$p" MB/s $acc_n
+		record read_concurrent "sealed_segment_warm" passthrough_ll "$p" MB/s $acc_p
+	}
+done
+
+# Following the tail while one writer appends 100-byte lines.
+acc_f='' acc_w='' acc_ef='' acc_ew=''
+mkdir -p "$W/ext"
+r=0
+while [ $r -lt "$REPS" ]; do
+	mkdir "$LM/live$r"
+	"$B/appender" -s 100 -w 1 -t "$SECS" "$LM/live$r/tail" >"$OUT/live.txt" 2>>"$LOG" &
+	ap=$!
+	acc_f="$acc_f $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$LM/live$r/tail")"
+	wait $ap
+	acc_w="$acc_w $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
+	: >"$W/ext/live"
+	"$B/appender" -s 100 -w 1 -t "$SECS" "$W/ext/live" >"$OUT/live.txt" 2>>"$LOG" &
+	ap=$!
+	acc_ef="$acc_ef $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$W/ext/live")"
+	wait $ap
+	acc_ew="$acc_ew $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
+	rm -f "$W/ext/live"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+	record read_follow "tail_read_while_appending" logfs 1 MB/s $acc_f
+	record read_follow "appends_while_followed" logfs 1 rec/s $acc_w
+	record read_follow "tail_read_while_appending" ext4 1 MB/s $acc_ef
+	record read_follow "appends_while_followed" ext4 1 rec/s $acc_ew
+}
+# A 1 GiB log for fsck: drop the big topic through the mount.
+rmdir "$LM/big" 2>>"$LOG" || echo "bench: rmdir big failed" >&2
+for d in $(seq 0 $((REPS - 1))); do rmdir "$LM/live$d" 2>>"$LOG"; done
+stop_daemon "$LM" "$LPID"
+stop_daemon "$PM" "$PPID_PT"
+
+# ====================================================================
+section "fsck"
+FSCK=$BUILD/fsck.logfs
+if "$FSCK" --version >/dev/null 2>&1; then
+	du -cb "$RV"/topics/*/*.log | tail -n 1 | cut -f1 >"$OUT/fsck_bytes"
+	FB=$(cat "$OUT/fsck_bytes")
+	cat "$RV"/topics/*/* >/dev/null
+	"$FSCK" -f -n "$RV" >>"$LOG" 2>&1
+	echo "fsck.logfs -f -n exit status $?" >>"$LOG"
+	hyperfine -N -i --warmup 1 --runs $((REPS + 2)) --export-csv "$OUT/fsck.csv" \
+		"$FSCK -f -n $RV" >>"$LOG" 2>&1 || hyperfine -i --warmup 1 --runs $((REPS + 2)) \
+		--export-csv "$OUT/fsck.csv" "$FSCK -f -n $RV" >>"$LOG" 2>&1
+	med=$(awk -F, 'NR == 2 { print $5 }' "$OUT/fsck.csv") # median seconds
+	record fsck "fsck.logfs_-f_-n_warm" fsck.logfs "$(echo "$FB" | awk '{ printf "%.0fM", $1 / 1048576 }')" GB/s \
+		"$(echo "$FB $med" | awk '$2 > 0 { printf "%.4g", $1 / 1e9 / $2 }')"
+else
+	echo "fsck.logfs not functional yet; skipped" | tee -a "$LOG"
+	record fsck "fsck.logfs_-f_-n_warm" fsck.logfs 0 GB/s
+fi
+rm -rf "$RV"
+
+# ====================================================================
+section "@N time to first byte and mount time against segment count"
+TOTALB=$((TTFB_RECS * 20))
+NAT=$((TTFB_RECS * 7 / 10))
+for nseg in 1 10 100 1000; do
+	V=$W/tvol$nseg
+	"$B/core_bench" mkfs "$V" >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$V" t $((TOTALB / nseg)) "$TOTALB" 20 64 seal >>"$LOG" 2>&1 || die "gen"
+	segs=$(ls "$V/topics/t" | grep -c '\.log$')
+	echo "tvol$nseg: $segs segment files" >>"$LOG"
+	acc_c='' acc_k='' acc_t=''
+	r=0
+	while [ $r -lt $((REPS + 2)) ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+		acc_c="$acc_c $DMS"
+		if [ $r -eq 0 ]; then
+			acc_t=$(val ttfb "$B/reader" -t 200 "$LM/t/@$NAT")
+			head -c 20 "$LM/t/@$NAT" | od -c | head -n 1 >>"$LOG"
+		fi
+		kill_daemon "$LM" "$DPID"
+		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+		acc_k="$acc_k $DMS"
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $acc_t
+		record mount "clean_mount" logfs "$nseg" ms $acc_c
+		record mount "mount_after_kill-9" logfs "$nseg" ms $acc_k
+	}
+	if [ "$nseg" != 1000 ]; then rm -rf "$V"; fi
+done
+
+section "retention"
+V=$W/tvol1000
+keep=$((TOTALB / 1000 * 10))
+acc=$(val retention.time_ms "$B/core_bench" retention "$V" t "$keep")
+record retention "delete_~990_of_1000_segments" core 1000 ms "$acc"
+rm -rf "$V"
+
+section "recovery against active segment size"
+for sz in $ACTIVE_SIZES; do
+	V=$W/avol$sz
+	"$B/core_bench" mkfs "$V" >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$V" t 1G "$(bytes_of "$sz")" 100 100 >>"$LOG" 2>&1 || die "gen"
+	acc_c='' acc_k=''
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+		acc_c="$acc_c $DMS"
+		kill_daemon "$LM" "$DPID"
+		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+		acc_k="$acc_k $DMS"
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record mount_active "clean_mount" logfs "$sz" ms $acc_c
+		record mount_active "mount_after_kill-9" logfs "$sz" ms $acc_k
+	}
+	rm -rf "$V"
+done
+
+TOTAL_S=$(($(date +%s) - T0))
+export ROOT OUT RES RAW DOC PLOTS BUILD W
+sh "$ROOT/bench/report.sh" "$MODE" "$STARTED" "$TOTAL_S" || die "report failed"
