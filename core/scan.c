@@ -56,6 +56,9 @@ struct scan {
 	bool rewrite_from_set; /* entries from rewrite_from on must be written */
 	uint64_t rewrite_from;
 	bool changed;
+	bool walked;    /* walk() ran over the entries */
+	bool seal_seen; /* walk() met a seal entry (valid or not) */
+	bool cut;       /* walk() cut the segment at a bad entry or batch */
 };
 
 static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
@@ -215,6 +218,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 	uint64_t i;
 
 	*seal_ok = false;
+	sc->walked = true;
 	for (i = 0; i < nraw; i++) {
 		const unsigned char *raw = entry_at(sc, i);
 		struct lfs_idx_entry e;
@@ -231,6 +235,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 		}
 		int drc = lfs_idx_entry_decode(raw, &e);
 		if (drc == 0 && e.type == LFS_ENTRY_SEAL) {
+			sc->seal_seen = true;
 			uint32_t crc = lfs_crc32c(0, sc->idx + LFS_IDX_HEADER_SIZE, i * LFS_IDX_ENTRY_SIZE);
 			if (e.offset == want_off && e.pos == want_pos && e.count == i && e.crc == crc &&
 			    !sc->changed) {
@@ -297,6 +302,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 			       repair ? "cut" : "invalid");
 			sc->res->records_cut += lost - want_off;
 			sc->changed = true;
+			sc->cut = true;
 			return 0;
 		}
 		if (e.pos + e.len > sc->data_size) {
@@ -308,6 +314,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
 			sc->res->records_cut += lost - want_off;
 			sc->changed = true;
+			sc->cut = true;
 			return 0;
 		}
 		if (verify && (lfs_crc32c(0, sc->data + e.pos, e.len) != e.crc ||
@@ -321,6 +328,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
 			sc->res->records_cut += lost - want_off;
 			sc->changed = true;
+			sc->cut = true;
 			return 0;
 		}
 		int rc = push(sc, &e);
@@ -515,9 +523,16 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		sc.changed = true;
 	}
 	/* An unsealed segment that should be (a roll cut short) gets its
-	 * seal written by repair. */
-	if (seal && !seal_ok)
+	 * seal written by repair. Fix: this used to happen silently, so fsck
+	 * could not report a missing seal; report it unless walk() already
+	 * explained why the seal goes (a bad seal, a cut before it). */
+	if (seal && !seal_ok) {
+		if (sc.walked && !sc.seal_seen && !sc.cut)
+			report(&sc, LFS_PROB_SEAL, next_offset(&sc), next_offset(&sc), 0, repair,
+			       "segment is not sealed (a roll was cut short): %s",
+			       repair ? "sealed" : "left unsealed");
 		sc.changed = true;
+	}
 	if (seal_ok && !sc.changed)
 		res->sealed = true;
 	if (repair && sc.changed) {

@@ -4,8 +4,10 @@
  *
  *   lfs_dump VOLUME TOPIC            every record's bytes from the first
  *   lfs_dump VOLUME TOPIC --from N   from record N (like reading TOPIC/@N)
+ *   lfs_dump VOLUME TOPIC --time NS  from the first record at or after NS
  *   lfs_dump VOLUME TOPIC --stat     first/next offset, bytes, segments, times
  *   lfs_dump VOLUME --topics         the topic names, one a line
+ *   lfs_dump VOLUME --sb             the superblock: version, uuid, label, segment_size
  * Exit status 0, or 2 with a message on any error.
  */
 #include "logfs.h"
@@ -27,9 +29,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lfs_dump VOLUME TOPIC [--from N | --stat] | VOLUME --topics\n");
 		return 2;
 	}
+	int rc;
+	if (!strcmp(argv[2], "--sb")) {
+		struct lfs_sb_info sb;
+		char u[37];
+		rc = lfs_read_superblock(argv[1], &sb);
+		if (rc < 0)
+			die("superblock", rc);
+		lfs_uuid_format(sb.uuid, u);
+		printf("version=%u uuid=%s label=%s segment_size=%llu\n", sb.version, u, sb.label,
+		       (unsigned long long)sb.defaults.segment_size);
+		return 0;
+	}
 	struct lfs_open_opts oo = {.flags = LFS_OPEN_RDONLY};
 	lfs_volume *v;
-	int rc = lfs_volume_open(argv[1], &oo, &v, NULL);
+	rc = lfs_volume_open(argv[1], &oo, &v, NULL);
 	if (rc < 0)
 		die("open volume", rc);
 	if (!strcmp(argv[2], "--topics")) {
@@ -62,6 +76,9 @@ int main(int argc, char **argv)
 		struct lfs_start start = {.kind = LFS_START_FIRST};
 		if (argc > 4 && !strcmp(argv[3], "--from")) {
 			start.kind = LFS_START_OFFSET;
+			start.value = strtoull(argv[4], NULL, 10);
+		} else if (argc > 4 && !strcmp(argv[3], "--time")) {
+			start.kind = LFS_START_TIME;
 			start.value = strtoull(argv[4], NULL, 10);
 		}
 		lfs_reader *r;
