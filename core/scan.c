@@ -514,7 +514,12 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 	uint64_t valid = next_pos(&sc);
 	if (sc.data_size > valid) {
 		uint64_t extra = sc.data_size - valid;
-		if (!lfs_all_zero(sc.data + valid, extra) || seal_ok) {
+		/* Fix: after a cut in walk() these bytes are the cut batches,
+		 * already reported with them; they were reported a second
+		 * time as trailing data. */
+		if (sc.cut) {
+			res->bytes_cut += extra;
+		} else if (!lfs_all_zero(sc.data + valid, extra) || seal_ok) {
 			report(&sc, LFS_PROB_DATA_TRAILING, next_offset(&sc), next_offset(&sc), extra,
 			       repair, "%llu bytes of data after the last valid batch %s",
 			       (unsigned long long)extra, repair ? "cut" : "found");

@@ -24,4 +24,10 @@ out_has "missing seal: the report says so" 'not sealed'
 expect_rc 1 "missing seal: fsck -y seals it" "$FSCK" -y -f "$V"
 expect_rc 0 "missing seal: then clean" "$FSCK" -n -f "$V"
 
+# 5. A cut was reported twice: as the bad batch and as trailing bytes.
+fresh
+"$TOOLS/lfs_flip" "$(seg "$V" t 40 log)" 1050 3
+expect_rc 4 "one bad batch: fsck -n exits 4" "$FSCK" -n -f "$V"
+out_has "one bad batch: reported as one problem" ': 1 problems, 0 repaired, 1 left'
+
 exit 0
