@@ -510,6 +510,21 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 			goto out;
 	}
 
+	/* Fix: bytes after the last whole index entry (a torn append to the
+	 * index) were neither reported nor cut, and the daemon refuses a
+	 * sealed index whose length is not whole entries. Zeros in an
+	 * unsealed index are its preallocated tail. */
+	uint64_t partial = sc.idx_size > LFS_IDX_HEADER_SIZE
+				   ? (sc.idx_size - LFS_IDX_HEADER_SIZE) % LFS_IDX_ENTRY_SIZE
+				   : 0;
+	if (sc.walked && partial) {
+		if (!sc.cut && (seal_ok || !lfs_all_zero(sc.idx + sc.idx_size - partial, partial)))
+			report(&sc, LFS_PROB_INDEX_ENTRY, next_offset(&sc), next_offset(&sc), 0, repair,
+			       "%llu bytes after the last whole index entry %s",
+			       (unsigned long long)partial, repair ? "cut" : "found");
+		sc.changed = true;
+	}
+
 	/* Bytes after the last valid batch. */
 	uint64_t valid = next_pos(&sc);
 	if (sc.data_size > valid) {

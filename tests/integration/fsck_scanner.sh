@@ -30,4 +30,13 @@ fresh
 expect_rc 4 "one bad batch: fsck -n exits 4" "$FSCK" -n -f "$V"
 out_has "one bad batch: reported as one problem" ': 1 problems, 0 repaired, 1 left'
 
+# 6. Bytes after the last whole entry of a sealed index (a torn append to
+# the index) were neither reported nor cut; the daemon refused the segment.
+fresh
+printf 'torn' >>"$(seg "$V" t 40 idx)"
+expect_rc 4 "partial entry after the seal: fsck -n reports it" "$FSCK" -n -f "$V"
+expect_rc 1 "partial entry after the seal: fsck -y cuts it" "$FSCK" -y -f "$V"
+expect_rc 0 "partial entry after the seal: then clean, also in a quick check" "$FSCK" -n "$V"
+same_records "partial entry after the seal: the volume opens, nothing lost" "$V" t "0 150"
+
 exit 0
