@@ -138,10 +138,33 @@ static int set_active(lfs_topic *t, lfs_segment *s)
 	return rc;
 }
 
+/* Rewrites the index header of the (empty) active segment with another
+ * framing, in place. The segment object and its files stay: readers that
+ * pinned it keep following the topic (they find new segments by base
+ * offset, and a replacement would have had the same base), and nothing is
+ * unlinked if the write fails. */
+static int rewrite_framing(lfs_segment *s, uint32_t framing)
+{
+	unsigned char hdr[LFS_IDX_HEADER_SIZE];
+	struct lfs_idx_header h = {.version = LFS_FORMAT_VERSION,
+				   .framing = framing,
+				   .base_offset = s->base,
+				   .stream_pos = s->stream_pos,
+				   .ctime_ns = s->ctime_ns};
+	lfs_idx_header_encode(&h, hdr);
+	int rc = lfs_pwrite_full(s->idx_fd, hdr, sizeof(hdr), 0);
+	if (rc == 0 && fdatasync(s->idx_fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		s->framing = framing;
+	return rc;
+}
+
 int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 {
 	struct lfs_settings own;
 	int rc;
+	uint32_t old_framing = 0;
 
 	if (t->vol->readonly)
 		return -EROFS;
@@ -156,28 +179,21 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		 * may only change while the topic has never had one. */
 		if (atomic_load(&t->next_offset) != 0 || t->nsegs != 1)
 			rc = -EINVAL;
+		else if (t->active->framing != own.framing) {
+			old_framing = t->active->framing;
+			rc = rewrite_framing(t->active, own.framing);
+		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, t->own_mask | (1u << id));
+		if (rc < 0 && old_framing)
+			rewrite_framing(t->active, old_framing); /* best effort */
+	}
 	if (rc == 0) {
 		t->own = own;
 		t->own_mask |= 1u << id;
 	}
 	pthread_mutex_unlock(&t->conf_mu);
-	if (rc == 0 && id == LFS_SET_FRAMING && t->active->framing != own.framing) {
-		/* Recreate the (empty) active segment with the new framing. */
-		lfs_segment *old = t->active, *s;
-		rc = lfs_segment_create_active(t, old->base, old->stream_pos, own.framing, &s);
-		if (rc == 0) {
-			pthread_rwlock_wrlock(&t->segs_lock);
-			t->segs[t->nsegs - 1] = s;
-			t->active = s;
-			pthread_rwlock_unlock(&t->segs_lock);
-			lfs_segment_put(old); /* the list's reference */
-			lfs_segment_put(old); /* the active pointer's reference */
-			lfs_segment_ref(s);
-		}
-	}
 	pthread_mutex_unlock(&t->append_mu);
 	return rc;
 }

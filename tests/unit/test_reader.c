@@ -1,0 +1,542 @@
+/* Readers: byte ranges, growth, start points by offset and by time, peek. */
+#include "testutil.h"
+
+#include "internal.h"
+
+struct fix {
+	char *vol;
+	lfs_volume *v;
+	lfs_topic *t;
+	struct tu_buf data;   /* the whole stream */
+	uint64_t *rec_pos;    /* stream position of each record */
+	uint64_t nrec, cap;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	f->vol = tu_mkvol(0);
+	f->v = tu_open(f->vol);
+	f->t = tu_topic(f->v, "app");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f->t)
+		lfs_topic_put(f->t);
+	if (f->v)
+		assert_int_equal(lfs_volume_close(f->v), 0);
+	tu_rmvol(f->vol);
+	free(f->data.p);
+	free(f->rec_pos);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fix *f)
+{
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+}
+
+/* Appends one batch of `lines` records (line framing) and remembers where
+ * each record starts. Record r is "r<offset>:<padding>\n". */
+static void add_batch(struct fix *f, int lines, int pad)
+{
+	struct tu_buf b = {0};
+	for (int i = 0; i < lines; i++) {
+		char rec[512];
+		uint64_t off = f->nrec;
+		int n = snprintf(rec, sizeof(rec), "r%llu:", (unsigned long long)off);
+		for (int k = 0; k < pad; k++)
+			rec[n++] = (char)('a' + (off + (uint64_t)k) % 26);
+		rec[n++] = '\n';
+		if (f->nrec == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 256;
+			f->rec_pos = realloc(f->rec_pos, f->cap * sizeof(*f->rec_pos));
+		}
+		f->rec_pos[f->nrec++] = f->data.len + b.len;
+		tu_buf_add(&b, rec, (size_t)n);
+	}
+	struct lfs_append_result res;
+	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, b.p, b.len, &res), 0);
+	assert_true(res.first_offset == f->nrec - (uint64_t)lines);
+	tu_buf_add(&f->data, b.p, b.len);
+	free(b.p);
+}
+
+/* ~40 KiB over 4 KiB segments, batches of 1 to 5 lines. */
+static void build(struct fix *f)
+{
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	for (int i = 0; i < 300; i++)
+		add_batch(f, 1 + i % 5, (i * 37) % 60);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(f->t, &st);
+	assert_true(st.segments > 5);
+	assert_true(st.next_offset == f->nrec);
+	assert_true(st.bytes == f->data.len);
+}
+
+static uint64_t rec_end(struct fix *f, uint64_t o)
+{
+	return o + 1 < f->nrec ? f->rec_pos[o + 1] : f->data.len;
+}
+
+/* Reads [off, off+len) through r and compares with the stream from start. */
+static void check_range(lfs_reader *r, const char *stream, size_t stream_len, uint64_t start,
+			uint64_t off, size_t len)
+{
+	char *buf = malloc(len + 1);
+	ssize_t n = lfs_reader_read(r, buf, len, off);
+	uint64_t avail = stream_len - start;
+	size_t want = off >= avail ? 0 : (size_t)(avail - off < len ? avail - off : len);
+	assert_int_equal(n, (ssize_t)want);
+	if (want)
+		assert_memory_equal(buf, stream + start + off, want);
+	free(buf);
+}
+
+static void test_read_any_range(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	for (int pass = 0; pass < 2; pass++) {
+		lfs_reader *r;
+		struct lfs_start st = {.kind = LFS_START_FIRST};
+		assert_int_equal(lfs_reader_open(f->t, &st, &r), 0);
+		assert_true(lfs_reader_start_offset(r) == 0);
+		assert_int_equal(lfs_reader_size(r), f->data.len);
+		size_t L = f->data.len;
+		static const size_t lens[] = {0, 1, 2, 7, 100, 4095, 4096, 4097, 9000, 1 << 20};
+		for (uint64_t off = 0; off < L + 10; off += 97)
+			for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+				check_range(r, f->data.p, L, 0, off, lens[k]);
+		/* Ranges ending exactly at and straddling every segment end. */
+		uint64_t *bases;
+		size_t nb;
+		assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+		for (size_t k = 1; k < nb; k++) {
+			uint64_t b = f->rec_pos[bases[k]];
+			for (uint64_t d = 0; d < 4 && d <= b; d++) {
+				check_range(r, f->data.p, L, 0, b - d, d);
+				check_range(r, f->data.p, L, 0, b - d, 2 * d + 1);
+			}
+		}
+		free(bases);
+		/* Backwards, in small steps, as `tail -n` would. */
+		for (uint64_t end = L; end > 0;) {
+			uint64_t s = end > 1000 ? end - 1000 : 0;
+			check_range(r, f->data.p, L, 0, s, (size_t)(end - s));
+			end = s;
+		}
+		check_range(r, f->data.p, L, 0, L, 10);
+		check_range(r, f->data.p, L, 0, UINT64_MAX / 2, 10);
+		lfs_reader_close(r);
+		/* Again with the sealed segments loaded from disk. */
+		reopen(f);
+	}
+}
+
+static void test_reader_grows(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	lfs_reader *r;
+	struct lfs_start st = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &st, &r), 0);
+	char buf[64];
+	assert_int_equal(lfs_reader_size(r), 0);
+	assert_int_equal(lfs_reader_read(r, buf, sizeof(buf), 0), 0);
+	/* Read incrementally while appending across many rolls, as tail -f. */
+	uint64_t pos = 0;
+	for (int i = 0; i < 400; i++) {
+		add_batch(f, 1 + i % 3, 40);
+		assert_int_equal(lfs_reader_size(r), f->data.len);
+		char *chunk = malloc(f->data.len - pos + 1);
+		ssize_t n = lfs_reader_read(r, chunk, f->data.len - pos + 1, pos);
+		assert_int_equal(n, (ssize_t)(f->data.len - pos));
+		assert_memory_equal(chunk, f->data.p + pos, (size_t)n);
+		pos += (uint64_t)n;
+		assert_int_equal(lfs_reader_read(r, chunk, 1, pos), 0);
+		free(chunk);
+	}
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(f->t, &ts);
+	assert_true(ts.segments > 5);
+	/* The reader pinned every segment as it appeared. */
+	check_range(r, f->data.p, f->data.len, 0, 0, f->data.len);
+	lfs_reader_close(r);
+}
+
+static void check_at(struct fix *f, uint64_t o)
+{
+	lfs_reader *r = tu_reader_at(f->t, o);
+	assert_true(lfs_reader_start_offset(r) == o);
+	uint64_t start = o < f->nrec ? f->rec_pos[o] : f->data.len;
+	assert_int_equal(lfs_reader_size(r), f->data.len - start);
+	/* The first record, then everything to the end. */
+	if (o < f->nrec)
+		check_range(r, f->data.p, f->data.len, start, 0, (size_t)(rec_end(f, o) - start));
+	check_range(r, f->data.p, f->data.len, start, 0, f->data.len - start + 1);
+	lfs_reader_close(r);
+}
+
+static void test_open_at_every_offset(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t o = 0; o <= f->nrec; o++)
+			check_at(f, o);
+		reopen(f);
+	}
+}
+
+static void test_open_at_boundaries(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 3);
+	/* First record, last of each segment, first of the next. */
+	check_at(f, 0);
+	for (size_t k = 1; k < nb; k++) {
+		check_at(f, bases[k] - 1);
+		check_at(f, bases[k]);
+	}
+	struct lfs_topic_stat st;
+	lfs_topic_stat(f->t, &st);
+	/* The first record of the active segment and one inside it. */
+	uint64_t active = st.next_offset;
+	for (uint64_t o = 0; o < f->nrec; o++)
+		if (o > bases[nb - 1])
+			active = o;
+	check_at(f, active);
+	check_at(f, st.next_offset - 1);
+
+	/* next_offset: empty, and grows with the next append. */
+	lfs_reader *r = tu_reader_at(f->t, st.next_offset);
+	assert_true(lfs_reader_start_offset(r) == st.next_offset);
+	assert_int_equal(lfs_reader_size(r), 0);
+	uint64_t old_len = f->data.len;
+	for (int i = 0; i < 30; i++) /* across a roll or two */
+		add_batch(f, 2, 50);
+	assert_int_equal(lfs_reader_size(r), f->data.len - old_len);
+	check_range(r, f->data.p, f->data.len, old_len, 0, f->data.len - old_len);
+	lfs_reader_close(r);
+
+	/* Beyond next_offset: ENOENT. */
+	lfs_topic_stat(f->t, &st);
+	struct lfs_start s = {.kind = LFS_START_OFFSET, .value = st.next_offset + 1};
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+	s.value = UINT64_MAX;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+
+	/* Below the first retained offset: ENOENT. */
+	assert_int_equal(lfs_topic_delete_segment(f->t, bases[0]), 0);
+	assert_int_equal(lfs_topic_delete_segment(f->t, bases[1]), 0);
+	s.value = 0;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+	s.value = bases[2] - 1;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+	check_at(f, bases[2]);
+	/* FIRST now starts at the first retained record. */
+	s.kind = LFS_START_FIRST;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == bases[2]);
+	assert_int_equal(lfs_reader_size(r), f->data.len - f->rec_pos[bases[2]]);
+	lfs_reader_close(r);
+	/* A bogus start kind. */
+	s.kind = (enum lfs_start_kind)42;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -EINVAL);
+	free(bases);
+}
+
+static void test_empty_topic_readers(void **state)
+{
+	struct fix *f = *state;
+	lfs_reader *r;
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == 0);
+	assert_int_equal(lfs_reader_size(r), 0);
+	lfs_reader_close(r);
+	r = tu_reader_at(f->t, 0);
+	assert_int_equal(lfs_reader_size(r), 0);
+	add_batch(f, 1, 3);
+	assert_int_equal(lfs_reader_size(r), f->data.len);
+	check_range(r, f->data.p, f->data.len, 0, 0, 100);
+	lfs_reader_close(r);
+	s.kind = LFS_START_OFFSET;
+	s.value = 2;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+	s.kind = LFS_START_TIME;
+	s.value = 0;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == 0);
+	lfs_reader_close(r);
+}
+
+/* The index entries (one per batch) of the whole topic, in order. */
+static struct lfs_idx_entry *all_entries(struct fix *f, size_t *count)
+{
+	uint64_t *bases;
+	size_t nb, n = 0;
+	struct lfs_idx_entry *all = NULL;
+	struct lfs_topic_stat st;
+	lfs_topic_stat(f->t, &st);
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	bases = realloc(bases, (nb + 1) * sizeof(*bases));
+	/* The active segment's base: the offset after the last sealed one. */
+	uint64_t active = st.first_offset;
+	for (size_t k = 0; k <= nb; k++) {
+		uint64_t base = k < nb ? bases[k] : active;
+		char *p = tu_seg_path(f->vol, "app", base, "idx");
+		struct lfs_idx_header h;
+		struct lfs_idx_entry *e;
+		size_t m;
+		bool sealed;
+		assert_true(tu_idx_load(p, &h, &e, &m, &sealed));
+		all = realloc(all, (n + m + 1) * sizeof(*all));
+		memcpy(all + n, e, m * sizeof(*e));
+		n += m;
+		active = m ? e[m - 1].offset + e[m - 1].count : base;
+		free(e);
+		free(p);
+	}
+	free(bases);
+	*count = n;
+	return all;
+}
+
+static void check_time(struct fix *f, const struct lfs_idx_entry *e, size_t n, uint64_t ts)
+{
+	/* Expected: the first batch with a timestamp at or after ts. */
+	uint64_t want = f->nrec;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].ts >= ts) {
+			want = e[i].offset;
+			break;
+		}
+	struct lfs_start s = {.kind = LFS_START_TIME, .value = ts};
+	lfs_reader *r;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	if (lfs_reader_start_offset(r) != want)
+		fail_msg("time %llu: start %llu, want %llu", (unsigned long long)ts,
+			 (unsigned long long)lfs_reader_start_offset(r), (unsigned long long)want);
+	uint64_t start = want < f->nrec ? f->rec_pos[want] : f->data.len;
+	assert_int_equal(lfs_reader_size(r), f->data.len - start);
+	check_range(r, f->data.p, f->data.len, start, 0, 200);
+	lfs_reader_close(r);
+}
+
+static void test_open_by_time(void **state)
+{
+	struct fix *f = *state;
+	uint64_t t0 = lfs_now_ns();
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	for (int i = 0; i < 150; i++) {
+		add_batch(f, 1 + i % 4, 30);
+		if (i % 40 == 0)
+			tu_sleep_ms(2);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		size_t n;
+		struct lfs_idx_entry *e = all_entries(f, &n);
+		assert_int_equal(n, 150);
+		/* Before all, after all. */
+		check_time(f, e, n, 0);
+		check_time(f, e, n, t0 - 1);
+		check_time(f, e, n, e[n - 1].ts + 1);
+		check_time(f, e, n, UINT64_MAX);
+		for (size_t i = 0; i < n; i++) {
+			/* Exactly a batch's time (all its records share it:
+			 * the reader starts at its first record), just before
+			 * and just after it. */
+			check_time(f, e, n, e[i].ts);
+			check_time(f, e, n, e[i].ts - 1);
+			check_time(f, e, n, e[i].ts + 1);
+			if (i + 1 < n) /* between two batches */
+				check_time(f, e, n, e[i].ts + (e[i + 1].ts - e[i].ts) / 2);
+		}
+		free(e);
+		reopen(f);
+	}
+	/* After all: empty, and grows with the next append. */
+	struct lfs_start s = {.kind = LFS_START_TIME, .value = lfs_now_ns() + 1000000000ull};
+	lfs_reader *r;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == f->nrec);
+	assert_int_equal(lfs_reader_size(r), 0);
+	uint64_t old = f->data.len;
+	add_batch(f, 2, 5);
+	assert_int_equal(lfs_reader_size(r), f->data.len - old);
+	check_range(r, f->data.p, f->data.len, old, 0, 100);
+	lfs_reader_close(r);
+}
+
+/* Times from lfs_start_parse (ages) resolve like explicit times. */
+static void test_open_by_age(void **state)
+{
+	struct fix *f = *state;
+	add_batch(f, 3, 10);
+	tu_sleep_ms(1100);
+	uint64_t mid = f->nrec;
+	add_batch(f, 2, 10);
+	struct lfs_start s;
+	assert_int_equal(lfs_start_parse("-1s", lfs_now_ns(), &s), 0);
+	lfs_reader *r;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == mid);
+	lfs_reader_close(r);
+	assert_int_equal(lfs_start_parse("-1h", lfs_now_ns(), &s), 0);
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == 0);
+	lfs_reader_close(r);
+}
+
+static void test_peek_iovecs(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	lfs_reader *r;
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	struct iovec iov[64];
+	int niov = -1;
+	/* Everything: one iovec per segment, pointing at the payload. */
+	ssize_t n = lfs_reader_peek(r, 0, f->data.len, iov, 64, &niov);
+	assert_int_equal(n, (ssize_t)f->data.len);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(f->t, &st);
+	assert_int_equal(niov, (int)st.segments);
+	size_t done = 0;
+	for (int i = 0; i < niov; i++) {
+		assert_true(iov[i].iov_len > 0);
+		assert_memory_equal(iov[i].iov_base, f->data.p + done, iov[i].iov_len);
+		done += iov[i].iov_len;
+	}
+	assert_int_equal(done, f->data.len);
+	/* At most max iovecs: the count returned is what they describe. */
+	for (int max = 1; max <= 3; max++) {
+		uint64_t off = 1000;
+		n = lfs_reader_peek(r, off, f->data.len, iov, max, &niov);
+		assert_int_equal(niov, max);
+		done = 0;
+		for (int i = 0; i < niov; i++) {
+			assert_memory_equal(iov[i].iov_base, f->data.p + off + done, iov[i].iov_len);
+			done += iov[i].iov_len;
+		}
+		assert_int_equal(n, (ssize_t)done);
+		assert_true(done < f->data.len - off);
+	}
+	/* A range inside one segment: one iovec. */
+	n = lfs_reader_peek(r, 10, 20, iov, 64, &niov);
+	assert_int_equal(n, 20);
+	assert_int_equal(niov, 1);
+	assert_memory_equal(iov[0].iov_base, f->data.p + 10, 20);
+	/* At and past the end: nothing. */
+	n = lfs_reader_peek(r, f->data.len, 10, iov, 64, &niov);
+	assert_int_equal(n, 0);
+	assert_int_equal(niov, 0);
+	n = lfs_reader_peek(r, f->data.len + 100, 10, iov, 64, &niov);
+	assert_int_equal(n, 0);
+	/* Clipped at the end. */
+	n = lfs_reader_peek(r, f->data.len - 5, 100, iov, 64, &niov);
+	assert_int_equal(n, 5);
+	assert_memory_equal(iov[0].iov_base, f->data.p + f->data.len - 5, 5);
+	lfs_reader_close(r);
+}
+
+/* A reader holds the topic busy until it is closed. */
+static void test_reader_holds_topic(void **state)
+{
+	struct fix *f = *state;
+	add_batch(f, 1, 1);
+	lfs_reader *r;
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_int_equal(lfs_topic_delete(f->v, "app"), -EBUSY);
+	lfs_reader_close(r);
+	lfs_reader_close(NULL);
+	/* A failed open does not hold it. */
+	s.kind = LFS_START_OFFSET;
+	s.value = 99;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), -ENOENT);
+	lfs_topic_put(f->t);
+	f->t = NULL;
+	assert_int_equal(lfs_topic_delete(f->v, "app"), 0);
+}
+
+/* A reader opened on an empty topic follows it after its framing changes
+ * (which replaces the empty active segment). */
+static void test_reader_survives_framing_change(void **state)
+{
+	struct fix *f = *state;
+	lfs_reader *r;
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	tu_set(f->t, LFS_SET_FRAMING, "write");
+	tu_append(f->t, LFS_FRAMING_WRITE, "binary", 6);
+	assert_int_equal(lfs_reader_size(r), 6);
+	char buf[8];
+	assert_int_equal(lfs_reader_read(r, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "binary", 6);
+	lfs_reader_close(r);
+}
+
+/* Write framing: @N is the N-th write, binary data round trips. */
+static void test_write_framing_offsets(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_FRAMING, "write");
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	struct tu_buf all = {0};
+	uint64_t pos[200];
+	for (int i = 0; i < 200; i++) {
+		unsigned char rec[300];
+		size_t len = 1 + (size_t)(i * 53) % sizeof(rec);
+		for (size_t k = 0; k < len; k++)
+			rec[k] = (unsigned char)(i + k * 7); /* includes '\n' and NUL */
+		pos[i] = all.len;
+		tu_append(f->t, LFS_FRAMING_WRITE, rec, len);
+		tu_buf_add(&all, rec, len);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 200; i++) {
+			lfs_reader *r = tu_reader_at(f->t, (uint64_t)i);
+			assert_int_equal(lfs_reader_size(r), all.len - pos[i]);
+			check_range(r, all.p, all.len, pos[i], 0, 400);
+			lfs_reader_close(r);
+		}
+		reopen(f);
+	}
+	free(all.p);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_read_any_range),
+		T(test_reader_grows),
+		T(test_open_at_every_offset),
+		T(test_open_at_boundaries),
+		T(test_empty_topic_readers),
+		T(test_open_by_time),
+		T(test_open_by_age),
+		T(test_peek_iovecs),
+		T(test_reader_holds_topic),
+		T(test_reader_survives_framing_change),
+		T(test_write_framing_offsets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
