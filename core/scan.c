@@ -237,8 +237,13 @@ static int walk(struct scan *sc, bool *seal_ok)
 		if (drc == 0 && e.type == LFS_ENTRY_SEAL) {
 			sc->seal_seen = true;
 			uint32_t crc = lfs_crc32c(0, sc->idx + LFS_IDX_HEADER_SIZE, i * LFS_IDX_ENTRY_SIZE);
-			if (e.offset == want_off && e.pos == want_pos && e.count == i && e.crc == crc &&
-			    !sc->changed) {
+			bool fields = e.offset == want_off && e.pos == want_pos && e.count == i;
+			if (fields && e.crc == crc && !sc->changed) {
+				*seal_ok = true;
+			} else if (fields && sc->rewrite_from_set) {
+				/* Its checksum differs only because entries
+				 * before it were mended (reported): repair
+				 * reseals without a second report. */
 				*seal_ok = true;
 			} else {
 				report(sc, LFS_PROB_SEAL, want_off, want_off, 0, repair,
@@ -260,12 +265,17 @@ static int walk(struct scan *sc, bool *seal_ok)
 		bool fields_ok = drc == 0 && e.offset == want_off && e.pos == want_pos;
 		if (!fields_ok) {
 			/* Damaged entry. If a later entry is valid and lines
-			 * up, the hole's fields follow from its neighbours. */
+			 * up, the hole's fields follow from its neighbours.
+			 * Fix: a valid seal is a right-hand neighbour too (its
+			 * offset and pos are the segment's next offset and
+			 * data length); the last batch of a sealed segment
+			 * used to be cut instead. */
 			uint64_t j;
 			struct lfs_idx_entry nx;
 			for (j = i + 1; j < nraw; j++)
 				if (lfs_idx_entry_decode(entry_at(sc, j), &nx) == 0 &&
-				    nx.type == LFS_ENTRY_BATCH)
+				    (nx.type == LFS_ENTRY_BATCH ||
+				     (nx.type == LFS_ENTRY_SEAL && nx.count == j)))
 					break;
 			bool mend = j < nraw && nx.offset > want_off && nx.pos > want_pos &&
 				    (j == i + 1 || framing == LFS_FRAMING_LINE) &&

@@ -24,6 +24,27 @@ out_has "missing seal: the report says so" 'not sealed'
 expect_rc 1 "missing seal: fsck -y seals it" "$FSCK" -y -f "$V"
 expect_rc 0 "missing seal: then clean" "$FSCK" -n -f "$V"
 
+# 3. A damaged last batch entry of a sealed segment was cut although the
+# seal gives its right-hand neighbour (next offset, data length).
+for f in offset:0 len:16 count:20 ts:24 crc:32; do
+	fresh
+	"$TOOLS/lfs_flip" "$(seg "$V" t 40 idx)" $((64 + 48 * 19 + ${f#*:})) 0
+	expect_rc 1 "damaged last entry (${f%%:*}, line, sealed): fsck -y mends it" "$FSCK" -y -f "$V"
+	same_records "damaged last entry (${f%%:*}, line, sealed): nothing lost" "$V" t "0 150"
+	fresh
+	"$TOOLS/lfs_flip" "$(seg "$V" w 40 idx)" $((64 + 48 * 39 + ${f#*:})) 0
+	expect_rc 1 "damaged last entry (${f%%:*}, write, sealed): fsck -y mends it" "$FSCK" -y -f "$V"
+	same_records "damaged last entry (${f%%:*}, write, sealed): nothing lost" "$V" w -w "0 100"
+	expect_rc 0 "damaged last entry (${f%%:*}, write, sealed): then clean" "$FSCK" -n -f "$V"
+done
+
+# ... and a mended entry made the seal's checksum differ, reported again as
+# a bad seal.
+fresh
+"$TOOLS/lfs_flip" "$(seg "$V" t 40 idx)" $((64 + 48 * 5 + 16)) 0
+expect_rc 4 "mended entry in a sealed segment: fsck -n exits 4" "$FSCK" -n -f "$V"
+out_has "mended entry in a sealed segment: one problem, not two" ': 1 problems, 0 repaired, 1 left'
+
 # 5. A cut was reported twice: as the bad batch and as trailing bytes.
 fresh
 "$TOOLS/lfs_flip" "$(seg "$V" t 40 log)" 1050 3
