@@ -287,7 +287,12 @@ static int walk(struct scan *sc, bool *seal_ok)
 					.pos = want_pos,
 					.len = (uint32_t)(nx.pos - want_pos),
 					.count = (uint32_t)(nx.offset - want_off),
-					.ts = drc == 0 ? e.ts : (nx.ts > last_ts(sc) ? last_ts(sc) : nx.ts),
+					/* Fix: the time lies between the
+					 * neighbours'. The earlier one (0 for a
+					 * first entry) made a search by time
+					 * skip these records; the later one
+					 * may only start it a batch early. */
+					.ts = drc == 0 ? e.ts : nx.ts,
 					.crc = lfs_crc32c(0, sc->data + want_pos, nx.pos - want_pos),
 					.type = LFS_ENTRY_BATCH};
 				if (r.ts < last_ts(sc))

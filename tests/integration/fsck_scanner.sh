@@ -45,6 +45,23 @@ fresh
 expect_rc 4 "mended entry in a sealed segment: fsck -n exits 4" "$FSCK" -n -f "$V"
 out_has "mended entry in a sealed segment: one problem, not two" ': 1 problems, 0 repaired, 1 left'
 
+# 4. A mended entry got the previous batch's timestamp (0 for a first
+# entry): a lower bound, so a search by time skipped the mended records.
+# It now gets the next batch's, an upper bound, which never skips them.
+fresh
+ts5=$("$TOOLS/lfs_idx" "$(seg "$V" t 0 idx)" | sed -n 's/^5 batch .* ts=//p')
+"$TOOLS/lfs_flip" "$(seg "$V" t 0 idx)" $((64 + 48 * 5 + 24)) 0
+expect_rc 1 "damaged entry timestamp: fsck -y mends the entry" "$FSCK" -y -f "$V"
+"$TOOLS/lfs_dump" "$V" t --time "$ts5" | head -c 100 >"$TMP/got"
+want "$TMP/want" "10 11"
+check "damaged entry timestamp: a search by its time still finds its records" cmp -s "$TMP/got" "$TMP/want"
+fresh
+"$TOOLS/lfs_flip" "$(seg "$V" t 0 idx)" $((64 + 24)) 0
+expect_rc 1 "damaged first entry: fsck -y mends it" "$FSCK" -y -f "$V"
+first=$(stat_of "$V" t | sed 's/.*first_timestamp=\([0-9]*\).*/\1/')
+orig=$(stat_of "$TMP/clean" t | sed 's/.*first_timestamp=\([0-9]*\).*/\1/')
+check "damaged first entry: its timestamp is not 0 ($first >= $orig)" test "$first" -ge "$orig"
+
 # 5. A cut was reported twice: as the bad batch and as trailing bytes.
 fresh
 "$TOOLS/lfs_flip" "$(seg "$V" t 40 log)" 1050 3
