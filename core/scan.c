@@ -193,6 +193,38 @@ static uint64_t data_mtime_ns(struct scan *sc)
 	return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 }
 
+/* Fix: a damaged header sent the segment to the rebuild-from-data path,
+ * throwing away entries that carry their own checksums: a write-framed
+ * segment became unrepairable, a line-framed one lost every timestamp. If
+ * the first entry is a valid batch (or an empty segment's seal) at the
+ * segment's base, only the header is rebuilt: base from the file name,
+ * stream position from the hint, framing from the hint unless the first
+ * batch contradicts it. A header that decodes but names another base is
+ * not damaged, and still takes the old path. */
+static bool header_from_entries(struct scan *sc, const struct lfs_scan_hint *hint)
+{
+	struct lfs_idx_header h;
+	struct lfs_idx_entry e;
+
+	if (sc->idx_size < LFS_IDX_HEADER_SIZE + LFS_IDX_ENTRY_SIZE ||
+	    lfs_idx_header_decode(sc->idx, &h) != -EUCLEAN ||
+	    lfs_idx_entry_decode(entry_at(sc, 0), &e) < 0 || e.offset != sc->base || e.pos != 0)
+		return false;
+	uint32_t framing = hint->framing;
+	if (e.type == LFS_ENTRY_BATCH) {
+		if (framing == LFS_FRAMING_WRITE && e.count != 1)
+			framing = LFS_FRAMING_LINE;
+		else if (framing == LFS_FRAMING_LINE &&
+			 !framing_agrees(sc, LFS_FRAMING_LINE, 0, e.len, e.count))
+			framing = LFS_FRAMING_WRITE;
+	} else if (e.count != 0) {
+		return false;
+	}
+	sc->hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, framing, sc->base, hint->stream_pos,
+					  e.type == LFS_ENTRY_BATCH ? e.ts : data_mtime_ns(sc)};
+	return true;
+}
+
 /* Estimates the records that the entries from i on claimed (for reports). */
 static uint64_t claimed_end(struct scan *sc, uint64_t i, uint64_t nraw)
 {
@@ -500,7 +532,16 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		goto done;
 	}
 
-	if (!sc.hdr_ok) {
+	if (!sc.hdr_ok && header_from_entries(&sc, hint)) {
+		report(&sc, LFS_PROB_INDEX_HEADER, base, base, 0, repair,
+		       "index header damaged: %s from the file name and the previous segment, "
+		       "entries kept",
+		       repair ? "rebuilt" : "can be rebuilt");
+		rc = walk(&sc, &seal_ok);
+		if (rc < 0)
+			goto out;
+		sc.changed = true; /* the header must be written */
+	} else if (!sc.hdr_ok) {
 		bool line = hint->framing == LFS_FRAMING_LINE;
 		sc.hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, hint->framing, base,
 						 hint->stream_pos, data_mtime_ns(&sc)};

@@ -106,8 +106,14 @@ run "flipped bit in index entry field len (line, active)" clean \
 	"\"$TOOLS/lfs_flip\" \"$T120I\" $((64 + 48 * 3 + 16)) 0" "$ALL_T" "$ALL_W"
 
 # --- index header, superblock ---
-run "flipped bit in the index header (line: rebuilt)" clean \
+run "flipped bit in the index header (line)" clean \
 	"\"$TOOLS/lfs_flip\" \"$T40I\" 20 0" "$ALL_T" "$ALL_W"
+run "flipped bit in the index header (write)" clean \
+	"\"$TOOLS/lfs_flip\" \"$W40I\" 20 0" "$ALL_T" "$ALL_W"
+run "flipped bits in the index header and first entry (line: rebuilt from the data)" clean \
+	"\"$TOOLS/lfs_flip\" \"$T40I\" 20 0 && \"$TOOLS/lfs_flip\" \"$T40I\" 70 0" "$ALL_T" "$ALL_W"
+run "flipped bits in the index header and first entry (write: unrepairable)" clean \
+	"\"$TOOLS/lfs_flip\" \"$W40I\" 20 0 && \"$TOOLS/lfs_flip\" \"$W40I\" 70 0" - - 4 4 4
 run "flipped bit in the primary superblock" clean \
 	"\"$TOOLS/lfs_flip\" \"\$V/superblock\" 40 2" "$ALL_T" "$ALL_W"
 run "flipped bit in the backup superblock" clean \

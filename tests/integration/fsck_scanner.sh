@@ -24,6 +24,27 @@ out_has "missing seal: the report says so" 'not sealed'
 expect_rc 1 "missing seal: fsck -y seals it" "$FSCK" -y -f "$V"
 expect_rc 0 "missing seal: then clean" "$FSCK" -n -f "$V"
 
+# 2. A damaged index header threw away intact entries: write framing was
+# unrepairable, line framing lost every timestamp.
+fresh
+stat_of "$V" w >"$TMP/stat.before"
+"$TOOLS/lfs_flip" "$(seg "$V" w 40 idx)" 20 0
+expect_rc 1 "damaged header (write framing): fsck -y rebuilds it" "$FSCK" -y -f "$V"
+expect_rc 0 "damaged header (write framing): then clean" "$FSCK" -y -f "$V"
+same_records "damaged header (write framing): every record kept" "$V" w -w "0 100"
+stat_of "$V" w >"$TMP/stat.after"
+check "damaged header (write framing): timestamps kept" cmp -s "$TMP/stat.before" "$TMP/stat.after"
+fresh
+"$TOOLS/lfs_flip" "$(seg "$V" t 40 idx)" 30 0
+stat_of "$TMP/clean" t >"$TMP/stat.before"
+"$TOOLS/lfs_idx" "$(seg "$TMP/clean" t 40 idx)" | sed 1d >"$TMP/idx.before"
+expect_rc 1 "damaged header (line framing): fsck -y rebuilds it" "$FSCK" -y -f "$V"
+"$TOOLS/lfs_idx" "$(seg "$V" t 40 idx)" | sed 1d >"$TMP/idx.after"
+check "damaged header (line framing): entries and timestamps kept" cmp -s "$TMP/idx.before" "$TMP/idx.after"
+"$TOOLS/lfs_idx" "$(seg "$V" t 40 idx)" | head -n 1 >"$TMP/hdr.after"
+check "damaged header (line framing): base and stream position restored" \
+	grep -q '^header base=40 stream_pos=4000 framing=1$' "$TMP/hdr.after"
+
 # 3. A damaged last batch entry of a sealed segment was cut although the
 # seal gives its right-hand neighbour (next offset, data length).
 for f in offset:0 len:16 count:20 ts:24 crc:32; do
