@@ -515,7 +515,7 @@ static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t s
 	else
 		problem(ck, LFS_PROB_TOPIC_CONF, topic, UINT64_MAX, 0, 0, 0, repaired,
 			"%s damaged (bad checksum)%s%u readable settings%s", LFS_TOPIC_CONF,
-			repaired ? ": rewritten with the " : "; ", kept, repaired ? " kept" : "");
+			repaired ? ": rewritten keeping its " : "; ", kept, repaired ? " readable lines" : " lines readable");
 	return 0;
 }
 
@@ -713,9 +713,11 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 	int rc;
 
 	ck->seg_unrepaired = 0;
-	if (ck->mode == LFS_CHECK_REPAIR)
+	/* Preen repairs the active segment like the daemon's recovery does
+	 * (torn tails, and the silent trim of preallocated zeros). */
+	if (ck->mode == LFS_CHECK_REPAIR || (ck->mode == LFS_CHECK_PREEN && last))
 		flags |= LFS_SCAN_REPAIR;
-	if (ck->mode != LFS_CHECK_PREEN)
+	if (ck->mode != LFS_CHECK_PREEN || (flags & LFS_SCAN_REPAIR))
 		return lfs_scan_segment(tc->tfd, tc->name, s->base, flags, !last, hint, scan_problem,
 					ck, r);
 
@@ -728,9 +730,9 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 		return rc < 0 ? rc : ck->err;
 	if (!r->damaged)
 		return 0;
-	/* Safe: nothing sealed is lost (torn tails of the active segment,
-	 * trailing bytes, index rebuilds, missing seals). */
-	if (r->records_cut == 0 || last)
+	/* Safe: no record is lost (trailing bytes, index rebuilds, missing
+	 * seals): repair for real. (Only preen gets here: -n never repairs.) */
+	if (r->records_cut == 0 && ck->repair)
 		return lfs_scan_segment(tc->tfd, tc->name, s->base, flags | LFS_SCAN_REPAIR, !last,
 					hint, scan_problem, ck, r);
 	for (size_t i = 0; i < ck->nheld; i++) {
