@@ -63,6 +63,9 @@ struct lfs_topic {
 	pthread_mutex_t append_mu;
 	lfs_segment *active; /* never NULL once loaded */
 
+	/* Open readers (reader.c), under segs_lock. */
+	lfs_reader *readers;
+
 	/* The segment list: sealed retained segments then the active one. */
 	pthread_rwlock_t segs_lock;
 	lfs_segment **segs;
@@ -123,6 +126,9 @@ void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
  * offset / of the first batch with ts >= ts (nentries if none). */
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
+
+/* reader.c: segment s leaves the topic (segs_lock held for writing). */
+void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 
 /* topic.c */
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_open_report *rep,

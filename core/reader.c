@@ -3,6 +3,12 @@
  * growing with appends. A reader pins (holds references on) every segment
  * from its start, so retention may unlink them without pulling data from
  * under it; reads inside pinned segments take no lock at all.
+ *
+ * Segments that appear after the reader opened are pinned when a read
+ * reaches them. One that retention deletes before that would be lost to the
+ * reader (and the next segment's bytes read at its place), so the topic
+ * keeps a list of its open readers and retention hands each of them the
+ * segments they still need (lfs_reader_retire).
  */
 #include "internal.h"
 
@@ -17,6 +23,12 @@ struct lfs_reader {
 	lfs_segment **segs;
 	size_t nsegs, cap;
 	size_t cursor; /* index of the segment the last read used */
+	/* Under the topic's segs_lock: the topic's list of readers, and the
+	 * segments retention deleted before this reader pinned them (with a
+	 * reference each), in offset order, taken over by refresh. */
+	lfs_reader *prev, *next;
+	lfs_segment **retired;
+	size_t nretired, retired_cap;
 };
 
 static int pin(lfs_reader *r, lfs_segment *s)
@@ -168,11 +180,24 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	if (!r)
 		return -ENOMEM;
 	r->t = t;
-	pthread_rwlock_rdlock(&t->segs_lock);
+	/* append_mu: find_start may start at the end of the log, which it
+	 * reads as next_offset and end_pos; an append between the two loads
+	 * would pair the offset of one record with the position of the next,
+	 * and the reader would skip a record. The write lock: the reader
+	 * joins the topic's list of readers. */
+	pthread_mutex_lock(&t->append_mu);
+	pthread_rwlock_wrlock(&t->segs_lock);
 	rc = find_start(r, st, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
+	if (rc == 0) {
+		r->next = t->readers;
+		if (t->readers)
+			t->readers->prev = r;
+		t->readers = r;
+	}
 	pthread_rwlock_unlock(&t->segs_lock);
+	pthread_mutex_unlock(&t->append_mu);
 	if (rc < 0) {
 		for (size_t i = 0; i < r->nsegs; i++)
 			lfs_segment_put(r->segs[i]);
@@ -190,6 +215,17 @@ void lfs_reader_close(lfs_reader *r)
 {
 	if (!r)
 		return;
+	pthread_rwlock_wrlock(&r->t->segs_lock);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->t->readers = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	pthread_rwlock_unlock(&r->t->segs_lock);
+	for (size_t i = 0; i < r->nretired; i++)
+		lfs_segment_put(r->retired[i]);
+	free(r->retired);
 	for (size_t i = 0; i < r->nsegs; i++)
 		lfs_segment_put(r->segs[i]);
 	free(r->segs);
@@ -209,12 +245,51 @@ uint64_t lfs_reader_start_offset(lfs_reader *r)
 	return r->start_offset;
 }
 
+/* Segment s leaves the topic (retention; segs_lock held for writing):
+ * readers that have not pinned it yet but will need it (it follows all
+ * they pinned) get a reference to it. */
+void lfs_reader_retire(lfs_topic *t, lfs_segment *s)
+{
+	for (lfs_reader *r = t->readers; r; r = r->next) {
+		uint64_t last = r->nretired ? r->retired[r->nretired - 1]->base
+			      : r->nsegs  ? r->segs[r->nsegs - 1]->base
+					  : 0;
+		if ((r->nsegs || r->nretired) && s->base <= last)
+			continue;
+		if (r->nretired == r->retired_cap) {
+			size_t cap = r->retired_cap ? r->retired_cap * 2 : 4;
+			lfs_segment **n = realloc(r->retired, cap * sizeof(*n));
+			if (!n)
+				continue; /* the reader will miss it: it gets EIO */
+			r->retired = n;
+			r->retired_cap = cap;
+		}
+		lfs_segment_ref(s);
+		r->retired[r->nretired++] = s;
+	}
+}
+
 /* Pins segments that appeared after the last pinned one (rolls). */
 static int refresh(lfs_reader *r)
 {
 	lfs_topic *t = r->t;
 	int rc = 0;
 	pthread_rwlock_rdlock(&t->segs_lock);
+	/* First the segments retention took away before we got to them. */
+	while (r->nretired) {
+		if (r->nsegs == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 8;
+			lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
+			if (!n) {
+				pthread_rwlock_unlock(&t->segs_lock);
+				return -ENOMEM;
+			}
+			r->segs = n;
+			r->cap = cap;
+		}
+		r->segs[r->nsegs++] = r->retired[0];
+		memmove(r->retired, r->retired + 1, --r->nretired * sizeof(*r->retired));
+	}
 	uint64_t last = r->nsegs ? r->segs[r->nsegs - 1]->base : 0;
 	size_t lo = 0, hi = t->nsegs;
 	while (lo < hi) {
@@ -287,7 +362,10 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 		if (n == 0) {
 			/* Empty or exhausted segment: move to the next one. */
 			if (r->cursor + 1 < r->nsegs) {
-				pos = r->segs[r->cursor + 1]->stream_pos;
+				/* Never serve the next segment's bytes at
+				 * positions that are not theirs. */
+				if (r->segs[r->cursor + 1]->stream_pos != pos)
+					return done ? (ssize_t)done : -EIO;
 				r->cursor++;
 				continue;
 			}

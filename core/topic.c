@@ -245,7 +245,8 @@ static int list_bases(int dirfd, uint64_t **out, size_t *count)
 		v[n++] = base;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_u64);
+	if (n) /* v is NULL for a new topic: qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), cmp_u64);
 	*out = v;
 	*count = n;
 	return 0;
@@ -722,6 +723,9 @@ int lfs_topic_sync(lfs_topic *t)
 static int drop_oldest(lfs_topic *t)
 {
 	lfs_segment *s = t->segs[0];
+	/* Open readers that still need s take a reference first, so that
+	 * unlink maps it for them. */
+	lfs_reader_retire(t, s);
 	int rc = lfs_segment_unlink(s);
 	memmove(t->segs, t->segs + 1, (t->nsegs - 1) * sizeof(*t->segs));
 	t->nsegs--;
