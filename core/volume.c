@@ -199,6 +199,10 @@ static int clear_dir(int dirfd)
 		close(fd);
 		return -errno;
 	}
+	/* A dup shares the directory offset that dir_is_empty() moved: without
+	 * the rewind nothing was listed, nothing removed, and mkfs -F failed
+	 * with EEXIST. */
+	rewinddir(d);
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
