@@ -136,10 +136,13 @@ static int map_active(lfs_segment *s, uint64_t segment_size)
 	s->data_maplen = page_round(segment_size + LFS_BATCH_MAX);
 	s->idx_maplen =
 		page_round(LFS_IDX_HEADER_SIZE + (uint64_t)(LFS_IDX_MAX_ENTRIES + 1) * LFS_IDX_ENTRY_SIZE);
-	d = mmap(NULL, s->data_maplen, PROT_READ | PROT_WRITE, MAP_SHARED, s->data_fd, 0);
+	/* A read-only volume (possibly on a read-only filesystem) opened its
+	 * last segment's files read-only: map them so. */
+	int prot = s->topic->vol->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	d = mmap(NULL, s->data_maplen, prot, MAP_SHARED, s->data_fd, 0);
 	if (d == MAP_FAILED)
 		return -errno;
-	x = mmap(NULL, s->idx_maplen, PROT_READ | PROT_WRITE, MAP_SHARED, s->idx_fd, 0);
+	x = mmap(NULL, s->idx_maplen, prot, MAP_SHARED, s->idx_fd, 0);
 	if (x == MAP_FAILED) {
 		int e = -errno;
 		munmap(d, s->data_maplen);
@@ -300,11 +303,12 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
 
 	if (!s)
 		return -ENOMEM;
-	rc = open_seg_file(s, "idx", O_RDWR);
+	int mode = t->vol->readonly ? O_RDONLY : O_RDWR;
+	rc = open_seg_file(s, "idx", mode);
 	if (rc < 0)
 		goto fail;
 	s->idx_fd = rc;
-	rc = open_seg_file(s, "log", O_RDWR);
+	rc = open_seg_file(s, "log", mode);
 	if (rc < 0)
 		goto fail;
 	s->data_fd = rc;

@@ -1,0 +1,234 @@
+/* Producers: writer handles that frame lines across writes. */
+#include "testutil.h"
+
+#include "internal.h"
+
+struct fix {
+	char *vol;
+	lfs_volume *v;
+	lfs_topic *t;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	f->vol = tu_mkvol(0);
+	f->v = tu_open(f->vol);
+	f->t = tu_topic(f->v, "app");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f->t)
+		lfs_topic_put(f->t);
+	if (f->v)
+		assert_int_equal(lfs_volume_close(f->v), 0);
+	tu_rmvol(f->vol);
+	free(f);
+	return 0;
+}
+
+static uint64_t next_offset(lfs_topic *t)
+{
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	return st.next_offset;
+}
+
+static void expect_contents(lfs_topic *t, const char *want)
+{
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static ssize_t pw(lfs_producer *p, const char *s)
+{
+	return lfs_producer_write(p, s, strlen(s));
+}
+
+static void test_fragments_held_across_writes(void **state)
+{
+	struct fix *f = *state;
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	assert_int_equal(pw(p, "hel"), 3);
+	assert_true(next_offset(f->t) == 0);
+	expect_contents(f->t, "");
+	assert_int_equal(pw(p, "lo\nwor"), 6);
+	assert_true(next_offset(f->t) == 1);
+	expect_contents(f->t, "hello\n");
+	assert_int_equal(pw(p, "ld"), 2);
+	assert_int_equal(pw(p, ""), 0);
+	assert_true(next_offset(f->t) == 1);
+	/* Several lines in one write: one record each, one batch. */
+	assert_int_equal(pw(p, "!\na\nb\nc"), 7);
+	assert_true(next_offset(f->t) == 4);
+	expect_contents(f->t, "hello\nworld!\na\nb\n");
+	/* Exactly terminated: nothing held. */
+	assert_int_equal(pw(p, "d\n"), 2);
+	expect_contents(f->t, "hello\nworld!\na\nb\ncd\n");
+	assert_int_equal(lfs_producer_flush(p, false), 0); /* nothing held */
+	assert_true(next_offset(f->t) == 5);
+	assert_int_equal(lfs_producer_close(p), 0);
+	assert_true(next_offset(f->t) == 5);
+}
+
+static void test_flush_and_close_commit_fragment(void **state)
+{
+	struct fix *f = *state;
+	lfs_producer *p;
+	tu_set(f->t, LFS_SET_SYNC, "never");
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	assert_int_equal(pw(p, "partial"), 7);
+	/* fsync: the fragment becomes a record with '\n' added, durable. */
+	assert_int_equal(lfs_producer_flush(p, true), 0);
+	expect_contents(f->t, "partial\n");
+	pthread_mutex_lock(&f->t->sync_mu);
+	assert_true(f->t->durable_offset == 1);
+	pthread_mutex_unlock(&f->t->sync_mu);
+	/* A flush without sync commits without syncing. */
+	assert_int_equal(pw(p, "second"), 6);
+	assert_int_equal(lfs_producer_flush(p, false), 0);
+	expect_contents(f->t, "partial\nsecond\n");
+	pthread_mutex_lock(&f->t->sync_mu);
+	assert_true(f->t->durable_offset == 1);
+	pthread_mutex_unlock(&f->t->sync_mu);
+	/* close commits what is held. */
+	assert_int_equal(pw(p, "last"), 4);
+	assert_int_equal(lfs_producer_close(p), 0);
+	expect_contents(f->t, "partial\nsecond\nlast\n");
+	assert_true(next_offset(f->t) == 3);
+	assert_int_equal(lfs_producer_close(NULL), 0);
+}
+
+static void test_oversize_fragment(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_MAX_RECORD, "8");
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	/* 7 bytes + the '\n' it will get: fits. */
+	assert_int_equal(pw(p, "1234567"), 7);
+	/* One more byte would make a 9-byte record. */
+	assert_int_equal(pw(p, "8"), -EMSGSIZE);
+	assert_true(next_offset(f->t) == 0);
+	/* The held fragment is unchanged. */
+	assert_int_equal(pw(p, "\n"), 1);
+	expect_contents(f->t, "1234567\n");
+
+	/* A complete line and a too-long tail: nothing is appended. */
+	assert_int_equal(pw(p, "ok\n12345678"), -EMSGSIZE);
+	assert_true(next_offset(f->t) == 1);
+	/* A fragment that makes the first line too long: nothing either, and
+	 * the fragment stays as it was. */
+	assert_int_equal(pw(p, "12345"), 5);
+	assert_int_equal(pw(p, "678\nx"), -EMSGSIZE);
+	assert_true(next_offset(f->t) == 1);
+	assert_int_equal(pw(p, "6\n"), 2);
+	expect_contents(f->t, "1234567\n123456\n");
+	/* A too-long line in the middle of a write. */
+	assert_int_equal(pw(p, "a\n123456789\nb\n"), -EMSGSIZE);
+	assert_true(next_offset(f->t) == 2);
+	assert_int_equal(lfs_producer_close(p), 0);
+	expect_contents(f->t, "1234567\n123456\n");
+}
+
+static void test_write_framing_producer(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_FRAMING, "write");
+	tu_set(f->t, LFS_SET_MAX_RECORD, "10");
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	assert_int_equal(pw(p, "no newline"), 10);
+	assert_int_equal(pw(p, "a\nb\n"), 4);
+	assert_int_equal(lfs_producer_write(p, "\0\0", 2), 2);
+	assert_int_equal(pw(p, "eleven byte"), -EMSGSIZE);
+	assert_true(next_offset(f->t) == 3);
+	assert_int_equal(lfs_producer_flush(p, true), 0);
+	assert_int_equal(lfs_producer_close(p), 0);
+	assert_true(next_offset(f->t) == 3);
+	size_t len;
+	char *got = tu_read_all(f->t, &len);
+	assert_int_equal(len, 16);
+	assert_memory_equal(got, "no newlinea\nb\n\0\0", 16);
+	free(got);
+}
+
+static void test_producers_have_own_fragments(void **state)
+{
+	struct fix *f = *state;
+	lfs_producer *a, *b;
+	assert_int_equal(lfs_producer_open(f->t, &a), 0);
+	assert_int_equal(lfs_producer_open(f->t, &b), 0);
+	assert_int_equal(pw(a, "A1"), 2);
+	assert_int_equal(pw(b, "B1\nB2"), 5);
+	assert_int_equal(pw(a, "-end\n"), 5);
+	assert_int_equal(lfs_producer_close(b), 0);
+	assert_int_equal(lfs_producer_close(a), 0);
+	expect_contents(f->t, "B1\nA1-end\nB2\n");
+}
+
+static void test_producer_holds_topic(void **state)
+{
+	struct fix *f = *state;
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	assert_int_equal(pw(p, "x"), 1);
+	assert_int_equal(lfs_topic_delete(f->v, "app"), -EBUSY);
+	assert_int_equal(lfs_producer_close(p), 0);
+	expect_contents(f->t, "x\n");
+	lfs_topic_put(f->t);
+	f->t = NULL;
+	assert_int_equal(lfs_topic_delete(f->v, "app"), 0);
+}
+
+/* A producer's records survive a reopen, with their framing. */
+static void test_producer_then_reopen(void **state)
+{
+	struct fix *f = *state;
+	lfs_producer *p;
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	struct tu_buf want = {0};
+	char line[200];
+	for (int i = 0; i < 300; i++) {
+		int n = snprintf(line, sizeof(line), "producer line %d with a little padding\n", i);
+		/* Write it in two pieces, split at a moving point. */
+		size_t cut = (size_t)i % (size_t)n;
+		assert_int_equal(lfs_producer_write(p, line, cut), (ssize_t)cut);
+		assert_int_equal(lfs_producer_write(p, line + cut, (size_t)n - cut),
+				 (ssize_t)((size_t)n - cut));
+		tu_buf_add(&want, line, (size_t)n);
+	}
+	assert_int_equal(lfs_producer_close(p), 0);
+	assert_true(next_offset(f->t) == 300);
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+	expect_contents(f->t, want.p);
+	assert_true(next_offset(f->t) == 300);
+	free(want.p);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_fragments_held_across_writes),
+		T(test_flush_and_close_commit_fragment),
+		T(test_oversize_fragment),
+		T(test_write_framing_producer),
+		T(test_producers_have_own_fragments),
+		T(test_producer_holds_topic),
+		T(test_producer_then_reopen),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

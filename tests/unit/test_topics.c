@@ -1,0 +1,431 @@
+/* Topics: create, look up, delete, busy, settings and meta persisted,
+ * framing only while empty, read-only volumes. */
+#include "testutil.h"
+
+#include "internal.h"
+
+struct fix {
+	char *vol;
+	lfs_volume *v;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	f->vol = tu_mkvol(0);
+	f->v = tu_open(f->vol);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f->v)
+		assert_int_equal(lfs_volume_close(f->v), 0);
+	tu_rmvol(f->vol);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fix *f)
+{
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	f->v = tu_open(f->vol);
+}
+
+static bool topic_dir_exists(struct fix *f, const char *name)
+{
+	char *p = tu_fmt("%s/topics/%s", f->vol, name);
+	bool e = tu_exists(p);
+	free(p);
+	return e;
+}
+
+static void expect_list(lfs_volume *v, const char **want, size_t n)
+{
+	char **names;
+	size_t count;
+	assert_int_equal(lfs_volume_list_topics(v, &names, &count), 0);
+	assert_int_equal(count, n);
+	for (size_t i = 0; i < count; i++) {
+		assert_string_equal(names[i], want[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void test_create_get_delete(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *a, *b, *g;
+	struct lfs_topic_meta m = {.mode = 0750, .uid = 1000, .gid = 100};
+	assert_int_equal(lfs_topic_create(f->v, "beta", &m, &b), 0);
+	assert_int_equal(lfs_topic_create(f->v, "alpha", &m, &a), 0);
+	assert_string_equal(lfs_topic_name(a), "alpha");
+	assert_true(lfs_topic_id(a) != lfs_topic_id(b));
+	assert_true(topic_dir_exists(f, "alpha"));
+	/* out may be NULL. */
+	assert_int_equal(lfs_topic_create(f->v, "gamma", &m, NULL), 0);
+	const char *three[] = {"alpha", "beta", "gamma"};
+	expect_list(f->v, three, 3);
+	/* Already there. */
+	assert_int_equal(lfs_topic_create(f->v, "alpha", &m, &g), -EEXIST);
+	/* Lookups take a reference on the same object. */
+	assert_int_equal(lfs_topic_get(f->v, "alpha", &g), 0);
+	assert_ptr_equal(g, a);
+	lfs_topic_put(g);
+	assert_int_equal(lfs_topic_get(f->v, "delta", &g), -ENOENT);
+	assert_int_equal(lfs_topic_get(f->v, "alph", &g), -ENOENT);
+	/* A new topic is empty, with one (active) segment. */
+	struct lfs_topic_stat st;
+	lfs_topic_stat(a, &st);
+	assert_true(st.first_offset == 0 && st.next_offset == 0 && st.bytes == 0);
+	assert_true(st.segments == 1);
+	assert_true(st.first_timestamp == 0 && st.last_timestamp == 0);
+
+	tu_append_str(b, "b-data\n");
+	lfs_topic_put(b);
+	assert_int_equal(lfs_topic_delete(f->v, "beta"), 0);
+	assert_false(topic_dir_exists(f, "beta"));
+	assert_int_equal(lfs_topic_get(f->v, "beta", &g), -ENOENT);
+	assert_int_equal(lfs_topic_delete(f->v, "beta"), -ENOENT);
+	assert_int_equal(lfs_topic_delete(f->v, "nosuch"), -ENOENT);
+	const char *two[] = {"alpha", "gamma"};
+	expect_list(f->v, two, 2);
+	/* The name can be used again, for a new, empty topic. */
+	assert_int_equal(lfs_topic_create(f->v, "beta", &m, &b), 0);
+	lfs_topic_stat(b, &st);
+	assert_true(st.next_offset == 0 && st.bytes == 0);
+	size_t len;
+	char *got = tu_read_all(b, &len);
+	assert_int_equal(len, 0);
+	free(got);
+	lfs_topic_put(b);
+	lfs_topic_put(a);
+	reopen(f);
+	expect_list(f->v, three, 3);
+}
+
+static void test_invalid_names(void **state)
+{
+	struct fix *f = *state;
+	struct lfs_topic_meta m = {.mode = 0755};
+	lfs_topic *t;
+	static const char *bad[] = {"", ".", "..", ".x", "a/b", "../x", "a b", "x@1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(lfs_topic_create(f->v, bad[i], &m, &t), -EINVAL);
+	char longname[LFS_TOPIC_NAME_MAX + 2];
+	memset(longname, 'l', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(lfs_topic_create(f->v, longname, &m, &t), -ENAMETOOLONG);
+	longname[LFS_TOPIC_NAME_MAX] = 0;
+	assert_int_equal(lfs_topic_create(f->v, longname, &m, &t), 0);
+	lfs_topic_put(t);
+	/* Nothing but the valid one was created. */
+	char *p = tu_fmt("ls -A '%s/topics' | wc -l | grep -qx 1", f->vol);
+	assert_int_equal(system(p), 0);
+	free(p);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, longname, &t), 0);
+	lfs_topic_put(t);
+}
+
+static void test_busy_while_open(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "busy");
+	lfs_reader *r;
+	lfs_producer *p;
+	struct lfs_start st = {.kind = LFS_START_FIRST};
+
+	assert_int_equal(lfs_reader_open(t, &st, &r), 0);
+	assert_int_equal(lfs_topic_delete(f->v, "busy"), -EBUSY);
+	assert_int_equal(lfs_producer_open(t, &p), 0);
+	lfs_reader_close(r);
+	assert_int_equal(lfs_topic_delete(f->v, "busy"), -EBUSY);
+	assert_int_equal(lfs_producer_close(p), 0);
+	/* Handles counted by the daemon (open files). */
+	lfs_topic_hold(t);
+	lfs_topic_hold(t);
+	assert_int_equal(lfs_topic_delete(f->v, "busy"), -EBUSY);
+	lfs_topic_release(t);
+	assert_int_equal(lfs_topic_delete(f->v, "busy"), -EBUSY);
+	lfs_topic_release(t);
+	/* Still busy: nothing was deleted. */
+	assert_true(topic_dir_exists(f, "busy"));
+	tu_append_str(t, "still here\n");
+	/* Not busy: a reference alone does not hold it. */
+	assert_int_equal(lfs_topic_delete(f->v, "busy"), 0);
+	assert_false(topic_dir_exists(f, "busy"));
+	/* The remaining reference sees a deleted topic. */
+	assert_int_equal(tu_append_rc(t, LFS_FRAMING_LINE, "late\n", 5, NULL), -ENOENT);
+	lfs_topic_put(t);
+}
+
+static void test_settings_persisted(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "conf");
+	struct lfs_settings s, def;
+	lfs_settings_default(&def);
+	lfs_topic_settings(t, &s);
+	assert_true(s.segment_size == def.segment_size);
+	assert_int_equal(s.sync_mode, def.sync_mode);
+
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "8K");
+	tu_set(t, LFS_SET_SEGMENT_MS, "2h");
+	tu_set(t, LFS_SET_RETENTION_BYTES, "5G");
+	tu_set(t, LFS_SET_RETENTION_MS, "7d");
+	tu_set(t, LFS_SET_SYNC, "always");
+	tu_set(t, LFS_SET_MAX_RECORD, "4K");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	/* Invalid values: EINVAL and nothing changed. */
+	assert_int_equal(lfs_topic_set(t, LFS_SET_SEGMENT_SIZE, "1K"), -EINVAL);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_SYNC, "sometimes"), -EINVAL);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_MAX_RECORD, "1G"), -EINVAL);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "lines"), -EINVAL);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_COUNT, "1"), -EINVAL);
+	assert_int_equal(lfs_topic_set(t, (enum lfs_setting_id)-1, "1"), -EINVAL);
+	for (int pass = 0; pass < 2; pass++) {
+		lfs_topic_settings(t, &s);
+		assert_true(s.segment_size == 8192);
+		assert_true(s.segment_ms == 7200000);
+		assert_true(s.retention_bytes == 5ull << 30);
+		assert_true(s.retention_ms == 7ull * 86400000);
+		assert_int_equal(s.sync_mode, LFS_SYNC_ALWAYS);
+		assert_true(s.max_record == 4096);
+		assert_int_equal(s.framing, LFS_FRAMING_WRITE);
+		lfs_topic_put(t);
+		reopen(f);
+		assert_int_equal(lfs_topic_get(f->v, "conf", &t), 0);
+	}
+	/* Another topic keeps the volume's defaults. */
+	lfs_topic *o = tu_topic(f->v, "other");
+	lfs_topic_settings(o, &s);
+	assert_true(s.segment_size == def.segment_size);
+	assert_int_equal(s.framing, LFS_FRAMING_LINE);
+	lfs_topic_put(o);
+	/* The file is text an operator can read. */
+	char *p = tu_fmt("grep -qx 'sync=always' '%s/topics/conf/topic.conf'", f->vol);
+	assert_int_equal(system(p), 0);
+	free(p);
+	lfs_topic_put(t);
+}
+
+/* Mount options override the superblock's defaults; topic settings
+ * override both. */
+static void test_settings_layers(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "layers");
+	tu_set(t, LFS_SET_RETENTION_MS, "1h");
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	struct lfs_open_opts o = {0};
+	o.overrides.segment_size = 1 << 20;
+	o.overrides.retention_ms = 5;
+	o.overrides.max_record = 100;
+	o.override_mask = 1u << LFS_SET_SEGMENT_SIZE | 1u << LFS_SET_RETENTION_MS;
+	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_int_equal(lfs_topic_get(f->v, "layers", &t), 0);
+	struct lfs_settings s;
+	lfs_topic_settings(t, &s);
+	assert_true(s.segment_size == 1 << 20);  /* mount option */
+	assert_true(s.retention_ms == 3600000);  /* topic's own */
+	assert_true(s.max_record == 1 << 20);    /* not in the mask: default */
+	lfs_topic_put(t);
+}
+
+static void test_framing_only_while_empty(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "fr");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	tu_set(t, LFS_SET_FRAMING, "line");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	/* The (empty) active segment carries the new framing on disk. */
+	char *p = tu_seg_path(f->vol, "fr", 0, "idx");
+	struct lfs_idx_header h;
+	struct lfs_idx_entry *e;
+	size_t n;
+	bool sealed;
+	assert_true(tu_idx_load(p, &h, &e, &n, &sealed));
+	assert_int_equal(h.framing, LFS_FRAMING_WRITE);
+	assert_int_equal(n, 0);
+	free(e);
+	tu_append(t, LFS_FRAMING_WRITE, "rec", 3);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "line"), -EINVAL);
+	/* Setting the value it has is refused too once there are records. */
+	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "write"), -EINVAL);
+	struct lfs_settings s;
+	lfs_topic_settings(t, &s);
+	assert_int_equal(s.framing, LFS_FRAMING_WRITE);
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "fr", &t), 0);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "line"), -EINVAL);
+	lfs_topic_settings(t, &s);
+	assert_int_equal(s.framing, LFS_FRAMING_WRITE);
+	tu_append(t, LFS_FRAMING_WRITE, "no newline", 10);
+	assert_true(tu_idx_load(p, &h, &e, &n, &sealed));
+	assert_int_equal(h.framing, LFS_FRAMING_WRITE);
+	assert_int_equal(n, 2);
+	free(e);
+	free(p);
+	/* Even when retention has removed every record. */
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	char big[5000];
+	memset(big, 'b', sizeof(big));
+	tu_append(t, LFS_FRAMING_WRITE, big, sizeof(big));
+	tu_append(t, LFS_FRAMING_WRITE, big, sizeof(big));
+	tu_set(t, LFS_SET_RETENTION_BYTES, "1");
+	lfs_topic_apply_retention(t, lfs_now_ns());
+	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "line"), -EINVAL);
+	lfs_topic_put(t);
+}
+
+static void test_meta(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t;
+	struct lfs_topic_meta m = {.mode = 0640, .uid = 4242, .gid = 77}, got;
+	assert_int_equal(lfs_topic_create(f->v, "meta", &m, &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_int_equal(got.mode, 0640);
+	assert_int_equal(got.uid, 4242);
+	assert_int_equal(got.gid, 77);
+	struct lfs_topic_meta m2 = {.mode = 01750, .uid = 0, .gid = 4294967294u};
+	assert_int_equal(lfs_topic_set_meta(t, &m2), 0);
+	tu_set(t, LFS_SET_SYNC, "never"); /* settings and meta share a file */
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "meta", &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_int_equal(got.mode, 01750);
+	assert_int_equal(got.uid, 0);
+	assert_int_equal(got.gid, 4294967294u);
+	struct lfs_settings s;
+	lfs_topic_settings(t, &s);
+	assert_int_equal(s.sync_mode, LFS_SYNC_NEVER);
+	/* Only permission bits are kept. */
+	struct lfs_topic_meta m3 = {.mode = 040755, .uid = 1, .gid = 2};
+	assert_int_equal(lfs_topic_set_meta(t, &m3), 0);
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "meta", &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_int_equal(got.mode & 07777, 0755);
+	lfs_topic_put(t);
+}
+
+struct logbuf {
+	char text[8192];
+};
+
+static void logfn(void *ctx, int level, const char *msg)
+{
+	struct logbuf *b = ctx;
+	(void)level;
+	strncat(b->text, msg, sizeof(b->text) - strlen(b->text) - 2);
+	strcat(b->text, "\n");
+}
+
+/* A damaged topic.conf: the topic loads with default settings and meta,
+ * and the problem is logged. */
+static void test_damaged_conf(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "dmg");
+	tu_set(t, LFS_SET_SYNC, "never");
+	tu_append_str(t, "kept\n");
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	char *p = tu_fmt("%s/topics/dmg/topic.conf", f->vol);
+	FILE *fp = fopen(p, "r+");
+	assert_non_null(fp);
+	fputs("mode=777\n", fp); /* overwrite the first line: CRC mismatch */
+	fclose(fp);
+	free(p);
+	struct logbuf lb = {{0}};
+	struct lfs_open_opts o = {.log = logfn, .log_ctx = &lb};
+	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_non_null(strstr(lb.text, "dmg"));
+	assert_int_equal(lfs_topic_get(f->v, "dmg", &t), 0);
+	struct lfs_settings s;
+	lfs_topic_settings(t, &s);
+	assert_int_equal(s.sync_mode, LFS_SYNC_INTERVAL);
+	struct lfs_topic_meta m;
+	lfs_topic_get_meta(t, &m);
+	assert_int_equal(m.mode, 0755);
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(got, "kept\n", 5);
+	free(got);
+	lfs_topic_put(t);
+}
+
+static void test_readonly_volume(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "ro");
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	char rec[1000];
+	memset(rec, 'r', sizeof(rec));
+	rec[999] = '\n';
+	for (int i = 0; i < 10; i++)
+		tu_append(t, LFS_FRAMING_LINE, rec, sizeof(rec));
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+
+	struct lfs_open_opts o = {.flags = LFS_OPEN_RDONLY};
+	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_true(lfs_volume_readonly(f->v));
+	assert_int_equal(lfs_topic_get(f->v, "ro", &t), 0);
+	struct lfs_topic_meta m = {.mode = 0755};
+	lfs_topic *t2;
+	assert_int_equal(lfs_topic_create(f->v, "new", &m, &t2), -EROFS);
+	assert_int_equal(tu_append_rc(t, LFS_FRAMING_LINE, "x\n", 2, NULL), -EROFS);
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(t, &p), -EROFS);
+	assert_int_equal(lfs_topic_set(t, LFS_SET_SYNC, "never"), -EROFS);
+	assert_int_equal(lfs_topic_set_meta(t, &m), -EROFS);
+	assert_int_equal(lfs_topic_delete(f->v, "ro"), -EROFS);
+	assert_int_equal(lfs_topic_delete_segment(t, 0), -EROFS);
+	assert_int_equal(lfs_topic_sync(t), 0);
+	assert_int_equal(lfs_topic_apply_retention(t, UINT64_MAX / 2), 0);
+	/* Reading works. */
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, 10000);
+	free(got);
+	lfs_reader *r = tu_reader_at(t, 7);
+	assert_int_equal(lfs_reader_size(r), 3000);
+	lfs_reader_close(r);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_true(st.next_offset == 10 && st.bytes == 10000);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	/* A read-only open leaves the volume clean and unlocked. */
+	f->v = tu_open(f->vol);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_create_get_delete),
+		T(test_invalid_names),
+		T(test_busy_while_open),
+		T(test_settings_persisted),
+		T(test_settings_layers),
+		T(test_framing_only_while_empty),
+		T(test_meta),
+		T(test_damaged_conf),
+		T(test_readonly_volume),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
