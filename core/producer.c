@@ -10,6 +10,7 @@
 #include <string.h>
 
 struct lfs_producer {
+	pthread_mutex_t mu; /* threads may share one handle */
 	lfs_topic *t;
 	char *frag;
 	size_t frag_len, frag_cap;
@@ -22,6 +23,7 @@ int lfs_producer_open(lfs_topic *t, lfs_producer **out)
 	lfs_producer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
 	p->t = t;
 	lfs_topic_ref(t);
 	lfs_topic_hold(t);
@@ -46,7 +48,7 @@ static int hold_fragment(lfs_producer *p, const char *buf, size_t len)
 	return 0;
 }
 
-ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
+static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 {
 	struct lfs_settings st;
 	int rc;
@@ -81,15 +83,27 @@ ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&p->mu);
+	ssize_t n = producer_write(p, buf, len);
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
 int lfs_producer_flush(lfs_producer *p, bool sync)
 {
+	pthread_mutex_lock(&p->mu);
 	if (p->frag_len) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)"\n", 1}};
 		int rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov, 2, NULL);
-		if (rc < 0)
+		if (rc < 0) {
+			pthread_mutex_unlock(&p->mu);
 			return rc;
+		}
 		p->frag_len = 0;
 	}
+	pthread_mutex_unlock(&p->mu);
 	return sync ? lfs_topic_sync(p->t) : 0;
 }
 
@@ -101,6 +115,7 @@ int lfs_producer_close(lfs_producer *p)
 	lfs_topic_release(p->t);
 	lfs_topic_put(p->t);
 	free(p->frag);
+	pthread_mutex_destroy(&p->mu);
 	free(p);
 	return rc;
 }

@@ -378,6 +378,30 @@ int lfs_segment_sync(lfs_segment *s)
 	return 0;
 }
 
+int lfs_segment_sync_ring(lfs_segment *s, struct io_uring *ring)
+{
+	struct io_uring_sqe *a = io_uring_get_sqe(ring), *b = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int rc = 0;
+
+	if (!a || !b)
+		return -EBUSY; /* the ring is only ever used by one leader */
+	io_uring_prep_fsync(a, s->data_fd, IORING_FSYNC_DATASYNC);
+	io_uring_prep_fsync(b, s->idx_fd, IORING_FSYNC_DATASYNC);
+	int n = io_uring_submit_and_wait(ring, 2);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < 2; i++) {
+		int w = io_uring_wait_cqe(ring, &cqe);
+		if (w < 0)
+			return w;
+		if (cqe->res < 0 && rc == 0)
+			rc = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return rc;
+}
+
 /* Cuts the preallocated tails off, so the files hold exactly what is
  * committed. */
 static int trim_active(lfs_segment *s, uint64_t idx_len)
@@ -429,10 +453,13 @@ int lfs_segment_seal(lfs_segment *s)
 	if (fdatasync(s->idx_fd) < 0)
 		return -errno;
 	/* The mappings stay (readers may hold pointers into them); writing
-	 * ends here. */
+	 * ends here. A group commit leader may be syncing through the
+	 * descriptors (commit_wait): close them under s->mu. */
+	pthread_mutex_lock(&s->mu);
 	close(s->data_fd);
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
+	pthread_mutex_unlock(&s->mu);
 	atomic_store_explicit(&s->sealed, true, memory_order_release);
 	return 0;
 }

@@ -39,6 +39,10 @@ static void topic_free(lfs_topic *t)
 	free(t->segs);
 	if (t->dirfd >= 0)
 		close(t->dirfd);
+	if (t->ring) {
+		io_uring_queue_exit(t->ring);
+		free(t->ring);
+	}
 	pthread_mutex_destroy(&t->conf_mu);
 	pthread_mutex_destroy(&t->append_mu);
 	pthread_rwlock_destroy(&t->segs_lock);
@@ -349,6 +353,7 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 		}
 	}
 	atomic_store(&t->next_offset, next);
+	atomic_store(&t->acked_offset, next);
 	atomic_store(&t->end_pos, end);
 	t->durable_offset = was_clean ? next : 0;
 	return 0;
@@ -663,9 +668,30 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 		res->first_offset = first;
 		res->records = count;
 	}
-	if (st.sync_mode == LFS_SYNC_ALWAYS)
-		return commit_wait(t, first + count);
-	return 0;
+	rc = st.sync_mode == LFS_SYNC_ALWAYS ? commit_wait(t, first + count) : 0;
+	uint64_t acked = atomic_load(&t->acked_offset);
+	while (acked < first + count &&
+	       !atomic_compare_exchange_weak(&t->acked_offset, &acked, first + count))
+		;
+	return rc;
+}
+
+/* The leader's flush (only one leader at a time uses the ring). */
+static int leader_sync(lfs_topic *t, lfs_segment *s)
+{
+	if (!t->ring && !t->ring_failed) {
+		struct io_uring *r = calloc(1, sizeof(*r));
+		int rc = r ? io_uring_queue_init(4, r, 0) : -ENOMEM;
+		if (rc < 0) {
+			free(r);
+			t->ring_failed = true;
+			lfs_log(t->vol, 1, "topic %s: io_uring unavailable (%s): syncing with fdatasync",
+				t->name, strerror(-rc));
+		} else {
+			t->ring = r;
+		}
+	}
+	return t->ring ? lfs_segment_sync_ring(s, t->ring) : lfs_segment_sync(s);
 }
 
 /* Group commit: the first waiter becomes the leader and runs fdatasync for
@@ -689,8 +715,12 @@ static int commit_wait(lfs_topic *t, uint64_t target)
 		lfs_segment_ref(s);
 		atomic_store(&t->dirty, false);
 		pthread_mutex_unlock(&t->append_mu);
-		/* A roll in between seals (and so syncs) what precedes s. */
-		int r = s->data_fd >= 0 ? lfs_segment_sync(s) : 0;
+		/* A roll in between seals (and so syncs) what precedes s. The
+		 * seal closes s's descriptors: s->mu keeps them open while we
+		 * sync through them. */
+		pthread_mutex_lock(&s->mu);
+		int r = s->data_fd >= 0 ? leader_sync(t, s) : 0;
+		pthread_mutex_unlock(&s->mu);
 		lfs_segment_put(s);
 
 		pthread_mutex_lock(&t->sync_mu);
@@ -714,7 +744,7 @@ int lfs_topic_sync(lfs_topic *t)
 {
 	if (t->vol->readonly)
 		return 0;
-	return commit_wait(t, atomic_load_explicit(&t->next_offset, memory_order_acquire));
+	return commit_wait(t, atomic_load_explicit(&t->acked_offset, memory_order_acquire));
 }
 
 /* ---- retention ---- */

@@ -22,6 +22,11 @@ void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2
 
 /* ops.c: releases every handle still open (after the session loop). */
 void ops_release_all(void);
+/* ops.c: may the kernel send parallel writes to this open file? */
+bool ops_parallel_writes(uint64_t fh);
+
+/* devio.c: hooks the device I/O of a mounted session (see there why). */
+int devio_install(struct fuse_session *se);
 
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -320,6 +320,8 @@ int main(int argc, char *argv[])
 		goto out_se;
 	if (fuse_session_mount(se, mountpoint) != 0)
 		goto out_sig;
+	if (devio_install(se) != 0)
+		goto out_unmount;
 	raise_readahead(mountpoint);
 	if (fuse_daemonize(c.foreground) != 0)
 		goto out_unmount;
@@ -339,6 +341,9 @@ int main(int argc, char *argv[])
 	 * measured slower for one writer on this 2-core class of machine. */
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_idle_threads(cfg, 16);
+	/* Enough workers for many concurrent producers to wait in one group
+	 * commit. */
+	fuse_loop_cfg_set_max_threads(cfg, 64);
 	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:

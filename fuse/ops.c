@@ -404,6 +404,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		release_handle(h);
 }
 
+bool ops_parallel_writes(uint64_t fh)
+{
+	const struct handle *h = (const struct handle *)(uintptr_t)fh;
+	/* Producers serialise on the topic's append lock in the core. */
+	return h && h->kind == NODE_TAIL && h->producer && !h->reader;
+}
+
 /* At unmount, files may still be open (SIGTERM, umount -l): their held
  * line fragments were acknowledged by write(2), so commit them. */
 void ops_release_all(void)
