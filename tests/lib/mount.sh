@@ -32,13 +32,14 @@ _ndaemon=0
 
 # ---- reporting ----
 
-ok() { echo "ok - $*"; }
+# printf, not echo: dash's echo would expand backslashes in descriptions.
+ok() { printf 'ok - %s\n' "$*"; }
 not_ok()
 {
 	if [ -n "$_bug" ]; then
-		echo "not ok - $* # BUG: $_bug"
+		printf 'not ok - %s # BUG: %s\n' "$*" "$_bug"
 	else
-		echo "not ok - $*"
+		printf 'not ok - %s\n' "$*"
 	fi
 	_bug=""
 	_fails=$((_fails + 1))
@@ -53,7 +54,7 @@ check()
 	if "$@"; then ok "$_d"; _bug=""; else not_ok "$_d"; fi
 }
 # note TEXT: diagnostic output (not a test line).
-note() { echo "# $*"; }
+note() { printf '# %s\n' "$*"; }
 finish()
 {
 	note "$(basename "$0"): $_fails failed"

@@ -21,6 +21,10 @@
  *   fstat SLOT             prints st_size from fstat(2)
  *   ftruncate SLOT LEN
  *   truncate PATH LEN      truncate(2) by name
+ *   content PATH TEXT      PATH (opened, read and closed here) holds exactly
+ *                          TEXT (escapes as for write): checks what a reader
+ *                          sees without a fork (a child's close-on-exec of
+ *                          this process's descriptors is a close(2) too)
  *   sh COMMAND             system(COMMAND) (fails if it exits non-zero)
  *   sleep MS
  *   expect ERRNAME         the next operation must fail with this errno
@@ -282,6 +286,20 @@ int main(int argc, char **argv)
 			const char *path = ARG();
 			if (truncate(path, (off_t)strtoll(ARG(), NULL, 10)) < 0)
 				rc = errno;
+		} else if (strcmp(op, "content") == 0) {
+			const char *path = ARG();
+			char *want_text = strdup(ARG());
+			size_t wlen = unescape(want_text), len = 0;
+			char *got = read_file(path, &len);
+			if (!got) {
+				rc = errno;
+			} else if (len != wlen || memcmp(got, want_text, len) != 0) {
+				fprintf(stderr, "lfsio: content of %s differs (%zu bytes, expected %zu)\n",
+					path, len, wlen);
+				return 1;
+			}
+			free(got);
+			free(want_text);
 		} else if (strcmp(op, "sh") == 0) {
 			const char *cmd = ARG();
 			fflush(stdout);

@@ -1,0 +1,193 @@
+#!/bin/sh
+# The logfs program (SPEC "Programs"): command line, --help/--version, error
+# messages, daemonizing, -f/-d, one daemon per volume, clean unmounts by
+# fusermount3 -u / SIGTERM / SIGINT, the FUSE mount helper (mount -t
+# fuse.logfs, fstab), df, standard FUSE options.
+. "$LFS_SRC/tests/lib/mount.sh"
+
+V=$T/vol
+M=$T/mnt
+mkdir -p "$M"
+vol_new "$V" || exit 1
+
+# ---- command line ----
+"$LOGFS" --help >"$T/help.out" 2>&1
+check "logfs --help exits 0" eq "$?" 0
+check "logfs --help shows the synopsis" grep -q 'VOLUME MOUNTPOINT' "$T/help.out"
+"$LOGFS" --version >"$T/ver.out" 2>&1
+check "logfs --version exits 0" eq "$?" 0
+check "logfs --version names the program" grep -q '^logfs ' "$T/ver.out"
+
+"$LOGFS" >"$T/o" 2>"$T/e"
+rc=$?
+check "logfs without arguments fails" test "$rc" -ne 0
+check "logfs without arguments: error on stderr as 'logfs: ...'" grep -q '^logfs: ' "$T/e"
+
+mkdir -p "$T/notavol"
+echo hello >"$T/notavol/file"
+"$LOGFS" "$T/notavol" "$M" -f >"$T/o" 2>"$T/e"
+rc=$?
+check "logfs refuses a directory that is not a volume (non-zero exit)" test "$rc" -ne 0
+check "logfs: 'not a volume' error as 'logfs: ...'" grep -q '^logfs: .*' "$T/e"
+check "logfs: nothing mounted after the refusal" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+
+"$LOGFS" "$V" "$T/no/such/dir" -f >"$T/o" 2>"$T/e"
+rc=$?
+check "logfs refuses a missing mountpoint (non-zero exit, 'logfs: ...')" \
+	sh -c "[ $rc -ne 0 ] && grep -q '^logfs: ' '$T/e'"
+"$LOGFS" "$V" "$M" -f -o segment_size=banana >"$T/o" 2>"$T/e"
+rc=$?
+check "logfs refuses a bad mount option value (non-zero exit, 'logfs: ...')" \
+	sh -c "[ $rc -ne 0 ] && grep -q '^logfs: ' '$T/e'"
+check "logfs: the volume is not left locked after refusals" flock -n -s "$V" true
+
+if [ -f "$LFS_SRC/docs/logfs.8" ]; then
+	check "docs/logfs.8 documents the exit status" grep -qi 'exit' "$LFS_SRC/docs/logfs.8"
+else
+	not_ok "docs/logfs.8 (man page with the exit status) exists"
+fi
+
+# ---- daemonizing ----
+"$LOGFS" "$V" "$M" >"$T/o" 2>"$T/e"
+rc=$?
+check "logfs without -f returns 0 after mounting (daemonized)" eq "$rc" 0
+_mounts="$_mounts $M"
+check "logfs without -f: the mount is there" is_mounted "$M"
+mkdir "$M/d1" 2>/dev/null
+echo "daemonized" >>"$M/d1/tail"
+check "logfs without -f: the daemon serves the mount" eq "$(cat "$M/d1/tail" 2>&1)" daemonized
+check "logfs without -f: the daemon holds the volume" vol_locked "$V"
+fusermount3 -u "$M"
+check "fusermount3 -u ends a daemonized logfs (volume released)" wait_for 20 flock -n -s "$V" true
+
+# ---- foreground, clean unmounts ----
+lfs_mount "$V" "$M"
+check "logfs -f: the process started is the daemon and stays" alive "$DPID"
+check "logfs -f: data of the previous mount is there" eq "$(cat "$M/d1/tail")" daemonized
+check "logfs -f: the previous unmount was clean (no recovery)" sh -c "! grep -qi recover '$DERR'"
+echo "second" >>"$M/d1/tail"
+
+# A second daemon on the same volume fails, changing nothing.
+mkdir -p "$T/mnt2"
+"$LOGFS" "$V" "$T/mnt2" -f >"$T/o" 2>"$T/e2" &
+p2=$!
+_pids="$_pids $p2"
+wait_gone "$p2" 20
+wait "$p2"
+rc=$?
+check "a second logfs on a mounted volume exits non-zero" test "$rc" -ne 0
+check "a second logfs says clearly why ('logfs: ... in use')" grep -q '^logfs: .*in use' "$T/e2"
+check "a second logfs does not mount" sh -c "! grep -q ' $T/mnt2 ' /proc/self/mountinfo"
+"$LOGFS" "$V" "$T/mnt2" >"$T/o" 2>"$T/e3"
+rc=$?
+check "a second logfs without -f also exits non-zero" test "$rc" -ne 0
+check "the first mount still works after the refused second one" eq "$(cat "$M/d1/tail")" "$(printf 'daemonized\nsecond')"
+
+lfs_umount "$M"
+check "fusermount3 -u: the daemon exits with status 0" eq "$DSTATUS" 0
+check "fusermount3 -u: the mount is gone" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+
+lfs_mount "$V" "$M"
+check "after fusermount3 -u the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
+check "after fusermount3 -u everything is there" eq "$(cat "$M/d1/tail")" "$(printf 'daemonized\nsecond')"
+printf 'held fragment' >>"$M/d1/tail"
+echo "sigterm" >>"$M/d1/tail"
+kill -TERM "$DPID"
+wait_gone "$DPID" 20
+wait "$DPID"
+rc=$?
+check "SIGTERM: the daemon exits with status 0" eq "$rc" 0
+check "SIGTERM: the mount is gone" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+
+lfs_mount "$V" "$M"
+check "after SIGTERM the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
+check "after SIGTERM everything is there" eq "$(tail -n 2 "$M/d1/tail")" "$(printf 'held fragment\nsigterm')"
+echo "sigint" >>"$M/d1/tail"
+kill -INT "$DPID"
+wait_gone "$DPID" 20
+wait "$DPID"
+rc=$?
+check "SIGINT: the daemon exits with status 0" eq "$rc" 0
+check "SIGINT: the mount is gone" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+lfs_mount "$V" "$M"
+check "after SIGINT the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
+check "after SIGINT everything is there" eq "$(tail -n 1 "$M/d1/tail")" sigint
+lfs_umount "$M"
+
+# ---- -d: FUSE debug, implies -f ----
+"$LOGFS" "$V" "$M" -d >"$T/d.out" 2>"$T/d.err" &
+DPID=$!
+_pids="$_pids $DPID"
+_mounts="$_mounts $M"
+wait_for 20 is_mounted "$M"
+cat "$M/d1/tail" >/dev/null
+check "logfs -d stays in the foreground" alive "$DPID"
+check "logfs -d prints FUSE debug output" grep -q 'INIT\|unique' "$T/d.err" "$T/d.out"
+lfs_umount "$M"
+
+# ---- standard FUSE options, df ----
+lfs_mount "$V" "$M" -o fsname=lfs-test-volume,allow_other
+bug "a user's -o fsname= is overridden: fuse/main.c add_default_opts appends fsname=VOLUME after the user's options"
+check "-o fsname= is passed to libfuse (shown as the mount's source)" \
+	grep -q " $M .* fuse.logfs lfs-test-volume " /proc/self/mountinfo
+check "-o allow_other is passed to libfuse" grep -q " $M .*allow_other" /proc/self/mountinfo
+check "df MOUNTPOINT works" sh -c "df '$M' >/dev/null"
+check "df MOUNTPOINT reports the backing filesystem (same size and block size)" \
+	eq "$(stat -f -c '%b %S' "$M")" "$(stat -f -c '%b %S' "$V")"
+lfs_umount "$M"
+
+# ---- the FUSE mount helper: mount -t fuse.logfs, fstab ----
+# mount(8) runs /sbin/mount.fuse (mount.fuse3) for fuse.* types, which runs
+# "logfs" through /bin/sh; mount(8) drops PATH from the environment, so sh
+# uses its default path (/usr/local/sbin ...), where `make install` puts
+# logfs. For the test, a private mount namespace binds a directory holding
+# build/logfs over /usr/local/sbin: nothing on the system changes.
+if ! command -v unshare >/dev/null || [ ! -d /usr/local/sbin ] ||
+	! { [ -x /sbin/mount.fuse ] || [ -x /sbin/mount.fuse.logfs ]; }; then
+	ok "mount -t fuse.logfs # SKIP needs unshare, /usr/local/sbin and /sbin/mount.fuse"
+else
+	mkdir -p "$T/sbin"
+	ln -s "$LOGFS" "$T/sbin/logfs"
+	cat >"$T/helper.sh" <<EOF
+set -u
+V=$V; M=$M; T=$T
+mount --bind "\$T/sbin" /usr/local/sbin || { echo "not ok - bind mount for the helper test"; exit 0; }
+unlocked() { flock -n -s "\$V" true 2>/dev/null; }
+mount -t fuse.logfs "\$V" "\$M" -o segment_size=8K,retention_ms=1h 2>"\$T/h.err"
+rc=\$?
+if [ \$rc -eq 0 ] && grep -q " \$M .* fuse.logfs " /proc/self/mountinfo; then
+	echo "ok - mount -t fuse.logfs VOLUME MOUNTPOINT -o OPTS mounts"
+else
+	echo "not ok - mount -t fuse.logfs VOLUME MOUNTPOINT -o OPTS mounts (exit \$rc: \$(cat "\$T/h.err"))"
+fi
+mkdir "\$M/helper" 2>/dev/null
+v=\$(getfattr --only-values -n user.logfs.segment_size "\$M/helper" 2>/dev/null)
+[ "\$v" = 8192 ] && echo "ok - mount -t fuse.logfs passes -o options to logfs" ||
+	echo "not ok - mount -t fuse.logfs passes -o options to logfs (segment_size \$v)"
+[ "\$(cat "\$M/d1/tail" 2>&1 | tail -n 1)" = sigint ] && echo "ok - mount -t fuse.logfs serves the volume" ||
+	echo "not ok - mount -t fuse.logfs serves the volume"
+umount "\$M" 2>/dev/null || fusermount3 -u "\$M"
+i=0; while ! unlocked && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i+1)); done
+unlocked && echo "ok - umount of a mount -t fuse.logfs mount ends the daemon" ||
+	echo "not ok - umount of a mount -t fuse.logfs mount ends the daemon"
+echo "\$V \$M fuse.logfs segment_size=16K 0 0" >"\$T/fstab"
+mount -T "\$T/fstab" "\$M" 2>"\$T/h.err"
+rc=\$?
+mkdir "\$M/fstab" 2>/dev/null
+v=\$(getfattr --only-values -n user.logfs.segment_size "\$M/fstab" 2>/dev/null)
+[ \$rc -eq 0 ] && [ "\$v" = 16384 ] && echo "ok - an fstab line 'VOLUME MOUNTPOINT fuse.logfs OPTS 0 0' mounts" ||
+	echo "not ok - an fstab line 'VOLUME MOUNTPOINT fuse.logfs OPTS 0 0' mounts (exit \$rc, segment_size \$v: \$(cat "\$T/h.err"))"
+umount "\$M" 2>/dev/null || fusermount3 -u "\$M"
+i=0; while ! unlocked && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i+1)); done
+umount /usr/local/sbin
+unlocked && echo "ok - the helper-mounted daemon released the volume" ||
+	echo "not ok - the helper-mounted daemon released the volume"
+EOF
+	timeout 120 unshare -m --propagation private sh "$T/helper.sh"
+	lfs_mount "$V" "$M"
+	check "after the helper mounts the volume is clean" sh -c "! grep -qi recover '$DERR'"
+	check "topics made through the helper mount are there" test -d "$M/helper" -a -d "$M/fstab"
+	lfs_umount "$M"
+fi
+
+finish
