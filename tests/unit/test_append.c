@@ -494,6 +494,32 @@ static void test_single_append_larger_than_segment(void **state)
 	free(buf);
 }
 
+/* The index of a segment is bounded (its mapping is): a segment rolls
+ * when its index would pass LFS_IDX_MAX_ENTRIES, however small the data. */
+static void test_roll_by_index_entries(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_SYNC, "never");
+	uint64_t n = LFS_IDX_MAX_ENTRIES + 10;
+	for (uint64_t i = 0; i < n; i++) {
+		struct iovec iov = {"\n", 1};
+		if (lfs_topic_append(f->t, LFS_FRAMING_LINE, &iov, 1, NULL) != 0)
+			fail_msg("append %llu failed", (unsigned long long)i);
+	}
+	struct lfs_topic_stat st = stat_of(f->t);
+	assert_true(st.next_offset == n);
+	assert_true(st.segments == 2);
+	lfs_segment *s;
+	assert_int_equal(lfs_segment_get(f->t, 0, &s), 0);
+	struct lfs_segment_stat ss;
+	lfs_segment_stat(s, &ss);
+	assert_true(ss.records < LFS_IDX_MAX_ENTRIES && ss.records > LFS_IDX_MAX_ENTRIES - 10);
+	lfs_segment_put(s);
+	lfs_reader *r = tu_reader_at(f->t, n - 1);
+	assert_int_equal(lfs_reader_size(r), 1);
+	lfs_reader_close(r);
+}
+
 /* ---- sync modes ---- */
 
 static void test_sync_always(void **state)
@@ -802,6 +828,7 @@ int main(void)
 		T(test_roll_exact_fit_and_one_over),
 		T(test_roll_by_age),
 		T(test_single_append_larger_than_segment),
+		T(test_roll_by_index_entries),
 		T(test_sync_always),
 		T(test_sync_never_and_explicit_sync),
 		T(test_sync_interval),
