@@ -415,7 +415,7 @@ static void test_torn_last_entry(void **state)
 		const struct lfs_problem *p = find_prob(&ps, LFS_PROB_INDEX_ENTRY);
 		assert_true(p->first_offset == f->e.off[9]);
 		assert_true(p->last_offset >= p->first_offset);
-		KNOWN_SCANNER_ISSUE(p->last_offset == f->e.off[9] + f->e.cnt[9],
+		KNOWN_SCANNER_ISSUE(k > 0 || p->last_offset == f->e.off[9] + f->e.cnt[9],
 				    "torn last entry: the lost batch's records (%llu..%llu, "
 				    "countable from the data in line framing) are reported as "
 				    "%llu..%llu",
@@ -423,7 +423,7 @@ static void test_torn_last_entry(void **state)
 				    (unsigned long long)(f->e.off[9] + f->e.cnt[9]),
 				    (unsigned long long)p->first_offset,
 				    (unsigned long long)p->last_offset);
-		KNOWN_SCANNER_ISSUE(p->bytes == f->e.len[9],
+		KNOWN_SCANNER_ISSUE(k > 0 || p->bytes == f->e.len[9],
 				    "torn last entry: %llu payload bytes affected reported, the "
 				    "batch has %llu (the preallocated zero tail is counted)",
 				    (unsigned long long)p->bytes, (unsigned long long)f->e.len[9]);
@@ -826,6 +826,16 @@ static void test_missing_index_write(void **state)
 	assert_true(r.entries == 0);
 	/* The data is left for an operator. */
 	assert_true(tu_file_size(f->log) >= (long long)f->e.data.len);
+	/* One topic that cannot be recovered should not take the whole
+	 * volume down with it. */
+	lfs_volume *v;
+	int rc = lfs_volume_open(f->vol, NULL, &v, NULL);
+	KNOWN_SCANNER_ISSUE(rc == 0,
+			    "a write-framed segment without its index makes the whole volume "
+			    "unmountable: lfs_volume_open returns %d",
+			    rc);
+	if (rc == 0)
+		assert_int_equal(lfs_volume_close(v), 0);
 }
 
 /* Missing data file: the segment's records are lost, reported with their
