@@ -619,9 +619,15 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 		rc = -errno;
 		goto undo;
 	}
-	struct lfs_settings none;
-	memset(&none, 0, sizeof(none));
-	rc = lfs_topic_conf_write(dfd, meta, &none, 0);
+	/* Fix (reliability_regress.sh): the framing decides how a topic's
+	 * bytes split into records, so it is fixed when the topic is created
+	 * (the mount option is the default for new topics). It was not
+	 * stored and followed each mount's option: after a remount with
+	 * another framing, appends failed with EINVAL. */
+	struct lfs_settings own;
+	memset(&own, 0, sizeof(own));
+	own.framing = v->defaults.framing;
+	rc = lfs_topic_conf_write(dfd, meta, &own, 1u << LFS_SET_FRAMING);
 	close(dfd);
 	if (rc == 0)
 		rc = lfs_fsync_dir(v->topics_fd);

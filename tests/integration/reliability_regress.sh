@@ -1,0 +1,72 @@
+#!/bin/sh
+# Regression cases that the reliability suites found (docs/RELIABILITY.md),
+# kept as small deterministic tests.
+. "${LFS_SRC:-.}/tests/reliability/lib.sh"
+need "$LOGFS" "$MKFS" "$FSCK" "$TOOLS/ackwriter" "$TOOLS/ackcheck"
+
+VOL=$WORK/vol
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+xattr() { getfattr --only-values -n "user.logfs.$2" "$1" 2>/dev/null; }
+
+# 1. A topic's framing is fixed when it is created. It used to follow the
+# framing= option of each mount: a topic created under framing=write became
+# line-framed after a remount without the option, and appends failed with
+# EINVAL (found by reliability_crash.sh, whose mounts vary their options).
+"$MKFS" -q "$VOL"
+start_daemon "$VOL" "$MNT" "framing=write"
+mkdir "$MNT/w"
+printf 'abc' >>"$MNT/w/tail"
+stop_daemon "$MNT"
+start_daemon "$VOL" "$MNT" ""
+fr=$(xattr "$MNT/w" framing)
+if printf 'def\n' >>"$MNT/w/tail" 2>/dev/null && [ "$fr" = write ] &&
+	[ "$(xattr "$MNT/w" next_offset)" = 2 ]; then
+	ok "a topic created under -o framing=write keeps write framing after a remount without it"
+else
+	not_ok "topic created under -o framing=write: after a remount its framing is '$fr', next_offset $(xattr "$MNT/w" next_offset)"
+fi
+stop_daemon "$MNT"
+
+# 2. A kill during a roll, after the new segment's files were created and
+# before its index header was written, leaves an empty index and an empty
+# data file. For a write-framed topic the scanner called that unrepairable:
+# the mount failed and fsck -y exited 4 (found by reliability_crash.sh).
+# Crafted here: the active segment is followed by such an empty segment.
+rm -rf "$VOL"
+"$MKFS" -q -s 64K "$VOL"
+start_daemon "$VOL" "$MNT" ""
+mkdir "$MNT/w"
+setfattr -n user.logfs.framing -v write "$MNT/w"
+mkdir -p "$WORK/acks/w"
+"$TOOLS/ackwriter" -p "$MNT/w/tail" -i 1 -a "$WORK/acks/w/w1.ack" -b -n 300 -M 2000 2>/dev/null
+next=$(xattr "$MNT/w" next_offset)
+stop_daemon "$MNT"
+name=$(printf '%020d' "$next")
+: >"$VOL/topics/w/$name.idx"
+: >"$VOL/topics/w/$name.log"
+rm -f "$VOL/state"
+cp -a "$VOL" "$WORK/vol2"
+"$FSCK" -y "$WORK/vol2" >"$WORK/fsck.out" 2>&1
+frc=$?
+"$FSCK" -n -f "$WORK/vol2" >>"$WORK/fsck.out" 2>&1
+frc2=$?
+if [ $frc -le 1 ] && [ $frc2 -eq 0 ]; then
+	ok "fsck -y repairs an empty segment left by a kill during a roll (write framing)"
+else
+	not_ok "fsck -y on an empty segment left by a kill during a roll: exit $frc, then fsck -n -f exit $frc2: $(cat "$WORK/fsck.out")"
+fi
+if start_daemon "$VOL" "$MNT" ""; then
+	out=$("$TOOLS/ackcheck" -t "$MNT/w" -A "$WORK/acks/w" -b)
+	if [ $? -eq 0 ] && [ "$(xattr "$MNT/w" next_offset)" = "$next" ] &&
+		"$TOOLS/ackwriter" -p "$MNT/w/tail" -i 2 -a "$WORK/acks/w/w2.ack" -b -n 10 2>/dev/null &&
+		"$TOOLS/ackcheck" -t "$MNT/w" -A "$WORK/acks/w" -b >/dev/null; then
+		ok "mount recovers an empty segment left by a kill during a roll (write framing)"
+	else
+		not_ok "after recovering an empty segment left by a kill during a roll: $out"
+	fi
+	stop_daemon "$MNT"
+else
+	not_ok "mount fails on an empty segment left by a kill during a roll: $(tail -n 4 "$WORK/daemon.log")"
+fi
+finish
