@@ -680,7 +680,9 @@ static int quick_topic(struct checker *ck, struct topic_ctx *tc)
 	for (size_t i = 0; i < tc->nsegs && rc == 1; i++) {
 		struct lfs_idx_header h;
 		rc = quick_segment(tc->tfd, &tc->segs[i], i + 1 == tc->nsegs, &h, &rs[i]);
-		if (rc == 1 && i > 0 && (tc->segs[i].base < prev_next || h.stream_pos != prev_end))
+		if (rc != 1)
+			break;
+		if (i > 0 && (tc->segs[i].base < prev_next || h.stream_pos != prev_end))
 			rc = 0;
 		prev_next = rs[i].next_offset;
 		prev_end = h.stream_pos + rs[i].valid_bytes;
@@ -787,9 +789,20 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 			continue;
 		}
 
-		struct lfs_scan_hint hint = {
-			.framing = tc->framing,
-			.stream_pos = have_prev ? prev_end : (hrc == 0 ? h.stream_pos : 0)};
+		struct lfs_scan_hint hint = {.framing = tc->framing, .stream_pos = prev_end};
+		if (!have_prev && hrc == 0) {
+			hint.stream_pos = h.stream_pos;
+		} else if (!have_prev) {
+			/* The first segment has lost its header: it ends where
+			 * the next one starts (retention may have deleted
+			 * what came before it). */
+			struct lfs_idx_header nh;
+			hint.stream_pos = 0;
+			if (i + 1 < tc->nsegs && tc->segs[i + 1].has_idx &&
+			    read_header(tc->tfd, tc->segs[i + 1].base, &nh) == 0 &&
+			    nh.base_offset == tc->segs[i + 1].base && nh.stream_pos >= s->log_size)
+				hint.stream_pos = nh.stream_pos - s->log_size;
+		}
 		struct lfs_scan_result r;
 		rc = scan_one(ck, tc, s, last, &hint, &r);
 		if (rc < 0)
@@ -970,12 +983,12 @@ static void count_bytes(struct checker *ck, const struct dent *topics, size_t n)
 
 static bool top_level_known(const struct dent *e)
 {
-	if (e->type == DT_REG)
+	/* The volume's own files are never moved, whatever they are: they were
+	 * read (or failed to be) above. */
+	if (e->type != DT_DIR)
 		return !strcmp(e->name, LFS_SB_FILE) || !strcmp(e->name, LFS_STATE_FILE) ||
 		       !strcmp(e->name, FSCK_LOG);
-	if (e->type == DT_DIR)
-		return !strcmp(e->name, LFS_TOPICS_DIR) || !strcmp(e->name, LOST_FOUND);
-	return false;
+	return !strcmp(e->name, LFS_TOPICS_DIR) || !strcmp(e->name, LOST_FOUND);
 }
 
 static int check_names_and_topics(struct checker *ck)

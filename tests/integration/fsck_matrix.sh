@@ -114,6 +114,13 @@ run "flipped bits in the index header and first entry (line: rebuilt from the da
 	"\"$TOOLS/lfs_flip\" \"$T40I\" 20 0 && \"$TOOLS/lfs_flip\" \"$T40I\" 70 0" "$ALL_T" "$ALL_W"
 run "flipped bits in the index header and first entry (write: unrepairable)" clean \
 	"\"$TOOLS/lfs_flip\" \"$W40I\" 20 0 && \"$TOOLS/lfs_flip\" \"$W40I\" 70 0" - - 4 4 4
+run "first retained segment lost its index header" clean \
+	"rm \"$(seg '$V' t 0 log)\" \"$(seg '$V' t 0 idx)\" && \"$TOOLS/lfs_flip\" \"$T40I\" 20 0" \
+	"40 150" "$ALL_W"
+check "first retained segment lost its header: its stream position follows from the next" \
+	sh -c "'$TOOLS/lfs_idx' '$(seg "$TMP/v" t 40 idx)' | grep -q '^header base=40 stream_pos=4000 '"
+check "first retained segment lost its header: the next headers are untouched" \
+	cmp -s "$(seg "$TMP/v" t 80 idx)" "$(seg "$TMP/clean" t 80 idx)"
 run "flipped bit in the primary superblock" clean \
 	"\"$TOOLS/lfs_flip\" \"\$V/superblock\" 40 2" "$ALL_T" "$ALL_W"
 run "flipped bit in the backup superblock" clean \
