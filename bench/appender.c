@@ -3,7 +3,11 @@
  * records to PATH with one write(2) per record, optionally fdatasync after
  * each, for a time or up to a byte budget.
  *
- *   appender [-s RECSIZE] [-w WRITERS] [-t SECONDS] [-b MAXBYTES] [-f] PATH
+ *   appender [-s RECSIZE] [-w WRITERS] [-t SECONDS] [-b MAXBYTES] [-f] [-N] PATH
+ *
+ * -N opens without O_APPEND (as the shell's `>` does) instead of with it
+ * (`>>`); on a plain file writers would then overwrite each other, on a
+ * logfs `tail` every write appends either way.
  *
  * Records are RECSIZE bytes ending in '\n' (one line each). Prints
  *   RESULT appends RATE rec/s
@@ -32,17 +36,19 @@ int main(int argc, char **argv)
 	double seconds = 2;
 	uint64_t maxbytes = 1ull << 30;
 	bool dsync = false;
+	int oflags = O_WRONLY | O_APPEND | O_CREAT;
 
-	while ((opt = getopt(argc, argv, "s:w:t:b:f")) != -1) {
+	while ((opt = getopt(argc, argv, "s:w:t:b:fN")) != -1) {
 		switch (opt) {
 		case 's': rec = (size_t)bu_size(optarg); break;
 		case 'w': writers = atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'b': maxbytes = bu_size(optarg); break;
 		case 'f': dsync = true; break;
+		case 'N': oflags &= ~O_APPEND; break;
 		default:
 			fprintf(stderr, "usage: appender [-s RECSIZE] [-w WRITERS] [-t SECONDS] "
-					"[-b MAXBYTES] [-f] PATH\n");
+					"[-b MAXBYTES] [-f] [-N] PATH\n");
 			return 2;
 		}
 	}
@@ -72,7 +78,7 @@ int main(int argc, char **argv)
 		char *line = malloc(rec);
 		bu_fill_lines(line, rec, rec);
 		line[0] = (char)('A' + w % 26);
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+		int fd = open(path, oflags, 0644);
 		if (fd < 0) {
 			slots[w].err = errno;
 			atomic_fetch_add(&ready[0], 1);

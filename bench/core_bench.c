@@ -11,6 +11,9 @@
  *   core_bench gen     VOL TOPIC SEGSIZE TOTAL RECSIZE BATCHRECS [seal]
  *                                               fill a topic through the core
  *   core_bench retention VOL TOPIC KEEPBYTES   time a retention pass
+ *   core_bench parts   DIR                      the append path's CPU parts
+ *                                               alone: CRC32C, line framing
+ *                                               (memchr per line), memcpy
  *
  * Comparative commands print one line per figure:
  *   RESULT name value unit
@@ -122,6 +125,7 @@ static int cmd_append(int argc, char **argv)
 		lfs_topic *t;
 		lfs_volume *v = fresh_volume(0, &t);
 		struct iovec iov = {line, rec};
+		sync(); /* start each side with no dirty pages of the other */
 		double t0 = bu_now();
 		for (uint64_t i = 0; i < count; i++) {
 			int rc = lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, NULL);
@@ -132,6 +136,7 @@ static int cmd_append(int argc, char **argv)
 		close_volume(v, t);
 
 		int fd = open_plain("plain.dat");
+		sync();
 		t0 = bu_now();
 		for (uint64_t i = 0; i < count; i++)
 			if (write(fd, line, rec) != (ssize_t)rec)
@@ -172,6 +177,7 @@ static int cmd_batch(int argc, char **argv)
 		lfs_topic *t;
 		lfs_volume *v = fresh_volume(0, &t);
 		struct iovec iov = {buf, blen};
+		sync();
 		double t0 = bu_now();
 		for (uint64_t i = 0; i < nb; i++) {
 			int rc = lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, NULL);
@@ -182,6 +188,7 @@ static int cmd_batch(int argc, char **argv)
 		close_volume(v, t);
 
 		int fd = open_plain("plain.dat");
+		sync();
 		t0 = bu_now();
 		for (uint64_t i = 0; i < nb; i++)
 			write_all(fd, buf, blen);
@@ -457,6 +464,47 @@ static int cmd_retention(int argc, char **argv)
 	return 0;
 }
 
+/* ---- parts: what one byte of a batch costs the append path's CPU ---- */
+
+static int cmd_parts(void)
+{
+	size_t blen = BATCH_LINES * 100;
+	char *buf = malloc(blen), *dst = malloc(blen);
+	bu_fill_lines(buf, blen, 100);
+	memset(dst, 0, blen);
+	int n = 2000;
+	volatile uint32_t sink = 0;
+	double t0 = bu_now();
+	for (int i = 0; i < n; i++)
+		sink += lfs_crc32c(0, buf, blen);
+	double crc = (double)blen * n / (bu_now() - t0) / 1e9;
+	t0 = bu_now();
+	for (int i = 0; i < n; i++) {
+		const char *p = buf, *end = buf + blen;
+		uint32_t lines = 0;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				break;
+			lines++;
+			p = nl + 1;
+		}
+		sink += lines;
+	}
+	double lines = (double)blen * n / (bu_now() - t0) / 1e9;
+	t0 = bu_now();
+	for (int i = 0; i < n; i++) {
+		memcpy(dst, buf, blen);
+		sink += (uint32_t)dst[i];
+	}
+	double cpy = (double)blen * n / (bu_now() - t0) / 1e9;
+	(void)sink;
+	printf("RESULT parts.crc32c %.4g GB/s\n", crc);
+	printf("RESULT parts.memchr_per_100B_line %.4g GB/s\n", lines);
+	printf("RESULT parts.memcpy_1MiB_warm %.4g GB/s\n", cpy);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -481,6 +529,8 @@ int main(int argc, char **argv)
 		rc = cmd_mkfs(argc - 1, argv + 1);
 	else if (!strcmp(cmd, "gen"))
 		rc = cmd_gen(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "parts"))
+		rc = cmd_parts();
 	else if (!strcmp(cmd, "retention"))
 		rc = cmd_retention(argc - 1, argv + 1);
 	if (rc == 2)

@@ -226,6 +226,10 @@ for k in core plain ratio; do
 done
 "$B/core_bench" scan "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_scan.txt" 2>>"$LOG"
 record core recovery_scan_verify core 1 GB/s "$(awk '$2 == "core_scan" { print $3 }' "$OUT/core_scan.txt")"
+"$B/core_bench" parts "$W/core" >"$OUT/core_parts.txt" 2>>"$LOG"
+for k in crc32c memchr_per_100B_line memcpy_1MiB_warm; do
+	record core_parts "$k" cpu 1 GB/s "$(awk -v k="parts.$k" '$2 == k { print $3 }' "$OUT/core_parts.txt")"
+done
 rm -rf "$W/core"
 
 # ====================================================================
@@ -279,8 +283,10 @@ append_point() {
 	_r=0
 	while [ $_r -lt "$REPS" ]; do
 		for _s in $_systems; do
-			_t=$(target "$_s")
-			_v=$(val appends "$B/appender" "$@" "$_t")
+			_t=$(target "${_s%-noappend}")
+			_extra=
+			case $_s in *-noappend) _extra=-N ;; esac
+			_v=$(val appends "$B/appender" "$@" $_extra "$_t")
 			[ -n "$_v" ] || echo "bench: appender failed on $_s ($*)" >&2
 			drop_target "$_t"
 			_n=$(echo "$_s" | tr -c 'a-z0-9\n' '_')
@@ -318,12 +324,13 @@ for w in 1 4 16; do
 done
 for w in 1 4 16; do
 	append_point append_fdatasync "100B_write+fdatasync" "$w" \
-		"ext4 logfs-always logfs-never" -s 100 -w "$w" -t "$SECS" -b "$CAP" -f
+		"ext4 logfs-always logfs-always-noappend logfs-never" -s 100 -w "$w" -t "$SECS" -b "$CAP" -f
 done
 
 section "bulk cat of 100-byte lines"
 SRC=$W/src.txt
-yes "$(printf '%099d' 0)" | head -c "$(bytes_of "$CAT_SIZE")" >"$SRC"
+# A whole number of lines (a fragment at the end would get a '\n' added).
+yes "$(printf '%099d' 0)" | head -c "$(($(bytes_of "$CAT_SIZE") / 100 * 100))" >"$SRC"
 cat "$SRC" >/dev/null
 CATB=$(stat -c %s "$SRC")
 acc_e='' acc_l='' acc_p=''
@@ -358,8 +365,10 @@ rm -rf "$W/avol" "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
 section "reads"
 RV=$W/rvol
 SEG0=00000000000000000000.log
-"$B/core_bench" mkfs "$RV" >>"$LOG" 2>&1 || die "mkfs"
 BIGB=$(bytes_of "$BIG")
+# The volume default must be the big segment size: a topic's first segment
+# is mapped for the default size when the topic is created.
+"$B/core_bench" mkfs "$RV" "$BIGB" >>"$LOG" 2>&1 || die "mkfs"
 "$B/core_bench" gen "$RV" big "$BIGB" $((BIGB - 1048576)) 100 10000 seal >>"$LOG" 2>&1 || die "gen big"
 "$B/core_bench" gen "$RV" multi "$MULTI_SEG" "$BIG" 100 10000 >>"$LOG" 2>&1 || die "gen multi"
 BIGFILE=$RV/topics/big/$SEG0
@@ -367,7 +376,7 @@ SEGB=$(stat -c %s "$BIGFILE")
 MULTIB=$(du -cb "$RV"/topics/multi/*.log | tail -n 1 | cut -f1)
 echo "sealed segment $SEGB bytes; multi-segment log $MULTIB bytes in $(ls "$RV"/topics/multi/*.log | wc -l) segments" >>"$LOG"
 
-acc_lf='' acc_pf='' acc_lt=''
+acc_lf='' acc_pf='' acc_lt='' acc_ef='' acc_et=''
 r=0
 while [ $r -lt "$REPS" ]; do
 	drop_caches "$BIGFILE"
@@ -382,6 +391,14 @@ while [ $r -lt "$REPS" ]; do
 	acc_pf="$acc_pf $(mb_per_s "$SEGB" "$ms")"
 	stop_daemon "$PM" "$DPID"
 
+	drop_caches "$BIGFILE"
+	ms=$(timed_ms cat "$BIGFILE")
+	acc_ef="$acc_ef $(mb_per_s "$SEGB" "$ms")"
+
+	drop_caches "$RV"/topics/multi/*.log
+	ms=$(timed_ms sh -c "cat '$RV'/topics/multi/*.log")
+	acc_et="$acc_et $(mb_per_s "$MULTIB" "$ms")"
+
 	drop_caches "$RV"/topics/multi/*.log
 	start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
 	ms=$(timed_ms cat "$LM/multi/tail")
@@ -393,7 +410,9 @@ done
 {
 	record read_cold "first_read_sealed_segment" logfs "$BIG" MB/s $acc_lf
 	record read_cold "first_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_pf
+	record read_cold "first_read_sealed_segment" ext4 "$BIG" MB/s $acc_ef
 	record read_cold "cat_tail_all_segments" logfs "$BIG" MB/s $acc_lt
+	record read_cold "cat_tail_all_segments" "ext4(cat_*.log)" "$BIG" MB/s $acc_et
 }
 
 # Warm reads: logfs and passthrough_ll mounted side by side.
@@ -507,37 +526,55 @@ rm -rf "$RV"
 
 # ====================================================================
 section "@N time to first byte and mount time against segment count"
+# One volume per segment count, each holding topic t with the same records
+# (TTFB_RECS lines of 20 B) in 1, 10, 100 or 1000 sealed segments, made
+# through the core. Rounds alternate between the volumes.
 TOTALB=$((TTFB_RECS * 20))
 NAT=$((TTFB_RECS * 7 / 10))
-for nseg in 1 10 100 1000; do
+NSEGS="1 10 100 1000"
+for nseg in $NSEGS; do
 	V=$W/tvol$nseg
-	"$B/core_bench" mkfs "$V" >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" mkfs "$V" $((TOTALB / nseg)) >>"$LOG" 2>&1 || die "mkfs"
 	"$B/core_bench" gen "$V" t $((TOTALB / nseg)) "$TOTALB" 20 64 seal >>"$LOG" 2>&1 || die "gen"
-	segs=$(ls "$V/topics/t" | grep -c '\.log$')
-	echo "tvol$nseg: $segs segment files" >>"$LOG"
-	acc_c='' acc_k='' acc_t=''
-	r=0
-	while [ $r -lt $((REPS + 2)) ]; do
+	eval "acc_c$nseg='' acc_k$nseg='' acc_t$nseg=''"
+done
+r=0
+while [ $r -lt $((REPS + 2)) ]; do
+	for nseg in $NSEGS; do
+		V=$W/tvol$nseg
 		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		acc_c="$acc_c $DMS"
-		if [ $r -eq 0 ]; then
-			acc_t=$(val ttfb "$B/reader" -t 200 "$LM/t/@$NAT")
-			head -c 20 "$LM/t/@$NAT" | od -c | head -n 1 >>"$LOG"
-		fi
+		eval "acc_c$nseg=\"\$acc_c$nseg $DMS\""
 		kill_daemon "$LM" "$DPID"
 		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		acc_k="$acc_k $DMS"
+		eval "acc_k$nseg=\"\$acc_k$nseg $DMS\""
 		stop_daemon "$LM" "$DPID"
-		r=$((r + 1))
 	done
+	r=$((r + 1))
+done
+for nseg in $NSEGS; do
+	start_daemon "$W/mt$nseg" "$BUILD/logfs" -f "$W/tvol$nseg" "$W/mt$nseg"
+	eval "tpid$nseg=$DPID"
+	head -c 21 "$W/mt$nseg/t/@$NAT" | od -c | head -n 1 >>"$LOG"
+done
+r=0
+while [ $r -lt $((REPS + 2)) ]; do
+	for nseg in $NSEGS; do
+		v=$(val ttfb "$B/reader" -t 200 "$W/mt$nseg/t/@$NAT")
+		eval "acc_t$nseg=\"\$acc_t$nseg $v\""
+	done
+	r=$((r + 1))
+done
+for nseg in $NSEGS; do
+	eval "stop_daemon \"\$W/mt$nseg\" \$tpid$nseg"
+	eval "_t=\$acc_t$nseg _c=\$acc_c$nseg _k=\$acc_k$nseg"
 	# shellcheck disable=SC2086
 	{
-		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $acc_t
-		record mount "clean_mount" logfs "$nseg" ms $acc_c
-		record mount "mount_after_kill-9" logfs "$nseg" ms $acc_k
+		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $_t
+		record mount "clean_mount" logfs "$nseg" ms $_c
+		record mount "mount_after_kill-9" logfs "$nseg" ms $_k
 	}
-	if [ "$nseg" != 1000 ]; then rm -rf "$V"; fi
 done
+for nseg in 1 10 100; do rm -rf "$W/tvol$nseg"; done
 
 section "retention"
 V=$W/tvol1000
@@ -549,7 +586,7 @@ rm -rf "$V"
 section "recovery against active segment size"
 for sz in $ACTIVE_SIZES; do
 	V=$W/avol$sz
-	"$B/core_bench" mkfs "$V" >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" mkfs "$V" 1G >>"$LOG" 2>&1 || die "mkfs"
 	"$B/core_bench" gen "$V" t 1G "$(bytes_of "$sz")" 100 100 >>"$LOG" 2>&1 || die "gen"
 	acc_c='' acc_k=''
 	r=0
