@@ -74,13 +74,21 @@ n=$(wc -c <"$T/before")
 { echo "$n"; echo "$n"; cat "$T/before"; } >"$T/view.want"
 check "a handle's size and bytes stay when its first segment is removed" same "$T/view" "$T/view.want"
 sed '1,409d' "$T/before" >"$T/after"
+cp "$T/after" "$T/before2"
+"$LFSIO" open 0 r "$R" sh "rm '$M/r/00000000000000000409.log'" fstat 0 close 0 >"$T/fst" 2>&1
+bug "fstat(2) reaches the daemon without the file handle (kernel GETATTR without FUSE_GETATTR_FH), so it shows the retained bytes by name, not the handle's view; tail -f uses fstat"
+check "fstat(2) of a tail handle shows that handle's size after its first segment is removed" \
+	eq "$(cat "$T/fst")" "$(wc -c <"$T/before2")"
+sed '1,409d' "$T/before2" >"$T/after"
 check "a handle opened after the removal starts at the first retained record" same "$R" "$T/after"
 check "stat by name: st_size is the retained bytes" eq "$(size "$R")" "$(wc -c <"$T/after")"
 check "a handle's own size (lseek SEEK_END) counts from its start" \
-	eq "$("$LFSIO" open 0 r "$R" sh "rm '$M/r/00000000000000000409.log'" size 0 close 0)" "$(wc -c <"$T/after")"
-check "a sealed segment open while it is removed reads whole" \
-	sh -c "S=\$(ls '$M/r' | head -n 1); '$LFSIO' open 0 r '$M/r/'\$S sh \"rm '$M/r/'\$S\" readall 0 close 0 >'$T/segview'; [ -s '$T/segview' ] && grep -q '^rec 00819\$' '$T/segview'"
-check "the removed segment is gone for new opens" sh -c "! ls '$M/r' | grep -q 00000000000000000818"
+	eq "$("$LFSIO" open 0 r "$R" sh "rm '$M/r/00000000000000000818.log'" size 0 close 0)" "$(wc -c <"$T/after")"
+S=$(ls "$M/r" | head -n 1)
+cat "$M/r/$S" >"$T/segbefore"
+"$LFSIO" open 0 r "$M/r/$S" sh "rm '$M/r/$S'" readall 0 close 0 >"$T/segview"
+check "a sealed segment open while it is removed reads whole" sh -c "[ -s '$T/segview' ] && cmp -s '$T/segview' '$T/segbefore'"
+check "the removed segment is gone for new opens" fails_with ENOENT cat "$M/r/$S"
 
 # ---- a corrupt record is never served ----
 mkdir "$M/c"
@@ -95,7 +103,8 @@ check "reading a segment with a corrupt record fails with EIO" fails_with EIO ca
 bug "reads do not verify record checksums"
 check "reading tail across a corrupt record fails with EIO" fails_with EIO cat "$M/c/tail"
 bug "reads do not verify record checksums"
-check "the daemon logs the corrupt record" grep -qi 'checksum\|crc\|corrupt' "$DERR"
+check "the daemon logs the corrupt record" grep -qi "checksum\|crc\|corrupt" "$DERR"
+note "daemon: $(cat "$DERR")"
 check "other records of the topic stay readable (@N after the bad segment)" \
 	eq "$(head -n 1 "$M/c/@341")" "check 00342"
 lfs_umount "$M"

@@ -7,7 +7,7 @@
  *   lfsrec write PATH ID COUNT [-b BATCH] [-l MIN:MAX] [-B] [-a ACKFILE] [-d USEC]
  *   lfsrec check FILE NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-A ACKPREFIX]
  *   lfsrec follow PATH NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-t SECS]
- *                 [-r READYFILE] [-o OUTFILE]
+ *                 [-r READYFILE] [-o OUTFILE] [-M]
  *
  * A record of writer ID number SEQ has a length and payload derived from
  * (ID, SEQ), so a checker can verify every byte without a copy of what was
@@ -29,8 +29,12 @@
  * follow: reads PATH while it grows, with the checks of `check`, and also:
  *   a read that returns less than asked ends on a record boundary (a reader
  *   never sees part of a record), the size seen through the handle never
- *   decreases, and bytes read earlier read back the same. It ends when every
+ *   decreases (else, once all is read, exit status 3), and bytes read earlier
+ *   read back the same. It ends when every
  *   writer's last record has been read (or fails after -t SECS, default 120).
+ *   -M: PATH is a topic directory; follow TOPIC/@N for an N in the middle of
+ *   what is retained (user.logfs.first_offset/next_offset), choosing again
+ *   while retention deletes it before the open (ENOENT).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,13 +43,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAXW 64
 
 static unsigned minlen = 8, maxlen = 64, batch = 1, first_seq_opt;
-static bool binary, partial, has_first;
+static bool binary, partial, has_first, middle;
 static const char *ackfile, *ackprefix, *readyfile, *outfile;
 static long delay_us;
 static double timeout_s = 120;
@@ -387,9 +392,36 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static uint64_t xattr_u64(const char *path, const char *name)
+{
+	char buf[32];
+	ssize_t n = getxattr(path, name, buf, sizeof(buf) - 1);
+	if (n < 0)
+		die("getxattr: %s", strerrorname_np(errno));
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* Opens TOPIC/@N for N in the middle of the retained records (-M). */
+static int open_middle(const char *topic)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		uint64_t first = xattr_u64(topic, "user.logfs.first_offset");
+		uint64_t next = xattr_u64(topic, "user.logfs.next_offset");
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/@%llu", topic,
+			 (unsigned long long)(first + (next - first) / 2));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = middle ? open_middle(path) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open: %s", strerrorname_np(errno));
 	if (readyfile) {
@@ -403,7 +435,7 @@ static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 	const size_t chunk = 65536;
 	unsigned char *buf = malloc(cap), *again = malloc(4096);
 	off_t last_size = 0;
-	unsigned long reads = 0;
+	unsigned long reads = 0, shrinks = 0;
 	double deadline = now_s() + timeout_s;
 	unsigned rnd = 12345;
 
@@ -446,12 +478,15 @@ static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 			if (size < 0)
 				die("lseek: %s", strerrorname_np(errno));
 			if (size < last_size || (size_t)size < have) {
-				fprintf(stderr,
-					"lfsrec: %s: size went from %lld to %lld (%zu bytes read)\n",
-					path, (long long)last_size, (long long)size, have);
-				return 1;
+				if (!shrinks)
+					fprintf(stderr,
+						"lfsrec: %s: size went from %lld to %lld (%zu bytes "
+						"read)\n",
+						path, (long long)last_size, (long long)size, have);
+				shrinks++;
+			} else {
+				last_size = size;
 			}
-			last_size = size;
 			if (complete(&c))
 				break;
 			if (now_s() > deadline) {
@@ -473,6 +508,11 @@ static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 	close(fd);
 	free(buf);
 	free(again);
+	if (shrinks) {
+		fprintf(stderr, "lfsrec: %s: the size seen through the handle shrank %lu times\n",
+			path, shrinks);
+		return 3;
+	}
 	return 0;
 }
 
@@ -497,8 +537,12 @@ int main(int argc, char **argv)
 	int npos = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdro", a[1])) {
+		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdroM", a[1])) {
 			char o = a[1];
+			if (o == 'M') {
+				middle = partial = true;
+				continue;
+			}
 			if (o == 'B') {
 				binary = true;
 				continue;
