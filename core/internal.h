@@ -35,6 +35,11 @@ struct lfs_segment {
 	_Atomic uint64_t last_ts;
 	atomic_bool sealed;
 	atomic_bool retired;
+	/* Sealed segments loaded from disk are trusted by their seal at
+	 * mount, and checked batch by batch (CRC) when first mapped: reads
+	 * at or past good_end fail with EIO. Segments this process wrote
+	 * have good_end = UINT64_MAX. */
+	_Atomic uint64_t good_end;
 
 	pthread_mutex_t mu; /* lazy mapping */
 	unsigned char *_Atomic data;

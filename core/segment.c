@@ -41,6 +41,7 @@ lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base)
 	s->data_fd = -1;
 	s->idx_fd = -1;
 	atomic_init(&s->next_offset, base);
+	atomic_init(&s->good_end, UINT64_MAX);
 	pthread_mutex_init(&s->mu, NULL);
 	return s;
 }
@@ -279,6 +280,7 @@ int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out)
 	atomic_store(&s->nentries, n);
 	atomic_store(&s->last_ts, n ? seal.ts : 0);
 	atomic_store(&s->sealed, true);
+	atomic_store(&s->good_end, 0); /* checked when first mapped */
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -476,6 +478,56 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
+static int map_idx_locked(lfs_segment *s)
+{
+	if (atomic_load(&s->idx))
+		return 0;
+	int fd = open_seg_file(s, "idx", O_RDONLY);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	size_t len = LFS_IDX_HEADER_SIZE + (atomic_load(&s->nentries) + 1) * LFS_IDX_ENTRY_SIZE;
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+	} else {
+		s->idx_maplen = len;
+		atomic_store_explicit(&s->idx, p, memory_order_release);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Checks every batch of a sealed segment loaded from disk against its CRC
+ * and records how far the data is good (s->mu held, data mapped). A seal
+ * vouches for what was written; this catches what the disk changed since. */
+static int verify_sealed(lfs_segment *s)
+{
+	int rc = map_idx_locked(s);
+	if (rc < 0)
+		return rc;
+	const unsigned char *d = atomic_load(&s->data);
+	uint64_t n = atomic_load(&s->nentries), good = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		struct lfs_idx_entry e;
+		if (lfs_idx_entry_decode(atomic_load(&s->idx) + LFS_IDX_HEADER_SIZE +
+						 i * LFS_IDX_ENTRY_SIZE,
+					 &e) < 0 ||
+		    e.pos != good || e.pos + e.len > s->data_maplen ||
+		    lfs_crc32c(0, d + e.pos, e.len) != e.crc) {
+			lfs_log(s->topic->vol, 0,
+				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
+				"reads from byte %llu fail with EIO (run fsck.logfs)",
+				s->topic->name, (unsigned long long)s->base,
+				(unsigned long long)e.offset, (unsigned long long)good);
+			break;
+		}
+		good += e.len;
+	}
+	atomic_store_explicit(&s->good_end, good, memory_order_release);
+	return 0;
+}
+
 int lfs_segment_map_data(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->data, memory_order_acquire))
@@ -496,6 +548,8 @@ int lfs_segment_map_data(lfs_segment *s)
 			} else {
 				s->data_maplen = size;
 				atomic_store_explicit(&s->data, p, memory_order_release);
+				if (atomic_load(&s->good_end) != UINT64_MAX)
+					rc = verify_sealed(s);
 			}
 			close(fd);
 		}
@@ -509,24 +563,7 @@ int lfs_segment_map_idx(lfs_segment *s)
 	if (atomic_load_explicit(&s->idx, memory_order_acquire))
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	int rc = 0;
-	if (!atomic_load(&s->idx)) {
-		int fd = open_seg_file(s, "idx", O_RDONLY);
-		if (fd < 0) {
-			rc = fd;
-		} else {
-			size_t len = LFS_IDX_HEADER_SIZE +
-				     (atomic_load(&s->nentries) + 1) * LFS_IDX_ENTRY_SIZE;
-			void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-			if (p == MAP_FAILED) {
-				rc = -errno;
-			} else {
-				s->idx_maplen = len;
-				atomic_store_explicit(&s->idx, p, memory_order_release);
-			}
-			close(fd);
-		}
-	}
+	int rc = map_idx_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -605,6 +642,11 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 	int rc = lfs_segment_map_data(s);
 	if (rc < 0)
 		return rc;
+	uint64_t good = atomic_load_explicit(&s->good_end, memory_order_acquire);
+	if (off >= good)
+		return -EIO;
+	if (size > good)
+		size = good;
 	if (len > size - off)
 		len = (size_t)(size - off);
 	*ptr = atomic_load_explicit(&s->data, memory_order_acquire) + off;
