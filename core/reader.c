@@ -349,23 +349,32 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 			   r->cursor + 1 == r->nsegs)) {
 			size_t before = r->nsegs;
 			int rc = refresh(r);
-			if (rc < 0)
+			if (rc < 0) {
+				*niov = k; /* the bytes described so far go out */
 				return done ? (ssize_t)done : rc;
+			}
 			if (r->nsegs == before)
 				break; /* nothing further is committed */
 			continue;
 		}
 		const void *p;
 		ssize_t n = lfs_segment_peek(s, in_seg, len - done, &p);
-		if (n < 0)
+		if (n < 0) {
+			/* A bad batch (EIO) after good bytes: serve the good
+			 * ones; the next read from here fails. Without *niov
+			 * the reply carried no bytes: a silent EOF. */
+			*niov = k;
 			return done ? (ssize_t)done : n;
+		}
 		if (n == 0) {
 			/* Empty or exhausted segment: move to the next one. */
 			if (r->cursor + 1 < r->nsegs) {
 				/* Never serve the next segment's bytes at
 				 * positions that are not theirs. */
-				if (r->segs[r->cursor + 1]->stream_pos != pos)
+				if (r->segs[r->cursor + 1]->stream_pos != pos) {
+					*niov = k;
 					return done ? (ssize_t)done : -EIO;
+				}
 				r->cursor++;
 				continue;
 			}
