@@ -98,13 +98,13 @@ lfs_umount "$M"
 # Flip one byte of a record in the middle of the first sealed segment.
 printf 'X' | dd of="$V/topics/c/00000000000000000000.log" bs=1 seek=2000 conv=notrunc status=none
 lfs_mount "$V" "$M" || exit 1
-bug "reads do not verify record checksums: a corrupt sealed segment is served as is (core/segment.c lfs_segment_peek)"
+bug "a sealed segment is page-cached: the daemon's short read up to the bad batch looks like the end of the file to the kernel, so cat prints the good part and exits 0 (fuse/ops.c op_read for segments)"
 check "reading a segment with a corrupt record fails with EIO" fails_with EIO cat "$M/c/00000000000000000000.log"
-bug "reads do not verify record checksums"
 check "reading tail across a corrupt record fails with EIO" fails_with EIO cat "$M/c/tail"
-bug "reads do not verify record checksums"
-check "the daemon logs the corrupt record" grep -qi "checksum\|crc\|corrupt" "$DERR"
-note "daemon: $(cat "$DERR")"
+head -n 166 "$T/c" >"$T/c.good"
+check "the records before the corrupt one read whole through tail" \
+	sh -c "dd if='$M/c/tail' bs=1992 count=1 status=none | cmp -s - '$T/c.good'"
+check "the daemon logs the corrupt record" grep -qi "checksum" "$DERR"
 check "other records of the topic stay readable (@N after the bad segment)" \
 	eq "$(head -n 1 "$M/c/@341")" "check 00342"
 lfs_umount "$M"
