@@ -10,7 +10,9 @@
  *   -D       durability mode (power cut): per writer, every record up to
  *            the last one logged durable (S) must be present; acknowledged
  *            but unsynced records may be missing
- *   -P       prefix mode: no record is required, only validity
+ *   -P       prefix mode: no record is required, only validity; and a
+ *            write(2)'s records may be cut apart at the end (an index
+ *            rebuilt from line-framed data cannot know where writes ended)
  *   (default: crash mode: every acknowledged record (A) must be present)
  *   -F FILE  follow: read `tail` as it grows until FILE exists and the end
  *            is reached, then check that a fresh read returns the same bytes
@@ -189,22 +191,110 @@ static unsigned char *read_all(int fd, size_t *len)
 	return b;
 }
 
-static unsigned char *follow(int fd, const char *donefile, size_t *len)
+/* The records parsed so far, for both the whole-log check and a follower. */
+struct parser {
+	bool binary;
+	bool broken;      /* stop parsing after the first bad record */
+	bool keep_starts; /* remember where each record starts (for @N) */
+	uint64_t nrec, durable_prefix;
+	uint64_t *starts;
+	size_t cap;
+	unsigned char *scratch;
+};
+
+/* Parses the whole records in buf[0..len), which starts at byte `base` of
+ * the log; returns the bytes consumed. An incomplete record at the end is
+ * left for the next call, or, if final, reported as cut. */
+static size_t parse(struct parser *p, const unsigned char *buf, size_t len, uint64_t base,
+		    bool final)
 {
-	size_t cap = 1 << 22, n = 0;
-	unsigned char *b = malloc(cap);
+	size_t pos = 0;
+	while (pos < len && !p->broken) {
+		struct rec_hdr h;
+		if (len - pos < REC_HDR_LEN && !final)
+			break;
+		if (!rec_parse_hdr(buf + pos, len - pos, &h)) {
+			err("byte %llu (record %llu): not a record header: '%.38s'",
+			    (unsigned long long)(base + pos), (unsigned long long)p->nrec,
+			    (const char *)buf + pos);
+			p->broken = true;
+			break;
+		}
+		if (h.len > len - pos) {
+			if (!final)
+				break;
+			err("record %llu (writer %u seq %llu) at byte %llu is cut: %u bytes, %zu left",
+			    (unsigned long long)p->nrec, h.wid, (unsigned long long)h.seq,
+			    (unsigned long long)(base + pos), h.len, len - pos);
+			p->broken = true;
+			break;
+		}
+		if (!rec_verify(buf + pos, &h, p->binary, p->scratch)) {
+			err("record %llu (writer %u seq %llu) at byte %llu is damaged",
+			    (unsigned long long)p->nrec, h.wid, (unsigned long long)h.seq,
+			    (unsigned long long)(base + pos));
+			p->broken = true;
+			break;
+		}
+		if (!p->binary && memchr(buf + pos, '\n', h.len - 1)) {
+			err("record %llu holds a newline", (unsigned long long)p->nrec);
+			p->broken = true;
+			break;
+		}
+		struct writer *w = writer_get(h.wid);
+		if (h.seq != w->present) {
+			err("record %llu: writer %u seq %llu where %llu was due (%s)",
+			    (unsigned long long)p->nrec, h.wid, (unsigned long long)h.seq,
+			    (unsigned long long)w->present,
+			    h.seq < w->present ? "duplicate or reordered" : "records missing");
+			if (h.seq > w->present)
+				w->present = h.seq + 1;
+		} else {
+			w->present++;
+		}
+		if ((long long)h.seq <= w->synced)
+			p->durable_prefix = p->nrec + 1;
+		if (p->keep_starts) {
+			if (p->nrec == p->cap) {
+				p->cap = p->cap ? p->cap * 2 : 1024;
+				p->starts = realloc(p->starts, p->cap * sizeof(*p->starts));
+				if (!p->starts) {
+					perror("ackcheck");
+					exit(2);
+				}
+			}
+			p->starts[p->nrec] = base + pos;
+		}
+		p->nrec++;
+		pos += h.len;
+	}
+	return pos;
+}
+
+/* Follows tail as it grows until donefile exists and the end is reached,
+ * verifying records as they arrive, without keeping the log. Returns the
+ * bytes read; *crc is the CRC32C of all of them. */
+static uint64_t follow(int fd, const char *donefile, struct parser *p, uint32_t *crc)
+{
+	size_t cap = 8u << 20, wlen = 0;
+	unsigned char *win = malloc(cap);
+	uint64_t total = 0, consumed = 0;
 	int idle_after_done = 0;
+	*crc = 0;
+	if (!win) {
+		perror("ackcheck");
+		exit(2);
+	}
 	for (;;) {
-		if (!b) {
-			perror("ackcheck");
-			exit(2);
-		}
-		if (cap - n < (1 << 20)) {
+		if (cap - wlen < (1u << 20)) {
 			cap *= 2;
-			b = realloc(b, cap);
-			continue;
+			win = realloc(win, cap);
+			if (!win) {
+				perror("ackcheck");
+				exit(2);
+			}
 		}
-		ssize_t r = read(fd, b + n, 1 << 20);
+		ssize_t r = read(fd, win + wlen, 1u << 20);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -212,7 +302,14 @@ static unsigned char *follow(int fd, const char *donefile, size_t *len)
 			break;
 		}
 		if (r > 0) {
-			n += (size_t)r;
+			*crc = lfs_crc32c(*crc, win + wlen, (size_t)r);
+			wlen += (size_t)r;
+			total += (uint64_t)r;
+			size_t n = p->broken ? wlen : parse(p, win, wlen, consumed, false);
+			memmove(win, win + n, wlen - n);
+			wlen -= n;
+			consumed += n;
+			idle_after_done = 0;
 			continue;
 		}
 		if (access(donefile, F_OK) == 0) {
@@ -222,8 +319,9 @@ static unsigned char *follow(int fd, const char *donefile, size_t *len)
 			usleep(2000);
 		}
 	}
-	*len = n;
-	return b;
+	parse(p, win, wlen, consumed, true);
+	free(win);
+	return total;
 }
 
 static bool get_xattr_u64(const char *path, const char *name, uint64_t *v)
@@ -345,7 +443,7 @@ int main(int argc, char **argv)
 	const char *ackdir = NULL, *donefile = NULL;
 	bool binary = false;
 	enum mode mode = MODE_CRASH;
-	uint64_t seed = 1, durable_prefix = 0;
+	uint64_t seed = 1;
 	bool print_durable = false;
 	int c;
 
@@ -369,7 +467,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ackcheck: -t and -A are required\n");
 		return 2;
 	}
-	load_acks(ackdir);
+	/* A follower reads the ack logs once the writers are done. */
+	if (!donefile)
+		load_acks(ackdir);
 
 	char tail_path[4096];
 	snprintf(tail_path, sizeof(tail_path), "%s/tail", topic_dir);
@@ -379,80 +479,47 @@ int main(int argc, char **argv)
 		printf("ackcheck %s: FAILED\n", topic_dir);
 		return 1;
 	}
-	size_t len;
-	unsigned char *log;
+	struct parser p = {.binary = binary, .keep_starts = !donefile};
+	p.scratch = malloc(REC_MAX_LEN + 1);
+	size_t len = 0;
+	unsigned char *log = NULL;
 	if (donefile) {
-		size_t flen;
-		unsigned char *followed = follow(fd, donefile, &flen);
+		/* A follower: verify the stream as it grows, then check that a
+		 * fresh read returns the same bytes. */
+		uint32_t fcrc, crc = 0;
+		uint64_t flen = follow(fd, donefile, &p, &fcrc);
 		close(fd);
 		fd = open(tail_path, O_RDONLY);
 		if (fd < 0) {
 			err("reopen %s: %s", tail_path, strerror(errno));
 			return 1;
 		}
-		log = read_all(fd, &len);
-		if (flen > len || memcmp(followed, log, flen))
-			err("what a follower read (%zu bytes) is not a prefix of the log (%zu bytes)",
-			    flen, len);
-		else if (flen != len)
-			err("the follower stopped at %zu bytes of %zu", flen, len);
-		free(followed);
+		unsigned char *buf = malloc(1u << 20);
+		uint64_t got = 0;
+		for (;;) {
+			ssize_t r = read(fd, buf, 1u << 20);
+			if (r <= 0)
+				break;
+			size_t take = got >= flen ? 0 : (size_t)(flen - got < (uint64_t)r ? flen - got : (uint64_t)r);
+			crc = lfs_crc32c(crc, buf, take);
+			got += (uint64_t)r;
+		}
+		free(buf);
+		if (got < flen || crc != fcrc)
+			err("what the follower read (%llu bytes) is not a prefix of the log (%llu bytes)",
+			    (unsigned long long)flen, (unsigned long long)got);
+		else if (got != flen)
+			err("the follower stopped at %llu bytes of %llu", (unsigned long long)flen,
+			    (unsigned long long)got);
+		len = (size_t)flen;
+		load_acks(ackdir);
 	} else {
 		log = read_all(fd, &len);
+		parse(&p, log, len, 0, true);
 	}
 	close(fd);
-
-	/* Records. */
-	size_t cap = 1024;
-	uint64_t *starts = malloc(cap * sizeof(*starts)), nrec = 0;
-	unsigned char *scratch = malloc(REC_MAX_LEN + 1);
-	size_t pos = 0;
-	while (pos < len) {
-		struct rec_hdr h;
-		if (!rec_parse_hdr(log + pos, len - pos, &h)) {
-			err("byte %zu (record %llu): not a record header: '%.38s'", pos,
-			    (unsigned long long)nrec, (const char *)log + pos);
-			break;
-		}
-		if (h.len > len - pos) {
-			err("record %llu (writer %u seq %llu) at byte %zu is cut: %u bytes, %zu left",
-			    (unsigned long long)nrec, h.wid, (unsigned long long)h.seq, pos, h.len,
-			    len - pos);
-			break;
-		}
-		if (!rec_verify(log + pos, &h, binary, scratch)) {
-			err("record %llu (writer %u seq %llu) at byte %zu is damaged",
-			    (unsigned long long)nrec, h.wid, (unsigned long long)h.seq, pos);
-			break;
-		}
-		if (!binary && memchr(log + pos, '\n', h.len - 1)) {
-			err("record %llu holds a newline", (unsigned long long)nrec);
-			break;
-		}
-		struct writer *w = writer_get(h.wid);
-		if (!w->known) {
-			err("record %llu: writer %u has no ack log", (unsigned long long)nrec, h.wid);
-			w->known = true; /* report once */
-		}
-		if (h.seq != w->present) {
-			err("record %llu: writer %u seq %llu where %llu was due (%s)",
-			    (unsigned long long)nrec, h.wid, (unsigned long long)h.seq,
-			    (unsigned long long)w->present,
-			    h.seq < w->present ? "duplicate or reordered" : "records missing");
-			if (h.seq > w->present)
-				w->present = h.seq + 1;
-		} else {
-			w->present++;
-		}
-		if (nrec == cap) {
-			cap *= 2;
-			starts = realloc(starts, cap * sizeof(*starts));
-		}
-		if ((long long)h.seq <= w->synced)
-			durable_prefix = nrec + 1;
-		starts[nrec++] = pos;
-		pos += h.len;
-	}
+	uint64_t nrec = p.nrec, durable_prefix = p.durable_prefix;
+	uint64_t *starts = p.starts;
 
 	/* Per writer, against its ack log. */
 	unsigned nwriters = 0;
@@ -462,6 +529,9 @@ int main(int argc, char **argv)
 		if (!w)
 			continue;
 		nwriters++;
+		if (w->present && !w->known)
+			err("writer %u: %llu records present but it has no ack log", wid,
+			    (unsigned long long)w->present);
 		long long last = (long long)w->present - 1;
 		long long need = mode == MODE_CRASH ? w->acked : mode == MODE_DURABLE ? w->synced : -1;
 		if (last < need)
@@ -469,7 +539,7 @@ int main(int argc, char **argv)
 			    mode == MODE_CRASH ? "acknowledged" : "durable");
 		if (last > w->attempted)
 			err("writer %u: record %lld present but never written", wid, last);
-		if (last >= 0 && !is_end(w, (unsigned long long)last))
+		if (last >= 0 && mode != MODE_PREFIX && !is_end(w, (unsigned long long)last))
 			err("writer %u: last record %lld does not end a write(2): a write was torn",
 			    wid, last);
 		if (need >= 0)
@@ -492,15 +562,17 @@ int main(int argc, char **argv)
 			err("user.logfs.bytes = %llu but %zu bytes were read", (unsigned long long)bytes,
 			    len);
 	}
-	unsigned nsegs = check_segments(log, len, starts, nrec);
-
-	/* @N probes: the ends, and a few in between. */
-	uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 7;
-	check_at(0, log, len, starts, nrec);
-	check_at(nrec, log, len, starts, nrec);
-	check_at(nrec + 1, log, len, starts, nrec);
-	for (int i = 0; i < 6 && nrec > 1; i++)
-		check_at(rec_rng_next(&rng) % nrec, log, len, starts, nrec);
+	unsigned nsegs = 0;
+	if (log && !p.broken) {
+		nsegs = check_segments(log, len, starts, nrec);
+		/* @N probes: the ends, and a few in between. */
+		uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 7;
+		check_at(0, log, len, starts, nrec);
+		check_at(nrec, log, len, starts, nrec);
+		check_at(nrec + 1, log, len, starts, nrec);
+		for (int i = 0; i < 6 && nrec > 1; i++)
+			check_at(rec_rng_next(&rng) % nrec, log, len, starts, nrec);
+	}
 
 	printf("ackcheck %s: %s: %llu records (%zu bytes) verified whole, %u writers, "
 	       "%llu %s records required and present, %llu unacknowledged present, "
@@ -514,6 +586,6 @@ int main(int argc, char **argv)
 		printf("ackcheck %s: %d more errors not shown\n", topic_dir, nerrors - 30);
 	free(log);
 	free(starts);
-	free(scratch);
+	free(p.scratch);
 	return nerrors ? 1 : 0;
 }
