@@ -5,6 +5,8 @@
 #   make asan       the same checks built with AddressSanitizer + UBSan
 #   make tsan       the core's concurrency tests under ThreadSanitizer
 #   make bench      benchmarks (bench/), make bench-quick for a short run
+#   make stress     long reliability runs (STRESS_ROUNDS, STRESS_SECONDS)
+#   make fuzz       libFuzzer on the recovery scanner (FUZZ_SECONDS)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -107,6 +109,16 @@ bench-quick: deps
 	@sh tools/install-deps.sh --bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@sh bench/run.sh $(BUILD) quick
+
+# docs/RELIABILITY.md: the long forms of the reliability suites.
+stress: deps
+	@$(MAKE) --no-print-directory all-tests
+	@sh tests/reliability/stress.sh $(BUILD)
+
+FUZZ_SECONDS ?= 180
+fuzz: deps
+	@sh tools/install-deps.sh --fuzz
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8

@@ -7,6 +7,9 @@ PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr les
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS gnuplot-nox hyperfine"
 fi
+if [ "${1:-}" = "--fuzz" ]; then # make fuzz: clang with libFuzzer
+	PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PKGS; do
