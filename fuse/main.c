@@ -179,7 +179,8 @@ static void raise_readahead(const char *mountpoint)
 	close(fd);
 }
 
-/* Appends ",fsname=VOLUME" with commas escaped as libfuse's parser wants. */
+/* Adds "-o default_permissions,subtype=logfs,fsname=VOLUME" with commas
+ * escaped as libfuse's parser wants. */
 static int add_default_opts(struct fuse_args *args, const char *volume)
 {
 	char opt[PATH_MAX * 2 + 128];
@@ -190,7 +191,9 @@ static int add_default_opts(struct fuse_args *args, const char *volume)
 		opt[n++] = *p;
 	}
 	opt[n] = 0;
-	if (fuse_opt_add_arg(args, "-o") < 0 || fuse_opt_add_arg(args, opt) < 0)
+	/* Before the user's options, so that a user's fsname= or subtype=
+	 * wins (libfuse keeps the last value given). */
+	if (fuse_opt_insert_arg(args, 1, "-o") < 0 || fuse_opt_insert_arg(args, 2, opt) < 0)
 		return -1;
 	return 0;
 }

@@ -127,7 +127,6 @@ lfs_umount "$M"
 
 # ---- standard FUSE options, df ----
 lfs_mount "$V" "$M" -o fsname=lfs-test-volume,allow_other
-bug "a user's -o fsname= is overridden: fuse/main.c add_default_opts appends fsname=VOLUME after the user's options"
 check "-o fsname= is passed to libfuse (shown as the mount's source)" \
 	grep -q " $M .* fuse.logfs lfs-test-volume " /proc/self/mountinfo
 check "-o allow_other is passed to libfuse" grep -q " $M .*allow_other" /proc/self/mountinfo
