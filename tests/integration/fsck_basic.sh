@@ -120,6 +120,17 @@ out_has "newer format version: clear message" 'uses logfs format version 2, newe
 snap "$TMP/new" >"$TMP/after"
 check "newer format version: nothing changed" cmp -s "$TMP/before" "$TMP/after"
 
+# --- progress (-C): only on a terminal ---
+expect_rc 0 "-C without a terminal: exit 0" "$FSCK" -n -f -C "$V"
+check "-C without a terminal: no progress output" sh -c "! grep -q 'checking' '$TMP/out'"
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$FSCK' -n -f -C '$V'" "$TMP/typescript" >/dev/null 2>&1
+	check "-C on a terminal: progress shown" grep -q 'fsck.logfs: checking .*: 100% (' "$TMP/typescript"
+	check "-C on a terminal: updated in place (carriage returns)" grep -q "$(printf '\r')" "$TMP/typescript"
+else
+	ok "# SKIP -C on a terminal: script(1) not installed"
+fi
+
 # --- output ---
 cp -a "$V" "$TMP/o"
 "$TOOLS/lfs_flip" "$(seg "$TMP/o" t 80 log)" 1050 0
