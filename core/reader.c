@@ -140,12 +140,19 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 	}
 	case LFS_START_TIME: {
 		/* First segment whose newest record is at or after the time;
-		 * per-segment newest timestamps never decrease. */
+		 * per-segment newest timestamps never decrease. An empty
+		 * segment (the new active one, or one a repair emptied) has no
+		 * time of its own: it sorts with the nearest non-empty one
+		 * before it, which keeps the bisection's predicate monotonic
+		 * (taking empty ones as "before" skipped the segments before
+		 * an emptied one in the middle). */
 		size_t lo = 0, hi = n;
 		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (atomic_load(&t->segs[mid]->nentries) == 0 ||
-			    atomic_load(&t->segs[mid]->last_ts) < st->value)
+			size_t mid = lo + (hi - lo) / 2, j = mid;
+			while (j > 0 && atomic_load(&t->segs[j]->nentries) == 0)
+				j--;
+			if (atomic_load(&t->segs[j]->nentries) == 0 ||
+			    atomic_load(&t->segs[j]->last_ts) < st->value)
 				lo = mid + 1;
 			else
 				hi = mid;

@@ -522,6 +522,89 @@ static void test_write_framing_offsets(void **state)
 	free(all.p);
 }
 
+/* A sealed segment in the middle that a repair emptied (its data file was
+ * lost): searches by time still find the records before it. */
+static void test_time_search_with_emptied_segment(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 5);
+	size_t n;
+	struct lfs_idx_entry *e = all_entries(f, &n);
+	uint64_t m = bases[2];
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	/* Empty segment m as repair does: no data, its index the header and
+	 * a seal for zero entries. */
+	char *lp = tu_seg_path(f->vol, "app", m, "log"), *ip = tu_seg_path(f->vol, "app", m, "idx");
+	assert_int_equal(truncate(lp, 0), 0);
+	assert_int_equal(truncate(ip, LFS_IDX_HEADER_SIZE), 0);
+	struct lfs_idx_entry seal = {.offset = m, .type = LFS_ENTRY_SEAL};
+	unsigned char raw[LFS_IDX_ENTRY_SIZE];
+	lfs_idx_entry_encode(&seal, raw);
+	FILE *fp = fopen(ip, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, LFS_IDX_HEADER_SIZE, SEEK_SET), 0);
+	assert_int_equal(fwrite(raw, 1, sizeof(raw), fp), sizeof(raw));
+	fclose(fp);
+	free(lp);
+	free(ip);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+	/* Times before the emptied segment start where they did. */
+	struct lfs_start s = {.kind = LFS_START_TIME};
+	lfs_reader *r;
+	uint64_t probes[] = {0, e[0].ts, e[1].ts, e[2].ts + 1};
+	for (size_t k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
+		s.value = probes[k];
+		uint64_t want = 0;
+		for (size_t i = 0; i < n; i++)
+			if (e[i].ts >= probes[k]) {
+				want = e[i].offset;
+				break;
+			}
+		assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+		if (lfs_reader_start_offset(r) != want)
+			fail_msg("time %llu: starts at %llu, want %llu", (unsigned long long)probes[k],
+				 (unsigned long long)lfs_reader_start_offset(r),
+				 (unsigned long long)want);
+		lfs_reader_close(r);
+	}
+	/* A time inside the emptied segment: the first record after it. */
+	for (size_t i = 0; i < n; i++)
+		if (e[i].offset == m) {
+			s.value = e[i].ts;
+			break;
+		}
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_true(lfs_reader_start_offset(r) == bases[3]);
+	lfs_reader_close(r);
+	/* Its offsets are gone. */
+	struct lfs_start so = {.kind = LFS_START_OFFSET, .value = m};
+	assert_int_equal(lfs_reader_open(f->t, &so, &r), -ENOENT);
+	so.value = bases[3];
+	assert_int_equal(lfs_reader_open(f->t, &so, &r), 0);
+	check_range(r, f->data.p, f->data.len, f->rec_pos[bases[3]], 0, 100000);
+	lfs_reader_close(r);
+	/* Reading the whole log runs into the hole the lost data left in the
+	 * stream: the bytes before it, then EIO, never another segment's
+	 * bytes in its place. */
+	struct lfs_start sf = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(f->t, &sf, &r), 0);
+	uint64_t hole = f->rec_pos[m];
+	char *buf = malloc(f->data.len);
+	assert_int_equal(lfs_reader_read(r, buf, f->data.len, 0), (ssize_t)hole);
+	assert_memory_equal(buf, f->data.p, hole);
+	assert_int_equal(lfs_reader_read(r, buf, 10, hole), -EIO);
+	free(buf);
+	lfs_reader_close(r);
+	free(e);
+	free(bases);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -537,6 +620,7 @@ int main(void)
 		T(test_reader_holds_topic),
 		T(test_reader_survives_framing_change),
 		T(test_write_framing_offsets),
+		T(test_time_search_with_emptied_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
