@@ -605,6 +605,58 @@ static void test_time_search_with_emptied_segment(void **state)
 	free(bases);
 }
 
+/* A sealed segment whose data the disk changed: reads serve the good
+ * batches before the bad one, then fail with EIO; never the bad bytes. */
+static void test_corrupt_sealed_batch_eio(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 4);
+	uint64_t seg = bases[1], bad = bases[1] + 3; /* a record inside it */
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	char *lp = tu_seg_path(f->vol, "app", seg, "log");
+	FILE *fp = fopen(lp, "r+b");
+	assert_non_null(fp);
+	uint64_t at = f->rec_pos[bad] - f->rec_pos[seg] + 1;
+	assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+	fputc('#', fp);
+	fclose(fp);
+	free(lp);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+
+	/* The whole log: good bytes up to the batch holding the bad byte. */
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	lfs_reader *r;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	char *buf = malloc(f->data.len);
+	ssize_t n = lfs_reader_read(r, buf, f->data.len, 0);
+	assert_true(n >= (ssize_t)f->rec_pos[seg] && n <= (ssize_t)f->rec_pos[bad]);
+	assert_memory_equal(buf, f->data.p, (size_t)n);
+	assert_int_equal(lfs_reader_read(r, buf, 10, (uint64_t)n), -EIO);
+	assert_int_equal(lfs_reader_read(r, buf, 10, f->rec_pos[bad]), -EIO);
+	/* Past the bad segment all is well. */
+	uint64_t next = f->rec_pos[bases[2]];
+	assert_int_equal(lfs_reader_read(r, buf, f->data.len - next, next),
+			 (ssize_t)(f->data.len - next));
+	assert_memory_equal(buf, f->data.p + next, f->data.len - next);
+	lfs_reader_close(r);
+	/* The segment as a file: the same. */
+	lfs_segment *sg;
+	assert_int_equal(lfs_segment_get(f->t, seg, &sg), 0);
+	n = lfs_segment_read(sg, buf, f->data.len, 0);
+	assert_true(n >= 0 && n <= (ssize_t)(f->rec_pos[bad] - f->rec_pos[seg]));
+	assert_memory_equal(buf, f->data.p + f->rec_pos[seg], (size_t)n);
+	assert_int_equal(lfs_segment_read(sg, buf, 10, (uint64_t)n), -EIO);
+	lfs_segment_put(sg);
+	free(buf);
+	free(bases);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -621,6 +673,7 @@ int main(void)
 		T(test_reader_survives_framing_change),
 		T(test_write_framing_offsets),
 		T(test_time_search_with_emptied_segment),
+		T(test_corrupt_sealed_batch_eio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
