@@ -29,6 +29,7 @@ _pids=""     # processes this script started and must not leave behind
 _tmpfs=""    # tmpfs mounts to remove
 _tmux=""     # tmux socket names
 _ndaemon=0
+_daemon_bad=""
 
 # ---- reporting ----
 
@@ -57,6 +58,19 @@ check()
 note() { printf '# %s\n' "$*"; }
 finish()
 {
+	# Whatever the tests checked, the daemons must not have hit a
+	# sanitizer report (make asan) nor exited non-zero after an unmount.
+	if grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$T"/daemon.*.err >"$T/san" 2>/dev/null; then
+		for _f in $(cat "$T/san"); do note "$_f:"; head -n 30 "$_f" | sed 's/^/#   /'; done
+		not_ok "the daemons ran without sanitizer reports"
+	else
+		ok "the daemons ran without sanitizer reports"
+	fi
+	if [ -n "$_daemon_bad" ]; then
+		not_ok "every daemon exited 0 after its unmount (not:$_daemon_bad)"
+	else
+		ok "every daemon exited 0 after its unmount"
+	fi
 	note "$(basename "$0"): $_fails failed"
 	[ "$_fails" -eq 0 ]
 	exit $?
@@ -256,10 +270,18 @@ lfs_umount()
 	_pid=${2:-$DPID}
 	DSTATUS=""
 	if is_mounted "$_mnt"; then
-		fusermount3 -u "$_mnt" 2>"$T/umount.err" || {
-			note "fusermount3 -u $_mnt: $(cat "$T/umount.err")"
-			umount -l "$_mnt"
-		}
+		# EBUSY while a process that just ended still has a file open:
+		# try again for a while.
+		_n=0
+		until fusermount3 -u "$_mnt" 2>"$T/umount.err"; do
+			_n=$((_n + 1))
+			if [ $_n -ge 50 ] || ! grep -q busy "$T/umount.err"; then
+				note "fusermount3 -u $_mnt: $(cat "$T/umount.err")"
+				umount -l "$_mnt"
+				break
+			fi
+			sleep 0.1
+		done
 	fi
 	if [ -n "$_pid" ]; then
 		wait_gone "$_pid" 30 || {
@@ -268,6 +290,10 @@ lfs_umount()
 		}
 		wait "$_pid" 2>/dev/null
 		DSTATUS=$?
+		if [ "$DSTATUS" -ne 0 ]; then
+			_daemon_bad="$_daemon_bad $_pid:$DSTATUS"
+			note "daemon $_pid exited $DSTATUS after unmount: $(tail -n 5 "$DERR" 2>/dev/null)"
+		fi
 	fi
 	return 0
 }
