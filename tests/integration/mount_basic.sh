@@ -112,6 +112,55 @@ check "SIGINT: the mount is gone" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
 lfs_mount "$V" "$M"
 check "after SIGINT the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
 check "after SIGINT everything is there" eq "$(tail -n 1 "$M/d1/tail")" sigint
+
+# SIGTERM while a producer holds an unterminated line: flushed at unmount.
+"$LFSIO" open 0 wa "$M/d1/tail" write 0 'still open' sleep 60000 2>/dev/null &
+hp=$!
+_pids="$_pids $hp"
+wait_for 10 sh -c "grep -q 'still open' /proc/$hp/cmdline && [ -e /proc/$hp/fd/3 ]"
+sleep 0.3
+kill -TERM "$DPID"
+check "SIGTERM with a producer handle open: the daemon exits" wait_gone "$DPID" 20
+wait "$DPID"
+stop "$hp"
+fusermount3 -u "$M" 2>/dev/null
+lfs_mount "$V" "$M"
+check "SIGTERM with a producer handle open: the next mount is clean" sh -c "! grep -qi recover '$DERR'"
+check "SIGTERM flushed the line a still open handle held" eq "$(tail -n 1 "$M/d1/tail")" "still open"
+
+# The other programs refuse a mounted volume.
+"$MKFS" -F -q "$V" >"$T/o" 2>"$T/e"
+rc=$?
+check "mkfs.logfs -F refuses the mounted volume (exit 1)" eq "$rc" 1
+if [ -x "$LFS_BUILD/fsck.logfs" ]; then
+	"$LFS_BUILD/fsck.logfs" -y "$V" >"$T/o" 2>"$T/e"
+	rc=$?
+	check "fsck.logfs -y refuses the mounted volume (exit 8)" eq "$rc" 8
+	"$LFS_BUILD/fsck.logfs" -p "$V" >"$T/o" 2>"$T/e"
+	rc=$?
+	check "fsck.logfs -p refuses the mounted volume (exit 8)" eq "$rc" 8
+fi
+check "the mounted volume is intact after the refusals" eq "$(tail -n 1 "$M/d1/tail")" "still open"
+
+# Without allow_other only the mounting user can use the mount.
+if command -v setpriv >/dev/null 2>&1; then
+	asuser() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	chmod 0755 "$T" # the mountpoint's parent must be reachable
+	check "another user reaches the mountpoint's directory (test setup)" asuser ls "$T"
+	check "without allow_other another user cannot list the mount" sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups ls '$M' >/dev/null 2>&1"
+	lfs_umount "$M"
+	lfs_mount "$V" "$M" -o allow_other
+	check "with allow_other another user can read a 0755 topic's tail" \
+		eq "$(asuser tail -n 1 "$M/d1/tail" 2>&1)" "still open"
+	check "with allow_other another user cannot append to a root-owned 0644 tail (EACCES)" \
+		sh_fails_with EACCES "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo x >>$M/d1/tail'"
+	check "with allow_other another user cannot make topics in the root-owned mount (EACCES)" \
+		fails_with EACCES asuser mkdir "$M/nobody"
+	chmod 0700 "$M/d1"
+	check "default_permissions: a 0700 topic is closed to another user" fails_with EACCES asuser cat "$M/d1/tail"
+	chmod 0755 "$M/d1"
+	chmod 0700 "$T"
+fi
 lfs_umount "$M"
 
 # ---- -d: FUSE debug, implies -f ----
@@ -163,7 +212,7 @@ mkdir "\$M/helper" 2>/dev/null
 v=\$(getfattr --only-values -n user.logfs.segment_size "\$M/helper" 2>/dev/null)
 [ "\$v" = 8192 ] && echo "ok - mount -t fuse.logfs passes -o options to logfs" ||
 	echo "not ok - mount -t fuse.logfs passes -o options to logfs (segment_size \$v)"
-[ "\$(cat "\$M/d1/tail" 2>&1 | tail -n 1)" = sigint ] && echo "ok - mount -t fuse.logfs serves the volume" ||
+[ "\$(cat "\$M/d1/tail" 2>&1 | tail -n 1)" = "still open" ] && echo "ok - mount -t fuse.logfs serves the volume" ||
 	echo "not ok - mount -t fuse.logfs serves the volume"
 umount "\$M" 2>/dev/null || fusermount3 -u "\$M"
 i=0; while ! unlocked && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i+1)); done
