@@ -573,6 +573,13 @@ static int roll(lfs_topic *t, uint32_t framing)
 	return 0;
 }
 
+/* ms to ns, saturating: a limit of "ages" (say 200000d) must not wrap
+ * around into a short one. */
+static uint64_t ms_to_ns(uint64_t ms)
+{
+	return ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull;
+}
+
 static bool should_roll(lfs_segment *s, const struct lfs_settings *st, size_t len, uint64_t now)
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
@@ -583,7 +590,7 @@ static bool should_roll(lfs_segment *s, const struct lfs_settings *st, size_t le
 		return true;
 	if (n + 2 > LFS_IDX_MAX_ENTRIES)
 		return true;
-	return st->segment_ms && now - s->first_ts >= st->segment_ms * 1000000ull;
+	return st->segment_ms && now > s->first_ts && now - s->first_ts >= ms_to_ns(st->segment_ms);
 }
 
 static int commit_wait(lfs_topic *t, uint64_t target);
@@ -793,7 +800,9 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 		uint64_t bytes = atomic_load(&t->end_pos) - s->stream_pos;
 		bool by_bytes = st.retention_bytes && bytes > st.retention_bytes;
 		uint64_t newest = atomic_load(&s->last_ts);
-		bool by_age = st.retention_ms && newest + st.retention_ms * 1000000ull < now_ns;
+		/* "newest + retention < now" without overflowing. */
+		bool by_age = st.retention_ms && newest < now_ns &&
+			      now_ns - newest > ms_to_ns(st.retention_ms);
 		if (!by_bytes && !by_age)
 			break;
 		int rc = drop_oldest(t);

@@ -449,6 +449,21 @@ static void test_roll_by_age(void **state)
 	assert_true(stat_of(f->t).segments == 3);
 }
 
+/* An age limit so long that it overflows nanoseconds never rolls. */
+static void test_huge_segment_ms(void **state)
+{
+	struct fix *f = *state;
+	static const char *forever[] = {"18446744073710", "18446744073709551615", "250000d"};
+	for (size_t i = 0; i < sizeof(forever) / sizeof(forever[0]); i++) {
+		tu_set(f->t, LFS_SET_SEGMENT_MS, forever[i]);
+		tu_append_str(f->t, "a\n");
+		tu_append_str(f->t, "b\n");
+		tu_sleep_ms(2);
+		tu_append_str(f->t, "c\n");
+	}
+	assert_true(stat_of(f->t).segments == 1);
+}
+
 static void test_single_append_larger_than_segment(void **state)
 {
 	struct fix *f = *state;
@@ -827,6 +842,7 @@ int main(void)
 		T(test_roll_by_size),
 		T(test_roll_exact_fit_and_one_over),
 		T(test_roll_by_age),
+		T(test_huge_segment_ms),
 		T(test_single_append_larger_than_segment),
 		T(test_roll_by_index_entries),
 		T(test_sync_always),

@@ -205,6 +205,24 @@ static void test_retention_by_age(void **state)
 	expect_retained_tail(f, 20);
 }
 
+/* Retention times so long they overflow nanoseconds ("keep for ages")
+ * keep everything; they must not wrap around into "delete now". */
+static void test_huge_retention_ms(void **state)
+{
+	struct fix *f = *state;
+	fill(f, 12);
+	static const char *forever[] = {"200000d", "18446744073709551615", "18446744073710",
+					"5000000000h"};
+	for (size_t i = 0; i < sizeof(forever) / sizeof(forever[0]); i++) {
+		tu_set(f->t, LFS_SET_RETENTION_MS, forever[i]);
+		assert_int_equal(lfs_topic_apply_retention(f->t, lfs_now_ns()), 0);
+		assert_int_equal(lfs_topic_apply_retention(f->t, lfs_now_ns() + 100 * 86400 * SEC), 0);
+		lfs_volume_tick(f->v, lfs_now_ns());
+		assert_true(stat_of(f->t).segments == 3);
+	}
+	expect_retained_tail(f, 0);
+}
+
 /* The ticker applies retention by age; a fake clock drives it. */
 static void test_retention_by_tick(void **state)
 {
@@ -416,6 +434,7 @@ int main(void)
 		T(test_retention_on_roll),
 		T(test_retention_by_age),
 		T(test_retention_by_tick),
+		T(test_huge_retention_ms),
 		T(test_active_never_deleted),
 		T(test_reader_outlives_retention),
 		T(test_reader_outlives_retention_after_reopen),
