@@ -539,8 +539,29 @@ int lfs_segment_map_data(lfs_segment *s)
 	int rc = 0;
 	if (!atomic_load(&s->data)) {
 		int fd = open_seg_file(s, "log", O_RDONLY);
+		struct stat st;
 		if (fd < 0) {
 			rc = fd;
+		} else if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size) {
+			/* The file is shorter than its seal says (cut behind
+			 * our back): mapping past its end would make reads
+			 * there fault (SIGBUS). Map what is there; the batches
+			 * it does not hold whole are not good. */
+			uint64_t len = (uint64_t)st.st_size;
+			void *p = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+			if (p == MAP_FAILED) {
+				rc = -errno;
+			} else if (!p) {
+				atomic_store(&s->good_end, 0); /* nothing to map */
+			} else {
+				s->data_maplen = len;
+				atomic_store_explicit(&s->data, p, memory_order_release);
+				if (atomic_load(&s->good_end) != UINT64_MAX)
+					rc = verify_sealed(s);
+				else
+					atomic_store(&s->good_end, len);
+			}
+			close(fd);
 		} else {
 			void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 			if (p == MAP_FAILED) {

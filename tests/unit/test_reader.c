@@ -657,6 +657,55 @@ static void test_corrupt_sealed_batch_eio(void **state)
 	free(bases);
 }
 
+/* A sealed segment whose data file lost its end (truncated behind the
+ * daemon's back, by whole pages): reads of what is missing fail with EIO;
+ * nothing faults. */
+static void test_truncated_sealed_segment(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "64K");
+	for (int i = 0; i < 1500; i++)
+		add_batch(f, 1 + i % 3, 60);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 2);
+	uint64_t seg = bases[0], seg_len = f->rec_pos[bases[1]];
+	uint64_t keep = 8192;
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	char *lp = tu_seg_path(f->vol, "app", seg, "log");
+	assert_int_equal(truncate(lp, (off_t)keep), 0);
+	free(lp);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+
+	lfs_segment *sg;
+	assert_int_equal(lfs_segment_get(f->t, seg, &sg), 0);
+	char *buf = malloc(f->data.len);
+	ssize_t n = lfs_segment_read(sg, buf, seg_len, 0);
+	if (n < 0 || (uint64_t)n > keep)
+		fail_msg("read %zd bytes of a segment cut to %llu", n, (unsigned long long)keep);
+	assert_true(n > 0);
+	assert_memory_equal(buf, f->data.p, (size_t)n);
+	assert_int_equal(lfs_segment_read(sg, buf, 100, seg_len - 100), -EIO);
+	assert_int_equal(lfs_segment_read(sg, buf, 100, (uint64_t)n), -EIO);
+	lfs_segment_put(sg);
+
+	struct lfs_start s = {.kind = LFS_START_FIRST};
+	lfs_reader *r;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_int_equal(lfs_reader_read(r, buf, f->data.len, 0), n);
+	assert_int_equal(lfs_reader_read(r, buf, 10, seg_len - 10), -EIO);
+	/* The next segment reads fine. */
+	assert_int_equal(lfs_reader_read(r, buf, f->data.len - seg_len, seg_len),
+			 (ssize_t)(f->data.len - seg_len));
+	assert_memory_equal(buf, f->data.p + seg_len, f->data.len - seg_len);
+	lfs_reader_close(r);
+	free(buf);
+	free(bases);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -674,6 +723,7 @@ int main(void)
 		T(test_write_framing_offsets),
 		T(test_time_search_with_emptied_segment),
 		T(test_corrupt_sealed_batch_eio),
+		T(test_truncated_sealed_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
