@@ -115,10 +115,8 @@ void lfs_idx_entry_encode(const struct lfs_idx_entry *e, unsigned char out[LFS_I
 	lfs_put32(out + 44, lfs_crc32c(0, out, 44));
 }
 
-int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e)
+void lfs_idx_entry_fields(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e)
 {
-	if (lfs_get32(in + 44) != lfs_crc32c(0, in, 44))
-		return -EUCLEAN;
 	e->offset = lfs_get64(in);
 	e->pos = lfs_get64(in + 8);
 	e->len = lfs_get32(in + 16);
@@ -126,6 +124,13 @@ int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_
 	e->ts = lfs_get64(in + 24);
 	e->crc = lfs_get32(in + 32);
 	e->type = lfs_get32(in + 36);
+}
+
+int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e)
+{
+	if (lfs_get32(in + 44) != lfs_crc32c(0, in, 44))
+		return -EUCLEAN;
+	lfs_idx_entry_fields(in, e);
 	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL)
 		return -EUCLEAN;
 	if (e->type == LFS_ENTRY_BATCH && (e->count == 0 || e->len == 0))

@@ -91,6 +91,8 @@ uint32_t lfs_state_decode(const unsigned char *in, size_t len);
 void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE]);
 int lfs_idx_header_decode(const unsigned char in[LFS_IDX_HEADER_SIZE], struct lfs_idx_header *h);
 void lfs_idx_entry_encode(const struct lfs_idx_entry *e, unsigned char out[LFS_IDX_ENTRY_SIZE]);
+/* The fields only, without checking: for entries verified before. */
+void lfs_idx_entry_fields(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 /* 0, or -EUCLEAN when the entry's checksum or type is wrong. */
 int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 

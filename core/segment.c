@@ -82,13 +82,7 @@ void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
 				 LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE;
 	/* Committed entries were verified when written or loaded: decode the
 	 * fields without re-checking the CRC on the read path. */
-	e->offset = lfs_get64(p);
-	e->pos = lfs_get64(p + 8);
-	e->len = lfs_get32(p + 16);
-	e->count = lfs_get32(p + 20);
-	e->ts = lfs_get64(p + 24);
-	e->crc = lfs_get32(p + 32);
-	e->type = lfs_get32(p + 36);
+	lfs_idx_entry_fields(p, e);
 }
 
 /* Grows a file to at least want bytes (rounded to step), allocating blocks
