@@ -8,7 +8,11 @@
  * Input layout:
  *   byte 0       flags: 1 hint framing is write (else line), 2 seal the
  *                segment when repairing, 4 no index file, 8 no data file,
- *                16 scan without LFS_SCAN_VERIFY_PAYLOAD first
+ *                16 scan without LFS_SCAN_VERIFY_PAYLOAD first,
+ *                32 recompute the index header's and every entry's CRC,
+ *                64 also each batch entry's payload CRC from the data,
+ *                128 also a seal entry's CRC of the entries before it
+ *                (so that mutations reach past the checksums)
  *   bytes 1..3   length of the index part (little-endian, clamped)
  *   then         the index file, then the data file
  * The segment's base offset is read from the index header's field (bytes
@@ -46,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_NO_IDX 4
 #define FZ_NO_LOG 8
 #define FZ_NO_VERIFY 16
+#define FZ_FIX_CRC 32
+#define FZ_FIX_PAYLOAD 64
+#define FZ_FIX_SEAL 128
 
 static int fz_dirfd = -1;
 static char fz_path[64];
@@ -138,6 +145,34 @@ static void fz_scan(const uint8_t *data, size_t size)
 	if (base > (1ull << 62))
 		base &= (1ull << 62) - 1;
 
+	/* Checksum fix-ups, so that mutated fields are seen by the checks
+	 * after the CRCs. */
+	uint8_t *fixed = NULL;
+	if (flags & (FZ_FIX_CRC | FZ_FIX_PAYLOAD | FZ_FIX_SEAL)) {
+		fixed = malloc(ilen + 1);
+		if (!fixed)
+			fz_fail("malloc");
+		memcpy(fixed, idx, ilen);
+		if (ilen >= LFS_IDX_HEADER_SIZE && (flags & FZ_FIX_CRC))
+			lfs_put32(fixed + 60, lfs_crc32c(0, fixed, 60));
+		for (size_t off = LFS_IDX_HEADER_SIZE; off + LFS_IDX_ENTRY_SIZE <= ilen;
+		     off += LFS_IDX_ENTRY_SIZE) {
+			uint8_t *e = fixed + off;
+			uint32_t type = lfs_get32(e + 36);
+			uint64_t pos = lfs_get64(e + 8);
+			uint32_t len = lfs_get32(e + 16);
+			if ((flags & FZ_FIX_PAYLOAD) && type == LFS_ENTRY_BATCH && pos <= llen &&
+			    len <= llen - pos)
+				lfs_put32(e + 32, lfs_crc32c(0, log + pos, len));
+			if ((flags & FZ_FIX_SEAL) && type == LFS_ENTRY_SEAL)
+				lfs_put32(e + 32, lfs_crc32c(0, fixed + LFS_IDX_HEADER_SIZE,
+							     off - LFS_IDX_HEADER_SIZE));
+			if (flags & (FZ_FIX_CRC | FZ_FIX_PAYLOAD | FZ_FIX_SEAL))
+				lfs_put32(e + 44, lfs_crc32c(0, e, 44));
+		}
+		idx = fixed;
+	}
+
 	int dirfd = fz_dir();
 	char in[32], ln[32];
 	lfs_seg_name(base, "idx", in);
@@ -210,6 +245,7 @@ static void fz_scan(const uint8_t *data, size_t size)
 	}
 	unlinkat(dirfd, in, 0);
 	unlinkat(dirfd, ln, 0);
+	free(fixed);
 }
 
 static bool fz_settings_equal(const struct lfs_settings *a, const struct lfs_settings *b,

@@ -63,6 +63,12 @@ seed write-noindex 5 /nonexistent "${sw%.idx}.log"
 seed line-nodata 8 "$sl" /nonexistent
 seed write-nodata-seal 11 "$sw" /nonexistent
 seed empty-both 0 /nonexistent /nonexistent
+# With the checksum fix-ups (32 entry and header CRCs, 64 payload CRCs,
+# 128 seal CRC), mutations of the fields reach the scanner's later checks.
+seed line-sealed-fix 226 "$sl" "${sl%.idx}.log"
+seed write-sealed-fix 227 "$sw" "${sw%.idx}.log"
+seed line-active-fix 224 "$al" "${al%.idx}.log"
+seed write-active-fix 225 "$aw" "${aw%.idx}.log"
 
 # An active segment as a kill leaves it: preallocated zero tails.
 "$BUILD/logfs" "$W/vol" "$W/mnt" -f 2>/dev/null &
