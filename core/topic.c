@@ -231,11 +231,6 @@ static int list_bases(int dirfd, uint64_t **out, size_t *count)
 		if (lfs_seg_name_parse(de->d_name, "log", &base) < 0 &&
 		    lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
 			continue;
-		bool seen = false;
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = v[i] == base;
-		if (seen)
-			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			uint64_t *nv = realloc(v, cap * sizeof(*nv));
@@ -251,6 +246,13 @@ static int list_bases(int dirfd, uint64_t **out, size_t *count)
 	closedir(d);
 	if (n) /* v is NULL for a new topic: qsort(NULL, 0) is undefined */
 		qsort(v, n, sizeof(*v), cmp_u64);
+	/* A segment has two files: keep each base once (sorted, so the
+	 * duplicates are neighbours; linear in the number of segments). */
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || v[u - 1] != v[i])
+			v[u++] = v[i];
+	n = u;
 	*out = v;
 	*count = n;
 	return 0;

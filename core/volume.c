@@ -402,6 +402,14 @@ static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *re
 			continue;
 		lfs_topic *t;
 		rc = lfs_topic_load(v, de->d_name, was_clean, rep, &t);
+		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA || rc == -EPROTONOSUPPORT) {
+			/* One damaged topic must not take the others down: it
+			 * stays out of the mount until fsck.logfs repairs it. */
+			lfs_log(v, 0, "topic %s: cannot load (%s): left out of the mount, run fsck.logfs",
+				de->d_name, strerror(-rc));
+			rc = 0;
+			continue;
+		}
 		if (rc < 0) {
 			lfs_log(v, 0, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
 			break;
