@@ -127,7 +127,8 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 				hi = mid;
 		}
 		lfs_segment *s = t->segs[lo];
-		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire))
+		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire) ||
+		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0)
 			return -ENOENT; /* a gap left by a repair */
 		uint64_t pos;
 		int rc = locate_offset(s, st->value, &pos);

@@ -59,6 +59,9 @@ struct scan {
 	bool walked;    /* walk() ran over the entries */
 	bool seal_seen; /* walk() met a seal entry (valid or not) */
 	bool cut;       /* walk() cut the segment at a bad entry or batch */
+	/* An empty segment's next offset when records were lost with its
+	 * data (0: none). */
+	uint64_t lost_next;
 };
 
 static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
@@ -110,7 +113,9 @@ static void mark_rewrite(struct scan *sc, uint64_t from)
 
 static uint64_t next_offset(struct scan *sc)
 {
-	return sc->n ? sc->ents[sc->n - 1].offset + sc->ents[sc->n - 1].count : sc->base;
+	if (sc->n)
+		return sc->ents[sc->n - 1].offset + sc->ents[sc->n - 1].count;
+	return sc->lost_next > sc->base ? sc->lost_next : sc->base;
 }
 
 static uint64_t next_pos(struct scan *sc)
@@ -281,7 +286,13 @@ static int walk(struct scan *sc, bool *seal_ok)
 		if (drc == 0 && e.type == LFS_ENTRY_SEAL) {
 			sc->seal_seen = true;
 			uint32_t crc = lfs_crc32c(0, sc->idx + LFS_IDX_HEADER_SIZE, i * LFS_IDX_ENTRY_SIZE);
-			bool fields = e.offset == want_off && e.pos == want_pos && e.count == i;
+			/* A segment emptied because its data was lost keeps
+			 * the lost offsets in its seal, so they are never
+			 * given out again. */
+			bool lost = i == 0 && e.pos == 0 && e.offset > want_off;
+			bool fields = (e.offset == want_off || lost) && e.pos == want_pos && e.count == i;
+			if (fields && lost)
+				sc->lost_next = e.offset;
 			if (fields && e.crc == crc && !sc->changed) {
 				*seal_ok = true;
 			} else if (fields && sc->rewrite_from_set) {
@@ -536,10 +547,13 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 			if (!sc.hdr_ok)
 				sc.hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, hint->framing, base,
 								 hint->stream_pos, lfs_now_ns()};
-			rc = write_index(&sc, seal);
+			/* Sealed even as the last segment when offsets were
+			 * lost: the seal keeps them from being reused. */
+			sc.lost_next = base + lost;
+			rc = write_index(&sc, seal || lost > 0);
 			if (rc < 0)
 				goto out;
-			res->sealed = seal;
+			res->sealed = seal || lost > 0;
 		}
 		goto done;
 	}

@@ -118,6 +118,27 @@ check "framing=write: a record with a newline inside is one record" "$LFSIO" ope
 check "framing=write: ... read back whole" eq "$(cat "$M/w/@13")" "$(printf 'x\ny\nz')"
 check "framing=write: ... counted once" eq "$(xattr "$M/w" next_offset)" 14
 
+# framing=write with the default max_record (1 MiB, the kernel's largest
+# write request).
+mkdir "$M/w1m"
+setfattr -n user.logfs.framing -v write "$M/w1m"
+setfattr -n user.logfs.max_record -v 1M "$M/w1m"
+check "framing=write: a write of 512 KiB is accepted" "$LFSIO" open 0 wa "$M/w1m/tail" writen 0 524288 65 close 0
+check "framing=write: a write of 512 KiB is one record" eq "$(xattr "$M/w1m" next_offset)" 1
+"$LFSIO" open 0 wa "$M/w1m/tail" writen 0 1048576 66 close 0 2>"$T/e"
+BIGW_BUG="the kernel splits a write(2) of about 1 MiB (the 1 MiB max_write; a buffer not page-aligned spans 257 pages) or more into several WRITE requests: write framing makes several records of it and cannot refuse it with EMSGSIZE; line framing appends it as several batches (not atomic)"
+bug "$BIGW_BUG"
+check "framing=write: a write of max_record (1 MiB) is one record" eq "$(xattr "$M/w1m" next_offset)" 2
+n=$(xattr "$M/w1m" next_offset)
+bug "$BIGW_BUG"
+check "framing=write: a write of 1 MiB + 1 fails with EMSGSIZE" \
+	"$LFSIO" open 0 wa "$M/w1m/tail" expect EMSGSIZE writen 0 1048577 67 close 0
+bug "$BIGW_BUG"
+check "framing=write: a write of 3 MB fails with EMSGSIZE" \
+	"$LFSIO" open 0 wa "$M/w1m/tail" expect EMSGSIZE writen 0 3000000 68 close 0
+bug "$BIGW_BUG"
+check "framing=write: the refused writes appended nothing" eq "$(xattr "$M/w1m" next_offset)" "$n"
+
 # ---- offsets, timestamps ----
 mkdir "$M/o"
 before=$(date +%s%N)

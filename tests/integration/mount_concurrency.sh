@@ -74,6 +74,15 @@ check "a reader saw the 7 records of each write together" wait "$r7"
 check "writes of 7 records: never interleaved with another writer's" \
 	"$LFSREC" check "$M/l7/tail" 4 3500 -b 7 -l 1:200
 
+# Writes larger than the kernel's largest write request (1 MiB): 30000
+# records, about 1.5 MB, per write(2).
+mkdir "$M/huge"
+run_writers "$M/huge/tail" 3 120000 -b 30000 -l 20:80
+check "3 writers of 1.5 MB writes succeed" wait_all $WPIDS
+bug "a write(2) over 1 MiB reaches the daemon as several WRITE requests, appended as separate batches"
+check "writes of 1.5 MB: the records of each write(2) are adjacent" \
+	"$LFSREC" check "$M/huge/tail" 3 120000 -b 30000 -l 20:80
+
 # ---- write framing, binary records ----
 mkdir "$M/bin"
 setfattr -n user.logfs.framing -v write "$M/bin"

@@ -184,11 +184,17 @@ static long parse_one(struct checker *c, const unsigned char *p, size_t n, unsig
 		}
 		unsigned long long s;
 		int k = 0;
-		if (sscanf((const char *)p, "w%u s%llu l%u %n", id, &s, &len, &k) != 3 || k == 0 ||
+		/* sscanf on a copy of the header: the stream is not
+		 * NUL-terminated, and sscanf would strlen() all of it. */
+		char head[64];
+		size_t hl = (size_t)(nl - p) < sizeof(head) - 1 ? (size_t)(nl - p) : sizeof(head) - 1;
+		memcpy(head, p, hl);
+		head[hl] = 0;
+		if (sscanf(head, "w%u s%llu l%u %n", id, &s, &len, &k) != 3 || k == 0 ||
 		    *id >= c->nwriters || len > sizeof(scratch) - 64 ||
 		    (size_t)(nl - p) != k + (size_t)len) {
-			snprintf(c->err, sizeof(c->err), "malformed line at record %llu: '%.60s'",
-				 (unsigned long long)c->records, (const char *)p);
+			snprintf(c->err, sizeof(c->err), "malformed line at record %llu: '%s'",
+				 (unsigned long long)c->records, head);
 			return -1;
 		}
 		*seq = s;
