@@ -330,10 +330,11 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 				if (rc < 0)
 					break;
 			}
-			if (last && !t->vol->readonly)
+			/* Recovery seals even the last segment when its
+			 * data was lost, to keep the lost offsets. */
+			rc = lfs_segment_load_sealed(t, bases[i], &s);
+			if (rc != 0 && last && !t->vol->readonly)
 				rc = lfs_segment_load_active(t, bases[i], &s);
-			else
-				rc = lfs_segment_load_sealed(t, bases[i], &s);
 			if (rc < 0 && t->vol->readonly && last)
 				rc = lfs_segment_load_active(t, bases[i], &s);
 		}
