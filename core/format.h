@@ -13,6 +13,9 @@
 #define LFS_STATE_FILE "state"
 #define LFS_TOPICS_DIR "topics"
 #define LFS_TOPIC_CONF "topic.conf"
+/* A topic being deleted is first renamed to this prefix + its name (not a
+ * valid topic name), so a crash never leaves half a topic. */
+#define LFS_TRASH_PREFIX ".deleted."
 
 #define LFS_SB_MAGIC "LOGFS_SB"
 #define LFS_SB_SIZE 256

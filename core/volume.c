@@ -398,6 +398,14 @@ static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *re
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
+		if (de->d_type == DT_DIR && !v->readonly &&
+		    !strncmp(de->d_name, LFS_TRASH_PREFIX, strlen(LFS_TRASH_PREFIX))) {
+			/* A topic deletion that a crash cut short. */
+			lfs_log(v, 1, "topic %s: finishing its deletion",
+				de->d_name + strlen(LFS_TRASH_PREFIX));
+			lfs_remove_tree(v->topics_fd, de->d_name);
+			continue;
+		}
 		if (lfs_topic_name_check(de->d_name) < 0 || de->d_type != DT_DIR)
 			continue;
 		lfs_topic *t;
@@ -681,7 +689,21 @@ int lfs_topic_delete(lfs_volume *v, const char *name)
 	atomic_store(&t->deleted, true);
 	memmove(v->topics + i, v->topics + i + 1, (v->ntopics - (size_t)i - 1) * sizeof(*v->topics));
 	v->ntopics--;
-	rc = lfs_remove_tree(v->topics_fd, name);
+	/* Fix (reliability_regress.sh): the topic's files used to be removed
+	 * one by one; a crash in between brought the topic back at the next
+	 * mount with any part of its segments missing (tail failed with EIO or
+	 * ENOENT). The directory is first renamed, durably, to a name no topic
+	 * can have: a crash leaves the whole topic or a trash directory, which
+	 * the next mount removes (load_topics). */
+	char trash[LFS_TOPIC_NAME_MAX + 16];
+	snprintf(trash, sizeof(trash), LFS_TRASH_PREFIX "%s", name);
+	lfs_remove_tree(v->topics_fd, trash); /* left by a read-only mount */
+	if (renameat(v->topics_fd, name, v->topics_fd, trash) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = lfs_fsync_dir(v->topics_fd);
+	if (rc == 0)
+		rc = lfs_remove_tree(v->topics_fd, trash);
 	if (rc == 0)
 		rc = lfs_fsync_dir(v->topics_fd);
 	lfs_topic_put(t);

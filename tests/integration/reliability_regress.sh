@@ -131,4 +131,49 @@ if start_daemon "$VOL" "$MNT" ""; then
 else
 	not_ok "mount with an oldest segment without its data file failed: $(tail -n 3 "$WORK/daemon.log")"
 fi
+# 5. rmdir of a topic removed its files one by one: a crash in between
+# brought the topic back at the next mount with any part of its segments
+# missing, and reads of tail failed with EIO or ENOENT (found by killing
+# the daemon during rmdir). The topic is now renamed aside first. Property:
+# after kill -9 at any moment of an rmdir, the topic is either whole or
+# gone, and the other topics are intact.
+tries=0
+whole=0
+gone=0
+bad=""
+for d in 0 1 2 3 5 8 12 20; do
+	rm -rf "$VOL" "$WORK/acks"
+	mkdir -p "$WORK/acks/big" "$WORK/acks/keep"
+	"$MKFS" -q -s 4K "$VOL"
+	start_daemon "$VOL" "$MNT" ""
+	mkdir "$MNT/big" "$MNT/keep"
+	"$TOOLS/ackwriter" -p "$MNT/keep/tail" -i 1 -a "$WORK/acks/keep/w1.ack" -n 100 2>/dev/null
+	"$TOOLS/ackwriter" -p "$MNT/big/tail" -i 2 -a "$WORK/acks/big/w2.ack" -n 40000 -k 20 -M 100 2>/dev/null
+	rmdir "$MNT/big" 2>/dev/null &
+	sleep "0.00$d" 2>/dev/null || sleep "0.0$d"
+	kill_daemon "$MNT"
+	wait
+	tries=$((tries + 1))
+	if ! start_daemon "$VOL" "$MNT" ""; then
+		bad="$bad; delay ${d}ms: mount failed"
+		continue
+	fi
+	"$TOOLS/ackcheck" -t "$MNT/keep" -A "$WORK/acks/keep" >/dev/null || bad="$bad; delay ${d}ms: topic keep damaged"
+	if [ -d "$MNT/big" ]; then
+		if out=$("$TOOLS/ackcheck" -t "$MNT/big" -A "$WORK/acks/big"); then
+			whole=$((whole + 1))
+		else
+			bad="$bad; delay ${d}ms: topic big came back damaged: $(echo "$out" | head -n 2)"
+		fi
+	else
+		gone=$((gone + 1))
+	fi
+	stop_daemon "$MNT"
+	"$FSCK" -n -f "$VOL" >/dev/null 2>&1 || bad="$bad; delay ${d}ms: fsck -n -f after the mount exit $?"
+done
+if [ -z "$bad" ]; then
+	ok "kill -9 during rmdir of a topic ($tries tries): the topic is whole ($whole) or gone ($gone), never half"
+else
+	not_ok "kill -9 during rmdir of a topic:$bad"
+fi
 finish
