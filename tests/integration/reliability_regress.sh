@@ -176,4 +176,29 @@ if [ -z "$bad" ]; then
 else
 	not_ok "kill -9 during rmdir of a topic:$bad"
 fi
+# 6. Changing an empty topic's framing rewrites its active segment's index
+# header, then topic.conf. A crash between the two left the topic framed
+# one way and its empty segment the other: every append failed with EINVAL,
+# and fsck saw nothing wrong. Crafted: the header of a write-framed empty
+# topic in the topic.conf of a line-framed one.
+rm -rf "$VOL" "$WORK/vx"
+"$MKFS" -q "$WORK/vx"
+"$MKFS" -q "$VOL"
+start_daemon "$WORK/vx" "$MNT" ""
+mkdir "$MNT/t"
+setfattr -n user.logfs.framing -v write "$MNT/t"
+stop_daemon "$MNT"
+start_daemon "$VOL" "$MNT" ""
+mkdir "$MNT/t"
+stop_daemon "$MNT"
+cp "$WORK/vx/topics/t/00000000000000000000.idx" "$VOL/topics/t/"
+rm -f "$VOL/state"
+start_daemon "$VOL" "$MNT" ""
+if echo "line one" >>"$MNT/t/tail" 2>"$WORK/t.err" && [ "$(cat "$MNT/t/tail")" = "line one" ]; then
+	ok "an empty segment left framed otherwise than its topic (a framing change cut short) takes the topic's framing"
+else
+	not_ok "append to a topic whose empty segment is framed otherwise (a framing change cut short): $(cat "$WORK/t.err")"
+fi
+stop_daemon "$MNT"
+out=$("$FSCK" -n -f "$VOL" 2>&1) || not_ok "fsck -n -f after the framing repair: $out"
 finish
