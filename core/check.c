@@ -690,7 +690,8 @@ static int quick_topic(struct checker *ck, struct topic_ctx *tc)
 	if (rc == 1) {
 		for (size_t i = 0; i < tc->nsegs; i++) {
 			ck->res->segments++;
-			ck->res->records += rs[i].next_offset - rs[i].base_offset;
+			if (rs[i].entries) /* an emptied segment's seal may keep lost offsets */
+				ck->res->records += rs[i].next_offset - rs[i].base_offset;
 			ck->res->bytes += rs[i].valid_bytes;
 			if (ck->o->segment)
 				ck->o->segment(ck->o->ctx, tc->name, &rs[i]);
@@ -839,7 +840,8 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 			}
 		}
 		ck->res->segments++;
-		ck->res->records += r.next_offset - s->base;
+		if (r.entries) /* an emptied segment's seal may keep lost offsets */
+			ck->res->records += r.next_offset - s->base;
 		ck->res->bytes += r.valid_bytes;
 		if (ck->o->segment)
 			ck->o->segment(ck->o->ctx, tc->name, &r);
@@ -1032,6 +1034,29 @@ static int check_names_and_topics(struct checker *ck)
 	for (size_t i = 0; i < ntopics; i++) {
 		if (cancelled(ck))
 			break;
+		const char *trash = topics[i].name;
+		if (topics[i].type == DT_DIR &&
+		    !strncmp(trash, LFS_TRASH_PREFIX, strlen(LFS_TRASH_PREFIX))) {
+			/* A topic deletion (rmdir) that a crash cut short: the
+			 * user asked for it, so repair finishes it, as the
+			 * daemon's mount would. */
+			int r = ck->repair ? lfs_remove_tree(ck->topics_fd, trash) : 0;
+			if (r == 0 && ck->repair)
+				r = lfs_fsync_dir(ck->topics_fd);
+			char what[320];
+			if (!ck->repair)
+				snprintf(what, sizeof(what), "its remains are in %s/%s", LFS_TOPICS_DIR,
+					 trash);
+			else if (r == 0)
+				snprintf(what, sizeof(what), "remains removed");
+			else
+				snprintf(what, sizeof(what), "cannot remove its remains: %s",
+					 strerror(-r));
+			problem(ck, LFS_PROB_UNKNOWN_FILE, trash + strlen(LFS_TRASH_PREFIX), UINT64_MAX,
+				0, 0, 0, ck->repair && r == 0,
+				"deletion of the topic cut short by a crash: %s", what);
+			continue;
+		}
 		if (topics[i].type != DT_DIR || lfs_topic_name_check(topics[i].name) < 0) {
 			unknown_entry(ck, ck->topics_fd, &topics[i], NULL, LFS_TOPICS_DIR "/",
 				      LFS_TOPICS_DIR);

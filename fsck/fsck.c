@@ -154,15 +154,20 @@ static void on_segment(void *ctx, const char *topic, const struct lfs_scan_resul
 		       (unsigned long long)r->base_offset, (unsigned long long)o->prev_next,
 		       (unsigned long long)r->base_offset - 1);
 	human(r->valid_bytes, size, sizeof(size));
-	uint64_t records = r->next_offset - r->base_offset;
+	uint64_t records = r->entries ? r->next_offset - r->base_offset : 0;
 	if (records)
 		printf("%s/%020llu: %llu records (offsets %llu..%llu), %s, %llu batches, %s\n", topic,
 		       (unsigned long long)r->base_offset, (unsigned long long)records,
 		       (unsigned long long)r->base_offset, (unsigned long long)r->next_offset - 1, size,
-		       (unsigned long long)r->entries, r->sealed ? "sealed" : "active (not sealed)");
+		       (unsigned long long)r->entries, r->sealed ? "sealed" : "not sealed");
+	else if (r->next_offset > r->base_offset)
+		printf("%s/%020llu: empty (offsets %llu..%llu lost), %s\n", topic,
+		       (unsigned long long)r->base_offset, (unsigned long long)r->base_offset,
+		       (unsigned long long)r->next_offset - 1,
+		       r->sealed ? "sealed" : "not sealed");
 	else
 		printf("%s/%020llu: empty, %s\n", topic, (unsigned long long)r->base_offset,
-		       r->sealed ? "sealed" : "active (not sealed)");
+		       r->sealed ? "sealed" : "not sealed");
 	snprintf(o->prev_topic, sizeof(o->prev_topic), "%s", topic);
 	o->prev_next = r->next_offset;
 }

@@ -34,7 +34,7 @@ expect_rc 0 "clean volume, -f: exit 0" "$FSCK" -f "$V"
 out_has "clean volume, -f: full check" '2 topics, 7 segments, 250 records, .*: no problems'
 expect_rc 0 "clean volume, -n -f -v: exit 0" "$FSCK" -n -f -v "$V"
 out_has "-v lists sealed segments" 't/00000000000000000040: 40 records (offsets 40..79), 3.9 KiB, 20 batches, sealed'
-out_has "-v lists the active segment" 'w/00000000000000000080: 20 records (offsets 80..99), 2.0 KiB, 20 batches, active'
+out_has "-v lists the active segment" 'w/00000000000000000080: 20 records (offsets 80..99), 2.0 KiB, 20 batches, not sealed'
 expect_rc 0 "clean volume, -v without -f lists segments too" "$FSCK" -v "$V"
 out_has "-v quick listing" 't/00000000000000000120: 30 records'
 expect_rc 0 "clean volume, -y -f: exit 0" "$FSCK" -y -f "$V"

@@ -177,6 +177,13 @@ done
 check "unknown files: the symbolic link was moved, not followed" test -L "$V/lost+found/topics/w/00000000000000000200.log"
 check "unknown files: fsck.log records the moves" grep -q "moved to lost+found" "$V/fsck.log"
 
+# A topic deletion (rmdir) cut short by a crash: the daemon renames the
+# topic to .deleted.NAME first; repair finishes the deletion.
+run "a topic deletion cut short by a crash" clean \
+	"cp -a \"\$V/topics/w\" \"\$V/topics/.deleted.old\"" "$ALL_T" "$ALL_W"
+check "topic deletion cut short: finished" test ! -e "$V/topics/.deleted.old"
+check "topic deletion cut short: not kept in lost+found" test ! -e "$V/lost+found"
+
 # --- topic.conf, state, seals ---
 run "damaged topic.conf (readable lines kept)" clean \
 	"printf 'mode=750\\nuid=0\\ngid=0\\nretention_bytes=123456\\nbogus\\nsync=nonsense\\ncrc=00000000\\n' >\"\$V/topics/t/topic.conf\"" \
