@@ -520,6 +520,10 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
 
 /* ---- append ---- */
 
+/* Batches at least this large are written with pwrite(2) rather than
+ * stored through the mapping. */
+#define LFS_PWRITE_MIN (16u << 10)
+
 /* Checks a batch and counts its records, outside any lock. */
 static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int iovcnt,
 		       uint64_t max_record, size_t *len_out, uint32_t *count_out, uint32_t *crc_out)
@@ -677,10 +681,27 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
 	uint64_t first = atomic_load_explicit(&s->next_offset, memory_order_relaxed);
 	uint64_t last_ts = atomic_load_explicit(&s->last_ts, memory_order_relaxed);
-	unsigned char *d = atomic_load_explicit(&s->data, memory_order_relaxed) + pos;
-	for (int i = 0; i < iovcnt; i++) {
-		memcpy(d, iov[i].iov_base, iov[i].iov_len);
-		d += iov[i].iov_len;
+	if (len >= LFS_PWRITE_MIN) {
+		/* Large batches go in with pwrite: a store through the mapping
+		 * faults each fresh page in first, and ext4 zero-fills the
+		 * preallocated page on that fault before the copy overwrites it
+		 * (docs/BENCHMARKS.md). The mapping shares the page cache, so
+		 * readers see the same bytes; on error nothing is committed. */
+		uint64_t at = pos;
+		for (int i = 0; i < iovcnt; i++) {
+			rc = lfs_pwrite_full(s->data_fd, iov[i].iov_base, iov[i].iov_len, at);
+			if (rc < 0) {
+				pthread_mutex_unlock(&t->append_mu);
+				return rc;
+			}
+			at += iov[i].iov_len;
+		}
+	} else {
+		unsigned char *d = atomic_load_explicit(&s->data, memory_order_relaxed) + pos;
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(d, iov[i].iov_base, iov[i].iov_len);
+			d += iov[i].iov_len;
+		}
 	}
 	/* Timestamps never go backwards within a topic, so a search by time
 	 * can bisect the index. */

@@ -102,7 +102,9 @@ static int node_stat(struct node *n, struct handle *h, struct stat *st, double *
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
-	st->st_blksize = 128 * 1024;
+	/* Tools size their buffers by it (cat, cp): one write or read of
+	 * max_write bytes is one request. */
+	st->st_blksize = 1024 * 1024;
 	*timeout = 0;
 	const struct lfs_sb_info *sb = lfs_volume_info(daemon_state.vol);
 	switch (n->kind) {
