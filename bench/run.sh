@@ -566,12 +566,13 @@ while [ $r -lt $((REPS + 2)) ]; do
 done
 for nseg in $NSEGS; do
 	eval "stop_daemon \"\$W/mt$nseg\" \$tpid$nseg"
-	eval "_t=\$acc_t$nseg _c=\$acc_c$nseg _k=\$acc_k$nseg"
+	# (record uses _f _c _s _x _u itself)
+	eval "vt=\$acc_t$nseg vc=\$acc_c$nseg vk=\$acc_k$nseg"
 	# shellcheck disable=SC2086
 	{
-		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $_t
-		record mount "clean_mount" logfs "$nseg" ms $_c
-		record mount "mount_after_kill-9" logfs "$nseg" ms $_k
+		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $vt
+		record mount "clean_mount" logfs "$nseg" ms $vc
+		record mount "mount_after_kill-9" logfs "$nseg" ms $vk
 	}
 done
 for nseg in 1 10 100; do rm -rf "$W/tvol$nseg"; done
