@@ -23,8 +23,8 @@ ratio() { # A B -> A/B
 fmt() { echo "$1" | awk '$1 == "" || $1 == "NA" { print "n/a"; next } { v = $1 + 0;
 	if (v >= 100000) printf "%.0fK", v / 1000; else if (v >= 100) printf "%.0f", v;
 	else printf "%.3g", v }'; }
-met_ge() { echo "$1 $2" | awk '$1 == "" { print "not measured"; next } { print ($1 >= $2) ? "**met**" : "not met" }'; }
-met_le() { echo "$1 $2" | awk '$1 == "" { print "not measured"; next } { print ($1 <= $2) ? "**met**" : "not met" }'; }
+met_ge() { if [ -z "$1" ]; then echo "not measured"; else echo "$1 $2" | awk '{ print ($1 >= $2) ? "**met**" : "not met" }'; fi; }
+met_le() { if [ -z "$1" ]; then echo "not measured"; else echo "$1 $2" | awk '{ print ($1 <= $2) ? "**met**" : "not met" }'; fi; }
 
 # ---- plots ----
 # plot NAME FAMILY TITLE XLABEL YLABEL LOGX(0/1) LOGY(0/1): one line per system.
@@ -50,6 +50,7 @@ set xlabel "$4"
 set ylabel "$5"
 set key outside right top
 set grid
+set offsets graph 0.05, graph 0.05, 0, 0
 set datafile separator "\t"
 set datafile missing "NaN"
 $( [ "$6" = 1 ] && echo "set logscale x 2" )
@@ -99,6 +100,10 @@ C1=$(get core append_100B_per_call ratio 1)
 C2=$(get core batch_1MiB_100B_lines ratio 1)
 C3=$(get core sealed_read_warm ratio 1)
 C4=$(get core recovery_scan_verify core 1)
+two() { echo "$1" | awk '$1 != "" && $1 != "NA" { printf "%.2f", $1 }'; }
+C1=$(two "$C1")
+C2=$(two "$C2")
+C3=$(two "$C3")
 F1A=$(get ttfb "@N_open+read_4KiB" logfs 1000)
 F1B=$(get ttfb "@N_open+read_4KiB" logfs 1)
 F1=$(ratio "$F1A" "$F1B")
@@ -122,7 +127,7 @@ if [ "$MODE" = full ]; then CMD="make bench   (sh bench/run.sh build full)"; els
 	echo "kept by hand in \`bench/analysis.md\` and appended on every run."
 	echo
 	echo "- Command: \`$CMD\`, as root"
-	echo "- Date: $STARTED, $TOTAL_S s"
+	echo "- Date: $STARTED, $TOTAL_S s; load average at the start ${LOAD_START:-?}, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- Machine: $(nproc) CPUs ($CPU), $MEM, kernel $(uname -r), $FS"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null), passthrough_ll built from $(ls /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c 2>/dev/null) at bench time"
 	echo "- The machine is shared and noisy: every comparison is measured side by side in one run (the systems take turns within each round), and each figure is the median of the rounds ($([ "$MODE" = full ] && echo 3 || echo 1) per point; mount times and @N use more)."

@@ -27,6 +27,7 @@ DOC=$ROOT/docs/BENCHMARKS.md
 PLOTS=$ROOT/docs/bench
 EXAMPLES=/usr/share/doc/libfuse3-dev/examples
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 
 case $MODE in
@@ -609,5 +610,5 @@ for sz in $ACTIVE_SIZES; do
 done
 
 TOTAL_S=$(($(date +%s) - T0))
-export ROOT OUT RES RAW DOC PLOTS BUILD W
+export ROOT OUT RES RAW DOC PLOTS BUILD W LOAD_START
 sh "$ROOT/bench/report.sh" "$MODE" "$STARTED" "$TOTAL_S" || die "report failed"
