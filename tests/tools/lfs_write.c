@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 			if (fwrite(buf, 1, rsize, stdout) != rsize)
 				die("stdout", errno);
 		}
+		free(buf);
 		return fflush(stdout) ? 2 : 0;
 	}
 	if (npos != 2) {
