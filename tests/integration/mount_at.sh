@@ -46,6 +46,10 @@ check "@N below the first retained offset fails with ENOENT (@0)" fails_with ENO
 check "@N below the first retained offset fails with ENOENT (@408)" fails_with ENOENT cat "$O/@408"
 check "@N at the first retained offset works (@409)" sh -c "sed -n '410,\$p' '$T/all' | cmp -s - '$O/@409'"
 
+check "@TIME before the first retained record starts at the first retained one" \
+	eq "$(head -n 1 "$O/@2001-09-09T01:46:40Z")" "rec 00409"
+check "@-AGE reaching before the first retained record starts at it" eq "$(head -n 1 "$O/@-1d")" "rec 00409"
+
 # ---- malformed names: EINVAL ----
 for bad in '@' '@abc' '@12abc' '@-' '@+5' '@1.5' '@0x10' '@1e3' '@-10' '@-10x' '@--5m' '@ 5' \
 	'@2026-13-01T00:00:00Z' '@2026-02-30T10:00:00Z' '@2026-11-22T10:00:00' '@2026-11-22T25:00:00Z' \
