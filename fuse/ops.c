@@ -435,6 +435,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->segment) {
 		const void *p;
 		ssize_t n = lfs_segment_peek(h->segment, (uint64_t)off, size, &p);
+		struct lfs_segment_stat ss;
+		lfs_segment_stat(h->segment, &ss);
+		/* A sealed segment is page-cached: a short read before its end
+		 * (it stopped at a batch that fails its checksum) would be
+		 * taken by the kernel as the end of the file, a silent
+		 * truncation. Fail the request instead. */
+		if (n >= 0 && (size_t)n < size && (uint64_t)off + (uint64_t)n < ss.bytes)
+			n = -EIO;
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
