@@ -895,9 +895,10 @@ static int check_topic(struct checker *ck, const char *name)
 			unknown_entry(ck, tc.tfd, e, name, where, sub);
 			continue;
 		}
-		size_t k;
-		for (k = 0; k < tc.nsegs && tc.segs[k].base != base; k++)
-			;
+		/* Sorted names: BASE.idx and BASE.log are adjacent. */
+		size_t k = tc.nsegs;
+		if (k && tc.segs[k - 1].base == base)
+			k--;
 		if (k == tc.nsegs) {
 			if (tc.nsegs == cap) {
 				cap = cap ? cap * 2 : 64;
