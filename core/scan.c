@@ -8,14 +8,19 @@
  *  - a torn or corrupt tail (bad entry with nothing valid after it, a batch
  *    past the end of the data, a payload CRC mismatch): cut data and index
  *    back to the last valid batch, reporting the offsets and bytes cut;
- *  - a damaged entry between valid ones: its fields follow from its
- *    neighbours, so it is rebuilt (CRC recomputed over the data) when the
- *    data agrees with the framing;
- *  - a missing index or header, line framing: rebuilt from the data, one
- *    batch per up to 1 MiB of complete lines;
- *  - bytes after the last batch: cut (zeros are the preallocated tail of an
- *    active segment and not a problem);
- *  - a missing or wrong seal: (re)written when asked to seal.
+ *  - a damaged entry between valid ones (the seal counts as one): its
+ *    fields follow from its neighbours, so it is rebuilt (CRC recomputed
+ *    over the data, timestamp the next batch's) when the data agrees with
+ *    the framing;
+ *  - a damaged header whose first entry is intact: the header alone is
+ *    rebuilt (base from the file name, stream position from the hint);
+ *  - a missing index, or a damaged header and first entry, line framing:
+ *    rebuilt from the data, one batch per up to 1 MiB of complete lines;
+ *  - bytes after the last batch or after the last whole index entry: cut
+ *    (zeros are the preallocated tail of an active segment and not a
+ *    problem);
+ *  - a missing or wrong seal: reported, and (re)written when asked to
+ *    seal.
  * It never invents data: every record it keeps is bytes found in the data
  * file, framed as the index or the framing says.
  */
