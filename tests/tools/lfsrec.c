@@ -7,7 +7,7 @@
  *   lfsrec write PATH ID COUNT [-b BATCH] [-l MIN:MAX] [-B] [-a ACKFILE] [-d USEC]
  *   lfsrec check FILE NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-A ACKPREFIX]
  *   lfsrec follow PATH NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-t SECS]
- *                 [-r READYFILE] [-o OUTFILE] [-M]
+ *                 [-r READYFILE] [-o OUTFILE] [-M] [-D DONEFILE]
  *
  * A record of writer ID number SEQ has a length and payload derived from
  * (ID, SEQ), so a checker can verify every byte without a copy of what was
@@ -32,6 +32,9 @@
  *   decreases (else, once all is read, exit status 3), and bytes read earlier
  *   read back the same. It ends when every
  *   writer's last record has been read (or fails after -t SECS, default 120).
+ *   -D: once DONEFILE exists (the writers have ended), read to the end and
+ *   stop; with -P a writer none of whose records were read is accepted
+ *   (retention removed them before this reader opened).
  *   -M: PATH is a topic directory; follow TOPIC/@N for an N in the middle of
  *   what is retained (user.logfs.first_offset/next_offset), choosing again
  *   while retention deletes it before the open (ENOENT).
@@ -51,7 +54,7 @@
 
 static unsigned minlen = 8, maxlen = 64, batch = 1, first_seq_opt;
 static bool binary, partial, has_first, middle;
-static const char *ackfile, *ackprefix, *readyfile, *outfile;
+static const char *ackfile, *ackprefix, *readyfile, *outfile, *donefile;
 static long delay_us;
 static double timeout_s = 120;
 
@@ -300,6 +303,8 @@ static int final_check(struct checker *c)
 					i, (unsigned long long)got, acked, batch);
 				return 1;
 			}
+		} else if (partial && c->next[i] < 0) {
+			continue; /* retention removed all of this writer's records */
 		} else if (got != c->count) {
 			fprintf(stderr, "lfsrec: writer %u: %llu records of %llu\n", i,
 				(unsigned long long)got, (unsigned long long)c->count);
@@ -442,6 +447,7 @@ static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 	unsigned char *buf = malloc(cap), *again = malloc(4096);
 	off_t last_size = 0;
 	unsigned long reads = 0, shrinks = 0;
+	bool done_seen = false;
 	double deadline = now_s() + timeout_s;
 	unsigned rnd = 12345;
 
@@ -495,6 +501,15 @@ static int cmd_follow(const char *path, unsigned nwriters, uint64_t count)
 			}
 			if (complete(&c))
 				break;
+			if (done_seen) {
+				if (final_check(&c) != 0)
+					return 1;
+				break;
+			}
+			if (donefile && access(donefile, F_OK) == 0) {
+				done_seen = true; /* one more pass to the end */
+				continue;
+			}
 			if (now_s() > deadline) {
 				fprintf(stderr, "lfsrec: %s: timed out after %zu bytes, %llu records\n",
 					path, have, (unsigned long long)c.records);
@@ -543,7 +558,7 @@ int main(int argc, char **argv)
 	int npos = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdroM", a[1])) {
+		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdroMD", a[1])) {
 			char o = a[1];
 			if (o == 'M') {
 				middle = partial = true;
@@ -577,6 +592,7 @@ int main(int argc, char **argv)
 			case 'd': delay_us = (long)num(v); break;
 			case 'r': readyfile = v; break;
 			case 'o': outfile = v; break;
+			case 'D': donefile = v; break;
 			}
 			continue;
 		}
