@@ -40,6 +40,9 @@ struct lfs_segment {
 	 * at or past good_end fail with EIO. Segments this process wrote
 	 * have good_end = UINT64_MAX. */
 	_Atomic uint64_t good_end;
+	atomic_bool verify_pending; /* batches from verify_next on unchecked */
+	uint64_t verify_next;       /* under mu */
+	uint64_t prefetched;        /* under mu: readahead asked up to here */
 
 	pthread_mutex_t mu; /* lazy mapping */
 	unsigned char *_Atomic data;
