@@ -32,6 +32,8 @@ struct handle {
 	lfs_reader *reader;     /* tail and @... opened for reading */
 	lfs_producer *producer; /* tail opened for writing */
 	lfs_segment *segment;   /* sealed segment */
+	fuse_ino_t ino;
+	pid_t pid; /* the process that opened it */
 };
 
 /* A snapshot of a directory's names taken at opendir, so offsets stay
@@ -267,14 +269,39 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+/* fstat(2) reaches the daemon without its file handle (the kernel sends
+ * GETATTR by inode), yet a reader's size is its own view of the log, which
+ * must never shrink under it (tail -f would take a shrink for truncation
+ * and print the log again). So a process asking about a file it has open
+ * for reading gets the view of its newest such handle. */
+static bool caller_view_size(fuse_req_t req, fuse_ino_t ino, uint64_t *size)
+{
+	pid_t pid = fuse_req_ctx(req)->pid;
+	bool found = false;
+	pthread_mutex_lock(&handles_mu);
+	for (struct handle *h = handles.prev; h != &handles && !found; h = h->prev)
+		if (h->ino == ino && h->pid == pid && h->reader) {
+			*size = lfs_reader_size(h->reader);
+			found = true;
+		}
+	pthread_mutex_unlock(&handles_mu);
+	return found;
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node *n = node_or_reply(req, ino);
 	struct stat st;
 	double timeout;
+	uint64_t size;
 	if (!n)
 		return;
 	int rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
+	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT) &&
+	    caller_view_size(req, ino, &size)) {
+		st.st_size = (off_t)size;
+		st.st_blocks = (blkcnt_t)((size + 511) / 512);
+	}
 	nodes_put(n);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -363,6 +390,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (rc == 0) {
 		h->kind = n->kind;
+		h->ino = ino;
+		h->pid = fuse_req_ctx(req)->pid;
 		h->topic = n->topic;
 		lfs_topic_ref(h->topic);
 	}
