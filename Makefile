@@ -125,7 +125,9 @@ install: all
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 docs/logfs.8 docs/mkfs.logfs.8 docs/fsck.logfs.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	@# No mount.fuse.logfs glue is needed: mount -t fuse.logfs runs
-	@# /sbin/mount.fuse3, which runs `logfs VOLUME MOUNTPOINT -o OPTS` from PATH.
+	@# /sbin/mount.fuse3, which runs `sh -c 'logfs VOLUME MOUNTPOINT -o OPTS'`
+	@# with mount(8)'s cleared environment: sh's default search path, which
+	@# holds /usr/local/sbin and /usr/sbin (PREFIX must be one of those).
 
 format:
 	clang-format -i core/*.[ch] fuse/*.[ch] mkfs/*.c fsck/*.c tests/unit/*.[ch] tests/tools/*.c bench/*.c

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct handle {
 	lfs_segment *segment;   /* sealed segment */
 	fuse_ino_t ino;
 	pid_t pid; /* the process that opened it */
+	_Atomic pid_t writer; /* the process (thread) that wrote last */
 };
 
 /* A snapshot of a directory's names taken at opendir, so offsets stay
@@ -493,6 +495,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_iov(req, iov, cnt);
 }
 
+/* The kernel splits a direct write into requests of at most 256 pages, and
+ * a buffer that is not page-aligned spans one page more than its length
+ * suggests: only writes up to 1 MiB - 4 KiB surely arrive as one request.
+ * A larger write-framed record could arrive in two requests and become two
+ * records, so it is refused; the first request of any larger write is then
+ * larger than this too, and the whole write(2) fails with EMSGSIZE. */
+#define WRITE_RECORD_MAX ((1u << 20) - 4096)
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -502,6 +512,15 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (!h->producer) {
 		fuse_reply_err(req, EBADF);
 		return;
+	}
+	atomic_store(&h->writer, fuse_req_ctx(req)->pid);
+	if (size > WRITE_RECORD_MAX) {
+		struct lfs_settings st;
+		lfs_topic_settings(h->topic, &st);
+		if (st.framing == LFS_FRAMING_WRITE) {
+			fuse_reply_err(req, EMSGSIZE);
+			return;
+		}
 	}
 	ssize_t n = lfs_producer_write(h->producer, buf, size);
 	if (n < 0) {
@@ -517,7 +536,13 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
 	(void)ino;
-	int rc = h->producer ? lfs_producer_flush(h->producer, false) : 0;
+	/* FLUSH comes with every close(2) of every copy of the descriptor,
+	 * including a forked child's exit: only the writer's own close
+	 * commits a held line; otherwise it waits for the writer, fsync or
+	 * the last close (release). */
+	int rc = h->producer && atomic_load(&h->writer) == fuse_req_ctx(req)->pid
+			 ? lfs_producer_flush(h->producer, false)
+			 : 0;
 	fuse_reply_err(req, -rc);
 }
 
@@ -675,7 +700,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = -ENOENT;
 	uint64_t base;
 	if (p->kind == NODE_TOPIC) {
-		if (strcmp(name, "tail") == 0)
+		if (strcmp(name, "tail") == 0 || name[0] == '@')
 			rc = -EPERM;
 		else if (daemon_state.readonly)
 			rc = -EROFS;
