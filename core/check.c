@@ -204,20 +204,13 @@ static void free_dents(struct dent *v, size_t n)
  * sizes from lstat: symlinks are never followed. */
 static int list_dir(int dirfd, struct dent **out, size_t *count)
 {
-	int fd = dup(dirfd);
 	struct dent *v = NULL;
 	size_t n = 0, cap = 0;
-	int rc = 0;
+	DIR *d;
+	int rc = lfs_dir_open(dirfd, &d);
 
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		rc = -errno;
-		close(fd);
+	if (rc < 0)
 		return rc;
-	}
-	rewinddir(d);
 	for (;;) {
 		errno = 0;
 		struct dirent *de = readdir(d);

@@ -9,6 +9,7 @@
 #include "format.h"
 #include "logfs.h"
 
+#include <dirent.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -172,6 +173,7 @@ int lfs_fsync_dir(int dirfd);
 int lfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);
+int lfs_dir_open(int dirfd, DIR **out);
 bool lfs_all_zero(const void *buf, size_t len);
 size_t lfs_count_lines(const void *buf, size_t len);
 

@@ -164,6 +164,20 @@ static int rewrite_framing(lfs_segment *s, uint32_t framing)
 	return rc;
 }
 
+/* Creates the segment that starts at (base, stream_pos) and makes it the
+ * active one. */
+static int start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing)
+{
+	lfs_segment *s;
+	int rc = lfs_segment_create_active(t, base, stream_pos, framing, &s);
+	if (rc < 0)
+		return rc;
+	rc = set_active(t, s);
+	if (rc < 0)
+		lfs_segment_put(s);
+	return rc;
+}
+
 int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 {
 	struct lfs_settings own;
@@ -213,20 +227,14 @@ static int cmp_u64(const void *a, const void *b)
 /* Base offsets of the segments present (a .log or a .idx), sorted. */
 static int list_bases(int dirfd, uint64_t **out, size_t *count)
 {
-	int fd = dup(dirfd);
 	DIR *d;
 	struct dirent *de;
 	uint64_t *v = NULL, base;
 	size_t n = 0, cap = 0;
+	int rc = lfs_dir_open(dirfd, &d);
 
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
+	if (rc < 0)
+		return rc;
 	while ((de = readdir(d))) {
 		if (lfs_seg_name_parse(de->d_name, "log", &base) < 0 &&
 		    lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
@@ -367,15 +375,9 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 		/* No open segment (new topic, or the last one is sealed). */
 		struct lfs_settings st;
 		lfs_topic_settings(t, &st);
-		lfs_segment *s;
-		rc = lfs_segment_create_active(t, next, end, st.framing, &s);
+		rc = start_active(t, next, end, st.framing);
 		if (rc < 0)
 			return rc;
-		rc = set_active(t, s);
-		if (rc < 0) {
-			lfs_segment_put(s);
-			return rc;
-		}
 	}
 	atomic_store(&t->next_offset, next);
 	atomic_store(&t->acked_offset, next);
@@ -572,7 +574,7 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 /* Seals the active segment and opens the next one (append_mu held). */
 static int roll(lfs_topic *t, uint32_t framing)
 {
-	lfs_segment *old = t->active, *s;
+	lfs_segment *old = t->active;
 	int rc;
 	/* A roll whose seal succeeded but whose new segment could not be
 	 * created (ENOSPC, EMFILE...) left old sealed, its descriptors closed,
@@ -583,15 +585,10 @@ static int roll(lfs_topic *t, uint32_t framing)
 		if (rc < 0)
 			return rc;
 	}
-	rc = lfs_segment_create_active(t, atomic_load(&old->next_offset),
-				       old->stream_pos + atomic_load(&old->size), framing, &s);
+	rc = start_active(t, atomic_load(&old->next_offset),
+			  old->stream_pos + atomic_load(&old->size), framing);
 	if (rc < 0)
 		return rc;
-	rc = set_active(t, s);
-	if (rc < 0) {
-		lfs_segment_put(s);
-		return rc;
-	}
 	lfs_segment_put(old); /* the active pointer's reference */
 	/* Everything in the sealed segment is durable now. */
 	pthread_mutex_lock(&t->sync_mu);

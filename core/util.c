@@ -122,6 +122,25 @@ int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *le
 	return 0;
 }
 
+/* A DIR stream over an open directory, from its start. The stream owns a
+ * dup of dirfd, which shares the directory offset with dirfd and with any
+ * other dup: hence the rewind. */
+int lfs_dir_open(int dirfd, DIR **out)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	rewinddir(d);
+	*out = d;
+	return 0;
+}
+
 int lfs_remove_tree(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -170,14 +170,9 @@ int lfs_volume_lock_path(const char *path, int *fd_out)
 
 static bool dir_is_empty(int dirfd)
 {
-	int fd = dup(dirfd);
-	if (fd < 0)
+	DIR *d;
+	if (lfs_dir_open(dirfd, &d) < 0)
 		return false;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return false;
-	}
 	bool empty = true;
 	struct dirent *de;
 	while ((de = readdir(d)))
@@ -191,19 +186,12 @@ static bool dir_is_empty(int dirfd)
 
 static int clear_dir(int dirfd)
 {
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	/* A dup shares the directory offset that dir_is_empty() moved: without
-	 * the rewind nothing was listed, nothing removed, and mkfs -F failed
-	 * with EEXIST. */
-	rewinddir(d);
-	int rc = 0;
+	DIR *d;
+	/* lfs_dir_open rewinds the offset dir_is_empty() moved: without it
+	 * nothing was listed, nothing removed, and mkfs -F failed. */
+	int rc = lfs_dir_open(dirfd, &d);
+	if (rc < 0)
+		return rc;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -387,15 +375,10 @@ static ssize_t topics_find(lfs_volume *v, const char *name)
 
 static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *rep)
 {
-	int fd = dup(v->topics_fd);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	int rc = 0;
+	DIR *d;
+	int rc = lfs_dir_open(v->topics_fd, &d);
+	if (rc < 0)
+		return rc;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_type == DT_DIR && !v->readonly &&
