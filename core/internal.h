@@ -43,7 +43,7 @@ struct lfs_segment {
 	_Atomic uint64_t good_end;
 	atomic_bool verify_pending; /* batches from verify_next on unchecked */
 	uint64_t verify_next;       /* under mu */
-	uint64_t prefetched;        /* under mu: readahead asked up to here */
+	_Atomic uint64_t prefetched; /* readahead asked up to here */
 
 	pthread_mutex_t mu; /* lazy mapping */
 	unsigned char *_Atomic data;

@@ -493,13 +493,30 @@ static int map_idx_locked(lfs_segment *s)
 	return rc;
 }
 
+/* Asks the kernel to read a sealed segment's data ahead of the reads (and
+ * checks): through the mapping, a cold segment would otherwise be read a
+ * fault, a few pages, at a time. Asked again once reads come within half
+ * the distance; advice only, so a failure changes nothing but speed. */
+#define READAHEAD (8u << 20)
+static void read_ahead(lfs_segment *s, uint64_t upto, uint64_t size)
+{
+	uint64_t have = atomic_load_explicit(&s->prefetched, memory_order_relaxed);
+	if (upto + READAHEAD / 2 <= have || have >= size)
+		return;
+	uint64_t want = upto + READAHEAD < size ? upto + READAHEAD : size;
+	if (!atomic_compare_exchange_strong(&s->prefetched, &have, want))
+		return; /* another reader asked */
+	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t from = have & ~((uint64_t)ps - 1);
+	(void)madvise((void *)(atomic_load(&s->data) + from), want - from, MADV_WILLNEED);
+}
+
 /* Checks the batches of a sealed segment loaded from disk against their
  * CRCs, in order, until the good prefix covers `want` bytes (or a batch
  * fails). A seal vouches for what was written; this catches what the disk
  * changed since. Checking as reads arrive keeps a first read to one pass
  * over the data, and asking the kernel to read ahead of the check makes a
  * cold segment stream at disk speed rather than fault page by page. */
-#define VERIFY_READAHEAD (8u << 20)
 static void verify_upto(lfs_segment *s, uint64_t want)
 {
 	pthread_mutex_lock(&s->mu);
@@ -509,16 +526,6 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 	}
 	const unsigned char *d = atomic_load(&s->data);
 	uint64_t n = atomic_load(&s->nentries), good = atomic_load(&s->good_end);
-	uint64_t ahead = want + VERIFY_READAHEAD;
-	if (ahead > s->data_maplen)
-		ahead = s->data_maplen;
-	if (ahead > s->prefetched) {
-		long ps = sysconf(_SC_PAGESIZE);
-		uint64_t from = s->prefetched & ~((uint64_t)ps - 1);
-		/* Advice only: a failure changes nothing but speed. */
-		(void)madvise((void *)(d + from), ahead - from, MADV_WILLNEED);
-		s->prefetched = ahead;
-	}
 	while (s->verify_next < n && good < want) {
 		struct lfs_idx_entry e;
 		if (lfs_idx_entry_decode(atomic_load(&s->idx) + LFS_IDX_HEADER_SIZE +
@@ -675,6 +682,8 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 	if (rc < 0)
 		return rc;
 	uint64_t good = atomic_load_explicit(&s->good_end, memory_order_acquire);
+	if (atomic_load_explicit(&s->sealed, memory_order_relaxed) && s->data_maplen >= size)
+		read_ahead(s, off + len < size ? off + len : size, size);
 	if (off + len > good && atomic_load(&s->verify_pending)) {
 		verify_upto(s, off + len < size ? off + len : size);
 		good = atomic_load_explicit(&s->good_end, memory_order_acquire);
