@@ -75,6 +75,13 @@ verify() {
 
 total_verified=0
 total_kills=0
+total_acked=0
+# Records acknowledged by the writers of this epoch (last A + 1 per writer).
+count_acked() {
+	n=$(awk '/^A / { if ($2 + 1 > m[FILENAME]) m[FILENAME] = $2 + 1 }
+		END { for (f in m) s += m[f]; print s + 0 }' "$ACKS"/*/*.ack 2>/dev/null)
+	total_acked=$((total_acked + ${n:-0}))
+}
 fsck_seen=""
 wid_base=0
 round=0
@@ -98,6 +105,7 @@ while [ $round -lt "$ROUNDS" ]; do
 				not_ok "epoch ending at round $round: mount failed: $(tail -n 3 "$WORK/daemon.log")"
 			fi
 		fi
+		[ $round -gt 0 ] && count_acked
 		if ! new_volume; then
 			not_ok "cannot create a volume: $(tail -n 3 "$WORK/daemon.log")"
 			finish
@@ -216,6 +224,7 @@ if start_daemon "$VOL" "$MNT" ""; then
 else
 	not_ok "final mount failed: $(tail -n 5 "$WORK/daemon.log")"
 fi
-note "figures: $total_kills kill -9 survived in $ROUNDS rounds, $total_verified record checks (records verified whole, summed over every verification), fsck -n exit codes seen:$fsck_seen"
+count_acked
+note "figures: $total_kills kill -9 survived in $ROUNDS rounds, $total_acked records acknowledged, $total_verified record checks (records verified whole, summed over every verification after each recovery), fsck -n exit codes seen:$fsck_seen"
 grep -i 'recover' "$WORK/daemon.log" | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/# daemon: /'
 finish

@@ -39,11 +39,12 @@ mkdir -p "$MNT"
 # topic framing sync writer-options
 TOPICS="la:line:always:-d ln:line:never:-f wa:write:always:-d wn:write:never:-f li:line:100:-"
 
-verify_all() { # verify_all MODE-FLAG: sets BAD and RECS
+verify_all() { # verify_all "FLAGS" [SKIP-TOPICS]: sets BAD and RECS
 	BAD=""
 	RECS=0
 	for spec in $TOPICS; do
 		t=${spec%%:*}
+		case " $2 " in *" $t "*) continue ;; esac
 		b=""
 		case $spec in *:write:*) b=-b ;; esac
 		out=$("$TOOLS/ackcheck" -t "$MNT/$t" -A "$ACKS/$t" $b $1 -r "$RNG" 2>&1)
@@ -131,7 +132,7 @@ EOF
 		check=-D
 		if [ $R -eq 0 ]; then
 			mode=harsh
-			check=-P
+			check="-P -G"
 		fi
 		rand 2
 		path=$R # 0: fsck -y then mount; 1: the mount's own recovery
@@ -164,12 +165,30 @@ EOF
 			fi
 			problem="mount failed: $(tail -n 3 "$WORK/daemon.log")"
 		fi
+		skip=""
+		if [ -z "$problem" ] && [ $mode = harsh ]; then
+			# A write-framed segment whose index header was cut: its
+			# topic stays out of the mount (the daemon says so).
+			skip=$(sed -n 's/.*topic \([^ :]*\): cannot load.*left out of the mount.*/\1/p' "$WORK/daemon.log" | tr '\n' ' ')
+			if [ -n "$skip" ]; then
+				if grep -q 'write framing: cannot rebuild' "$WORK/daemon.log"; then
+					harsh_unrepairable=$((harsh_unrepairable + 1))
+					note "$desc: topics $skip left out of the mount: a write-framed index header lost (expected for harsh cuts)"
+				else
+					problem="topics $skip left out of the mount: $(grep 'cannot load' "$WORK/daemon.log" | head -n 2)"
+				fi
+			fi
+		fi
 		if [ -z "$problem" ]; then
-			verify_all $check
+			verify_all "$check" "$skip"
 			[ -n "$BAD" ] && problem="topics$BAD fail ackcheck $check"
 			total_records=$((total_records + RECS))
 			stop_daemon "$MNT" || problem="$problem; unmount exit $?"
-			"$FSCK" -n -f "$cut" >>"$WORK/fsck.log" 2>&1 || problem="$problem; fsck -n -f after recovery exit $?"
+			"$FSCK" -n -f "$cut" >>"$WORK/fsck.log" 2>&1
+			frc=$?
+			if [ $frc -ne 0 ] && ! { [ -n "$skip" ] && [ $frc -eq 4 ]; }; then
+				problem="$problem; fsck -n -f after recovery exit $frc"
+			fi
 		fi
 		if [ -z "$problem" ]; then
 			ok "$desc: valid prefix, $RECS records whole, nothing durable missing"
@@ -213,5 +232,5 @@ EOF
 	fi
 	round=$((round + 1))
 done
-note "figures: $total_variants power-cut copies recovered, $total_records records verified, $harsh_unrepairable harsh copies left a write-framed segment without its index header (not mountable)"
+note "figures: $total_variants power-cut copies recovered, $total_records records verified, $harsh_unrepairable harsh copies left a write-framed segment without its index header (its topic not mountable until repaired by hand)"
 finish
