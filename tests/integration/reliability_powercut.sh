@@ -158,6 +158,7 @@ EOF
 				# write-framed topic: the records cannot be framed.
 				harsh_unrepairable=$((harsh_unrepairable + 1))
 				note "$desc: write-framed index header lost: not mountable (expected for harsh cuts)"
+				cat "$WORK/daemon.log" >>"$WORK/daemon-all.log"
 				: >"$WORK/daemon.log"
 				rm -rf "$cut"
 				v=$((v + 1))
@@ -202,6 +203,7 @@ EOF
 				cp -a "$cut" "$WORK/failed-r$round-v$v"
 			fi
 		fi
+		cat "$WORK/daemon.log" >>"$WORK/daemon-all.log"
 		: >"$WORK/daemon.log"
 		rm -rf "$cut"
 		total_variants=$((total_variants + 1))

@@ -131,7 +131,19 @@ rss_anon() {
 		"/proc/$1/status" 2>/dev/null || echo 0
 }
 
+# 1 if the daemon is built with AddressSanitizer (make asan): its shadow
+# memory and quarantine are anonymous memory, so memory bounds do not apply.
+asan_build() {
+	grep -q __asan_init "$LOGFS" 2>/dev/null
+}
+
 finish() {
+	# A sanitizer report from any daemon of the run is a failure, even if
+	# the suite killed that daemon afterwards.
+	if cat "$WORK"/daemon*.log 2>/dev/null |
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer'; then
+		not_ok "the daemon reported a sanitizer error: $(cat "$WORK"/daemon*.log | grep -E -m 3 'Sanitizer|runtime error')"
+	fi
 	note "$n_ok passed, $n_bad failed (seed $SEED)"
 	[ "$n_bad" -eq 0 ]
 	exit $?
