@@ -6,35 +6,8 @@
 
 #include <sys/statvfs.h>
 
-struct fix {
-	char *vol;
-	lfs_volume *v;
-	lfs_topic *t;
-};
 
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	f->vol = tu_mkvol(0);
-	f->v = tu_open(f->vol);
-	f->t = tu_topic(f->v, "app");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	if (f->t)
-		lfs_topic_put(f->t);
-	if (f->v)
-		assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fix *f)
+static void reopen(struct tu_fix *f)
 {
 	lfs_topic_put(f->t);
 	assert_int_equal(lfs_volume_close(f->v), 0);
@@ -70,7 +43,7 @@ static uint64_t durable_offset(lfs_topic *t)
 
 static void test_line_each_line_one_record(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	struct lfs_append_result res = {99, 99};
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, "a\nbb\nccc\n", 9, &res), 0);
 	assert_true(res.first_offset == 0);
@@ -114,7 +87,7 @@ static void test_line_each_line_one_record(void **state)
 
 static void test_line_binary_bytes(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	/* Any bytes but '\n' belong to the line, NUL included. */
 	const char rec[] = {'a', 0, (char)0xff, '\r', 'b', '\n', 0, '\n'};
 	struct lfs_append_result res;
@@ -125,7 +98,7 @@ static void test_line_binary_bytes(void **state)
 
 static void test_line_too_long(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_MAX_RECORD, "16");
 	tu_append_str(f->t, "first\n");
 	/* 16 bytes including the '\n' is the limit. */
@@ -164,7 +137,7 @@ static void test_line_too_long(void **state)
 
 static void test_line_unterminated_or_empty(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "keep\n");
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, "abc", 3, NULL), -EINVAL);
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, "a\nb", 3, NULL), -EINVAL);
@@ -184,7 +157,7 @@ static void test_line_unterminated_or_empty(void **state)
  * framing would be misread by readers and cut by recovery. */
 static void test_framing_must_match_topic(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "line\n");
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_WRITE, "blob", 4, NULL), -EINVAL);
 	assert_true(stat_of(f->t).next_offset == 1);
@@ -201,7 +174,7 @@ static void test_framing_must_match_topic(void **state)
 
 static void test_write_one_call_one_record(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_FRAMING, "write");
 	struct lfs_append_result res;
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_WRITE, "abc", 3, &res), 0);
@@ -237,7 +210,7 @@ static void test_write_one_call_one_record(void **state)
 
 static void test_write_too_large(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_FRAMING, "write");
 	tu_set(f->t, LFS_SET_MAX_RECORD, "100");
 	char buf[101];
@@ -254,7 +227,7 @@ static void test_write_too_large(void **state)
 /* No batch may exceed LFS_BATCH_MAX, whatever max_record says. */
 static void test_batch_max(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	size_t chunk = 1 << 20;
 	char *buf = malloc(chunk);
 	assert_non_null(buf);
@@ -279,7 +252,7 @@ static void test_batch_max(void **state)
 
 static void test_timestamps_non_decreasing(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	uint64_t t0 = lfs_now_ns();
 	char line[64];
@@ -343,7 +316,7 @@ static void test_timestamps_non_decreasing(void **state)
 
 static void test_roll_by_size(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	char rec[1024];
 	struct tu_buf want = {0};
@@ -398,7 +371,7 @@ static void test_roll_by_size(void **state)
 
 static void test_roll_exact_fit_and_one_over(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	char rec[4096];
 	memset(rec, 'r', sizeof(rec));
@@ -418,7 +391,7 @@ static void test_roll_exact_fit_and_one_over(void **state)
 
 static void test_roll_by_age(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_MS, "150");
 	tu_append_str(f->t, "one\n");
 	tu_append_str(f->t, "two\n");
@@ -456,7 +429,7 @@ static void test_roll_by_age(void **state)
 /* An age limit so long that it overflows nanoseconds never rolls. */
 static void test_huge_segment_ms(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	static const char *forever[] = {"18446744073710", "18446744073709551615", "250000d"};
 	for (size_t i = 0; i < sizeof(forever) / sizeof(forever[0]); i++) {
 		tu_set(f->t, LFS_SET_SEGMENT_MS, forever[i]);
@@ -470,7 +443,7 @@ static void test_huge_segment_ms(void **state)
 
 static void test_single_append_larger_than_segment(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	tu_set(f->t, LFS_SET_FRAMING, "write");
 	size_t big = 3 * 4096 + 123;
@@ -517,7 +490,7 @@ static void test_single_append_larger_than_segment(void **state)
  * when its index would pass LFS_IDX_MAX_ENTRIES, however small the data. */
 static void test_roll_by_index_entries(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SYNC, "never");
 	uint64_t n = LFS_IDX_MAX_ENTRIES + 10;
 	for (uint64_t i = 0; i < n; i++) {
@@ -543,7 +516,7 @@ static void test_roll_by_index_entries(void **state)
 
 static void test_sync_always(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SYNC, "always");
 	for (int i = 0; i < 20; i++) {
 		tu_append_str(f->t, "durable\n");
@@ -555,7 +528,7 @@ static void test_sync_always(void **state)
 
 static void test_sync_never_and_explicit_sync(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SYNC, "never");
 	tu_append_str(f->t, "a\n");
 	tu_append_str(f->t, "b\n");
@@ -577,7 +550,7 @@ static void test_sync_never_and_explicit_sync(void **state)
 
 static void test_sync_interval(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	/* A long interval: the ticker thread will not get there first. */
 	tu_set(f->t, LFS_SET_SYNC, "1h");
 	tu_append_str(f->t, "a\n");
@@ -776,7 +749,7 @@ static void test_enospc_during_roll(void **state)
 
 static void test_offsets_continue_after_reopen(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	char line[100];
 	struct tu_buf want = {0};
@@ -798,7 +771,7 @@ static void test_offsets_continue_after_reopen(void **state)
  * appendable after segment_size is lowered and the volume reopened. */
 static void test_active_larger_than_segment_size_after_reopen(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "1G");
 	tu_set(f->t, LFS_SET_FRAMING, "write");
 	tu_set(f->t, LFS_SET_SYNC, "never");
@@ -832,7 +805,7 @@ static void test_active_larger_than_segment_size_after_reopen(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_fix_setup, tu_fix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_line_each_line_one_record),
 		T(test_line_binary_bytes),

@@ -3,33 +3,6 @@
 
 #include "internal.h"
 
-struct fix {
-	char *vol;
-	lfs_volume *v;
-	lfs_topic *t;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	f->vol = tu_mkvol(0);
-	f->v = tu_open(f->vol);
-	f->t = tu_topic(f->v, "app");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	if (f->t)
-		lfs_topic_put(f->t);
-	if (f->v)
-		assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
-	free(f);
-	return 0;
-}
 
 static uint64_t next_offset(lfs_topic *t)
 {
@@ -54,7 +27,7 @@ static ssize_t pw(lfs_producer *p, const char *s)
 
 static void test_fragments_held_across_writes(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	lfs_producer *p;
 	assert_int_equal(lfs_producer_open(f->t, &p), 0);
 	assert_int_equal(pw(p, "hel"), 3);
@@ -81,7 +54,7 @@ static void test_fragments_held_across_writes(void **state)
 
 static void test_flush_and_close_commit_fragment(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	lfs_producer *p;
 	tu_set(f->t, LFS_SET_SYNC, "never");
 	assert_int_equal(lfs_producer_open(f->t, &p), 0);
@@ -109,7 +82,7 @@ static void test_flush_and_close_commit_fragment(void **state)
 
 static void test_oversize_fragment(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_MAX_RECORD, "8");
 	lfs_producer *p;
 	assert_int_equal(lfs_producer_open(f->t, &p), 0);
@@ -141,7 +114,7 @@ static void test_oversize_fragment(void **state)
 
 static void test_write_framing_producer(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_FRAMING, "write");
 	tu_set(f->t, LFS_SET_MAX_RECORD, "10");
 	lfs_producer *p;
@@ -163,7 +136,7 @@ static void test_write_framing_producer(void **state)
 
 static void test_producers_have_own_fragments(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	lfs_producer *a, *b;
 	assert_int_equal(lfs_producer_open(f->t, &a), 0);
 	assert_int_equal(lfs_producer_open(f->t, &b), 0);
@@ -177,7 +150,7 @@ static void test_producers_have_own_fragments(void **state)
 
 static void test_producer_holds_topic(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	lfs_producer *p;
 	assert_int_equal(lfs_producer_open(f->t, &p), 0);
 	assert_int_equal(pw(p, "x"), 1);
@@ -192,7 +165,7 @@ static void test_producer_holds_topic(void **state)
 /* A producer's records survive a reopen, with their framing. */
 static void test_producer_then_reopen(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	lfs_producer *p;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	assert_int_equal(lfs_producer_open(f->t, &p), 0);
@@ -220,7 +193,7 @@ static void test_producer_then_reopen(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_fix_setup, tu_fix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_fragments_held_across_writes),
 		T(test_flush_and_close_commit_fragment),

@@ -294,4 +294,34 @@ static inline void tu_sleep_ms(long ms)
 		;
 }
 
+/* The common fixture: a fresh volume, open, with one topic "app". */
+struct tu_fix {
+	char *vol;
+	lfs_volume *v;
+	lfs_topic *t;
+};
+
+static inline int tu_fix_setup(void **state)
+{
+	struct tu_fix *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->vol = tu_mkvol(0);
+	f->v = tu_open(f->vol);
+	f->t = tu_topic(f->v, "app");
+	*state = f;
+	return 0;
+}
+
+static inline int tu_fix_teardown(void **state)
+{
+	struct tu_fix *f = *state;
+	if (f->t)
+		lfs_topic_put(f->t);
+	if (f->v)
+		assert_int_equal(lfs_volume_close(f->v), 0);
+	tu_rmvol(f->vol);
+	free(f);
+	return 0;
+}
+
 #endif
