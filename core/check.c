@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOST_FOUND "lost+found"
+#define LOST_FOUND LFS_LOST_FOUND
 #define FSCK_LOG "fsck.log"
 /* Where the superblock file keeps its backup copy: LFS_SB_BACKUP in
  * volume.c, which does not export it. */
@@ -264,73 +264,10 @@ static int list_dir(int dirfd, struct dent **out, size_t *count)
 
 /* ---- lost+found ---- */
 
-/* Opens lost+found/<sub> (sub "" or "topics" or "topics/NAME"), creating
- * the directories as needed. */
-static int open_lost_found(struct checker *ck, const char *sub, int *out)
-{
-	char path[512];
-	int fd = ck->dirfd, rc = 0;
-	bool own = false;
-
-	snprintf(path, sizeof(path), "%s%s%s", LOST_FOUND, *sub ? "/" : "", sub);
-	for (char *comp = path, *next; comp; comp = next) {
-		next = strchr(comp, '/');
-		if (next)
-			*next++ = 0;
-		if (mkdirat(fd, comp, comp == path ? 0700 : 0755) == 0) {
-			rc = lfs_fsync_dir(fd);
-			if (rc < 0)
-				break;
-		} else if (errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0) {
-			rc = -errno;
-			break;
-		}
-		if (own)
-			close(fd);
-		fd = nfd;
-		own = true;
-	}
-	if (rc < 0) {
-		if (own)
-			close(fd);
-		return rc;
-	}
-	*out = fd;
-	return 0;
-}
-
 /* Moves fromfd/name to lost+found/<sub>/name (or name.N if taken). */
 static int move_lost(struct checker *ck, int fromfd, const char *name, const char *sub)
 {
-	int lf, rc = open_lost_found(ck, sub, &lf);
-	char target[300];
-	struct stat st;
-
-	if (rc < 0)
-		return rc;
-	snprintf(target, sizeof(target), "%s", name);
-	for (int i = 1; fstatat(lf, target, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
-		if (i > 9999) {
-			close(lf);
-			return -EEXIST;
-		}
-		snprintf(target, sizeof(target), "%s.%d", name, i);
-	}
-	if (errno != ENOENT)
-		rc = -errno;
-	else if (renameat(fromfd, name, lf, target) < 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = lfs_fsync_dir(lf);
-	if (rc == 0)
-		rc = lfs_fsync_dir(fromfd);
-	close(lf);
-	return rc;
+	return lfs_lost_found_move(ck->dirfd, fromfd, name, sub);
 }
 
 static const char *type_name(unsigned char t)
@@ -557,18 +494,7 @@ static int write_header(int tfd, uint64_t base, const struct lfs_idx_header *h)
 
 static int move_segment(struct checker *ck, int tfd, const char *topic, const struct seg *s)
 {
-	char sub[300], name[32];
-	int rc = 0;
-	snprintf(sub, sizeof(sub), "%s/%s", LFS_TOPICS_DIR, topic);
-	if (s->has_log) {
-		lfs_seg_name(s->base, "log", name);
-		rc = move_lost(ck, tfd, name, sub);
-	}
-	if (rc == 0 && s->has_idx) {
-		lfs_seg_name(s->base, "idx", name);
-		rc = move_lost(ck, tfd, name, sub);
-	}
-	return rc;
+	return lfs_lost_found_move_segment(ck->dirfd, tfd, topic, s->base);
 }
 
 /* Quick check of one segment of a clean volume: header, seal, lengths.
@@ -740,10 +666,39 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 	return 0;
 }
 
+/* Segments from index `from` on follow records lost in a segment whose
+ * seal was never written (a crash before it): they cannot stay in the log
+ * without a gap in its offsets, and nothing acknowledged as durable follows
+ * such a loss (a sync writes every pending seal first). The daemon's
+ * recovery does the same (topic.c, drop_after_loss). */
+static int drop_after_loss(struct checker *ck, struct topic_ctx *tc, size_t from, uint64_t lost_from)
+{
+	bool fix = ck->mode == LFS_CHECK_REPAIR;
+	uint64_t bytes = 0;
+
+	for (size_t j = from; j < tc->nsegs; j++) {
+		bytes += tc->segs[j].log_size;
+		progress(ck, tc->segs[j].log_size);
+		if (fix) {
+			int rc = move_segment(ck, tc->tfd, tc->name, &tc->segs[j]);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	problem(ck, LFS_PROB_CONTIGUITY, tc->name, tc->segs[from].base, lost_from,
+		tc->segs[from].base, bytes, fix,
+		"records from offset %llu were lost before their segment was sealed: "
+		"%zu later segment(s) from offset %llu %s",
+		(unsigned long long)lost_from, tc->nsegs - from,
+		(unsigned long long)tc->segs[from].base,
+		fix ? "moved to " LOST_FOUND : "cannot stay in the log");
+	return 0;
+}
+
 static int full_topic(struct checker *ck, struct topic_ctx *tc)
 {
 	uint64_t prev_next = 0, prev_end = 0;
-	bool have_prev = false, prev_end_known = false;
+	bool have_prev = false, prev_end_known = false, prev_unsealed = false;
 	int rc = 0;
 
 	for (size_t i = 0; i < tc->nsegs; i++) {
@@ -803,6 +758,10 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 			return rc;
 		if (ck->err)
 			return ck->err;
+		if (have_prev && prev_unsealed && s->base > prev_next)
+			return drop_after_loss(ck, tc, i, prev_next);
+		/* Known to be unsealed: it has an index, and no seal in it. */
+		prev_unsealed = !r.had_seal && s->has_idx;
 		bool settled = ck->seg_unrepaired == 0;
 
 		/* The header as it is now (the scanner may have rebuilt it). */

@@ -12,6 +12,7 @@
 #define LFS_SB_FILE "superblock"
 #define LFS_STATE_FILE "state"
 #define LFS_TOPICS_DIR "topics"
+#define LFS_LOST_FOUND "lost+found"
 #define LFS_TOPIC_CONF "topic.conf"
 /* A topic being deleted is first renamed to this prefix + its name (not a
  * valid topic name), so a crash never leaves half a topic. */

@@ -72,6 +72,15 @@ struct lfs_topic {
 
 	pthread_mutex_t append_mu;
 	lfs_segment *active; /* never NULL once loaded */
+	/* Rolled (frozen) segments whose seal is still to be written, with a
+	 * reference each: the ticker, a sync and close write them, so that a
+	 * roll costs no disk flush on the append path. Until then a crash
+	 * leaves them unsealed, and mount recovery scans and seals them. */
+	lfs_segment **unsealed;
+	size_t nunsealed, unsealed_cap;
+	/* Held while seals are written: whoever needs every rolled segment
+	 * durable (a sync) waits for a sealer at work. */
+	pthread_mutex_t seal_mu;
 
 	/* Open readers (reader.c), under segs_lock. */
 	lfs_reader *readers;
@@ -131,6 +140,14 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 			      lfs_segment **out);
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
 int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out);
+/* A rolled segment known from a scan only (read-only open after a crash). */
+int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_result *r,
+			     lfs_segment **out);
+/* Sealing in two steps: freeze ends appends (exact file lengths, read-only
+ * from now on, listed as sealed); write_seal makes data and index durable,
+ * then writes the seal and makes it durable. seal does both. */
+int lfs_segment_freeze(lfs_segment *s);
+int lfs_segment_write_seal(lfs_segment *s);
 int lfs_segment_seal(lfs_segment *s);
 int lfs_segment_close_active(lfs_segment *s);
 int lfs_segment_reserve(lfs_segment *s, uint64_t data_len);
@@ -170,6 +187,11 @@ int lfs_volume_lock_path(const char *path, int *fd_out);
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
 int lfs_fsync_dir(int dirfd);
+
+/* lostfound.c: moves fromfd/name to VOLUME/lost+found/<sub>/name (name.N
+ * if taken), sub "" or "topics" or "topics/NAME"; a segment's two files. */
+int lfs_lost_found_move(int voldirfd, int fromfd, const char *name, const char *sub);
+int lfs_lost_found_move_segment(int voldirfd, int topicfd, const char *topic, uint64_t base);
 int lfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);

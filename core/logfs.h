@@ -298,6 +298,7 @@ struct lfs_scan_result {
 	uint64_t entries;       /* valid index entries */
 	uint64_t first_timestamp, last_timestamp;
 	bool sealed;            /* a valid seal was found (or written by repair) */
+	bool had_seal;          /* a seal entry was found, valid or not, before repair */
 	bool damaged;           /* something invalid was found */
 	bool repaired;
 	uint64_t records_cut, bytes_cut;

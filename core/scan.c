@@ -247,6 +247,21 @@ static bool header_from_entries(struct scan *sc, const struct lfs_scan_hint *hin
 	return true;
 }
 
+/* Whether the index holds a seal entry (valid or not, wherever a cut may
+ * fall): the segment was sealed once, so its data was durable before, and a
+ * loss in it is damage since, not a crash's. */
+static bool seal_present(struct scan *sc)
+{
+	if (!sc->idx || sc->idx_size < LFS_IDX_HEADER_SIZE)
+		return false;
+	uint64_t nraw = (sc->idx_size - LFS_IDX_HEADER_SIZE) / LFS_IDX_ENTRY_SIZE;
+	while (nraw > 0 && lfs_all_zero(entry_at(sc, nraw - 1), LFS_IDX_ENTRY_SIZE))
+		nraw--;
+	struct lfs_idx_entry e;
+	return nraw > 0 && lfs_idx_entry_decode(entry_at(sc, nraw - 1), &e) == 0 &&
+	       e.type == LFS_ENTRY_SEAL;
+}
+
 /* Estimates the records that the entries from i on claimed (for reports). */
 static uint64_t claimed_end(struct scan *sc, uint64_t i, uint64_t nraw)
 {
@@ -526,6 +541,7 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 	rc = load_files(&sc);
 	if (rc < 0)
 		goto out;
+	res->had_seal = seal_present(&sc);
 
 	if (sc.data_fd < 0) {
 		/* Without its data a segment holds nothing: keep an empty
@@ -650,7 +666,7 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 	if (seal && !seal_ok) {
 		if (sc.walked && !sc.seal_seen && !sc.cut)
 			report(&sc, LFS_PROB_SEAL, next_offset(&sc), next_offset(&sc), 0, repair,
-			       "segment is not sealed (a roll was cut short): %s",
+			       "segment is not sealed (stopped before its seal was written): %s",
 			       repair ? "sealed" : "left unsealed");
 		sc.changed = true;
 	}
@@ -673,6 +689,7 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		res->sealed = seal || seal_ok;
 	}
 done:
+	res->had_seal = res->had_seal || sc.seal_seen;
 	res->next_offset = next_offset(&sc);
 	res->valid_bytes = next_pos(&sc);
 	res->entries = sc.n;

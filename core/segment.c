@@ -288,6 +288,36 @@ out:
 	return 0;
 }
 
+int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_result *r,
+			     lfs_segment **out)
+{
+	struct lfs_idx_header h;
+	lfs_segment *s = lfs_segment_new(t, base);
+	int fd, rc;
+
+	if (!s)
+		return -ENOMEM;
+	fd = open_seg_file(s, "idx", O_RDONLY);
+	rc = fd < 0 ? fd : read_header(fd, &h);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		lfs_segment_put(s);
+		return rc;
+	}
+	s->stream_pos = h.stream_pos;
+	s->framing = h.framing;
+	s->ctime_ns = h.ctime_ns;
+	s->first_ts = r->first_timestamp;
+	atomic_store(&s->size, r->valid_bytes);
+	atomic_store(&s->next_offset, r->next_offset);
+	atomic_store(&s->nentries, r->entries);
+	atomic_store(&s->last_ts, r->last_timestamp);
+	atomic_store(&s->sealed, true); /* scanned with payload CRCs */
+	*out = s;
+	return 0;
+}
+
 /* Opens the last segment of a topic for appending. Its state comes from the
  * recovery scanner, which the caller ran (and repaired with) beforehand when
  * the volume was not cleanly unmounted; here the index is trusted. */
@@ -416,19 +446,24 @@ static int trim_active(lfs_segment *s, uint64_t idx_len)
 /* Seal: make the data and entries durable first, then write the seal and
  * make it durable. A seal therefore only ever vouches for durable data, and
  * mount can trust it without rescanning. */
-int lfs_segment_seal(lfs_segment *s)
+int lfs_segment_freeze(lfs_segment *s)
+{
+	uint64_t n = atomic_load(&s->nentries);
+	int rc = trim_active(s, LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
+	if (rc == 0)
+		atomic_store_explicit(&s->sealed, true, memory_order_release);
+	return rc;
+}
+
+int lfs_segment_write_seal(lfs_segment *s)
 {
 	uint64_t n = atomic_load(&s->nentries);
 	uint64_t idx_len = LFS_IDX_HEADER_SIZE + (n + 1) * LFS_IDX_ENTRY_SIZE;
 	unsigned char *x = atomic_load(&s->idx);
 	int rc;
 
-	rc = grow_file(s->idx_fd, &s->idx_alloc, idx_len, LFS_IDX_GROW, s->idx_maplen);
-	if (rc < 0)
-		return rc;
-	rc = trim_active(s, LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE);
-	if (rc < 0)
-		return rc;
+	if (s->data_fd < 0)
+		return 0; /* sealed already */
 	rc = lfs_segment_sync(s);
 	if (rc < 0)
 		return rc;
@@ -457,8 +492,13 @@ int lfs_segment_seal(lfs_segment *s)
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
 	pthread_mutex_unlock(&s->mu);
-	atomic_store_explicit(&s->sealed, true, memory_order_release);
 	return 0;
+}
+
+int lfs_segment_seal(lfs_segment *s)
+{
+	int rc = atomic_load(&s->sealed) ? 0 : lfs_segment_freeze(s);
+	return rc < 0 ? rc : lfs_segment_write_seal(s);
 }
 
 /* Clean close of the active segment: durable, exact length, not sealed. */

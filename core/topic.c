@@ -24,6 +24,7 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	pthread_mutex_init(&t->conf_mu, NULL);
 	pthread_mutex_init(&t->append_mu, NULL);
+	pthread_mutex_init(&t->seal_mu, NULL);
 	pthread_rwlock_init(&t->segs_lock, NULL);
 	pthread_mutex_init(&t->sync_mu, NULL);
 	pthread_cond_init(&t->sync_cond, NULL);
@@ -45,6 +46,10 @@ static void topic_free(lfs_topic *t)
 	}
 	pthread_mutex_destroy(&t->conf_mu);
 	pthread_mutex_destroy(&t->append_mu);
+	for (size_t i = 0; i < t->nunsealed; i++)
+		lfs_segment_put(t->unsealed[i]);
+	free(t->unsealed);
+	pthread_mutex_destroy(&t->seal_mu);
 	pthread_rwlock_destroy(&t->segs_lock);
 	pthread_mutex_destroy(&t->sync_mu);
 	pthread_cond_destroy(&t->sync_cond);
@@ -276,7 +281,7 @@ static void log_problem(void *ctx, const struct lfs_problem *p)
 /* Runs the recovery scanner over one segment, repairing (cutting back) and,
  * for all but the last, sealing it. */
 static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, bool seal,
-			   struct lfs_open_report *rep)
+			   struct lfs_open_report *rep, struct lfs_scan_result *out)
 {
 	struct lfs_scan_result r;
 	struct lfs_scan_hint hint = {.framing = t->own_mask & (1u << LFS_SET_FRAMING)
@@ -291,7 +296,39 @@ static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, boo
 		rep->records_cut += r.records_cut;
 		rep->bytes_cut += r.bytes_cut;
 	}
+	*out = r;
 	return rc;
+}
+
+/* Segments bases[from..n) follow records a crash lost in a rolled segment
+ * whose seal was not yet written: keeping them would leave a gap in the
+ * offsets, and a log is a prefix (whatever was acknowledged as durable
+ * precedes the loss: a sync writes every pending seal first). They go to
+ * lost+found, not away: the operator may still want their bytes. */
+static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, size_t n,
+			   uint64_t lost_from, struct lfs_open_report *rep)
+{
+	for (size_t j = from; j < n; j++) {
+		char name[32];
+		struct stat st;
+		lfs_seg_name(bases[j], "log", name);
+		if (rep && fstatat(t->dirfd, name, &st, 0) == 0)
+			rep->bytes_cut += (uint64_t)st.st_size;
+		if (t->vol->readonly)
+			continue;
+		int rc = lfs_lost_found_move_segment(t->vol->dirfd, t->dirfd, t->name, bases[j]);
+		if (rc < 0) {
+			lfs_log(t->vol, 0, "topic %s: cannot move segment %llu to %s: %s", t->name,
+				(unsigned long long)bases[j], LFS_LOST_FOUND, strerror(-rc));
+			return rc;
+		}
+	}
+	lfs_log(t->vol, 1,
+		"recovery: topic %s: records from offset %llu were lost before their segment "
+		"was sealed; %zu later segment(s) from offset %llu %s",
+		t->name, (unsigned long long)lost_from, n - from, (unsigned long long)bases[from],
+		t->vol->readonly ? "left out (read-only)" : "moved to " LFS_LOST_FOUND);
+	return 0;
 }
 
 static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *rep)
@@ -299,7 +336,8 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 	uint64_t *bases = NULL;
 	size_t n = 0;
 	int rc = list_bases(t->dirfd, &bases, &n);
-	uint64_t stream_pos = 0;
+	uint64_t stream_pos = 0, prev_next = 0;
+	bool prev_scanned = false;
 
 	if (rc < 0)
 		return rc;
@@ -307,6 +345,13 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 		bool last = i + 1 == n;
 		lfs_segment *s = NULL;
 
+		/* A scanned (unsealed) segment that ends short of the next
+		 * one lost records to the crash. */
+		if (prev_scanned && bases[i] > prev_next) {
+			rc = drop_after_loss(t, bases, i, n, prev_next, rep);
+			break;
+		}
+		prev_scanned = false;
 		rc = lfs_segment_load_sealed(t, bases[i], &s);
 		if (rc == 0 && t->nsegs == 0 && !last) {
 			/* Fix (reliability_regress.sh): deleting the oldest
@@ -333,14 +378,23 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA) {
 			/* Not sealed: the active segment, or one whose roll a
 			 * crash interrupted. Only those can be torn. */
-			if (!was_clean || !last) {
-				rc = recover_segment(t, bases[i], stream_pos, !last, rep);
+			struct lfs_scan_result r = {0};
+			bool scanned = !was_clean || !last;
+			if (scanned) {
+				rc = recover_segment(t, bases[i], stream_pos, !last, rep, &r);
 				if (rc < 0)
 					break;
+				/* A sealed segment damaged since (bit rot) keeps
+				 * what follows: its loss is not a crash's. */
+				prev_scanned = !r.had_seal;
 			}
 			/* Recovery seals even the last segment when its
 			 * data was lost, to keep the lost offsets. */
 			rc = lfs_segment_load_sealed(t, bases[i], &s);
+			/* Read-only: nothing is sealed or cut; a rolled segment
+			 * is served as far as the scan found it valid. */
+			if (rc != 0 && t->vol->readonly && !last && scanned)
+				rc = lfs_segment_load_scanned(t, bases[i], &r, &s);
 			if (rc != 0 && last && !t->vol->readonly)
 				rc = lfs_segment_load_active(t, bases[i], &s);
 			if (rc < 0 && t->vol->readonly && last)
@@ -352,6 +406,7 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 			break;
 		}
 		stream_pos = s->stream_pos + atomic_load(&s->size);
+		prev_next = atomic_load(&s->next_offset);
 		pthread_rwlock_wrlock(&t->segs_lock);
 		rc = segs_push(t, s);
 		pthread_rwlock_unlock(&t->segs_lock);
@@ -416,12 +471,17 @@ fail:
 	return rc;
 }
 
+static int seal_unsealed(lfs_topic *t);
+
 int lfs_topic_flush(lfs_topic *t)
 {
-	int rc = 0;
+	int rc = t->vol->readonly ? 0 : seal_unsealed(t);
 	pthread_mutex_lock(&t->append_mu);
-	if (t->active && !t->vol->readonly)
-		rc = lfs_segment_close_active(t->active);
+	if (t->active && !t->vol->readonly) {
+		int r = lfs_segment_close_active(t->active);
+		if (rc == 0)
+			rc = r;
+	}
 	pthread_mutex_unlock(&t->append_mu);
 	return rc;
 }
@@ -572,6 +632,58 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 }
 
 /* Seals the active segment and opens the next one (append_mu held). */
+/* Queues a frozen segment for its seal (append_mu held); takes over the
+ * caller's reference. */
+static int unsealed_push(lfs_topic *t, lfs_segment *s)
+{
+	if (t->nunsealed == t->unsealed_cap) {
+		size_t cap = t->unsealed_cap ? t->unsealed_cap * 2 : 4;
+		lfs_segment **n = realloc(t->unsealed, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		t->unsealed = n;
+		t->unsealed_cap = cap;
+	}
+	t->unsealed[t->nunsealed++] = s;
+	return 0;
+}
+
+/* Writes the seals of the rolled segments: each one's data and index made
+ * durable, then its seal. A segment whose seal fails stays queued (and is
+ * scanned at mount if the daemon stops before). */
+static int seal_unsealed(lfs_topic *t)
+{
+	int rc = 0;
+	pthread_mutex_lock(&t->seal_mu);
+	pthread_mutex_lock(&t->append_mu);
+	lfs_segment **v = t->unsealed;
+	size_t n = t->nunsealed;
+	t->unsealed = NULL;
+	t->nunsealed = t->unsealed_cap = 0;
+	pthread_mutex_unlock(&t->append_mu);
+	for (size_t i = 0; i < n; i++) {
+		int r = lfs_segment_write_seal(v[i]);
+		if (r == 0) {
+			lfs_segment_put(v[i]);
+			continue;
+		}
+		if (rc == 0)
+			rc = r;
+		lfs_log(t->vol, 0, "topic %s: cannot seal segment %llu yet: %s", t->name,
+			(unsigned long long)v[i]->base, strerror(-r));
+		pthread_mutex_lock(&t->append_mu);
+		if (unsealed_push(t, v[i]) < 0)
+			lfs_segment_put(v[i]); /* left unsealed: mount recovery seals it */
+		pthread_mutex_unlock(&t->append_mu);
+	}
+	free(v);
+	pthread_mutex_unlock(&t->seal_mu);
+	return rc;
+}
+
+/* Ends the active segment and opens the next one (append_mu held). The
+ * old segment is frozen here; its seal, which costs disk flushes, is
+ * written later (seal_unsealed), off the append path. */
 static int roll(lfs_topic *t, uint32_t framing)
 {
 	lfs_segment *old = t->active;
@@ -581,7 +693,7 @@ static int roll(lfs_topic *t, uint32_t framing)
 	 * as the active segment: only the creation is left to do. Sealing it
 	 * again would fail with EBADF on every later append. */
 	if (!atomic_load(&old->sealed)) {
-		rc = lfs_segment_seal(old);
+		rc = lfs_segment_freeze(old);
 		if (rc < 0)
 			return rc;
 	}
@@ -589,13 +701,12 @@ static int roll(lfs_topic *t, uint32_t framing)
 			  old->stream_pos + atomic_load(&old->size), framing);
 	if (rc < 0)
 		return rc;
-	lfs_segment_put(old); /* the active pointer's reference */
-	/* Everything in the sealed segment is durable now. */
-	pthread_mutex_lock(&t->sync_mu);
-	uint64_t sealed_next = atomic_load(&old->next_offset);
-	if (t->durable_offset < sealed_next)
-		t->durable_offset = sealed_next;
-	pthread_mutex_unlock(&t->sync_mu);
+	/* The active pointer's reference goes to the queue of seals. */
+	if (unsealed_push(t, old) < 0) {
+		rc = lfs_segment_write_seal(old);
+		lfs_segment_put(old);
+		return rc;
+	}
 	return 0;
 }
 
@@ -610,6 +721,8 @@ static bool should_roll(lfs_segment *s, const struct lfs_settings *st, size_t le
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
 	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
+	if (atomic_load(&s->sealed))
+		return true; /* frozen by a roll whose next segment failed */
 	if (n == 0)
 		return false;
 	if (size + len > st->segment_size || size + len > s->data_maplen)
@@ -776,11 +889,14 @@ static int commit_wait(lfs_topic *t, uint64_t target)
 		lfs_segment_ref(s);
 		atomic_store(&t->dirty, false);
 		pthread_mutex_unlock(&t->append_mu);
-		/* A roll in between seals (and so syncs) what precedes s. The
-		 * seal closes s's descriptors: s->mu keeps them open while we
-		 * sync through them. */
+		/* Everything before s is in rolled segments: seal them (which
+		 * makes them durable) first. A roll after the capture freezes
+		 * s itself; its seal closes s's descriptors, so s->mu keeps
+		 * them open while we sync through them. */
+		int r = seal_unsealed(t);
 		pthread_mutex_lock(&s->mu);
-		int r = s->data_fd >= 0 ? leader_sync(t, s) : 0;
+		if (r == 0)
+			r = s->data_fd >= 0 ? leader_sync(t, s) : 0;
 		pthread_mutex_unlock(&s->mu);
 		lfs_segment_put(s);
 
@@ -874,6 +990,8 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
+	if (!t->vol->readonly && seal_unsealed(t) < 0)
+		return; /* logged; retried next tick */
 	lfs_topic_settings(t, &st);
 	if (st.sync_mode == LFS_SYNC_INTERVAL && atomic_load(&t->dirty) &&
 	    now_ns - atomic_load(&t->last_sync_ns) >= (uint64_t)st.sync_ms * 1000000ull) {

@@ -12,7 +12,10 @@
  *   -w            write framing (binary records); set when the topic is new
  *   -s SIZE       the topic's segment_size (set when given)
  *   --crash       exit without closing the volume: state stays dirty and
- *                 the active segment keeps its preallocated tails
+ *                 the active segment keeps its preallocated tails. It
+ *                 syncs first, so rolled segments carry their seals (a
+ *                 crash that finds nothing torn); --crash-nosync does not
+ *                 (rolled segments are left unsealed)
  *   --hold        after appending, print "ready" and keep the volume open
  *                 (locked) until standard input reaches end of file or a
  *                 SIGTERM arrives
@@ -68,7 +71,7 @@ static void on_term(int sig)
 int main(int argc, char **argv)
 {
 	uint64_t n = 100, rsize = 100, batch = 1, segsize = 0, ea = 0, eb = 0;
-	bool binary = false, crash = false, hold = false, expect = false;
+	bool binary = false, crash = false, crash_sync = false, hold = false, expect = false;
 	const char *pos[2];
 	int npos = 0;
 
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-w"))
 			binary = true;
 		else if (!strcmp(a, "--crash"))
+			crash = crash_sync = true;
+		else if (!strcmp(a, "--crash-nosync"))
 			crash = true;
 		else if (!strcmp(a, "--hold"))
 			hold = true;
@@ -164,6 +169,11 @@ int main(int argc, char **argv)
 		}
 		if (rc < 0)
 			die("append", rc);
+	}
+	if (crash_sync) {
+		int r = lfs_topic_sync(t);
+		if (r < 0)
+			die("sync", r);
 	}
 	if (crash)
 		_exit(0);

@@ -24,7 +24,8 @@
  *             the file, or unwritten fallocated blocks, read as zeros)
  *   pages     every 4 KiB page past the durable length either reached the
  *             disk or reads as zeros (out-of-order writeback)
- * and an unsealed segment with no durable record may be dropped whole, as
+ * and the last segment, if unsealed with no durable record, may be dropped
+ * whole (a later segment's creation syncs the directory), as
  * if its creation had not been synced.
  * MODE harsh: the same, but the durable lengths are ignored (cuts anywhere,
  * the index header included), and a segment may lose only its data file
@@ -343,9 +344,12 @@ static int do_topic(int sfd, int dfd, const char *topic)
 			rc = spill(dfd, ln, s.log, s.log_len);
 			if (rc == 0)
 				rc = spill(dfd, in, s.idx, s.idx_len);
-		} else if (s.d_log == 0 && s.d_idx <= LFS_IDX_HEADER_SIZE && rnd(4) == 0) {
+		} else if (s.d_log == 0 && s.d_idx <= LFS_IDX_HEADER_SIZE &&
+			   i + 1 == nb && rnd(4) == 0) {
 			/* No durable record: the segment may vanish as if
-			 * its creation had not been synced. */
+			 * its creation had not been synced. Only the last
+			 * one: creating the next segment syncs the topic
+			 * directory, which makes this one's entries durable. */
 			uint64_t how = rnd(4);
 			/* The index alone cannot vanish: it is made durable
 			 * with its directory entry before the segment is used.

@@ -266,6 +266,8 @@ static void test_timestamps_non_decreasing(void **state)
 	struct lfs_topic_stat st = stat_of(f->t);
 	assert_true(st.segments > 2);
 
+	/* Seals are written off the append path; a sync writes them. */
+	assert_int_equal(lfs_topic_sync(f->t), 0);
 	/* Walk every segment's index: one entry per append, offsets
 	 * contiguous, timestamps inside [t0, t1] and never decreasing. */
 	uint64_t *bases;
@@ -326,7 +328,9 @@ static void test_roll_by_size(void **state)
 		assert_true(res.first_offset == (uint64_t)i);
 		tu_buf_add(&want, rec, sizeof(rec));
 	}
-	/* Four 1 KiB records fill a 4 KiB segment exactly; the fifth rolls. */
+	/* Four 1 KiB records fill a 4 KiB segment exactly; the fifth rolls.
+	 * Seals are written off the append path; a sync writes them. */
+	assert_int_equal(lfs_topic_sync(f->t), 0);
 	uint64_t *bases;
 	size_t n;
 	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &n), 0);

@@ -58,6 +58,7 @@ struct crash {
 	uint32_t framing;
 	const char *segment_size; /* NULL: the volume's */
 	int from, to;             /* batches [from, to) */
+	bool sync;                /* sync before the crash: rolled segments sealed */
 };
 
 static int crash_main(void *arg)
@@ -84,6 +85,8 @@ static int crash_main(void *arg)
 		if (lfs_topic_append(t, c->framing, &iov, 1, NULL) < 0)
 			return 5;
 	}
+	if (c->sync && lfs_topic_sync(t) < 0)
+		return 6;
 	return 0; /* _exit: no close, no trim, state stays dirty */
 }
 
@@ -878,8 +881,10 @@ static void test_missing_data(void **state)
 	assert_int_equal(lfs_volume_close(v), 0);
 }
 
-/* A crash mid-roll: a segment that is not the last lacks its seal. */
-static void test_unsealed_middle_segment(void **state)
+/* Seals are written after a roll, off the append path: a crash before
+ * that leaves every rolled segment unsealed. A read-only open serves them
+ * as scanned; a read-write open scans and seals them; nothing is lost. */
+static void test_rolled_segments_unsealed_by_crash(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	*state = f;
@@ -887,6 +892,46 @@ static void test_unsealed_middle_segment(void **state)
 	f->dir = tu_fmt("%s/topics/%s", f->vol, TOPIC);
 	struct crash c = {.vol = f->vol, .framing = LFS_FRAMING_LINE, .segment_size = "4096",
 			  .from = 0, .to = 200};
+	tu_crash_child(crash_main, &c);
+	expect_build(&f->e, LFS_FRAMING_LINE, 200);
+	for (int pass = 0; pass < 2; pass++) {
+		lfs_volume *v;
+		struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
+		struct lfs_open_report rep;
+		assert_int_equal(lfs_volume_open(f->vol, pass ? NULL : &ro, &v, &rep), 0);
+		assert_false(rep.was_clean);
+		lfs_topic *t;
+		assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+		size_t len;
+		char *got = tu_read_all(t, &len);
+		assert_int_equal(len, f->e.data.len);
+		assert_memory_equal(got, f->e.data.p, len);
+		free(got);
+		struct lfs_topic_stat st;
+		lfs_topic_stat(t, &st);
+		assert_true(st.segments > 3);
+		assert_true(st.next_offset == off_after(&f->e, 200));
+		lfs_topic_put(t);
+		assert_int_equal(lfs_volume_close(v), 0);
+	}
+	/* The read-write open sealed them: a full check finds nothing. */
+	struct lfs_check_opts co = {.mode = LFS_CHECK_NONE, .force = true};
+	struct lfs_check_result cr;
+	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+	assert_int_equal(cr.problems, 0);
+}
+
+/* A crash mid-roll: a segment that is not the last lacks its seal. */
+static void test_unsealed_middle_segment(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	*state = f;
+	f->vol = tu_mkvol(0);
+	f->dir = tu_fmt("%s/topics/%s", f->vol, TOPIC);
+	/* Seals are written after the roll (by the ticker or a sync): sync,
+	 * so that every rolled segment is sealed, then take one seal away. */
+	struct crash c = {.vol = f->vol, .framing = LFS_FRAMING_LINE, .segment_size = "4096",
+			  .from = 0, .to = 200, .sync = true};
 	tu_crash_child(crash_main, &c);
 	expect_build(&f->e, LFS_FRAMING_LINE, 200);
 	/* Find the sealed segments. */
@@ -1128,6 +1173,7 @@ int main(void)
 		T(test_missing_index_write),
 		T(test_missing_data),
 		T(test_unsealed_middle_segment),
+		T(test_rolled_segments_unsealed_by_crash),
 		T(test_multi_segment_torn_tail),
 		T(test_readonly_open_after_crash),
 		T(test_empty_new_segment_line),
