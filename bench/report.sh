@@ -1,7 +1,8 @@
 #!/bin/sh
 # Turns bench/out/results.tsv into plots (docs/bench/*.png) and
 # docs/BENCHMARKS.md. Called by bench/run.sh with ROOT OUT RES RAW DOC PLOTS
-# BUILD W in the environment; can be rerun alone on an existing results file:
+# BUILD W (and BENCH_ONLY, for a partial run) in the environment; can be
+# rerun alone on an existing results file:
 #   ROOT=. OUT=bench/out RES=bench/out/results.tsv RAW=bench/out/raw.tsv \
 #   DOC=docs/BENCHMARKS.md PLOTS=docs/bench sh bench/report.sh full DATE SECONDS
 set -u
@@ -119,6 +120,13 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 FS=$(df -T "${W:-$ROOT}" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
 if [ "$MODE" = full ]; then CMD="make bench   (sh bench/run.sh build full)"; else CMD="make bench-quick   (sh bench/run.sh build quick)"; fi
+[ -n "${BENCH_ONLY:-}" ] && CMD="BENCH_ONLY=$(echo "$BENCH_ONLY" | tr ' ' ',') sh bench/run.sh build $MODE"
+# Plot links relative to the report's directory when the plots are below it.
+DOCDIR=$(dirname "$DOC")
+case $PLOTS in
+"$DOCDIR"/*) PLOTREL=${PLOTS#"$DOCDIR"/} ;;
+*) PLOTREL=$PLOTS ;;
+esac
 
 {
 	echo "# logfs benchmarks"
@@ -127,6 +135,7 @@ if [ "$MODE" = full ]; then CMD="make bench   (sh bench/run.sh build full)"; els
 	echo "kept by hand in \`bench/analysis.md\` and appended on every run."
 	echo
 	echo "- Command: \`$CMD\`, as root"
+	[ -n "${BENCH_ONLY:-}" ] && echo "- Partial run: only the sections $(echo "$BENCH_ONLY" | sed 's/ /, /g') were measured; the other goals say \"not measured\"."
 	echo "- Date: $STARTED, $TOTAL_S s; load average at the start ${LOAD_START:-?}, at the end ${LOAD_END:-$(cut -d' ' -f1-3 /proc/loadavg)}"
 	echo "- Machine: $(nproc) CPUs ($CPU), $MEM, kernel $(uname -r), $FS"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null), passthrough_ll built from $(ls /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c 2>/dev/null) at bench time"
@@ -173,7 +182,7 @@ if [ "$MODE" = full ]; then CMD="make bench   (sh bench/run.sh build full)"; els
 	echo "## Plots"
 	echo
 	for p in append_size append_writers append_fdatasync read_concurrent ttfb mount; do
-		[ -f "$PLOTS/$p.png" ] && echo "![$p](bench/$p.png)" && echo
+		grep -q "^$p	" "$RES" && [ -f "$PLOTS/$p.png" ] && echo "![$p]($PLOTREL/$p.png)" && echo
 	done
 	echo "## Workloads"
 	echo

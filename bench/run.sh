@@ -11,6 +11,21 @@
 # Must run as root (drop_caches, mounts). Uses BENCH_DIR (default
 # bench/out/work, on the same filesystem as the repository) for volumes and
 # deletes them after each family.
+#
+# Environment:
+#   BENCH_ONLY=NAME[,NAME...]  run only these sections (the others are skipped
+#       and their goals show "not measured"): core, append (= append_size,
+#       append_writers, append_fdatasync and bulk_cat), append_size,
+#       append_writers, append_fdatasync, bulk_cat, reads (read_cold,
+#       read_warm, read_random, read_concurrent, read_follow), fsck (also
+#       runs reads: it checks the volume they leave), ttfb, mount (ttfb and
+#       mount are measured together), retention (also runs ttfb/mount: it
+#       trims their 1000-segment volume), mount_active. With BENCH_ONLY the
+#       report goes to bench/out/BENCHMARKS.md and bench/out/plots/ instead
+#       of docs/, so a partial run never replaces the full report. Example:
+#         BENCH_ONLY=append_fdatasync sh bench/run.sh build quick
+#   BENCH_DOC, BENCH_PLOTS  where the report and the plots go (defaults
+#       docs/BENCHMARKS.md and docs/bench, or under bench/out as above).
 set -u
 
 BUILD=${1:-build}
@@ -23,8 +38,14 @@ W=${BENCH_DIR:-$OUT/work}
 RES=$OUT/results.tsv
 RAW=$OUT/raw.tsv
 LOG=$OUT/bench.log
-DOC=$ROOT/docs/BENCHMARKS.md
-PLOTS=$ROOT/docs/bench
+ONLY=$(echo "${BENCH_ONLY:-}" | tr ',' ' ')
+if [ -n "$ONLY" ]; then
+	DOC=${BENCH_DOC:-$OUT/BENCHMARKS.md}
+	PLOTS=${BENCH_PLOTS:-$OUT/plots}
+else
+	DOC=${BENCH_DOC:-$ROOT/docs/BENCHMARKS.md}
+	PLOTS=${BENCH_PLOTS:-$ROOT/docs/bench}
+fi
 EXAMPLES=/usr/share/doc/libfuse3-dev/examples
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -66,6 +87,12 @@ die() {
 	exit 1
 }
 
+for n in $ONLY; do
+	case $n in
+	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | ttfb | mount | retention | mount_active) ;;
+	*) die "BENCH_ONLY: unknown section $n (see the header of bench/run.sh)" ;;
+	esac
+done
 [ "$(id -u)" = 0 ] || die "run as root (mounts, drop_caches)"
 for p in core_bench appender reader mountwait; do
 	[ -x "$B/$p" ] || die "$B/$p missing: run make bench"
@@ -198,6 +225,15 @@ mb_per_s() { # BYTES MS -> MB/s
 	echo "$1 $2" | awk '{ if ($2 > 0) printf "%.6g", $1 / 1e6 / ($2 / 1e3) }'
 }
 
+# want NAME...: true when BENCH_ONLY is unset or lists one of the NAMEs.
+want() {
+	[ -z "$ONLY" ] && return 0
+	for _w in "$@"; do
+		case " $ONLY " in *" $_w "*) return 0 ;; esac
+	done
+	return 1
+}
+
 section() {
 	echo
 	echo "== $* ($(($(date +%s) - T0)) s)"
@@ -209,34 +245,40 @@ mkdir -p "$W"
 df -h "$W" >>"$LOG"
 
 # ====================================================================
-section "core engine vs plain system calls (no FUSE)"
-"$B/core_bench" append "$W/core" 100 "$CORE_N" "$REPS" >"$OUT/core_append.txt" 2>>"$LOG"
-for k in core plain ratio; do
-	v=$(awk -v k="core_append_100.$k" '$2 == k { print $3 }' "$OUT/core_append.txt")
-	record core append_100B_per_call "$k" 1 "$( [ $k = ratio ] && echo x || echo rec/s)" "$v"
-done
-"$B/core_bench" batch "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_batch.txt" 2>>"$LOG"
-for k in core plain ratio; do
-	v=$(awk -v k="core_batch_1m.$k" '$2 == k { print $3 }' "$OUT/core_batch.txt")
-	record core batch_1MiB_100B_lines "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
-done
-"$B/core_bench" read "$W/core" "$BIG" "$REPS" >"$OUT/core_read.txt" 2>>"$LOG"
-for k in core plain ratio; do
-	v=$(awk -v k="core_sealed_read.$k" '$2 == k { print $3 }' "$OUT/core_read.txt")
-	record core sealed_read_warm "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
-done
-"$B/core_bench" scan "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_scan.txt" 2>>"$LOG"
-record core recovery_scan_verify core 1 GB/s "$(awk '$2 == "core_scan" { print $3 }' "$OUT/core_scan.txt")"
-"$B/core_bench" parts "$W/core" >"$OUT/core_parts.txt" 2>>"$LOG"
-for k in crc32c memchr_per_100B_line memcpy_1MiB_warm; do
-	record core_parts "$k" cpu 1 GB/s "$(awk -v k="parts.$k" '$2 == k { print $3 }' "$OUT/core_parts.txt")"
-done
-rm -rf "$W/core"
+if want core; then
+	section "core engine vs plain system calls (no FUSE)"
+	"$B/core_bench" append "$W/core" 100 "$CORE_N" "$REPS" >"$OUT/core_append.txt" 2>>"$LOG"
+	for k in core plain ratio; do
+		v=$(awk -v k="core_append_100.$k" '$2 == k { print $3 }' "$OUT/core_append.txt")
+		record core append_100B_per_call "$k" 1 "$( [ $k = ratio ] && echo x || echo rec/s)" "$v"
+	done
+	"$B/core_bench" batch "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_batch.txt" 2>>"$LOG"
+	for k in core plain ratio; do
+		v=$(awk -v k="core_batch_1m.$k" '$2 == k { print $3 }' "$OUT/core_batch.txt")
+		record core batch_1MiB_100B_lines "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
+	done
+	"$B/core_bench" read "$W/core" "$BIG" "$REPS" >"$OUT/core_read.txt" 2>>"$LOG"
+	for k in core plain ratio; do
+		v=$(awk -v k="core_sealed_read.$k" '$2 == k { print $3 }' "$OUT/core_read.txt")
+		record core sealed_read_warm "$k" 1 "$( [ $k = ratio ] && echo x || echo MB/s)" "$v"
+	done
+	"$B/core_bench" scan "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_scan.txt" 2>>"$LOG"
+	record core recovery_scan_verify core 1 GB/s "$(awk '$2 == "core_scan" { print $3 }' "$OUT/core_scan.txt")"
+	"$B/core_bench" parts "$W/core" >"$OUT/core_parts.txt" 2>>"$LOG"
+	for k in crc32c memchr_per_100B_line memcpy_1MiB_warm; do
+		record core_parts "$k" cpu 1 GB/s "$(awk -v k="parts.$k" '$2 == k { print $3 }' "$OUT/core_parts.txt")"
+	done
+	rm -rf "$W/core"
+fi
 
 # ====================================================================
 # Append targets. System names: ext4, passthrough_ll, passthrough_ll-wb,
 # logfs-never, logfs-sync100, logfs-sync10, logfs-always (per-topic sync
-# setting through the user.logfs.sync xattr on one logfs mount).
+# setting through the user.logfs.sync xattr on one logfs mount). A
+# "-noappend" suffix (logfs-always-noappend) runs the appender with -N: the
+# writers open tail O_WRONLY without O_APPEND, so the kernel can run their
+# writes in parallel (FOPEN_PARALLEL_DIRECT_WRITES); with O_APPEND it holds
+# the inode lock across each write.
 LM=$W/m_logfs
 PM=$W/m_pt
 PWM=$W/m_ptwb
@@ -303,312 +345,335 @@ append_point() {
 	done
 }
 
-section "appends through the mount"
-mkdir -p "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
-"$B/core_bench" mkfs "$W/avol" >>"$LOG" 2>&1 || die "mkfs"
-start_daemon "$LM" "$BUILD/logfs" -f "$W/avol" "$LM" -o sync=never
-LPID=$DPID
-start_daemon "$PM" "$PT" -f -o source="$W/ptsrc" "$PM"
-PPID_PT=$DPID
-start_daemon "$PWM" "$PT" -f -o source="$W/ptwbsrc" -o writeback "$PWM"
-PPID_PTWB=$DPID
-CAP=$([ "$MODE" = full ] && echo 1G || echo 256M)
+if want append append_size append_writers append_fdatasync bulk_cat; then
+	section "appends through the mount"
+	mkdir -p "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
+	"$B/core_bench" mkfs "$W/avol" >>"$LOG" 2>&1 || die "mkfs"
+	start_daemon "$LM" "$BUILD/logfs" -f "$W/avol" "$LM" -o sync=never
+	LPID=$DPID
+	start_daemon "$PM" "$PT" -f -o source="$W/ptsrc" "$PM"
+	PPID_PT=$DPID
+	start_daemon "$PWM" "$PT" -f -o source="$W/ptwbsrc" -o writeback "$PWM"
+	PPID_PTWB=$DPID
+	CAP=$([ "$MODE" = full ] && echo 1G || echo 256M)
 
-for size in 64 256 1024 4096; do
-	append_point append_size "1_writer_sync=never" "$size" \
-		"ext4 passthrough_ll passthrough_ll-wb logfs-never" -s "$size" -w 1 -t "$SECS" -b "$CAP"
-done
-for w in 1 4 16; do
-	append_point append_writers "100B_records" "$w" \
-		"ext4 passthrough_ll passthrough_ll-wb logfs-never logfs-sync100 logfs-sync10 logfs-always" \
-		-s 100 -w "$w" -t "$SECS" -b "$CAP"
-done
-for w in 1 4 16; do
-	append_point append_fdatasync "100B_write+fdatasync" "$w" \
-		"ext4 logfs-always logfs-always-noappend logfs-never" -s 100 -w "$w" -t "$SECS" -b "$CAP" -f
-done
+	if want append append_size; then
+		for size in 64 256 1024 4096; do
+			append_point append_size "1_writer_sync=never" "$size" \
+				"ext4 passthrough_ll passthrough_ll-wb logfs-never" -s "$size" -w 1 -t "$SECS" -b "$CAP"
+		done
+	fi
+	if want append append_writers; then
+		for w in 1 4 16; do
+			append_point append_writers "100B_records" "$w" \
+				"ext4 passthrough_ll passthrough_ll-wb logfs-never logfs-sync100 logfs-sync10 logfs-always" \
+				-s 100 -w "$w" -t "$SECS" -b "$CAP"
+		done
+	fi
+	if want append append_fdatasync; then
+		for w in 1 4 16; do
+			append_point append_fdatasync "100B_write+fdatasync" "$w" \
+				"ext4 logfs-always logfs-always-noappend logfs-never" -s 100 -w "$w" -t "$SECS" -b "$CAP" -f
+		done
+	fi
 
-section "bulk cat of 100-byte lines"
-SRC=$W/src.txt
-# A whole number of lines (a fragment at the end would get a '\n' added).
-yes "$(printf '%099d' 0)" | head -c "$(($(bytes_of "$CAT_SIZE") / 100 * 100))" >"$SRC"
-cat "$SRC" >/dev/null
-CATB=$(stat -c %s "$SRC")
-acc_e='' acc_l='' acc_p=''
-r=0
-while [ $r -lt "$REPS" ]; do
-	ms=$(timed_ms sh -c "cat '$SRC' >>'$W/ext/bulk'")
-	acc_e="$acc_e $(mb_per_s "$CATB" "$ms")"
-	rm -f "$W/ext/bulk"
-	t=$(target logfs-never)
-	ms=$(timed_ms sh -c "cat '$SRC' >>'$t'")
-	acc_l="$acc_l $(mb_per_s "$CATB" "$ms")"
-	[ "$(stat -c %s "$t")" = "$CATB" ] || echo "bench: cat into tail: size mismatch" >&2
-	drop_target "$t"
-	ms=$(timed_ms sh -c "cat '$SRC' >>'$PM/bulk'")
-	acc_p="$acc_p $(mb_per_s "$CATB" "$ms")"
-	rm -f "$PM/bulk"
-	r=$((r + 1))
-done
-# shellcheck disable=SC2086
-{
-	record bulk_cat "cat_${CAT_SIZE}_>>" ext4 "$CAT_SIZE" MB/s $acc_e
-	record bulk_cat "cat_${CAT_SIZE}_>>" logfs-never "$CAT_SIZE" MB/s $acc_l
-	record bulk_cat "cat_${CAT_SIZE}_>>" passthrough_ll "$CAT_SIZE" MB/s $acc_p
-}
-rm -f "$SRC"
-stop_daemon "$LM" "$LPID"
-stop_daemon "$PM" "$PPID_PT"
-stop_daemon "$PWM" "$PPID_PTWB"
-rm -rf "$W/avol" "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
+	if want append bulk_cat; then
+		section "bulk cat of 100-byte lines"
+		SRC=$W/src.txt
+		# A whole number of lines (a fragment at the end would get a '\n' added).
+		yes "$(printf '%099d' 0)" | head -c "$(($(bytes_of "$CAT_SIZE") / 100 * 100))" >"$SRC"
+		cat "$SRC" >/dev/null
+		CATB=$(stat -c %s "$SRC")
+		acc_e='' acc_l='' acc_p=''
+		r=0
+		while [ $r -lt "$REPS" ]; do
+			ms=$(timed_ms sh -c "cat '$SRC' >>'$W/ext/bulk'")
+			acc_e="$acc_e $(mb_per_s "$CATB" "$ms")"
+			rm -f "$W/ext/bulk"
+			t=$(target logfs-never)
+			ms=$(timed_ms sh -c "cat '$SRC' >>'$t'")
+			acc_l="$acc_l $(mb_per_s "$CATB" "$ms")"
+			[ "$(stat -c %s "$t")" = "$CATB" ] || echo "bench: cat into tail: size mismatch" >&2
+			drop_target "$t"
+			ms=$(timed_ms sh -c "cat '$SRC' >>'$PM/bulk'")
+			acc_p="$acc_p $(mb_per_s "$CATB" "$ms")"
+			rm -f "$PM/bulk"
+			r=$((r + 1))
+		done
+		# shellcheck disable=SC2086
+		{
+			record bulk_cat "cat_${CAT_SIZE}_>>" ext4 "$CAT_SIZE" MB/s $acc_e
+			record bulk_cat "cat_${CAT_SIZE}_>>" logfs-never "$CAT_SIZE" MB/s $acc_l
+			record bulk_cat "cat_${CAT_SIZE}_>>" passthrough_ll "$CAT_SIZE" MB/s $acc_p
+		}
+		rm -f "$SRC"
+	fi
+	stop_daemon "$LM" "$LPID"
+	stop_daemon "$PM" "$PPID_PT"
+	stop_daemon "$PWM" "$PPID_PTWB"
+	rm -rf "$W/avol" "$W/ext" "$W/ptsrc" "$W/ptwbsrc"
+fi
 
 # ====================================================================
-section "reads"
-RV=$W/rvol
-SEG0=00000000000000000000.log
-BIGB=$(bytes_of "$BIG")
-# The volume default must be the big segment size: a topic's first segment
-# is mapped for the default size when the topic is created.
-"$B/core_bench" mkfs "$RV" "$BIGB" >>"$LOG" 2>&1 || die "mkfs"
-"$B/core_bench" gen "$RV" big "$BIGB" $((BIGB - 1048576)) 100 10000 seal >>"$LOG" 2>&1 || die "gen big"
-"$B/core_bench" gen "$RV" multi "$MULTI_SEG" "$BIG" 100 10000 >>"$LOG" 2>&1 || die "gen multi"
-BIGFILE=$RV/topics/big/$SEG0
-SEGB=$(stat -c %s "$BIGFILE")
-MULTIB=$(du -cb "$RV"/topics/multi/*.log | tail -n 1 | cut -f1)
-echo "sealed segment $SEGB bytes; multi-segment log $MULTIB bytes in $(ls "$RV"/topics/multi/*.log | wc -l) segments" >>"$LOG"
+if want reads fsck; then
+	section "reads"
+	RV=$W/rvol
+	SEG0=00000000000000000000.log
+	BIGB=$(bytes_of "$BIG")
+	# The volume default must be the big segment size: a topic's first segment
+	# is mapped for the default size when the topic is created.
+	"$B/core_bench" mkfs "$RV" "$BIGB" >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$RV" big "$BIGB" $((BIGB - 1048576)) 100 10000 seal >>"$LOG" 2>&1 || die "gen big"
+	"$B/core_bench" gen "$RV" multi "$MULTI_SEG" "$BIG" 100 10000 >>"$LOG" 2>&1 || die "gen multi"
+	BIGFILE=$RV/topics/big/$SEG0
+	SEGB=$(stat -c %s "$BIGFILE")
+	MULTIB=$(du -cb "$RV"/topics/multi/*.log | tail -n 1 | cut -f1)
+	echo "sealed segment $SEGB bytes; multi-segment log $MULTIB bytes in $(ls "$RV"/topics/multi/*.log | wc -l) segments" >>"$LOG"
 
-acc_lf='' acc_pf='' acc_lt='' acc_ef='' acc_et=''
-r=0
-while [ $r -lt "$REPS" ]; do
-	drop_caches "$BIGFILE"
+	acc_lf='' acc_pf='' acc_lt='' acc_ef='' acc_et=''
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		drop_caches "$BIGFILE"
+		start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
+		ms=$(timed_ms cat "$LM/big/$SEG0")
+		acc_lf="$acc_lf $(mb_per_s "$SEGB" "$ms")"
+		stop_daemon "$LM" "$DPID"
+
+		drop_caches "$BIGFILE"
+		start_daemon "$PM" "$PT" -f -o source="$RV" "$PM"
+		ms=$(timed_ms cat "$PM/topics/big/$SEG0")
+		acc_pf="$acc_pf $(mb_per_s "$SEGB" "$ms")"
+		stop_daemon "$PM" "$DPID"
+
+		drop_caches "$BIGFILE"
+		ms=$(timed_ms cat "$BIGFILE")
+		acc_ef="$acc_ef $(mb_per_s "$SEGB" "$ms")"
+
+		drop_caches "$RV"/topics/multi/*.log
+		ms=$(timed_ms sh -c "cat '$RV'/topics/multi/*.log")
+		acc_et="$acc_et $(mb_per_s "$MULTIB" "$ms")"
+
+		drop_caches "$RV"/topics/multi/*.log
+		start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
+		ms=$(timed_ms cat "$LM/multi/tail")
+		acc_lt="$acc_lt $(mb_per_s "$MULTIB" "$ms")"
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record read_cold "first_read_sealed_segment" logfs "$BIG" MB/s $acc_lf
+		record read_cold "first_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_pf
+		record read_cold "first_read_sealed_segment" ext4 "$BIG" MB/s $acc_ef
+		record read_cold "cat_tail_all_segments" logfs "$BIG" MB/s $acc_lt
+		record read_cold "cat_tail_all_segments" "ext4(cat_*.log)" "$BIG" MB/s $acc_et
+	}
+
+	# Warm reads: logfs and passthrough_ll mounted side by side.
 	start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
-	ms=$(timed_ms cat "$LM/big/$SEG0")
-	acc_lf="$acc_lf $(mb_per_s "$SEGB" "$ms")"
-	stop_daemon "$LM" "$DPID"
-
-	drop_caches "$BIGFILE"
+	LPID=$DPID
 	start_daemon "$PM" "$PT" -f -o source="$RV" "$PM"
-	ms=$(timed_ms cat "$PM/topics/big/$SEG0")
-	acc_pf="$acc_pf $(mb_per_s "$SEGB" "$ms")"
-	stop_daemon "$PM" "$DPID"
-
-	drop_caches "$BIGFILE"
-	ms=$(timed_ms cat "$BIGFILE")
-	acc_ef="$acc_ef $(mb_per_s "$SEGB" "$ms")"
-
-	drop_caches "$RV"/topics/multi/*.log
-	ms=$(timed_ms sh -c "cat '$RV'/topics/multi/*.log")
-	acc_et="$acc_et $(mb_per_s "$MULTIB" "$ms")"
-
-	drop_caches "$RV"/topics/multi/*.log
-	start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
-	ms=$(timed_ms cat "$LM/multi/tail")
-	acc_lt="$acc_lt $(mb_per_s "$MULTIB" "$ms")"
-	stop_daemon "$LM" "$DPID"
-	r=$((r + 1))
-done
-# shellcheck disable=SC2086
-{
-	record read_cold "first_read_sealed_segment" logfs "$BIG" MB/s $acc_lf
-	record read_cold "first_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_pf
-	record read_cold "first_read_sealed_segment" ext4 "$BIG" MB/s $acc_ef
-	record read_cold "cat_tail_all_segments" logfs "$BIG" MB/s $acc_lt
-	record read_cold "cat_tail_all_segments" "ext4(cat_*.log)" "$BIG" MB/s $acc_et
-}
-
-# Warm reads: logfs and passthrough_ll mounted side by side.
-start_daemon "$LM" "$BUILD/logfs" -f "$RV" "$LM"
-LPID=$DPID
-start_daemon "$PM" "$PT" -f -o source="$RV" "$PM"
-PPID_PT=$DPID
-LSEG=$LM/big/$SEG0
-PSEG=$PM/topics/big/$SEG0
-cat "$LSEG" "$PSEG" "$BIGFILE" >/dev/null
-acc_l='' acc_n='' acc_p=''
-r=0
-while [ $r -lt "$REPS" ]; do
-	acc_l="$acc_l $(val read_mb "$B/reader" -b 1M "$LSEG")"
-	acc_n="$acc_n $(val read_mb "$B/reader" -b 1M "$BIGFILE")"
-	acc_p="$acc_p $(val read_mb "$B/reader" -b 1M "$PSEG")"
-	r=$((r + 1))
-done
-# shellcheck disable=SC2086
-{
-	record read_warm "repeated_read_sealed_segment" logfs "$BIG" MB/s $acc_l
-	record read_warm "repeated_read_sealed_segment" ext4 "$BIG" MB/s $acc_n
-	record read_warm "repeated_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_p
-}
-
-acc_l='' acc_n='' acc_p=''
-r=0
-while [ $r -lt "$REPS" ]; do
-	acc_l="$acc_l $(val random_reads "$B/reader" -r "$RAND_N" "$LSEG")"
-	acc_n="$acc_n $(val random_reads "$B/reader" -r "$RAND_N" "$BIGFILE")"
-	acc_p="$acc_p $(val random_reads "$B/reader" -r "$RAND_N" "$PSEG")"
-	r=$((r + 1))
-done
-# shellcheck disable=SC2086
-{
-	record read_random "random_4KiB_warm" logfs "$BIG" reads/s $acc_l
-	record read_random "random_4KiB_warm" ext4 "$BIG" reads/s $acc_n
-	record read_random "random_4KiB_warm" passthrough_ll "$BIG" reads/s $acc_p
-}
-
-for p in 1 2 4 8; do
+	PPID_PT=$DPID
+	LSEG=$LM/big/$SEG0
+	PSEG=$PM/topics/big/$SEG0
+	cat "$LSEG" "$PSEG" "$BIGFILE" >/dev/null
 	acc_l='' acc_n='' acc_p=''
 	r=0
 	while [ $r -lt "$REPS" ]; do
-		acc_l="$acc_l $(val read_mb "$B/reader" -p "$p" -b 1M "$LSEG")"
-		acc_n="$acc_n $(val read_mb "$B/reader" -p "$p" -b 1M "$BIGFILE")"
-		acc_p="$acc_p $(val read_mb "$B/reader" -p "$p" -b 1M "$PSEG")"
+		acc_l="$acc_l $(val read_mb "$B/reader" -b 1M "$LSEG")"
+		acc_n="$acc_n $(val read_mb "$B/reader" -b 1M "$BIGFILE")"
+		acc_p="$acc_p $(val read_mb "$B/reader" -b 1M "$PSEG")"
 		r=$((r + 1))
 	done
 	# shellcheck disable=SC2086
 	{
-		record read_concurrent "sealed_segment_warm" logfs "$p" MB/s $acc_l
-		record read_concurrent "sealed_segment_warm" ext4 "$p" MB/s $acc_n
-		record read_concurrent "sealed_segment_warm" passthrough_ll "$p" MB/s $acc_p
+		record read_warm "repeated_read_sealed_segment" logfs "$BIG" MB/s $acc_l
+		record read_warm "repeated_read_sealed_segment" ext4 "$BIG" MB/s $acc_n
+		record read_warm "repeated_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_p
 	}
-done
 
-# Following the tail while one writer appends 100-byte lines.
-acc_f='' acc_w='' acc_ef='' acc_ew=''
-mkdir -p "$W/ext"
-r=0
-while [ $r -lt "$REPS" ]; do
-	mkdir "$LM/live$r"
-	"$B/appender" -s 100 -w 1 -t "$SECS" "$LM/live$r/tail" >"$OUT/live.txt" 2>>"$LOG" &
-	ap=$!
-	acc_f="$acc_f $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$LM/live$r/tail")"
-	wait $ap
-	acc_w="$acc_w $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
-	: >"$W/ext/live"
-	"$B/appender" -s 100 -w 1 -t "$SECS" "$W/ext/live" >"$OUT/live.txt" 2>>"$LOG" &
-	ap=$!
-	acc_ef="$acc_ef $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$W/ext/live")"
-	wait $ap
-	acc_ew="$acc_ew $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
-	rm -f "$W/ext/live"
-	r=$((r + 1))
-done
-# shellcheck disable=SC2086
-{
-	record read_follow "tail_read_while_appending" logfs 1 MB/s $acc_f
-	record read_follow "appends_while_followed" logfs 1 rec/s $acc_w
-	record read_follow "tail_read_while_appending" ext4 1 MB/s $acc_ef
-	record read_follow "appends_while_followed" ext4 1 rec/s $acc_ew
-}
-# A 1 GiB log for fsck: drop the big topic through the mount.
-rmdir "$LM/big" 2>>"$LOG" || echo "bench: rmdir big failed" >&2
-for d in $(seq 0 $((REPS - 1))); do rmdir "$LM/live$d" 2>>"$LOG"; done
-stop_daemon "$LM" "$LPID"
-stop_daemon "$PM" "$PPID_PT"
-
-# ====================================================================
-section "fsck"
-FSCK=$BUILD/fsck.logfs
-if "$FSCK" --version >/dev/null 2>&1; then
-	du -cb "$RV"/topics/*/*.log | tail -n 1 | cut -f1 >"$OUT/fsck_bytes"
-	FB=$(cat "$OUT/fsck_bytes")
-	cat "$RV"/topics/*/* >/dev/null
-	"$FSCK" -f -n "$RV" >>"$LOG" 2>&1
-	echo "fsck.logfs -f -n exit status $?" >>"$LOG"
-	hyperfine -N -i --warmup 1 --runs $((REPS + 2)) --export-csv "$OUT/fsck.csv" \
-		"$FSCK -f -n $RV" >>"$LOG" 2>&1 || hyperfine -i --warmup 1 --runs $((REPS + 2)) \
-		--export-csv "$OUT/fsck.csv" "$FSCK -f -n $RV" >>"$LOG" 2>&1
-	med=$(awk -F, 'NR == 2 { print $5 }' "$OUT/fsck.csv") # median seconds
-	record fsck "fsck.logfs_-f_-n_warm" fsck.logfs "$(echo "$FB" | awk '{ printf "%.0fM", $1 / 1048576 }')" GB/s \
-		"$(echo "$FB $med" | awk '$2 > 0 { printf "%.4g", $1 / 1e9 / $2 }')"
-else
-	echo "fsck.logfs not functional yet; skipped" | tee -a "$LOG"
-	record fsck "fsck.logfs_-f_-n_warm" fsck.logfs 0 GB/s
-fi
-rm -rf "$RV"
-
-# ====================================================================
-section "@N time to first byte and mount time against segment count"
-# One volume per segment count, each holding topic t with the same records
-# (TTFB_RECS lines of 20 B) in 1, 10, 100 or 1000 sealed segments, made
-# through the core. Rounds alternate between the volumes.
-TOTALB=$((TTFB_RECS * 20))
-NAT=$((TTFB_RECS * 7 / 10))
-NSEGS="1 10 100 1000"
-for nseg in $NSEGS; do
-	V=$W/tvol$nseg
-	"$B/core_bench" mkfs "$V" $((TOTALB / nseg)) >>"$LOG" 2>&1 || die "mkfs"
-	"$B/core_bench" gen "$V" t $((TOTALB / nseg)) "$TOTALB" 20 64 seal >>"$LOG" 2>&1 || die "gen"
-	eval "acc_c$nseg='' acc_k$nseg='' acc_t$nseg=''"
-done
-r=0
-while [ $r -lt $((REPS + 2)) ]; do
-	for nseg in $NSEGS; do
-		V=$W/tvol$nseg
-		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		eval "acc_c$nseg=\"\$acc_c$nseg $DMS\""
-		kill_daemon "$LM" "$DPID"
-		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		eval "acc_k$nseg=\"\$acc_k$nseg $DMS\""
-		stop_daemon "$LM" "$DPID"
-	done
-	r=$((r + 1))
-done
-for nseg in $NSEGS; do
-	start_daemon "$W/mt$nseg" "$BUILD/logfs" -f "$W/tvol$nseg" "$W/mt$nseg"
-	eval "tpid$nseg=$DPID"
-	head -c 21 "$W/mt$nseg/t/@$NAT" | od -c | head -n 1 >>"$LOG"
-done
-r=0
-while [ $r -lt $((REPS + 2)) ]; do
-	for nseg in $NSEGS; do
-		v=$(val ttfb "$B/reader" -t 200 "$W/mt$nseg/t/@$NAT")
-		eval "acc_t$nseg=\"\$acc_t$nseg $v\""
-	done
-	r=$((r + 1))
-done
-for nseg in $NSEGS; do
-	eval "stop_daemon \"\$W/mt$nseg\" \$tpid$nseg"
-	# (record uses _f _c _s _x _u itself)
-	eval "vt=\$acc_t$nseg vc=\$acc_c$nseg vk=\$acc_k$nseg"
-	# shellcheck disable=SC2086
-	{
-		record ttfb "@N_open+read_4KiB" logfs "$nseg" us $vt
-		record mount "clean_mount" logfs "$nseg" ms $vc
-		record mount "mount_after_kill-9" logfs "$nseg" ms $vk
-	}
-done
-for nseg in 1 10 100; do rm -rf "$W/tvol$nseg"; done
-
-section "retention"
-V=$W/tvol1000
-keep=$((TOTALB / 1000 * 10))
-acc=$(val retention.time_ms "$B/core_bench" retention "$V" t "$keep")
-record retention "delete_~990_of_1000_segments" core 1000 ms "$acc"
-rm -rf "$V"
-
-section "recovery against active segment size"
-for sz in $ACTIVE_SIZES; do
-	V=$W/avol$sz
-	"$B/core_bench" mkfs "$V" 1G >>"$LOG" 2>&1 || die "mkfs"
-	"$B/core_bench" gen "$V" t 1G "$(bytes_of "$sz")" 100 100 >>"$LOG" 2>&1 || die "gen"
-	acc_c='' acc_k=''
+	acc_l='' acc_n='' acc_p=''
 	r=0
 	while [ $r -lt "$REPS" ]; do
-		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		acc_c="$acc_c $DMS"
-		kill_daemon "$LM" "$DPID"
-		start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
-		acc_k="$acc_k $DMS"
-		stop_daemon "$LM" "$DPID"
+		acc_l="$acc_l $(val random_reads "$B/reader" -r "$RAND_N" "$LSEG")"
+		acc_n="$acc_n $(val random_reads "$B/reader" -r "$RAND_N" "$BIGFILE")"
+		acc_p="$acc_p $(val random_reads "$B/reader" -r "$RAND_N" "$PSEG")"
 		r=$((r + 1))
 	done
 	# shellcheck disable=SC2086
 	{
-		record mount_active "clean_mount" logfs "$sz" ms $acc_c
-		record mount_active "mount_after_kill-9" logfs "$sz" ms $acc_k
+		record read_random "random_4KiB_warm" logfs "$BIG" reads/s $acc_l
+		record read_random "random_4KiB_warm" ext4 "$BIG" reads/s $acc_n
+		record read_random "random_4KiB_warm" passthrough_ll "$BIG" reads/s $acc_p
 	}
-	rm -rf "$V"
-done
+
+	for p in 1 2 4 8; do
+		acc_l='' acc_n='' acc_p=''
+		r=0
+		while [ $r -lt "$REPS" ]; do
+			acc_l="$acc_l $(val read_mb "$B/reader" -p "$p" -b 1M "$LSEG")"
+			acc_n="$acc_n $(val read_mb "$B/reader" -p "$p" -b 1M "$BIGFILE")"
+			acc_p="$acc_p $(val read_mb "$B/reader" -p "$p" -b 1M "$PSEG")"
+			r=$((r + 1))
+		done
+		# shellcheck disable=SC2086
+		{
+			record read_concurrent "sealed_segment_warm" logfs "$p" MB/s $acc_l
+			record read_concurrent "sealed_segment_warm" ext4 "$p" MB/s $acc_n
+			record read_concurrent "sealed_segment_warm" passthrough_ll "$p" MB/s $acc_p
+		}
+	done
+
+	# Following the tail while one writer appends 100-byte lines.
+	acc_f='' acc_w='' acc_ef='' acc_ew=''
+	mkdir -p "$W/ext"
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		mkdir "$LM/live$r"
+		"$B/appender" -s 100 -w 1 -t "$SECS" "$LM/live$r/tail" >"$OUT/live.txt" 2>>"$LOG" &
+		ap=$!
+		acc_f="$acc_f $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$LM/live$r/tail")"
+		wait $ap
+		acc_w="$acc_w $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
+		: >"$W/ext/live"
+		"$B/appender" -s 100 -w 1 -t "$SECS" "$W/ext/live" >"$OUT/live.txt" 2>>"$LOG" &
+		ap=$!
+		acc_ef="$acc_ef $(val follow_mb "$B/reader" -F "$SECS" -b 128K "$W/ext/live")"
+		wait $ap
+		acc_ew="$acc_ew $(awk '$2 == "appends" { print $3 }' "$OUT/live.txt")"
+		rm -f "$W/ext/live"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record read_follow "tail_read_while_appending" logfs 1 MB/s $acc_f
+		record read_follow "appends_while_followed" logfs 1 rec/s $acc_w
+		record read_follow "tail_read_while_appending" ext4 1 MB/s $acc_ef
+		record read_follow "appends_while_followed" ext4 1 rec/s $acc_ew
+	}
+	# A 1 GiB log for fsck: drop the big topic through the mount.
+	rmdir "$LM/big" 2>>"$LOG" || echo "bench: rmdir big failed" >&2
+	for d in $(seq 0 $((REPS - 1))); do rmdir "$LM/live$d" 2>>"$LOG"; done
+	stop_daemon "$LM" "$LPID"
+	stop_daemon "$PM" "$PPID_PT"
+
+	# ====================================================================
+	if want fsck; then
+		section "fsck"
+		FSCK=$BUILD/fsck.logfs
+		if "$FSCK" --version >/dev/null 2>&1; then
+			du -cb "$RV"/topics/*/*.log | tail -n 1 | cut -f1 >"$OUT/fsck_bytes"
+			FB=$(cat "$OUT/fsck_bytes")
+			cat "$RV"/topics/*/* >/dev/null
+			"$FSCK" -f -n "$RV" >>"$LOG" 2>&1
+			echo "fsck.logfs -f -n exit status $?" >>"$LOG"
+			hyperfine -N -i --warmup 1 --runs $((REPS + 2)) --export-csv "$OUT/fsck.csv" \
+				"$FSCK -f -n $RV" >>"$LOG" 2>&1 || hyperfine -i --warmup 1 --runs $((REPS + 2)) \
+				--export-csv "$OUT/fsck.csv" "$FSCK -f -n $RV" >>"$LOG" 2>&1
+			med=$(awk -F, 'NR == 2 { print $5 }' "$OUT/fsck.csv") # median seconds
+			record fsck "fsck.logfs_-f_-n_warm" fsck.logfs "$(echo "$FB" | awk '{ printf "%.0fM", $1 / 1048576 }')" GB/s \
+				"$(echo "$FB $med" | awk '$2 > 0 { printf "%.4g", $1 / 1e9 / $2 }')"
+		else
+			echo "fsck.logfs not functional yet; skipped" | tee -a "$LOG"
+			record fsck "fsck.logfs_-f_-n_warm" fsck.logfs 0 GB/s
+		fi
+	fi
+	rm -rf "$RV"
+fi
+
+# ====================================================================
+if want ttfb mount retention; then
+	section "@N time to first byte and mount time against segment count"
+	# One volume per segment count, each holding topic t with the same records
+	# (TTFB_RECS lines of 20 B) in 1, 10, 100 or 1000 sealed segments, made
+	# through the core. Rounds alternate between the volumes.
+	TOTALB=$((TTFB_RECS * 20))
+	NAT=$((TTFB_RECS * 7 / 10))
+	NSEGS="1 10 100 1000"
+	for nseg in $NSEGS; do
+		V=$W/tvol$nseg
+		"$B/core_bench" mkfs "$V" $((TOTALB / nseg)) >>"$LOG" 2>&1 || die "mkfs"
+		"$B/core_bench" gen "$V" t $((TOTALB / nseg)) "$TOTALB" 20 64 seal >>"$LOG" 2>&1 || die "gen"
+		eval "acc_c$nseg='' acc_k$nseg='' acc_t$nseg=''"
+	done
+	r=0
+	while [ $r -lt $((REPS + 2)) ]; do
+		for nseg in $NSEGS; do
+			V=$W/tvol$nseg
+			start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+			eval "acc_c$nseg=\"\$acc_c$nseg $DMS\""
+			kill_daemon "$LM" "$DPID"
+			start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+			eval "acc_k$nseg=\"\$acc_k$nseg $DMS\""
+			stop_daemon "$LM" "$DPID"
+		done
+		r=$((r + 1))
+	done
+	for nseg in $NSEGS; do
+		start_daemon "$W/mt$nseg" "$BUILD/logfs" -f "$W/tvol$nseg" "$W/mt$nseg"
+		eval "tpid$nseg=$DPID"
+		head -c 21 "$W/mt$nseg/t/@$NAT" | od -c | head -n 1 >>"$LOG"
+	done
+	r=0
+	while [ $r -lt $((REPS + 2)) ]; do
+		for nseg in $NSEGS; do
+			v=$(val ttfb "$B/reader" -t 200 "$W/mt$nseg/t/@$NAT")
+			eval "acc_t$nseg=\"\$acc_t$nseg $v\""
+		done
+		r=$((r + 1))
+	done
+	for nseg in $NSEGS; do
+		eval "stop_daemon \"\$W/mt$nseg\" \$tpid$nseg"
+		# (record uses _f _c _s _x _u itself)
+		eval "vt=\$acc_t$nseg vc=\$acc_c$nseg vk=\$acc_k$nseg"
+		# shellcheck disable=SC2086
+		{
+			record ttfb "@N_open+read_4KiB" logfs "$nseg" us $vt
+			record mount "clean_mount" logfs "$nseg" ms $vc
+			record mount "mount_after_kill-9" logfs "$nseg" ms $vk
+		}
+	done
+	for nseg in 1 10 100; do rm -rf "$W/tvol$nseg"; done
+
+	if want retention; then
+		section "retention"
+		V=$W/tvol1000
+		keep=$((TOTALB / 1000 * 10))
+		acc=$(val retention.time_ms "$B/core_bench" retention "$V" t "$keep")
+		record retention "delete_~990_of_1000_segments" core 1000 ms "$acc"
+		rm -rf "$V"
+	else
+		rm -rf "$W/tvol1000"
+	fi
+fi
+
+if want mount_active; then
+	section "recovery against active segment size"
+	for sz in $ACTIVE_SIZES; do
+		V=$W/avol$sz
+		"$B/core_bench" mkfs "$V" 1G >>"$LOG" 2>&1 || die "mkfs"
+		"$B/core_bench" gen "$V" t 1G "$(bytes_of "$sz")" 100 100 >>"$LOG" 2>&1 || die "gen"
+		acc_c='' acc_k=''
+		r=0
+		while [ $r -lt "$REPS" ]; do
+			start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+			acc_c="$acc_c $DMS"
+			kill_daemon "$LM" "$DPID"
+			start_daemon "$LM" "$BUILD/logfs" -f "$V" "$LM"
+			acc_k="$acc_k $DMS"
+			stop_daemon "$LM" "$DPID"
+			r=$((r + 1))
+		done
+		# shellcheck disable=SC2086
+		{
+			record mount_active "clean_mount" logfs "$sz" ms $acc_c
+			record mount_active "mount_after_kill-9" logfs "$sz" ms $acc_k
+		}
+		rm -rf "$V"
+	done
+fi
 
 TOTAL_S=$(($(date +%s) - T0))
-export ROOT OUT RES RAW DOC PLOTS BUILD W LOAD_START
+BENCH_ONLY=$ONLY
+export ROOT OUT RES RAW DOC PLOTS BUILD W LOAD_START BENCH_ONLY
 sh "$ROOT/bench/report.sh" "$MODE" "$STARTED" "$TOTAL_S" || die "report failed"
