@@ -366,7 +366,7 @@ if want append append_size append_writers append_fdatasync bulk_cat; then
 	if want append append_writers; then
 		for w in 1 4 16; do
 			append_point append_writers "100B_records" "$w" \
-				"ext4 passthrough_ll passthrough_ll-wb logfs-never logfs-sync100 logfs-sync10 logfs-always" \
+				"ext4 passthrough_ll passthrough_ll-wb logfs-never logfs-sync100 logfs-sync10 logfs-always logfs-always-noappend" \
 				-s 100 -w "$w" -t "$SECS" -b "$CAP"
 		done
 	fi
