@@ -83,6 +83,7 @@ struct checker {
 	struct lfs_problem *held;
 	size_t nheld, capheld;
 	unsigned seg_unrepaired; /* unrepaired problems of the current segment */
+	bool summary_dropped;
 	int err;                 /* first error seen inside a callback */
 };
 
@@ -151,6 +152,17 @@ static void emit(struct checker *ck, const struct lfs_problem *p)
 	if (p->repaired) {
 		ck->res->repaired++;
 		log_repair(ck, p);
+		/* The segment summary of the last clean close may describe
+		 * what was just changed: it goes (the next mount reads every
+		 * segment once). Should fsck die between the change and this,
+		 * the mount still never serves a changed segment: its files
+		 * no longer agree with the summary when first read (EIO). */
+		if (!ck->summary_dropped) {
+			int r = lfs_summary_drop(ck->dirfd);
+			if (r < 0 && !ck->err)
+				ck->err = r;
+			ck->summary_dropped = true;
+		}
 	} else {
 		ck->res->unrepaired++;
 		ck->seg_unrepaired++;
@@ -942,7 +954,7 @@ static bool top_level_known(const struct dent *e)
 	 * read (or failed to be) above. */
 	if (e->type != DT_DIR)
 		return !strcmp(e->name, LFS_SB_FILE) || !strcmp(e->name, LFS_STATE_FILE) ||
-		       !strcmp(e->name, FSCK_LOG);
+		       !strcmp(e->name, FSCK_LOG) || !strcmp(e->name, LFS_SUMMARY_FILE);
 	return !strcmp(e->name, LFS_TOPICS_DIR) || !strcmp(e->name, LOST_FOUND);
 }
 

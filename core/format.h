@@ -11,6 +11,7 @@
 
 #define LFS_SB_FILE "superblock"
 #define LFS_STATE_FILE "state"
+#define LFS_SUMMARY_FILE "summary"
 #define LFS_TOPICS_DIR "topics"
 #define LFS_LOST_FOUND "lost+found"
 #define LFS_TOPIC_CONF "topic.conf"

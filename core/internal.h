@@ -133,6 +133,9 @@ struct lfs_volume {
 void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+struct lfs_sum_seg;
+struct lfs_sum_topic;
+
 /* segment.c */
 lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base);
 void lfs_segment_ref(lfs_segment *s);
@@ -140,6 +143,9 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 			      lfs_segment **out);
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
 int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out);
+/* A sealed segment as the summary of a clean close describes it: no file
+ * is opened until a read needs it. */
+lfs_segment *lfs_segment_from_summary(lfs_topic *t, const struct lfs_sum_seg *e);
 /* A rolled segment known from a scan only (read-only open after a crash). */
 int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_result *r,
 			     lfs_segment **out);
@@ -168,7 +174,8 @@ uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 
 /* topic.c */
-int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_open_report *rep,
+int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
+		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);
 void lfs_topic_unload(lfs_topic *t);
 int lfs_topic_flush(lfs_topic *t);
@@ -187,6 +194,27 @@ int lfs_volume_lock_path(const char *path, int *fd_out);
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
 int lfs_fsync_dir(int dirfd);
+
+/* summary.c: the sealed segments of every topic, written at a clean close
+ * and read by the next open instead of each segment's files. */
+#define LFS_SUM_SEG_SIZE 72
+struct lfs_sum_seg {
+	uint64_t base, stream_pos, size, next_offset, nentries, first_ts, last_ts, ctime_ns;
+	uint32_t framing;
+};
+struct lfs_sum_topic {
+	char name[LFS_TOPIC_NAME_MAX + 1];
+	uint32_t nsegs;
+	const unsigned char *segs; /* nsegs encoded entries: lfs_sum_seg_decode */
+};
+struct lfs_summary;
+int lfs_summary_write(lfs_volume *v);
+int lfs_summary_read(int dirfd, struct lfs_summary **out);
+const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name);
+void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e);
+void lfs_summary_free(struct lfs_summary *s);
+/* Removes the summary (fsck before a repair). */
+int lfs_summary_drop(int dirfd);
 
 /* lostfound.c: moves fromfd/name to VOLUME/lost+found/<sub>/name (name.N
  * if taken), sub "" or "topics" or "topics/NAME"; a segment's two files. */

@@ -115,6 +115,7 @@ struct lfs_open_report {
 	bool was_clean;
 	unsigned topics;
 	unsigned segments_scanned;
+	unsigned segments_summarized; /* sealed segments known from the summary */
 	uint64_t records_cut;
 	uint64_t bytes_cut;
 };

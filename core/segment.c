@@ -222,6 +222,23 @@ static int read_header(int idx_fd, struct lfs_idx_header *h)
 
 /* Reads the summary of a sealed segment from its header, first entry and
  * seal (three small reads, no scan): -EUCLEAN when there is no valid seal. */
+/* A sealed segment loaded from disk: trusted by its seal (or the summary
+ * of a clean close), its batches CRC-checked as reads first reach them. */
+static void set_sealed_state(lfs_segment *s, const struct lfs_sum_seg *e)
+{
+	s->stream_pos = e->stream_pos;
+	s->framing = e->framing;
+	s->ctime_ns = e->ctime_ns;
+	s->first_ts = e->first_ts;
+	atomic_store(&s->size, e->size);
+	atomic_store(&s->next_offset, e->next_offset);
+	atomic_store(&s->nentries, e->nentries);
+	atomic_store(&s->last_ts, e->last_ts);
+	atomic_store(&s->sealed, true);
+	atomic_store(&s->good_end, 0);
+	atomic_store(&s->verify_pending, true);
+}
+
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out)
 {
 	struct lfs_idx_header h;
@@ -265,17 +282,16 @@ int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out)
 		if (rc < 0 || (rc = lfs_idx_entry_decode(buf, &first)) < 0)
 			goto out;
 	}
-	s->stream_pos = h.stream_pos;
-	s->framing = h.framing;
-	s->ctime_ns = h.ctime_ns;
-	s->first_ts = n ? first.ts : 0;
-	atomic_store(&s->size, seal.pos);
-	atomic_store(&s->next_offset, seal.offset);
-	atomic_store(&s->nentries, n);
-	atomic_store(&s->last_ts, n ? seal.ts : 0);
-	atomic_store(&s->sealed, true);
-	atomic_store(&s->good_end, 0); /* checked as reads reach it */
-	atomic_store(&s->verify_pending, true);
+	struct lfs_sum_seg e = {.base = base,
+				.stream_pos = h.stream_pos,
+				.size = seal.pos,
+				.next_offset = seal.offset,
+				.nentries = n,
+				.first_ts = n ? first.ts : 0,
+				.last_ts = n ? seal.ts : 0,
+				.ctime_ns = h.ctime_ns,
+				.framing = h.framing};
+	set_sealed_state(s, &e);
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -286,6 +302,14 @@ out:
 	}
 	*out = s;
 	return 0;
+}
+
+lfs_segment *lfs_segment_from_summary(lfs_topic *t, const struct lfs_sum_seg *e)
+{
+	lfs_segment *s = lfs_segment_new(t, e->base);
+	if (s)
+		set_sealed_state(s, e);
+	return s;
 }
 
 int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_result *r,
@@ -513,6 +537,14 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
+/* Whether a sealed segment's seal entry says what was loaded of it. */
+static bool seal_agrees(lfs_segment *s, const unsigned char *raw, uint64_t n)
+{
+	struct lfs_idx_entry e;
+	return lfs_idx_entry_decode(raw, &e) == 0 && e.type == LFS_ENTRY_SEAL && e.count == n &&
+	       e.offset == atomic_load(&s->next_offset) && e.pos == atomic_load(&s->size);
+}
+
 static int map_idx_locked(lfs_segment *s)
 {
 	if (atomic_load(&s->idx))
@@ -521,10 +553,28 @@ static int map_idx_locked(lfs_segment *s)
 	if (fd < 0)
 		return fd;
 	int rc = 0;
-	size_t len = LFS_IDX_HEADER_SIZE + (atomic_load(&s->nentries) + 1) * LFS_IDX_ENTRY_SIZE;
-	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	uint64_t n = atomic_load(&s->nentries);
+	size_t len = LFS_IDX_HEADER_SIZE + (n + 1) * LFS_IDX_ENTRY_SIZE;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	void *p = (uint64_t)st.st_size == len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
 	if (p == MAP_FAILED) {
 		rc = -errno;
+	} else if (!p || !seal_agrees(s, (const unsigned char *)p + len - LFS_IDX_ENTRY_SIZE, n)) {
+		/* What was loaded (the seal at mount, or the summary of the
+		 * last clean close) no longer describes the files: changed
+		 * behind the daemon's back. Serving it could show wrong
+		 * bytes; fsck.logfs repairs it. Mapping past the end of a
+		 * shorter file would fault (SIGBUS). */
+		if (p)
+			munmap(p, len);
+		lfs_log(s->topic->vol, 0,
+			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
+			s->topic->name, (unsigned long long)s->base);
+		rc = -EIO;
 	} else {
 		s->idx_maplen = len;
 		atomic_store_explicit(&s->idx, p, memory_order_release);

@@ -331,17 +331,61 @@ static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, siz
 	return 0;
 }
 
-static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *rep)
+/* Whether the summary of the last clean close names exactly the segments
+ * found: all of them, or all but the last (the active one). */
+static bool summary_matches(const struct lfs_sum_topic *sum, const uint64_t *bases, size_t n)
+{
+	if (sum->nsegs > n || sum->nsegs + 1 < n)
+		return false;
+	for (size_t i = 0; i < sum->nsegs; i++) {
+		struct lfs_sum_seg e;
+		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
+		if (e.base != bases[i])
+			return false;
+	}
+	return true;
+}
+
+/* Loads the sealed segments the summary describes, opening no file. */
+static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum)
+{
+	int rc = 0;
+	pthread_rwlock_wrlock(&t->segs_lock);
+	for (size_t i = 0; i < sum->nsegs && rc == 0; i++) {
+		struct lfs_sum_seg e;
+		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
+		lfs_segment *s = lfs_segment_from_summary(t, &e);
+		rc = s ? segs_push(t, s) : -ENOMEM;
+		if (rc < 0 && s)
+			lfs_segment_put(s);
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topic *sum,
+			 struct lfs_open_report *rep)
 {
 	uint64_t *bases = NULL;
-	size_t n = 0;
+	size_t n = 0, first = 0;
 	int rc = list_bases(t->dirfd, &bases, &n);
 	uint64_t stream_pos = 0, prev_next = 0;
 	bool prev_scanned = false;
 
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	if (was_clean && sum && summary_matches(sum, bases, n)) {
+		rc = load_from_summary(t, sum);
+		first = sum->nsegs;
+		if (rep)
+			rep->segments_summarized += sum->nsegs;
+		if (rc == 0 && first > 0) {
+			lfs_segment *s = t->segs[t->nsegs - 1];
+			stream_pos = s->stream_pos + atomic_load(&s->size);
+			prev_next = atomic_load(&s->next_offset);
+		}
+	}
+	for (size_t i = first; i < n && rc == 0; i++) {
 		bool last = i + 1 == n;
 		lfs_segment *s = NULL;
 
@@ -441,8 +485,8 @@ static int load_segments(lfs_topic *t, bool was_clean, struct lfs_open_report *r
 	return 0;
 }
 
-int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_open_report *rep,
-		   lfs_topic **out)
+int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
+		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep, lfs_topic **out)
 {
 	lfs_topic *t = topic_alloc(v, name);
 	int rc;
@@ -461,7 +505,7 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean, struct lfs_o
 		t->meta = (struct lfs_topic_meta){.mode = 0755};
 		t->own_mask = 0;
 	}
-	rc = load_segments(t, was_clean, rep);
+	rc = load_segments(t, was_clean, sum, rep);
 	if (rc < 0)
 		goto fail;
 	*out = t;

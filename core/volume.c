@@ -373,7 +373,8 @@ static ssize_t topics_find(lfs_volume *v, const char *name)
 	return -1;
 }
 
-static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *rep)
+static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *sum,
+		       struct lfs_open_report *rep)
 {
 	DIR *d;
 	int rc = lfs_dir_open(v->topics_fd, &d);
@@ -392,7 +393,8 @@ static int load_topics(lfs_volume *v, bool was_clean, struct lfs_open_report *re
 		if (lfs_topic_name_check(de->d_name) < 0 || de->d_type != DT_DIR)
 			continue;
 		lfs_topic *t;
-		rc = lfs_topic_load(v, de->d_name, was_clean, rep, &t);
+		rc = lfs_topic_load(v, de->d_name, was_clean, lfs_summary_topic(sum, de->d_name), rep,
+				    &t);
 		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA || rc == -EPROTONOSUPPORT) {
 			/* One damaged topic must not take the others down: it
 			 * stays out of the mount until fsck.logfs repairs it. */
@@ -490,7 +492,23 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	if (!was_clean)
 		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
-	rc = load_topics(v, was_clean, rep);
+	/* After a clean close, the summary stands in for every sealed
+	 * segment's files. It is removed once read: from here on only the
+	 * next clean close may vouch for the segments. */
+	struct lfs_summary *sum = NULL;
+	if (was_clean) {
+		int r = lfs_summary_read(v->dirfd, &sum);
+		if (r < 0 && r != -ENOENT)
+			lfs_log(v, 1, "volume %s: segment summary unusable (%s): reading every segment",
+				path, strerror(-r));
+	}
+	if (!v->readonly && unlinkat(v->dirfd, LFS_SUMMARY_FILE, 0) < 0 && errno != ENOENT) {
+		rc = -errno;
+		lfs_summary_free(sum);
+		goto fail;
+	}
+	rc = load_topics(v, was_clean, sum, rep);
+	lfs_summary_free(sum);
 	if (rc < 0)
 		goto fail;
 	if (!(o->flags & LFS_OPEN_DEFER_TICKER)) {
@@ -538,7 +556,15 @@ int lfs_volume_close(lfs_volume *v)
 					rc = r;
 			}
 		}
-		/* Only a volume whose every topic was flushed is clean. */
+		/* Only a volume whose every topic was flushed is clean. The
+		 * summary goes first: the state must not say clean before it
+		 * is durable. Without it the next mount reads each segment. */
+		if (rc == 0) {
+			int r = lfs_summary_write(v);
+			if (r < 0)
+				lfs_log(v, 0, "volume %s: cannot write the segment summary: %s", v->path,
+					strerror(-r));
+		}
 		if (rc == 0)
 			rc = lfs_state_write(v->dirfd, LFS_STATE_CLEAN);
 	}
@@ -633,7 +659,7 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	if (rc < 0)
 		goto undo;
 	lfs_topic *t;
-	rc = lfs_topic_load(v, name, true, NULL, &t);
+	rc = lfs_topic_load(v, name, true, NULL, NULL, &t);
 	if (rc < 0)
 		goto undo;
 	rc = topics_insert(v, t);

@@ -1,0 +1,243 @@
+/*
+ * The segment summary: what a clean unmount knows of every sealed segment,
+ * in one file, so that the next mount need not open each of them (mount
+ * time must not grow with the number of sealed segments).
+ *
+ * Trust rules. The summary is written at a clean close, after every seal
+ * and before the state says clean, and removed by the next read-write open
+ * as soon as it is read; it is used only when the state says clean and its
+ * checksums hold. A topic's entries are used only when they name exactly
+ * the segments its directory holds (all but the last, the active one), so
+ * segments added or removed behind the volume's back are noticed; a segment
+ * changed in place is caught where a sealed segment always is: its batches
+ * are CRC-checked as reads first reach them. fsck.logfs removes the summary
+ * before it repairs a topic. Layout: docs/FORMAT.md, "summary".
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SUM_MAGIC "LFSSUM01"
+#define SUM_HEADER 32
+#define SUM_SEG LFS_SUM_SEG_SIZE
+#define SUM_MAX (256u << 20) /* far beyond any real volume: a sanity bound */
+
+struct lfs_summary {
+	unsigned char *buf;
+	size_t len;
+	struct lfs_sum_topic *topics;
+	size_t ntopics;
+};
+
+static void seg_encode(unsigned char *p, const lfs_segment *s)
+{
+	lfs_put64(p, s->base);
+	lfs_put64(p + 8, s->stream_pos);
+	lfs_put64(p + 16, atomic_load(&s->size));
+	lfs_put64(p + 24, atomic_load(&s->next_offset));
+	lfs_put64(p + 32, atomic_load(&s->nentries));
+	lfs_put64(p + 40, s->first_ts);
+	lfs_put64(p + 48, atomic_load(&s->last_ts));
+	lfs_put64(p + 56, s->ctime_ns);
+	lfs_put32(p + 64, s->framing);
+	lfs_put32(p + 68, 0);
+}
+
+void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e)
+{
+	e->base = lfs_get64(p);
+	e->stream_pos = lfs_get64(p + 8);
+	e->size = lfs_get64(p + 16);
+	e->next_offset = lfs_get64(p + 24);
+	e->nentries = lfs_get64(p + 32);
+	e->first_ts = lfs_get64(p + 40);
+	e->last_ts = lfs_get64(p + 48);
+	e->ctime_ns = lfs_get64(p + 56);
+	e->framing = lfs_get32(p + 64);
+}
+
+/* Appends to a growing buffer. */
+static int put(unsigned char **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n)
+			c *= 2;
+		unsigned char *nb = realloc(*buf, c);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+/* One topic's block: name length, name, segment count, segments (the
+ * sealed ones, in order). */
+static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap)
+{
+	unsigned char w[SUM_SEG];
+	size_t nlen = strlen(t->name), nsealed = 0;
+	int rc;
+
+	pthread_rwlock_rdlock(&t->segs_lock);
+	while (nsealed < t->nsegs && atomic_load(&t->segs[nsealed]->sealed) &&
+	       t->segs[nsealed] != t->active)
+		nsealed++;
+	lfs_put32(w, (uint32_t)nlen);
+	rc = put(buf, len, cap, w, 4);
+	if (rc == 0)
+		rc = put(buf, len, cap, t->name, nlen);
+	lfs_put32(w, (uint32_t)nsealed);
+	if (rc == 0)
+		rc = put(buf, len, cap, w, 4);
+	for (size_t i = 0; i < nsealed && rc == 0; i++) {
+		seg_encode(w, t->segs[i]);
+		rc = put(buf, len, cap, w, SUM_SEG);
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+int lfs_summary_write(lfs_volume *v)
+{
+	size_t len = SUM_HEADER, cap = 4096;
+	unsigned char *buf = calloc(1, cap);
+	int rc = buf ? 0 : -ENOMEM;
+
+	/* v->topics is sorted by name: so is the summary (readers bisect). */
+	for (size_t i = 0; i < v->ntopics && rc == 0; i++)
+		rc = put_topic(v->topics[i], &buf, &len, &cap);
+	if (rc == 0) {
+		memcpy(buf, SUM_MAGIC, 8);
+		lfs_put32(buf + 8, 1);
+		lfs_put32(buf + 12, (uint32_t)v->ntopics);
+		lfs_put64(buf + 16, len - SUM_HEADER);
+		lfs_put32(buf + 24, lfs_crc32c(0, buf + SUM_HEADER, len - SUM_HEADER));
+		lfs_put32(buf + 28, lfs_crc32c(0, buf, 28));
+		rc = lfs_write_file_atomic(v->dirfd, LFS_SUMMARY_FILE, buf, len);
+	}
+	free(buf);
+	return rc;
+}
+
+int lfs_summary_read(int dirfd, struct lfs_summary **out)
+{
+	struct lfs_summary *s = calloc(1, sizeof(*s));
+	struct stat st;
+	int rc = 0;
+	int fd = openat(dirfd, LFS_SUMMARY_FILE, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	if (!s) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (st.st_size < SUM_HEADER || (uint64_t)st.st_size > SUM_MAX) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	s->len = (size_t)st.st_size;
+	s->buf = malloc(s->len);
+	if (!s->buf) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = lfs_pread_full(fd, s->buf, s->len, 0);
+	if (rc < 0)
+		goto fail;
+	const unsigned char *b = s->buf;
+	uint32_t ntopics = lfs_get32(b + 12);
+	if (memcmp(b, SUM_MAGIC, 8) || lfs_get32(b + 8) != 1 ||
+	    lfs_get32(b + 28) != lfs_crc32c(0, b, 28) || lfs_get64(b + 16) != s->len - SUM_HEADER ||
+	    lfs_get32(b + 24) != lfs_crc32c(0, b + SUM_HEADER, s->len - SUM_HEADER) ||
+	    ntopics > s->len / 8) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	s->topics = calloc(ntopics ? ntopics : 1, sizeof(*s->topics));
+	if (!s->topics) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	size_t pos = SUM_HEADER;
+	for (uint32_t i = 0; i < ntopics; i++) {
+		if (s->len - pos < 4)
+			break;
+		uint32_t nlen = lfs_get32(b + pos);
+		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen + 4)
+			break;
+		struct lfs_sum_topic *t = &s->topics[i];
+		memcpy(t->name, b + pos + 4, nlen);
+		t->name[nlen] = 0;
+		pos += 4 + nlen;
+		uint32_t nsegs = lfs_get32(b + pos);
+		pos += 4;
+		if ((s->len - pos) / SUM_SEG < nsegs)
+			break;
+		t->nsegs = nsegs;
+		t->segs = b + pos;
+		pos += (size_t)nsegs * SUM_SEG;
+		s->ntopics++;
+	}
+	if (s->ntopics != ntopics || pos != s->len) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	close(fd);
+	*out = s;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	lfs_summary_free(s);
+	return rc;
+}
+
+const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name)
+{
+	size_t lo = 0, hi = s ? s->ntopics : 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(s->topics[mid].name, name);
+		if (c == 0)
+			return &s->topics[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void lfs_summary_free(struct lfs_summary *s)
+{
+	if (!s)
+		return;
+	free(s->buf);
+	free(s->topics);
+	free(s);
+}
+
+int lfs_summary_drop(int dirfd)
+{
+	if (unlinkat(dirfd, LFS_SUMMARY_FILE, 0) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return lfs_fsync_dir(dirfd);
+}

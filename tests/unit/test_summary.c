@@ -1,0 +1,250 @@
+/*
+ * The segment summary: a clean close writes what it knows of every sealed
+ * segment, and the next open loads the sealed segments from it without
+ * opening their files. It must describe the log exactly, be used only when
+ * it can be trusted (clean state, checksums, the directory holding exactly
+ * the segments it names), and never let a changed segment be served.
+ */
+#include "testutil.h"
+
+#define TOPIC "app"
+#define NREC 2000
+#define RECLEN 8
+
+struct fix {
+	char *vol;
+	char *sum;
+	struct tu_buf want;
+	struct lfs_topic_stat st;
+};
+
+/* A volume with one topic of NREC records in many 4 KiB segments, closed
+ * cleanly. */
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->vol = tu_mkvol(0);
+	f->sum = tu_fmt("%s/summary", f->vol);
+	lfs_volume *v = tu_open(f->vol);
+	lfs_topic *t = tu_topic(v, TOPIC);
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	char rec[16];
+	for (int i = 0; i < NREC; i++) {
+		snprintf(rec, sizeof(rec), "s%06d\n", i);
+		tu_append(t, LFS_FRAMING_LINE, rec, RECLEN);
+		tu_buf_add(&f->want, rec, RECLEN);
+	}
+	lfs_topic_stat(t, &f->st);
+	assert_true(f->st.segments >= 4);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	tu_rmvol(f->vol);
+	free(f->sum);
+	free(f->want.p);
+	free(f);
+	return 0;
+}
+
+/* Opens the volume, checks that it serves exactly the records written and
+ * the same topic figures, and returns how many segments the summary gave. */
+static unsigned open_and_compare(struct fix *f, const struct lfs_open_opts *o)
+{
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, o, &v, &rep), 0);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, f->want.len);
+	assert_memory_equal(got, f->want.p, len);
+	free(got);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_int_equal(st.segments, f->st.segments);
+	assert_true(st.next_offset == f->st.next_offset);
+	assert_true(st.bytes == f->st.bytes);
+	assert_true(st.first_timestamp == f->st.first_timestamp);
+	assert_true(st.last_timestamp == f->st.last_timestamp);
+	/* @N lands where it did, in every segment. */
+	for (uint64_t n = 0; n < NREC; n += 397) {
+		lfs_reader *r = tu_reader_at(t, n);
+		char buf[RECLEN];
+		assert_int_equal(lfs_reader_read(r, buf, RECLEN, 0), RECLEN);
+		assert_memory_equal(buf, f->want.p + n * RECLEN, RECLEN);
+		lfs_reader_close(r);
+	}
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	return rep.segments_summarized;
+}
+
+static void test_clean_close_writes_summary_next_open_uses_it(void **state)
+{
+	struct fix *f = *state;
+	assert_true(tu_exists(f->sum));
+	/* Read-only: used and left in place. */
+	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
+	assert_int_equal(open_and_compare(f, &ro), f->st.segments - 1);
+	assert_true(tu_exists(f->sum));
+	/* Read-write: used, and removed until the next clean close. */
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(rep.segments_summarized, f->st.segments - 1);
+	assert_int_equal(rep.segments_scanned, 0);
+	assert_false(tu_exists(f->sum));
+	assert_int_equal(lfs_volume_close(v), 0);
+	assert_true(tu_exists(f->sum));
+	assert_int_equal(open_and_compare(f, NULL), f->st.segments - 1);
+}
+
+/* A crash: the state is dirty, and a summary from before is not trusted. */
+static int crash_open(void *arg)
+{
+	lfs_volume *v;
+	return lfs_volume_open(arg, NULL, &v, NULL) < 0;
+}
+
+static void test_summary_not_used_after_crash(void **state)
+{
+	struct fix *f = *state;
+	char *copy = tu_fmt("%s.copy", f->sum);
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", f->sum, copy);
+	assert_int_equal(system(cmd), 0);
+	tu_crash_child(crash_open, f->vol);
+	assert_false(tu_exists(f->sum));
+	assert_int_equal(rename(copy, f->sum), 0);
+	assert_int_equal(open_and_compare(f, NULL), 0);
+	free(copy);
+}
+
+static void test_damaged_summary_ignored(void **state)
+{
+	struct fix *f = *state;
+	int fd = open(f->sum, O_RDWR);
+	assert_true(fd >= 0);
+	char c;
+	assert_int_equal(pread(fd, &c, 1, 40), 1);
+	c ^= 1;
+	assert_int_equal(pwrite(fd, &c, 1, 40), 1);
+	close(fd);
+	assert_int_equal(open_and_compare(f, NULL), 0);
+}
+
+/* A segment removed behind the volume's back: the summary no longer names
+ * what the directory holds and is not used. */
+static void test_summary_not_used_when_segments_differ(void **state)
+{
+	struct fix *f = *state;
+	char *idx = tu_seg_path(f->vol, TOPIC, 0, "idx"), *log = tu_seg_path(f->vol, TOPIC, 0, "log");
+	long long first = tu_file_size(log);
+	assert_int_equal(unlink(idx), 0);
+	assert_int_equal(unlink(log), 0);
+	free(idx);
+	free(log);
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(rep.segments_summarized, 0);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, f->want.len - (size_t)first);
+	assert_memory_equal(got, f->want.p + first, len);
+	free(got);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+/* A sealed segment changed in place after the clean close: the summary is
+ * used, but nothing of the changed segment is served (EIO), and what it
+ * does not touch still is. */
+static void test_segment_changed_in_place_is_not_served(void **state)
+{
+	struct fix *f = *state;
+	char *idx = tu_seg_path(f->vol, TOPIC, 0, "idx");
+	long long isz = tu_file_size(idx);
+	assert_int_equal(truncate(idx, isz - 2 * LFS_IDX_ENTRY_SIZE), 0);
+	free(idx);
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_true(rep.segments_summarized > 0);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	lfs_reader *r;
+	struct lfs_start st = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(t, &st, &r), 0);
+	char buf[64];
+	assert_int_equal(lfs_reader_read(r, buf, sizeof(buf), 0), -EIO);
+	lfs_reader_close(r);
+	/* The last segment is untouched. */
+	r = tu_reader_at(t, NREC - 1);
+	assert_int_equal(lfs_reader_read(r, buf, RECLEN, 0), RECLEN);
+	assert_memory_equal(buf, f->want.p + (NREC - 1) * RECLEN, RECLEN);
+	lfs_reader_close(r);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+/* fsck: checks that change nothing leave the summary; one that repairs
+ * drops it, and the next open reads every segment. */
+static void test_fsck_repair_drops_summary(void **state)
+{
+	struct fix *f = *state;
+	struct lfs_check_opts co = {.mode = LFS_CHECK_NONE, .force = true};
+	struct lfs_check_result cr;
+	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+	assert_int_equal(cr.problems, 0);
+	assert_true(tu_exists(f->sum));
+	co.mode = LFS_CHECK_PREEN;
+	co.force = false; /* the quick check of a clean volume keeps it */
+	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+	assert_true(tu_exists(f->sum));
+	/* A full repairing check that finds nothing changes nothing. */
+	co.mode = LFS_CHECK_REPAIR;
+	co.force = true;
+	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+	assert_int_equal(cr.problems, 0);
+	assert_true(tu_exists(f->sum));
+	/* One that repairs something drops it. */
+	char *log = tu_seg_path(f->vol, TOPIC, 0, "log");
+	int fd = open(log, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 5), 1);
+	close(fd);
+	free(log);
+	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+	assert_true(cr.repaired > 0);
+	assert_false(tu_exists(f->sum));
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(rep.segments_summarized, 0);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_clean_close_writes_summary_next_open_uses_it),
+		T(test_summary_not_used_after_crash),
+		T(test_damaged_summary_ignored),
+		T(test_summary_not_used_when_segments_differ),
+		T(test_segment_changed_in_place_is_not_served),
+		T(test_fsck_repair_drops_summary),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
