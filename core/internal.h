@@ -204,6 +204,7 @@ struct lfs_sum_seg {
 };
 struct lfs_sum_topic {
 	char name[LFS_TOPIC_NAME_MAX + 1];
+	uint64_t id[2]; /* the topic directory's inode and birth time */
 	uint32_t nsegs;
 	const unsigned char *segs; /* nsegs encoded entries: lfs_sum_seg_decode */
 };
@@ -213,6 +214,9 @@ int lfs_summary_read(int dirfd, struct lfs_summary **out);
 const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name);
 void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e);
 void lfs_summary_free(struct lfs_summary *s);
+/* Identifies a topic directory: inode number and birth time (ns, 0 where
+ * the filesystem keeps none). */
+int lfs_topic_dir_identity(int dirfd, uint64_t id[2]);
 /* Removes the summary (fsck before a repair). */
 int lfs_summary_drop(int dirfd);
 
@@ -225,6 +229,8 @@ int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);
 int lfs_dir_open(int dirfd, DIR **out);
 bool lfs_all_zero(const void *buf, size_t len);
+/* How many bytes of buf equal c (16 at a time where SSE2 is there). */
+size_t lfs_count_byte(const void *buf, size_t len, unsigned char c);
 size_t lfs_count_lines(const void *buf, size_t len);
 
 /* conf.c */

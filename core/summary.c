@@ -4,14 +4,19 @@
  * time must not grow with the number of sealed segments).
  *
  * Trust rules. The summary is written at a clean close, after every seal
- * and before the state says clean, and removed by the next read-write open
- * as soon as it is read; it is used only when the state says clean and its
- * checksums hold. A topic's entries are used only when they name exactly
- * the segments its directory holds (all but the last, the active one), so
- * segments added or removed behind the volume's back are noticed; a segment
- * changed in place is caught where a sealed segment always is: its batches
- * are CRC-checked as reads first reach them. fsck.logfs removes the summary
- * before it repairs a topic. Layout: docs/FORMAT.md, "summary".
+ * and before the state says clean. A sealed segment never changes, so what
+ * the summary says of one stays true for as long as the segment exists,
+ * after any number of mounts and crashes; retention only removes whole
+ * segments from the front, and offsets are never given out twice. So it is
+ * used by every open, clean or not, when its checksums hold: for a topic
+ * whose directory is the same one (inode and birth time: not a topic
+ * deleted and made again under its name), for the segments it names that
+ * the directory still holds, from its first one on, in order. Segments
+ * sealed since are read from their files. A segment changed in place behind
+ * the volume's back is caught when first read (its index must agree, or
+ * EIO), and its batches are CRC-checked as reads reach them, as for any
+ * sealed segment. fsck.logfs removes the summary with its first repair.
+ * Layout: docs/FORMAT.md, "summary".
  */
 #include "internal.h"
 
@@ -95,9 +100,14 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 	rc = put(buf, len, cap, w, 4);
 	if (rc == 0)
 		rc = put(buf, len, cap, t->name, nlen);
-	lfs_put32(w, (uint32_t)nsealed);
+	uint64_t id[2];
 	if (rc == 0)
-		rc = put(buf, len, cap, w, 4);
+		rc = lfs_topic_dir_identity(t->dirfd, id);
+	lfs_put64(w, id[0]);
+	lfs_put64(w + 8, id[1]);
+	lfs_put32(w + 16, (uint32_t)nsealed);
+	if (rc == 0)
+		rc = put(buf, len, cap, w, 20);
 	for (size_t i = 0; i < nsealed && rc == 0; i++) {
 		seg_encode(w, t->segs[i]);
 		rc = put(buf, len, cap, w, SUM_SEG);
@@ -181,14 +191,18 @@ int lfs_summary_read(int dirfd, struct lfs_summary **out)
 		if (s->len - pos < 4)
 			break;
 		uint32_t nlen = lfs_get32(b + pos);
-		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen + 4)
+		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen)
 			break;
 		struct lfs_sum_topic *t = &s->topics[i];
 		memcpy(t->name, b + pos + 4, nlen);
 		t->name[nlen] = 0;
 		pos += 4 + nlen;
-		uint32_t nsegs = lfs_get32(b + pos);
-		pos += 4;
+		if (s->len - pos < 20)
+			break;
+		t->id[0] = lfs_get64(b + pos);
+		t->id[1] = lfs_get64(b + pos + 8);
+		uint32_t nsegs = lfs_get32(b + pos + 16);
+		pos += 20;
 		if ((s->len - pos) / SUM_SEG < nsegs)
 			break;
 		t->nsegs = nsegs;
@@ -233,6 +247,18 @@ void lfs_summary_free(struct lfs_summary *s)
 	free(s->buf);
 	free(s->topics);
 	free(s);
+}
+
+int lfs_topic_dir_identity(int dirfd, uint64_t id[2])
+{
+	struct statx stx;
+	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &stx) < 0)
+		return -errno;
+	id[0] = stx.stx_ino;
+	id[1] = (stx.stx_mask & STATX_BTIME)
+			? (uint64_t)stx.stx_btime.tv_sec * 1000000000ull + stx.stx_btime.tv_nsec
+			: 0;
+	return 0;
 }
 
 int lfs_summary_drop(int dirfd)

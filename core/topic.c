@@ -331,27 +331,45 @@ static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, siz
 	return 0;
 }
 
-/* Whether the summary of the last clean close names exactly the segments
- * found: all of them, or all but the last (the active one). */
-static bool summary_matches(const struct lfs_sum_topic *sum, const uint64_t *bases, size_t n)
+/* How many of the segments found (from the first) the summary of a clean
+ * close describes: its entries for segments retention has removed since
+ * are skipped, the rest must name bases[0..k) in order. 0 when it is not
+ * this topic's (a topic made again under the same name) or disagrees. */
+static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum, const uint64_t *bases,
+			     size_t n, size_t *skip)
 {
-	if (sum->nsegs > n || sum->nsegs + 1 < n)
-		return false;
-	for (size_t i = 0; i < sum->nsegs; i++) {
-		struct lfs_sum_seg e;
+	uint64_t id[2];
+	size_t i = 0, k = 0;
+	if (n == 0 || lfs_topic_dir_identity(t->dirfd, id) < 0 || id[0] != sum->id[0] ||
+	    id[1] != sum->id[1])
+		return 0;
+	/* A deletion of the oldest segment that a crash cut short (its data
+	 * file gone): the file-by-file load finishes it. */
+	char name[32];
+	lfs_seg_name(bases[0], "log", name);
+	if (faccessat(t->dirfd, name, F_OK, 0) < 0)
+		return 0;
+	struct lfs_sum_seg e;
+	for (; i < sum->nsegs; i++) {
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
-		if (e.base != bases[i])
-			return false;
+		if (e.base >= bases[0])
+			break;
 	}
-	return true;
+	*skip = i;
+	for (; i < sum->nsegs; i++, k++) {
+		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
+		if (k == n || e.base != bases[k])
+			return 0;
+	}
+	return k;
 }
 
 /* Loads the sealed segments the summary describes, opening no file. */
-static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum)
+static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size_t skip, size_t k)
 {
 	int rc = 0;
 	pthread_rwlock_wrlock(&t->segs_lock);
-	for (size_t i = 0; i < sum->nsegs && rc == 0; i++) {
+	for (size_t i = skip; i < skip + k && rc == 0; i++) {
 		struct lfs_sum_seg e;
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
 		lfs_segment *s = lfs_segment_from_summary(t, &e);
@@ -374,11 +392,12 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 
 	if (rc < 0)
 		return rc;
-	if (was_clean && sum && summary_matches(sum, bases, n)) {
-		rc = load_from_summary(t, sum);
-		first = sum->nsegs;
+	size_t skip = 0, k = sum ? summary_covers(t, sum, bases, n, &skip) : 0;
+	if (k > 0) {
+		rc = load_from_summary(t, sum, skip, k);
+		first = k;
 		if (rep)
-			rep->segments_summarized += sum->nsegs;
+			rep->segments_summarized += (unsigned)k;
 		if (rc == 0 && first > 0) {
 			lfs_segment *s = t->segs[t->nsegs - 1];
 			stream_pos = s->stream_pos + atomic_load(&s->size);
@@ -646,6 +665,14 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 		crc = lfs_crc32c(crc, p, iov[i].iov_len);
 		if (framing != LFS_FRAMING_LINE)
 			continue;
+		if (line + iov[i].iov_len <= max_record) {
+			/* No line here can be too long: count them, and
+			 * carry what follows the last one. */
+			const char *last = memrchr(p, '\n', iov[i].iov_len);
+			count += lfs_count_byte(p, iov[i].iov_len, '\n');
+			line = last ? (size_t)(end - last - 1) : line + iov[i].iov_len;
+			continue;
+		}
 		while (p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t seg = (size_t)((nl ? nl + 1 : end) - p);

@@ -492,21 +492,14 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	if (!was_clean)
 		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
-	/* After a clean close, the summary stands in for every sealed
-	 * segment's files. It is removed once read: from here on only the
-	 * next clean close may vouch for the segments. */
+	/* The summary of the last clean close stands in for the files of
+	 * the sealed segments it names (summary.c says why that holds after
+	 * a crash too). */
 	struct lfs_summary *sum = NULL;
-	if (was_clean) {
-		int r = lfs_summary_read(v->dirfd, &sum);
-		if (r < 0 && r != -ENOENT)
-			lfs_log(v, 1, "volume %s: segment summary unusable (%s): reading every segment",
-				path, strerror(-r));
-	}
-	if (!v->readonly && unlinkat(v->dirfd, LFS_SUMMARY_FILE, 0) < 0 && errno != ENOENT) {
-		rc = -errno;
-		lfs_summary_free(sum);
-		goto fail;
-	}
+	int r = lfs_summary_read(v->dirfd, &sum);
+	if (r < 0 && r != -ENOENT)
+		lfs_log(v, 1, "volume %s: segment summary unusable (%s): reading every segment", path,
+			strerror(-r));
 	rc = load_topics(v, was_clean, sum, rep);
 	lfs_summary_free(sum);
 	if (rc < 0)

@@ -95,37 +95,125 @@ static void test_clean_close_writes_summary_next_open_uses_it(void **state)
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
 	assert_int_equal(open_and_compare(f, &ro), f->st.segments - 1);
 	assert_true(tu_exists(f->sum));
-	/* Read-write: used, and removed until the next clean close. */
+	/* Read-write: used, and written again by the clean close. */
 	lfs_volume *v;
 	struct lfs_open_report rep;
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, f->st.segments - 1);
 	assert_int_equal(rep.segments_scanned, 0);
-	assert_false(tu_exists(f->sum));
 	assert_int_equal(lfs_volume_close(v), 0);
 	assert_true(tu_exists(f->sum));
 	assert_int_equal(open_and_compare(f, NULL), f->st.segments - 1);
 }
 
-/* A crash: the state is dirty, and a summary from before is not trusted. */
-static int crash_open(void *arg)
+/* Appends after the clean close, then a crash: the summary still stands
+ * in for the segments it names (sealed segments never change); those
+ * sealed since are read from their files, the active one scanned. */
+static int crash_after_appends(void *arg)
 {
 	lfs_volume *v;
-	return lfs_volume_open(arg, NULL, &v, NULL) < 0;
+	lfs_topic *t;
+	if (lfs_volume_open(arg, NULL, &v, NULL) < 0 || lfs_topic_get(v, TOPIC, &t) < 0)
+		return 1;
+	char rec[16];
+	for (int i = NREC; i < NREC + 1000; i++) {
+		snprintf(rec, sizeof(rec), "s%06d\n", i);
+		struct iovec iov = {rec, RECLEN};
+		if (lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, NULL) < 0)
+			return 2;
+	}
+	return lfs_topic_sync(t) < 0;
 }
 
-static void test_summary_not_used_after_crash(void **state)
+static void test_summary_used_after_crash(void **state)
+{
+	struct fix *f = *state;
+	unsigned summarized = f->st.segments - 1;
+	tu_crash_child(crash_after_appends, f->vol);
+	char rec[16];
+	for (int i = NREC; i < NREC + 1000; i++) {
+		snprintf(rec, sizeof(rec), "s%06d\n", i);
+		tu_buf_add(&f->want, rec, RECLEN);
+	}
+	lfs_volume *v;
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_false(rep.was_clean);
+	assert_int_equal(rep.segments_summarized, summarized);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_int_equal(len, f->want.len);
+	assert_memory_equal(got, f->want.p, len);
+	free(got);
+	lfs_topic_stat(t, &f->st);
+	assert_true(f->st.next_offset == NREC + 1000);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+/* Retention removed the oldest segments: the summary's entries for them
+ * are skipped, the others used. */
+static void test_summary_after_retention(void **state)
+{
+	struct fix *f = *state;
+	lfs_volume *v = tu_open(f->vol);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	tu_set(t, LFS_SET_RETENTION_BYTES, "8192");
+	assert_true(lfs_topic_apply_retention(t, lfs_now_ns()) >= 0);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_true(st.segments < f->st.segments);
+	lfs_topic_put(t);
+	/* A crash, so that the summary from before retention is the one
+	 * the next open finds. */
+	char *copy = tu_fmt("%s.copy", f->sum);
+	assert_int_equal(rename(f->sum, copy), 0);
+	assert_int_equal(lfs_volume_close(v), 0);
+	assert_int_equal(rename(copy, f->sum), 0);
+	free(copy);
+	struct lfs_open_report rep;
+	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(rep.segments_summarized, st.segments - 1);
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	size_t len;
+	char *got = tu_read_all(t, &len);
+	assert_true(len == st.bytes);
+	assert_memory_equal(got, f->want.p + (f->want.len - len), len);
+	free(got);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+/* A topic deleted and made again under the same name: same segment names,
+ * other segments; the old summary must not be taken for it. */
+static void test_summary_not_used_for_recreated_topic(void **state)
 {
 	struct fix *f = *state;
 	char *copy = tu_fmt("%s.copy", f->sum);
 	char cmd[9000];
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", f->sum, copy);
 	assert_int_equal(system(cmd), 0);
-	tu_crash_child(crash_open, f->vol);
-	assert_false(tu_exists(f->sum));
+	lfs_volume *v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_delete(v, TOPIC), 0);
+	lfs_topic *t = tu_topic(v, TOPIC);
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	free(f->want.p);
+	memset(&f->want, 0, sizeof(f->want));
+	char rec[16];
+	for (int i = 0; i < NREC; i++) {
+		snprintf(rec, sizeof(rec), "x%06d\n", i * 3);
+		tu_append(t, LFS_FRAMING_LINE, rec, RECLEN);
+		tu_buf_add(&f->want, rec, RECLEN);
+	}
+	lfs_topic_stat(t, &f->st);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
 	assert_int_equal(rename(copy, f->sum), 0);
-	assert_int_equal(open_and_compare(f, NULL), 0);
 	free(copy);
+	assert_int_equal(open_and_compare(f, NULL), 0);
 }
 
 static void test_damaged_summary_ignored(void **state)
@@ -141,28 +229,33 @@ static void test_damaged_summary_ignored(void **state)
 	assert_int_equal(open_and_compare(f, NULL), 0);
 }
 
-/* A segment removed behind the volume's back: the summary no longer names
- * what the directory holds and is not used. */
+/* A segment removed from the middle behind the volume's back: the summary
+ * no longer names what the directory holds and is not used. */
 static void test_summary_not_used_when_segments_differ(void **state)
 {
 	struct fix *f = *state;
-	char *idx = tu_seg_path(f->vol, TOPIC, 0, "idx"), *log = tu_seg_path(f->vol, TOPIC, 0, "log");
-	long long first = tu_file_size(log);
-	assert_int_equal(unlink(idx), 0);
-	assert_int_equal(unlink(log), 0);
-	free(idx);
-	free(log);
-	lfs_volume *v;
+	lfs_volume *v = tu_open(f->vol);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(t, &bases, &nb), 0);
+	assert_true(nb >= 3);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	for (int i = 0; i < 2; i++) {
+		char *p = tu_seg_path(f->vol, TOPIC, bases[1], i ? "idx" : "log");
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	free(bases);
 	struct lfs_open_report rep;
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, 0);
-	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->want.len - (size_t)first);
-	assert_memory_equal(got, f->want.p + first, len);
-	free(got);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_int_equal(st.segments, f->st.segments - 1);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 }
@@ -240,7 +333,9 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_clean_close_writes_summary_next_open_uses_it),
-		T(test_summary_not_used_after_crash),
+		T(test_summary_used_after_crash),
+		T(test_summary_after_retention),
+		T(test_summary_not_used_for_recreated_topic),
 		T(test_damaged_summary_ignored),
 		T(test_summary_not_used_when_segments_differ),
 		T(test_segment_changed_in_place_is_not_served),
