@@ -266,12 +266,12 @@ static void test_mount_cuts_at_segment_without_data(void **state)
 	check_finds(f->vol, LFS_CHECK_NONE, 0, 0);
 }
 
-/* Bit rot in a sealed segment, repaired by fsck, leaves a gap before the
- * next segment; a crash of a later mount (the next segment unsealed and
- * scanned) must not take that gap for a crash's loss. */
-static void test_mount_keeps_gap_left_by_repaired_rot(void **state)
+/* A volume whose rolled segments are all sealed (a clean open and close
+ * after the crash), with one payload byte of segment k changed (bit rot). */
+static struct fix *sealed_with_rot(void **state, bool last_sealed, size_t *k_out)
 {
 	struct fix *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
 	*state = f;
 	f->vol = tu_mkvol(0);
 	f->dir = tu_fmt("%s/topics/%s", f->vol, TOPIC);
@@ -279,13 +279,26 @@ static void test_mount_keeps_gap_left_by_repaired_rot(void **state)
 	lfs_volume *v = tu_open(f->vol);
 	assert_int_equal(lfs_volume_close(v), 0);
 	list_segments(f);
-	size_t k = f->nbases - 2; /* the last sealed segment */
+	assert_true(f->nbases >= 5);
+	size_t k = last_sealed ? f->nbases - 2 : 1;
 	char *log = tu_seg_path(f->vol, TOPIC, f->bases[k], "log");
 	int fd = open(log, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, "X", 1, 100), 1);
 	close(fd);
 	free(log);
+	*k_out = k;
+	return f;
+}
+
+/* Bit rot in a sealed segment, repaired by fsck, leaves a gap before the
+ * next segment; a crash of a later mount (the next segment unsealed and
+ * scanned) must not take that gap for a crash's loss. */
+static void test_mount_keeps_gap_left_by_repaired_rot(void **state)
+{
+	size_t k; /* the last sealed segment */
+	struct fix *f = sealed_with_rot(state, true, &k);
+	lfs_volume *v;
 	struct lfs_check_opts co = {.mode = LFS_CHECK_REPAIR, .force = true};
 	struct lfs_check_result cr;
 	assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
@@ -333,22 +346,9 @@ static void test_fsck_cuts_at_loss_in_rolled_segment(void **state)
  * stay: their records were durable, and the loss is not a crash's. */
 static void test_fsck_keeps_segments_after_rot_in_sealed_one(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	*state = f;
-	f->vol = tu_mkvol(0);
-	f->dir = tu_fmt("%s/topics/%s", f->vol, TOPIC);
-	tu_crash_child(crash_main, f->vol);
-	/* A clean open and close seals every rolled segment. */
-	lfs_volume *v = tu_open(f->vol);
-	assert_int_equal(lfs_volume_close(v), 0);
-	list_segments(f);
-	assert_true(f->nbases >= 5);
-	char *log = tu_seg_path(f->vol, TOPIC, f->bases[1], "log");
-	int fd = open(log, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "X", 1, 100), 1);
-	close(fd);
-	free(log);
+	size_t k;
+	struct fix *f = sealed_with_rot(state, false, &k);
+	assert_int_equal(k, 1);
 
 	struct lfs_check_opts co = {.mode = LFS_CHECK_REPAIR, .force = true};
 	struct lfs_check_result cr;
