@@ -211,6 +211,12 @@ struct lfs_sum_topic {
 struct lfs_summary;
 int lfs_summary_write(lfs_volume *v);
 int lfs_summary_read(int dirfd, struct lfs_summary **out);
+/* The same from the file's bytes (the fuzz target's entry point): buf is
+ * malloc'd and belongs to the summary from then on, freed on failure too.
+ * -EUCLEAN when it is not a summary whose checksums and layout hold. */
+int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out);
+/* Every topic of a parsed summary, in the file's order. */
+const struct lfs_sum_topic *lfs_summary_topics(const struct lfs_summary *s, size_t *count);
 const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name);
 void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e);
 void lfs_summary_free(struct lfs_summary *s);

@@ -138,40 +138,22 @@ int lfs_summary_write(lfs_volume *v)
 	return rc;
 }
 
-int lfs_summary_read(int dirfd, struct lfs_summary **out)
+int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out)
 {
 	struct lfs_summary *s = calloc(1, sizeof(*s));
-	struct stat st;
 	int rc = 0;
-	int fd = openat(dirfd, LFS_SUMMARY_FILE, O_RDONLY | O_CLOEXEC);
 
 	*out = NULL;
 	if (!s) {
-		if (fd >= 0)
-			close(fd);
+		free(buf);
 		return -ENOMEM;
 	}
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (st.st_size < SUM_HEADER || (uint64_t)st.st_size > SUM_MAX) {
+	s->buf = buf;
+	s->len = len;
+	if (len < SUM_HEADER || len > SUM_MAX) {
 		rc = -EUCLEAN;
 		goto fail;
 	}
-	s->len = (size_t)st.st_size;
-	s->buf = malloc(s->len);
-	if (!s->buf) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	rc = lfs_pread_full(fd, s->buf, s->len, 0);
-	if (rc < 0)
-		goto fail;
 	const unsigned char *b = s->buf;
 	uint32_t ntopics = lfs_get32(b + 12);
 	if (memcmp(b, SUM_MAGIC, 8) || lfs_get32(b + 8) != 1 ||
@@ -214,14 +196,52 @@ int lfs_summary_read(int dirfd, struct lfs_summary **out)
 		rc = -EUCLEAN;
 		goto fail;
 	}
-	close(fd);
 	*out = s;
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
 	lfs_summary_free(s);
 	return rc;
+}
+
+int lfs_summary_read(int dirfd, struct lfs_summary **out)
+{
+	struct stat st;
+	unsigned char *buf = NULL;
+	int rc;
+	int fd = openat(dirfd, LFS_SUMMARY_FILE, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* The size is checked before the allocation, again by the parser. */
+	if (st.st_size < SUM_HEADER || (uint64_t)st.st_size > SUM_MAX) {
+		rc = -EUCLEAN;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = lfs_pread_full(fd, buf, (size_t)st.st_size, 0);
+	if (rc < 0) {
+		free(buf);
+		goto out;
+	}
+	rc = lfs_summary_parse(buf, (size_t)st.st_size, out);
+out:
+	close(fd);
+	return rc;
+}
+
+const struct lfs_sum_topic *lfs_summary_topics(const struct lfs_summary *s, size_t *count)
+{
+	*count = s->ntopics;
+	return s->topics;
 }
 
 const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name)

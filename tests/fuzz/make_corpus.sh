@@ -1,15 +1,30 @@
 #!/bin/sh
-# Regenerates the seed corpus of tests/fuzz/fuzz_scan.c in tests/fuzz/corpus
-# from real volumes (run from the repository root after `make`; the result
-# is committed, so this is only needed when the format changes).
-#   sh tests/fuzz/make_corpus.sh [BUILD]
-# Input layout (fuzz_scan.c): flags byte, 3-byte index length, index, data.
+# Regenerates the seed corpora from real volumes (run from the repository
+# root after `make`; the result is committed, so this is only needed when
+# the format changes): tests/fuzz/corpus for fuzz_scan.c, and
+# tests/fuzz/corpus-summary for fuzz_summary.c.
+#   sh tests/fuzz/make_corpus.sh [BUILD] [all|scan|summary]
+# Input layouts: fuzz_scan.c, flags byte, 3-byte index length, index, data;
+# fuzz_summary.c, flags byte, the summary file.
 set -eu
 BUILD=${1:-build}
+WHAT=${2:-all}
 OUT=tests/fuzz/corpus
+SOUT=tests/fuzz/corpus-summary
+case $WHAT in
+all | scan | summary) ;;
+*)
+	echo "usage: sh tests/fuzz/make_corpus.sh [BUILD] [all|scan|summary]" >&2
+	exit 2
+	;;
+esac
 W=$(mktemp -d)
-trap 'fusermount3 -u "$W/mnt" 2>/dev/null; rm -rf "$W"' EXIT
-mkdir -p "$OUT" "$W/mnt"
+# "|| true": under set -e, unmounting what is no longer mounted used to
+# make a successful run exit 1.
+trap 'fusermount3 -u "$W/mnt" 2>/dev/null || true; rm -rf "$W"' EXIT
+mkdir -p "$OUT" "$SOUT" "$W/mnt"
+# Only the corpus asked for is written: the other's seeds stay as they are.
+[ "$WHAT" = summary ] && OUT=$W/scan-unused && mkdir -p "$OUT"
 
 # seed NAME FLAGS IDXFILE DATAFILE [DATA-BYTES]
 seed() {
@@ -28,9 +43,44 @@ text() { # text NAME CONTENT: a flags byte, then the text
 	printf '\000%s' "$2" >"$OUT/$1"
 }
 
+# sum NAME FLAGS FILE: a seed of fuzz_summary.c
+sum() {
+	[ "$WHAT" = scan ] && return 0
+	{
+		printf "\\$(printf %03o "$2")"
+		cat "$3"
+	} >"$SOUT/$1"
+}
+
+# waitfile FILE: the daemon writes the summary as it exits, after the
+# unmount returns.
+waitfile() {
+	n=0
+	while [ ! -f "$1" ]; do
+		n=$((n + 1))
+		[ $n -gt 200 ] && echo "make_corpus: no $1 after 10 s" >&2 && exit 1
+		sleep 0.05
+	done
+	sleep 0.2
+}
+
+# The summary of a volume without topics: the header alone.
+"$BUILD/mkfs.logfs" -q "$W/empty"
+"$BUILD/logfs" "$W/empty" "$W/mnt"
+fusermount3 -u "$W/mnt"
+waitfile "$W/empty/summary"
+sum empty 0 "$W/empty/summary"
+sum empty-file 2 "$W/empty/summary"
+
 "$BUILD/mkfs.logfs" -q -s 4K "$W/vol"
 "$BUILD/logfs" "$W/vol" "$W/mnt"
-mkdir "$W/mnt/l" "$W/mnt/w"
+# For the summary: "m" with many sealed segments, "e" with none.
+mkdir "$W/mnt/l" "$W/mnt/w" "$W/mnt/m" "$W/mnt/e"
+i=0
+while [ $i -lt 1500 ]; do
+	echo "many segments $i" >>"$W/mnt/m/tail"
+	i=$((i + 1))
+done
 setfattr -n user.logfs.framing -v write "$W/mnt/w"
 i=0
 while [ $i -lt 150 ]; do
@@ -45,6 +95,13 @@ while [ $i -lt 60 ]; do
 done
 fusermount3 -u "$W/mnt"
 sleep 0.5
+# What the clean unmount wrote: topics e, l, m, w, sealed segments in l
+# and m. Taken now: the remount below writes it again.
+waitfile "$W/vol/summary"
+sum real 0 "$W/vol/summary"
+sum real-fix 1 "$W/vol/summary"
+sum real-file 2 "$W/vol/summary"
+sum real-fix-file 3 "$W/vol/summary"
 L=$W/vol/topics/l
 WT=$W/vol/topics/w
 sl=$(ls "$L"/*.idx | head -n 1)
@@ -103,4 +160,5 @@ text segname "00000000000000041873.log"
 text uuid "3f1c2b8e-0d4a-4b7e-9a53-1d2e3f4a5b6c"
 cp "$W/vol/superblock" "$OUT/superblock"
 cp "$W/vol/state" "$OUT/state"
-echo "corpus: $(ls "$OUT" | wc -l) files, $(du -sk "$OUT" | cut -f1) KiB"
+[ "$WHAT" = summary ] || echo "corpus: $(ls "$OUT" | wc -l) files, $(du -sk "$OUT" | cut -f1) KiB"
+[ "$WHAT" = scan ] || echo "corpus-summary: $(ls "$SOUT" | wc -l) files, $(du -sk "$SOUT" | cut -f1) KiB"
