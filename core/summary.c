@@ -173,11 +173,16 @@ int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out)
 		if (s->len - pos < 4)
 			break;
 		uint32_t nlen = lfs_get32(b + pos);
-		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen)
+		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen ||
+		    memchr(b + pos + 4, 0, nlen))
 			break;
 		struct lfs_sum_topic *t = &s->topics[i];
 		memcpy(t->name, b + pos + 4, nlen);
 		t->name[nlen] = 0;
+		/* lfs_summary_topic bisects: names out of order or repeated
+		 * would be missed, one holding a NUL found as a shorter one. */
+		if (i > 0 && strcmp(s->topics[i - 1].name, t->name) >= 0)
+			break;
 		pos += 4 + nlen;
 		if (s->len - pos < 20)
 			break;

@@ -5,6 +5,7 @@
  * it can be trusted (clean state, checksums, the directory holding exactly
  * the segments it names), and never let a changed segment be served.
  */
+#include "internal.h"
 #include "testutil.h"
 
 #define TOPIC "app"
@@ -328,6 +329,82 @@ static void test_fsck_repair_drops_summary(void **state)
 	assert_int_equal(lfs_volume_close(v), 0);
 }
 
+/* Rewrites the checksums of a summary whose body was changed, so that only
+ * its layout can refuse it. */
+static void reseal(unsigned char *b, size_t len)
+{
+	lfs_put32(b + 24, lfs_crc32c(0, b + 32, len - 32));
+	lfs_put32(b + 28, lfs_crc32c(0, b, 28));
+}
+
+/* Where the name of the summary's topic NAME starts. */
+static size_t name_at(const unsigned char *b, size_t len, const char *name)
+{
+	size_t pos = 32;
+	for (uint32_t i = 0; i < lfs_get32(b + 12) && pos + 4 <= len; i++) {
+		uint32_t nlen = lfs_get32(b + pos);
+		if (nlen == strlen(name) && !memcmp(b + pos + 4, name, nlen))
+			return pos + 4;
+		pos += 4 + nlen;
+		pos += 20 + (size_t)lfs_get32(b + pos + 16) * LFS_SUM_SEG_SIZE;
+	}
+	fail_msg("no topic %s in the summary", name);
+	return 0;
+}
+
+static int parse_copy(const unsigned char *b, size_t len, struct lfs_summary **s)
+{
+	unsigned char *copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, b, len);
+	return lfs_summary_parse(copy, len, s);
+}
+
+/* Topics are sorted by name, and looked up by bisection: a summary whose
+ * names are out of order, repeated or hold a NUL (which would pass for a
+ * shorter name) is refused, not half used. Found by fuzz_summary. */
+static void test_parser_refuses_disordered_names(void **state)
+{
+	struct fix *f = *state;
+	lfs_volume *v = tu_open(f->vol);
+	lfs_topic_put(tu_topic(v, "b"));
+	lfs_topic_put(tu_topic(v, "c"));
+	assert_int_equal(lfs_volume_close(v), 0);
+	int fd = open(f->sum, O_RDONLY);
+	assert_true(fd >= 0);
+	unsigned char b[65536];
+	ssize_t n = read(fd, b, sizeof(b));
+	close(fd);
+	assert_true(n > 32 && n < (ssize_t)sizeof(b));
+	size_t len = (size_t)n;
+
+	struct lfs_summary *s;
+	size_t count;
+	assert_int_equal(parse_copy(b, len, &s), 0);
+	const struct lfs_sum_topic *t = lfs_summary_topics(s, &count);
+	assert_int_equal(count, 3);
+	for (size_t i = 0; i < count; i++)
+		assert_ptr_equal(lfs_summary_topic(s, t[i].name), &t[i]);
+	lfs_summary_free(s);
+
+	static const struct {
+		const char *from, *to;
+	} bad[] = {
+		{"b", "z"},  /* app z c: c could not be found */
+		{"b", "c"},  /* app c c */
+		{"app", "a\0p"}, /* would be found as "a" */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned char c[sizeof(b)];
+		memcpy(c, b, len);
+		memcpy(c + name_at(c, len, bad[i].from), bad[i].to, strlen(bad[i].from));
+		reseal(c, len);
+		s = (struct lfs_summary *)c; /* not NULL: the parser must reset it */
+		assert_int_equal(parse_copy(c, len, &s), -EUCLEAN);
+		assert_null(s);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -340,6 +417,7 @@ int main(void)
 		T(test_summary_not_used_when_segments_differ),
 		T(test_segment_changed_in_place_is_not_served),
 		T(test_fsck_repair_drops_summary),
+		T(test_parser_refuses_disordered_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
