@@ -3,13 +3,13 @@
  * the same recovery scanner the daemon runs at mount. This file is only the
  * command line: options, output, signals and fsck(8) exit codes.
  */
+#include "cli.h"
 #include "format.h"
 #include "logfs.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,17 +63,13 @@ static void usage(FILE *f)
 		"uncorrected, 8 operational error, 16 usage error, 32 cancelled.\n");
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-	exit(EXIT_USAGE);
-}
+static const struct lfs_cli cli = {
+	.prog = PROG,
+	.shortopts = "+nypafvC::",
+	.usage_status = EXIT_USAGE,
+	.usage = usage,
+};
+#define usage_error(...) lfs_cli_usage_error(&cli, __VA_ARGS__)
 
 static void on_signal(int sig)
 {
@@ -226,18 +222,12 @@ static int operational_error(const char *vol, int rc, bool repair)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	enum lfs_check_mode mode = LFS_CHECK_NONE;
 	char mode_opt = 0;
 	bool force = false, verbose = false, progress = false;
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+nypafvC::", longopts, NULL)) != -1) {
+	while ((c = lfs_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'n':
 		case 'y':
@@ -268,26 +258,9 @@ int main(int argc, char **argv)
 			}
 			progress = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf(PROG " (logfs) %s\n", LFS_VERSION_STRING);
-			return EXIT_OK;
-		case '?':
-		default:
-			if (optopt)
-				usage_error("invalid option -- '%c'", optopt);
-			usage_error("unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		usage_error("no volume given");
-	if (optind + 1 < argc)
-		usage_error("too many arguments: only one volume may be given");
-	const char *vol = argv[optind];
-	if (!*vol)
-		usage_error("empty volume path");
+	const char *vol = lfs_cli_volume(&cli, argc, argv);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -3,13 +3,12 @@
  * refuses, changing nothing, a non-empty directory that is not a volume, an
  * existing volume unless -F, and a volume in use (mounted).
  */
+#include "cli.h"
 #include "logfs.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define PROG "mkfs.logfs"
@@ -35,29 +34,14 @@ static void usage(FILE *f)
 		LFS_LABEL_MAX);
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_FAIL);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-	exit(EXIT_FAIL);
-}
+static const struct lfs_cli cli = {
+	.prog = PROG,
+	.shortopts = "+L:U:s:Fq",
+	.usage_status = EXIT_FAIL,
+	.usage = usage,
+};
+#define usage_error(...) lfs_cli_usage_error(&cli, __VA_ARGS__)
+#define fail(...) lfs_cli_fail(&cli, EXIT_FAIL, __VA_ARGS__)
 
 static void human(uint64_t bytes, char *buf, size_t len)
 {
@@ -73,18 +57,12 @@ static void human(uint64_t bytes, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	struct lfs_mkfs_opts mo = {0};
 	uint8_t uuid[16];
 	bool quiet = false;
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+L:U:s:Fq", longopts, NULL)) != -1) {
+	while ((c = lfs_cli_next(&cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'L':
 			if (strlen(optarg) > LFS_LABEL_MAX)
@@ -115,28 +93,9 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf(PROG " (logfs) %s\n", LFS_VERSION_STRING);
-			return EXIT_OK;
-		case ':':
-			usage_error("option -%c requires an argument", optopt);
-		case '?':
-		default:
-			if (optopt)
-				usage_error("invalid option -- '%c'", optopt);
-			usage_error("unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		usage_error("no volume given");
-	if (optind + 1 < argc)
-		usage_error("too many arguments: only one volume may be given");
-	const char *vol = argv[optind];
-	if (!*vol)
-		usage_error("empty volume path");
+	const char *vol = lfs_cli_volume(&cli, argc, argv);
 
 	struct lfs_sb_info sb;
 	int rc = lfs_mkfs(vol, &mo, &sb);

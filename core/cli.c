@@ -1,0 +1,80 @@
+/*
+ * The command line of mkfs.logfs and fsck.logfs (cli.h): one piece of code
+ * for what both must say the same way, the usage exit status given by each.
+ */
+#include "cli.h"
+
+#include "logfs.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* getopt_long reports "--help=x" with optopt set to the option's value:
+ * 'h' and 'V' keep its message "invalid option -- 'h'" (the short options
+ * of both programs have neither letter). */
+enum { OPT_HELP = 'h', OPT_VERSION = 'V' };
+
+static void vsay(const struct lfs_cli *c, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", c->prog);
+	vfprintf(stderr, fmt, ap);
+}
+
+void lfs_cli_usage_error(const struct lfs_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(c, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", c->prog);
+	exit(c->usage_status);
+}
+
+void lfs_cli_fail(const struct lfs_cli *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(c, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+int lfs_cli_next(const struct lfs_cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	/* The messages are ours, in the "PROG: ..." form. */
+	opterr = 0;
+	int opt = getopt_long(argc, argv, c->shortopts, longopts, NULL);
+	switch (opt) {
+	case OPT_HELP:
+		c->usage(stdout);
+		exit(0);
+	case OPT_VERSION:
+		printf("%s (logfs) %s\n", c->prog, LFS_VERSION_STRING);
+		exit(0);
+	case '?':
+		/* optopt is 0 for a long option, which is named whole. */
+		if (optopt)
+			lfs_cli_usage_error(c, "invalid option -- '%c'", optopt);
+		lfs_cli_usage_error(c, "unrecognized option '%s'", argv[optind - 1]);
+	default:
+		return opt;
+	}
+}
+
+const char *lfs_cli_volume(const struct lfs_cli *c, int argc, char **argv)
+{
+	if (optind >= argc)
+		lfs_cli_usage_error(c, "no volume given");
+	if (optind + 1 < argc)
+		lfs_cli_usage_error(c, "too many arguments: only one volume may be given");
+	if (!*argv[optind])
+		lfs_cli_usage_error(c, "empty volume path");
+	return argv[optind];
+}
