@@ -665,25 +665,25 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 		crc = lfs_crc32c(crc, p, iov[i].iov_len);
 		if (framing != LFS_FRAMING_LINE)
 			continue;
-		if (line + iov[i].iov_len <= max_record) {
-			/* No line here can be too long: count them, and
-			 * carry what follows the last one. */
-			const char *last = memrchr(p, '\n', iov[i].iov_len);
-			count += lfs_count_byte(p, iov[i].iov_len, '\n');
-			line = last ? (size_t)(end - last - 1) : line + iov[i].iov_len;
-			continue;
-		}
+		count += lfs_count_byte(p, iov[i].iov_len, '\n');
+		/* No line may pass max_record: from the start of each line (of
+		 * which `line` bytes came before), a '\n' must come within the
+		 * room left. The last '\n' of that window starts the next one,
+		 * so each byte is searched about once, and a batch of short
+		 * lines costs a search or two per max_record bytes. */
 		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t seg = (size_t)((nl ? nl + 1 : end) - p);
-			line += seg;
-			if (line > max_record)
-				return -EMSGSIZE;
+			size_t room = max_record > line ? (size_t)(max_record - line) : 0;
+			size_t win = (size_t)(end - p) < room ? (size_t)(end - p) : room;
+			const char *nl = win ? memrchr(p, '\n', win) : NULL;
 			if (nl) {
-				count++;
 				line = 0;
+				p = nl + 1;
+			} else if (win == (size_t)(end - p)) {
+				line += win; /* carried into the next iovec */
+				p = end;
+			} else {
+				return -EMSGSIZE;
 			}
-			p += seg;
 		}
 	}
 	if (len == 0)

@@ -69,11 +69,84 @@ static void test_line_counts_on_both_paths(void **state)
 	free(batch);
 }
 
+/* What frame_batch must decide, byte by byte: the records of a batch of
+ * complete lines, or EMSGSIZE when a line with its '\n' passes max_record,
+ * or EINVAL when the batch ends inside a line. */
+static int reference_frame(const struct iovec *iov, int n, size_t max_record, size_t *records)
+{
+	size_t line = 0, count = 0;
+	for (int i = 0; i < n; i++)
+		for (size_t k = 0; k < iov[i].iov_len; k++) {
+			line++;
+			if (line > max_record)
+				return -EMSGSIZE;
+			if (((const char *)iov[i].iov_base)[k] == '\n') {
+				count++;
+				line = 0;
+			}
+		}
+	*records = count;
+	return line ? -EINVAL : 0;
+}
+
+/* Random batches (short and long lines, lines of exactly max_record, an
+ * unterminated end) cut into random iovecs, under small max_record values
+ * so that lines reach it: the append path agrees with the byte-by-byte
+ * rule on every one. */
+static void test_line_limit_matches_byte_rule(void **state)
+{
+	struct tu_fix *f = *state;
+	enum { CAP = 600 };
+	char *buf = malloc(CAP);
+	assert_non_null(buf);
+	unsigned seed = 12345;
+	int agreed_ok = 0, agreed_big = 0;
+	for (int round = 0; round < 4000; round++) {
+		size_t max_record = 2 + (size_t)(rand_r(&seed) % 40);
+		size_t len = 1 + (size_t)(rand_r(&seed) % (CAP - 1));
+		for (size_t k = 0; k < len; k++) {
+			/* Lines around max_record long, sometimes exactly. */
+			unsigned r = (unsigned)rand_r(&seed) % (unsigned)(max_record + 2);
+			buf[k] = r == 0 ? '\n' : 'a' + (char)(r % 26);
+		}
+		if (rand_r(&seed) % 4)
+			buf[len - 1] = '\n';
+		struct iovec iov[4];
+		int n = 1 + rand_r(&seed) % 4;
+		size_t at = 0;
+		for (int i = 0; i < n; i++) {
+			size_t part = i == n - 1 ? len - at : (size_t)rand_r(&seed) % (len - at + 1);
+			iov[i] = (struct iovec){buf + at, part};
+			at += part;
+		}
+		size_t want_records = 0;
+		int want = reference_frame(iov, n, max_record, &want_records);
+		char v[32];
+		snprintf(v, sizeof(v), "%zu", max_record);
+		tu_set(f->t, LFS_SET_MAX_RECORD, v);
+		struct lfs_append_result r = {0};
+		int got = lfs_topic_append(f->t, LFS_FRAMING_LINE, iov, n, &r);
+		assert_int_equal(got, want);
+		if (got == 0) {
+			assert_int_equal(r.records, want_records);
+			agreed_ok++;
+		} else if (got == -EMSGSIZE) {
+			agreed_big++;
+		}
+	}
+	/* Both outcomes were really exercised. */
+	assert_true(agreed_ok > 100);
+	assert_true(agreed_big > 100);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_count_byte_matches_plain_loop),
 		cmocka_unit_test_setup_teardown(test_line_counts_on_both_paths, tu_fix_setup,
+						tu_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_line_limit_matches_byte_rule, tu_fix_setup,
 						tu_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
