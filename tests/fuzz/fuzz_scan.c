@@ -35,6 +35,9 @@
  */
 #include "internal.h"
 
+#define FZ_NAME "fuzz_scan"
+#include "fuzz_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,50 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_FIX_CRC 32
 #define FZ_FIX_PAYLOAD 64
 #define FZ_FIX_SEAL 128
-
-static int fz_dirfd = -1;
-static char fz_path[64];
-
-static void fz_cleanup(void)
-{
-	/* Each input's files are removed after it: only the directory is
-	 * left. */
-	if (fz_path[0])
-		rmdir(fz_path);
-}
-
-static void fz_fail(const char *what)
-{
-	fprintf(stderr, "fuzz_scan: invariant violated: %s\n", what);
-	abort();
-}
-
-static int fz_dir(void)
-{
-	if (fz_dirfd >= 0)
-		return fz_dirfd;
-	snprintf(fz_path, sizeof(fz_path), "/dev/shm/lfs-fuzz.XXXXXX");
-	if (!mkdtemp(fz_path)) {
-		snprintf(fz_path, sizeof(fz_path), "/tmp/lfs-fuzz.XXXXXX");
-		if (!mkdtemp(fz_path))
-			fz_fail("cannot create a temporary directory");
-	}
-	fz_dirfd = open(fz_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fz_dirfd < 0)
-		fz_fail("cannot open the temporary directory");
-	atexit(fz_cleanup);
-	return fz_dirfd;
-}
-
-static void fz_put(int dirfd, const char *name, const uint8_t *b, size_t len)
-{
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fz_fail("cannot create a file");
-	if (len && lfs_pwrite_full(fd, b, len, 0) < 0)
-		fz_fail("cannot write a file");
-	close(fd);
-}
 
 static uint8_t *fz_get(int dirfd, const char *name, size_t *len)
 {

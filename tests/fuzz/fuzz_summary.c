@@ -24,6 +24,9 @@
  */
 #include "internal.h"
 
+#define FZ_NAME "fuzz_summary"
+#include "fuzz_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,50 +39,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_FIX_CRC 1
 #define FZ_FILE 2
 
-static int fzs_dirfd = -1;
-static char fzs_path[64];
-
-static void fzs_cleanup(void)
-{
-	if (fzs_path[0]) {
-		unlinkat(fzs_dirfd, LFS_SUMMARY_FILE, 0);
-		rmdir(fzs_path);
-	}
-}
-
-static void fzs_fail(const char *what)
-{
-	fprintf(stderr, "fuzz_summary: invariant violated: %s\n", what);
-	abort();
-}
-
-static int fzs_dir(void)
-{
-	if (fzs_dirfd >= 0)
-		return fzs_dirfd;
-	snprintf(fzs_path, sizeof(fzs_path), "/dev/shm/lfs-fuzzsum.XXXXXX");
-	if (!mkdtemp(fzs_path)) {
-		snprintf(fzs_path, sizeof(fzs_path), "/tmp/lfs-fuzzsum.XXXXXX");
-		if (!mkdtemp(fzs_path))
-			fzs_fail("cannot create a temporary directory");
-	}
-	fzs_dirfd = open(fzs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fzs_dirfd < 0)
-		fzs_fail("cannot open the temporary directory");
-	atexit(fzs_cleanup);
-	return fzs_dirfd;
-}
-
 /* Encodes the parsed topics as the writer lays them out (header
  * included), for comparison with the bytes the parser was given. */
-static unsigned char *fzs_encode(const struct lfs_sum_topic *t, size_t n, size_t *len)
+static unsigned char *fz_encode(const struct lfs_sum_topic *t, size_t n, size_t *len)
 {
 	size_t cap = 32;
 	for (size_t i = 0; i < n; i++)
 		cap += 4 + strlen(t[i].name) + 20 + (size_t)t[i].nsegs * LFS_SUM_SEG_SIZE;
 	unsigned char *b = calloc(1, cap);
 	if (!b)
-		fzs_fail("malloc");
+		fz_fail("malloc");
 	size_t pos = 32;
 	for (size_t i = 0; i < n; i++) {
 		size_t nlen = strlen(t[i].name);
@@ -97,7 +66,7 @@ static unsigned char *fzs_encode(const struct lfs_sum_topic *t, size_t n, size_t
 			lfs_sum_seg_decode(t[i].segs + (size_t)k * LFS_SUM_SEG_SIZE, &e);
 			memcpy(b + pos, t[i].segs + (size_t)k * LFS_SUM_SEG_SIZE, LFS_SUM_SEG_SIZE);
 			if (lfs_get64(b + pos) != e.base || lfs_get32(b + pos + 64) != e.framing)
-				fzs_fail("a segment entry does not decode from its bytes");
+				fz_fail("a segment entry does not decode from its bytes");
 			pos += LFS_SUM_SEG_SIZE;
 		}
 	}
@@ -111,44 +80,39 @@ static unsigned char *fzs_encode(const struct lfs_sum_topic *t, size_t n, size_t
 	return b;
 }
 
-static void fzs_check(const struct lfs_summary *s, const unsigned char *in, size_t len)
+static void fz_check(const struct lfs_summary *s, const unsigned char *in, size_t len)
 {
 	size_t n, elen;
 	const struct lfs_sum_topic *t = lfs_summary_topics(s, &n);
 	for (size_t i = 0; i < n; i++)
 		if (lfs_summary_topic(s, t[i].name) != &t[i])
-			fzs_fail("a topic of the summary is not found by its name");
-	unsigned char *enc = fzs_encode(t, n, &elen);
+			fz_fail("a topic of the summary is not found by its name");
+	unsigned char *enc = fz_encode(t, n, &elen);
 	if (elen != len || memcmp(enc, in, len))
-		fzs_fail("an accepted summary does not encode back to its bytes");
+		fz_fail("an accepted summary does not encode back to its bytes");
 	free(enc);
 }
 
 /* lfs_summary_read of the same bytes: the same answer. */
-static void fzs_file(const unsigned char *in, size_t len, int prc, const struct lfs_summary *ps)
+static void fz_file(const unsigned char *in, size_t len, int prc, const struct lfs_summary *ps)
 {
-	int dirfd = fzs_dir();
-	int fd = openat(dirfd, LFS_SUMMARY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fzs_fail("cannot create the summary file");
-	if (len && lfs_pwrite_full(fd, in, len, 0) < 0)
-		fzs_fail("cannot write the summary file");
-	close(fd);
+	int dirfd = fz_dir();
+	fz_put(dirfd, LFS_SUMMARY_FILE, in, len);
 	struct lfs_summary *s;
 	int rc = lfs_summary_read(dirfd, &s);
 	if (rc != prc || (rc == 0) != (s != NULL))
-		fzs_fail("lfs_summary_read and lfs_summary_parse disagree");
+		fz_fail("lfs_summary_read and lfs_summary_parse disagree");
 	if (rc == 0) {
 		size_t n, pn;
 		const struct lfs_sum_topic *t = lfs_summary_topics(s, &n);
 		const struct lfs_sum_topic *pt = lfs_summary_topics(ps, &pn);
 		if (n != pn)
-			fzs_fail("lfs_summary_read and lfs_summary_parse disagree on the topics");
+			fz_fail("lfs_summary_read and lfs_summary_parse disagree on the topics");
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(t[i].name, pt[i].name) || t[i].id[0] != pt[i].id[0] ||
 			    t[i].id[1] != pt[i].id[1] || t[i].nsegs != pt[i].nsegs ||
 			    memcmp(t[i].segs, pt[i].segs, (size_t)t[i].nsegs * LFS_SUM_SEG_SIZE))
-				fzs_fail("lfs_summary_read and lfs_summary_parse disagree on a topic");
+				fz_fail("lfs_summary_read and lfs_summary_parse disagree on a topic");
 	}
 	lfs_summary_free(s);
 	unlinkat(dirfd, LFS_SUMMARY_FILE, 0);
@@ -163,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* One byte more than the file, so that malloc(0) is never asked. */
 	unsigned char *in = malloc(len + 1);
 	if (!in)
-		fzs_fail("malloc");
+		fz_fail("malloc");
 	memcpy(in, data + 1, len);
 	if ((flags & FZ_FIX_CRC) && len >= 32) {
 		lfs_put64(in + 16, len - 32);
@@ -173,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	unsigned char *buf = malloc(len ? len : 1);
 	if (!buf)
-		fzs_fail("malloc");
+		fz_fail("malloc");
 	memcpy(buf, in, len);
 	/* Not NULL, so that a parser that leaves *out unset is caught. */
 	static char unset;
@@ -181,13 +145,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = lfs_summary_parse(buf, len, &s);
 	if (rc == 0) {
 		if (!s)
-			fzs_fail("accepted without a summary");
-		fzs_check(s, in, len);
+			fz_fail("accepted without a summary");
+		fz_check(s, in, len);
 	} else if (rc != -EUCLEAN || s != NULL) {
-		fzs_fail("refused other than with -EUCLEAN and no summary");
+		fz_fail("refused other than with -EUCLEAN and no summary");
 	}
 	if (flags & FZ_FILE)
-		fzs_file(in, len, rc, s);
+		fz_file(in, len, rc, s);
 	lfs_summary_free(s);
 	free(in);
 	return 0;
