@@ -7,23 +7,6 @@
 #include <sys/statvfs.h>
 
 
-static void reopen(struct tu_fix *f)
-{
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	f->v = tu_open(f->vol);
-	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
-}
-
-static void expect_contents(lfs_topic *t, const char *want, size_t len)
-{
-	size_t got_len;
-	char *got = tu_read_all(t, &got_len);
-	assert_int_equal(got_len, len);
-	assert_memory_equal(got, want, len);
-	free(got);
-}
-
 static struct lfs_topic_stat stat_of(lfs_topic *t)
 {
 	struct lfs_topic_stat st;
@@ -69,7 +52,7 @@ static void test_line_each_line_one_record(void **state)
 	const char *want = "a\nbb\nccc\ndddd\n\n\nhello\nworld\nx\n";
 	assert_true(st.bytes == strlen(want));
 	assert_true(st.end_pos - st.start_pos == strlen(want));
-	expect_contents(f->t, want, strlen(want));
+	tu_expect_contents(f->t, want, strlen(want));
 
 	/* Each record starts where its offset says. */
 	static const char *recs[] = {"a\n", "bb\n", "ccc\n", "dddd\n", "\n",
@@ -93,7 +76,7 @@ static void test_line_binary_bytes(void **state)
 	struct lfs_append_result res;
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, rec, sizeof(rec), &res), 0);
 	assert_int_equal(res.records, 2);
-	expect_contents(f->t, rec, sizeof(rec));
+	tu_expect_contents(f->t, rec, sizeof(rec));
 }
 
 static void test_line_too_long(void **state)
@@ -126,7 +109,7 @@ static void test_line_too_long(void **state)
 	assert_true(after.bytes == before.bytes);
 	line[15] = 'x';
 	line[16] = '\n';
-	expect_contents(f->t, "first\nxxxxxxxxxxxxxxx\n", 22);
+	tu_expect_contents(f->t, "first\nxxxxxxxxxxxxxxx\n", 22);
 
 	/* A larger limit takes effect at once. */
 	tu_set(f->t, LFS_SET_MAX_RECORD, "17");
@@ -150,7 +133,7 @@ static void test_line_unterminated_or_empty(void **state)
 	struct lfs_topic_stat st = stat_of(f->t);
 	assert_true(st.next_offset == 1);
 	assert_true(st.bytes == 5);
-	expect_contents(f->t, "keep\n", 5);
+	tu_expect_contents(f->t, "keep\n", 5);
 }
 
 /* A batch must be framed as its topic is: bytes appended with another
@@ -195,7 +178,7 @@ static void test_write_one_call_one_record(void **state)
 	tu_buf_add(&want, "abc", 3);
 	tu_buf_add(&want, "x\ny\nz\n", 6);
 	tu_buf_add(&want, bin, sizeof(bin));
-	expect_contents(f->t, want.p, want.len);
+	tu_expect_contents(f->t, want.p, want.len);
 	assert_true(stat_of(f->t).next_offset == 3);
 
 	/* @N lands on the N-th write. */
@@ -359,10 +342,10 @@ static void test_roll_by_size(void **state)
 	assert_true(st.segments == 5);
 	assert_true(st.next_offset == 18);
 	assert_true(st.bytes == 18 * 1024);
-	expect_contents(f->t, want.p, want.len);
+	tu_expect_contents(f->t, want.p, want.len);
 	/* The same after a clean reopen. */
-	reopen(f);
-	expect_contents(f->t, want.p, want.len);
+	tu_reopen(f->vol, &f->v, &f->t);
+	tu_expect_contents(f->t, want.p, want.len);
 	st = stat_of(f->t);
 	assert_true(st.segments == 5);
 	assert_true(st.next_offset == 18);
@@ -418,7 +401,7 @@ static void test_roll_by_age(void **state)
 	tu_sleep_ms(200);
 	tu_append_str(f->t, "five\n");
 	assert_true(stat_of(f->t).segments == 3);
-	expect_contents(f->t, "one\ntwo\nthree\nfour\nfive\n", 24);
+	tu_expect_contents(f->t, "one\ntwo\nthree\nfour\nfive\n", 24);
 	/* segment_ms 0: no age roll. */
 	tu_set(f->t, LFS_SET_SEGMENT_MS, "0");
 	tu_sleep_ms(200);
@@ -480,7 +463,7 @@ static void test_single_append_larger_than_segment(void **state)
 	tu_buf_add(&want, "s", 1);
 	tu_buf_add(&want, buf, big);
 	tu_buf_add(&want, "t", 1);
-	expect_contents(f->t, want.p, want.len);
+	tu_expect_contents(f->t, want.p, want.len);
 	free(want.p);
 	free(back);
 	free(buf);
@@ -643,7 +626,7 @@ static void test_enospc_nothing_partial(void **state)
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == (uint64_t)ok);
 	assert_true(st.bytes == want.len);
-	expect_contents(t, want.p, want.len);
+	tu_expect_contents(t, want.p, want.len);
 	assert_int_equal(lfs_topic_sync(t), 0);
 	/* Space comes back: appends work again. */
 	assert_int_equal(unlink(filler), 0);
@@ -653,13 +636,13 @@ static void test_enospc_nothing_partial(void **state)
 	tu_buf_add(&want, rec, sizeof(rec));
 	tu_append_str(t, "after\n");
 	tu_buf_add(&want, "after\n", 6);
-	expect_contents(t, want.p, want.len);
+	tu_expect_contents(t, want.p, want.len);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 	/* And everything survives a reopen. */
 	v = tu_open(vol);
 	assert_int_equal(lfs_topic_get(v, "full", &t), 0);
-	expect_contents(t, want.p, want.len);
+	tu_expect_contents(t, want.p, want.len);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 	free(want.p);
@@ -725,7 +708,7 @@ static void test_enospc_during_roll(void **state)
 	struct tu_buf want = {0};
 	for (int i = 0; i < 6; i++)
 		tu_buf_add(&want, rec, sizeof(rec));
-	expect_contents(t, want.p, want.len);
+	tu_expect_contents(t, want.p, want.len);
 	/* Closing cleanly writes the state file: give it room. */
 	for (int k = 2; k < nfill; k++) {
 		char *p = tu_fmt("%s/f%d", mnt, k);
@@ -736,7 +719,7 @@ static void test_enospc_during_roll(void **state)
 	assert_int_equal(lfs_volume_close(v), 0);
 	v = tu_open(vol);
 	assert_int_equal(lfs_topic_get(v, "roll", &t), 0);
-	expect_contents(t, want.p, want.len);
+	tu_expect_contents(t, want.p, want.len);
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == 6);
 	lfs_topic_put(t);
@@ -758,12 +741,12 @@ static void test_offsets_continue_after_reopen(void **state)
 		tu_append(f->t, LFS_FRAMING_LINE, line, (size_t)n);
 		tu_buf_add(&want, line, (size_t)n);
 	}
-	reopen(f);
+	tu_reopen(f->vol, &f->v, &f->t);
 	struct lfs_append_result res;
 	assert_int_equal(tu_append_rc(f->t, LFS_FRAMING_LINE, "next\n", 5, &res), 0);
 	assert_true(res.first_offset == 150);
 	tu_buf_add(&want, "next\n", 5);
-	expect_contents(f->t, want.p, want.len);
+	tu_expect_contents(f->t, want.p, want.len);
 	free(want.p);
 }
 
@@ -783,7 +766,7 @@ static void test_active_larger_than_segment_size_after_reopen(void **state)
 		tu_append(f->t, LFS_FRAMING_WRITE, buf, chunk);
 	}
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
-	reopen(f);
+	tu_reopen(f->vol, &f->v, &f->t);
 	struct lfs_topic_stat st = stat_of(f->t);
 	assert_true(st.bytes == (uint64_t)nchunks * chunk);
 	assert_true(st.segments == 1);

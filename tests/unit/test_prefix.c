@@ -158,19 +158,21 @@ static bool seg_exists(const char *vol, const char *where, uint64_t base, const 
 	return e;
 }
 
+/* The topic serves exactly records [0, n). */
+static void expect_records(lfs_topic *t, uint64_t n)
+{
+	char *want = records(n);
+	tu_expect_contents(t, want, n * RECLEN);
+	free(want);
+}
+
 /* The volume serves exactly records [0, n), and the next append is n. */
 static void expect_serves(struct fix *f, uint64_t n, bool append)
 {
 	lfs_volume *v = tu_open(f->vol);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	char *want = records(n);
-	assert_int_equal(len, n * RECLEN);
-	assert_memory_equal(got, want, len);
-	free(got);
-	free(want);
+	expect_records(t, n);
 	struct lfs_topic_stat st;
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == n);
@@ -231,13 +233,7 @@ static void test_mount_cuts_at_loss_in_rolled_segment(void **state)
 	assert_int_equal(lfs_volume_open(f->vol, &ro, &v, &rep), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	char *want = records(lost);
-	assert_int_equal(len, lost * RECLEN);
-	assert_memory_equal(got, want, len);
-	free(got);
-	free(want);
+	expect_records(t, lost);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 	for (size_t k = 2; k < f->nbases; k++)

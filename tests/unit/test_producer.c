@@ -13,11 +13,7 @@ static uint64_t next_offset(lfs_topic *t)
 
 static void expect_contents(lfs_topic *t, const char *want)
 {
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, strlen(want));
-	assert_memory_equal(got, want, len);
-	free(got);
+	tu_expect_contents(t, want, strlen(want));
 }
 
 static ssize_t pw(lfs_producer *p, const char *s)
@@ -127,11 +123,7 @@ static void test_write_framing_producer(void **state)
 	assert_int_equal(lfs_producer_flush(p, true), 0);
 	assert_int_equal(lfs_producer_close(p), 0);
 	assert_true(next_offset(f->t) == 3);
-	size_t len;
-	char *got = tu_read_all(f->t, &len);
-	assert_int_equal(len, 16);
-	assert_memory_equal(got, "no newlinea\nb\n\0\0", 16);
-	free(got);
+	tu_expect_contents(f->t, "no newlinea\nb\n\0\0", 16);
 }
 
 static void test_producers_have_own_fragments(void **state)
@@ -182,10 +174,7 @@ static void test_producer_then_reopen(void **state)
 	}
 	assert_int_equal(lfs_producer_close(p), 0);
 	assert_true(next_offset(f->t) == 300);
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	f->v = tu_open(f->vol);
-	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+	tu_reopen(f->vol, &f->v, &f->t);
 	expect_contents(f->t, want.p);
 	assert_true(next_offset(f->t) == 300);
 	free(want.p);

@@ -36,14 +36,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void reopen(struct fix *f)
-{
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	f->v = tu_open(f->vol);
-	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
-}
-
 /* Appends one batch of `lines` records (line framing) and remembers where
  * each record starts. Record r is "r<offset>:<padding>\n". */
 static void add_batch(struct fix *f, int lines, int pad)
@@ -139,7 +131,7 @@ static void test_read_any_range(void **state)
 		check_range(r, f->data.p, L, 0, UINT64_MAX / 2, 10);
 		lfs_reader_close(r);
 		/* Again with the sealed segments loaded from disk. */
-		reopen(f);
+		tu_reopen(f->vol, &f->v, &f->t);
 	}
 }
 
@@ -194,7 +186,7 @@ static void test_open_at_every_offset(void **state)
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t o = 0; o <= f->nrec; o++)
 			check_at(f, o);
-		reopen(f);
+		tu_reopen(f->vol, &f->v, &f->t);
 	}
 }
 
@@ -368,7 +360,7 @@ static void test_open_by_time(void **state)
 				check_time(f, e, n, e[i].ts + (e[i + 1].ts - e[i].ts) / 2);
 		}
 		free(e);
-		reopen(f);
+		tu_reopen(f->vol, &f->v, &f->t);
 	}
 	/* After all: empty, and grows with the next append. */
 	struct lfs_start s = {.kind = LFS_START_TIME, .value = lfs_now_ns() + 1000000000ull};
@@ -517,7 +509,7 @@ static void test_write_framing_offsets(void **state)
 			check_range(r, all.p, all.len, pos[i], 0, 400);
 			lfs_reader_close(r);
 		}
-		reopen(f);
+		tu_reopen(f->vol, &f->v, &f->t);
 	}
 	free(all.p);
 }

@@ -326,11 +326,7 @@ static void expect_volume_serves(struct fix *f, int k, bool expect_dirty)
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.was_clean, !expect_dirty);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, pos_after(&f->e, k));
-	assert_memory_equal(got, f->e.data.p, len);
-	free(got);
+	tu_expect_contents(t, f->e.data.p, pos_after(&f->e, k));
 	struct lfs_topic_stat st;
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == off_after(&f->e, k));
@@ -356,7 +352,8 @@ static void expect_volume_serves(struct fix *f, int k, bool expect_dirty)
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	got = tu_read_all(t, &len);
+	size_t len;
+	char *got = tu_read_all(t, &len);
 	assert_int_equal(len, pos_after(&f->e, k) + blen);
 	assert_memory_equal(got, f->e.data.p, pos_after(&f->e, k));
 	assert_memory_equal(got + pos_after(&f->e, k), buf, blen);
@@ -864,10 +861,7 @@ static void test_missing_data(void **state)
 	assert_true(rep.records_cut == off_after(&f->e, 10));
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, 0);
-	free(got);
+	tu_expect_contents(t, "", 0);
 	/* Offsets are never reused: the next record comes after the lost
 	 * ones. */
 	struct lfs_append_result res;
@@ -902,11 +896,7 @@ static void test_rolled_segments_unsealed_by_crash(void **state)
 		assert_false(rep.was_clean);
 		lfs_topic *t;
 		assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-		size_t len;
-		char *got = tu_read_all(t, &len);
-		assert_int_equal(len, f->e.data.len);
-		assert_memory_equal(got, f->e.data.p, len);
-		free(got);
+		tu_expect_contents(t, f->e.data.p, f->e.data.len);
 		struct lfs_topic_stat st;
 		lfs_topic_stat(t, &st);
 		assert_true(st.segments > 3);
@@ -987,11 +977,7 @@ static void test_unsealed_middle_segment(void **state)
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->e.data.len);
-	assert_memory_equal(got, f->e.data.p, len);
-	free(got);
+	tu_expect_contents(t, f->e.data.p, f->e.data.len);
 	assert_int_equal(lfs_segment_get(t, b, &s), 0); /* sealed again */
 	lfs_segment_stat(s, &ss);
 	assert_true(ss.sealed);
@@ -1050,11 +1036,7 @@ static void test_multi_segment_torn_tail(void **state)
 	assert_int_equal(rep.segments_scanned, 1);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->e.pos[63]);
-	assert_memory_equal(got, f->e.data.p, len);
-	free(got);
+	tu_expect_contents(t, f->e.data.p, f->e.pos[63]);
 	struct lfs_topic_stat st;
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == f->e.off[63]);
@@ -1076,11 +1058,7 @@ static void test_readonly_open_after_crash(void **state)
 	assert_false(rep.was_clean);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->e.pos[9]);
-	assert_memory_equal(got, f->e.data.p, len);
-	free(got);
+	tu_expect_contents(t, f->e.data.p, f->e.pos[9]);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 	assert_int_equal(tu_file_size(f->log), lsz);
@@ -1126,11 +1104,7 @@ static void empty_new_segment(void **state, uint32_t framing)
 	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, NULL), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->e.pos[first_in_active]);
-	assert_memory_equal(got, f->e.data.p, len);
-	free(got);
+	tu_expect_contents(t, f->e.data.p, f->e.pos[first_in_active]);
 	struct lfs_append_result res;
 	char buf[1024];
 	uint32_t count;

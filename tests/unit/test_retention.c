@@ -37,14 +37,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void reopen(struct fix *f)
-{
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	f->v = tu_open(f->vol);
-	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
-}
-
 /* n records of 1 KiB: four to a 4 KiB segment. */
 static void fill(struct fix *f, int n)
 {
@@ -92,11 +84,8 @@ static bool seg_files_exist(struct fix *f, uint64_t base)
 /* Everything a FIRST reader sees is the tail of what was appended. */
 static void expect_retained_tail(struct fix *f, uint64_t first_offset)
 {
-	size_t len;
-	char *got = tu_read_all(f->t, &len);
-	assert_int_equal(len, f->data.len - first_offset * 1024);
-	assert_memory_equal(got, f->data.p + first_offset * 1024, len);
-	free(got);
+	size_t len = f->data.len - first_offset * 1024;
+	tu_expect_contents(f->t, f->data.p + first_offset * 1024, len);
 	struct lfs_topic_stat st = stat_of(f->t);
 	assert_true(st.first_offset == first_offset);
 	assert_true(st.bytes == len);
@@ -133,7 +122,7 @@ static void test_retention_by_bytes(void **state)
 	expect_sealed(f->t, NULL, 0);
 	expect_retained_tail(f, 36);
 	/* The state survives a reopen. */
-	reopen(f);
+	tu_reopen(f->vol, &f->v, &f->t);
 	expect_retained_tail(f, 36);
 	expect_sealed(f->t, NULL, 0);
 }
@@ -270,7 +259,7 @@ static void reader_outlives_retention(struct fix *f, bool reopened)
 {
 	fill(f, 24); /* sealed 0..16, active 20 */
 	if (reopened)
-		reopen(f); /* sealed segments come back unmapped */
+		tu_reopen(f->vol, &f->v, &f->t); /* sealed segments come back unmapped */
 	lfs_reader *first, *mid;
 	struct lfs_start s = {.kind = LFS_START_FIRST};
 	assert_int_equal(lfs_reader_open(f->t, &s, &first), 0);
@@ -343,7 +332,7 @@ static void test_delete_segment_only_oldest(void **state)
 	/* The active segment, now the oldest, still cannot go. */
 	assert_int_equal(lfs_topic_delete_segment(f->t, 16), -EPERM);
 	expect_retained_tail(f, 16);
-	reopen(f);
+	tu_reopen(f->vol, &f->v, &f->t);
 	expect_retained_tail(f, 16);
 	/* Offsets go on from where they were. */
 	struct lfs_append_result res;
@@ -393,7 +382,7 @@ static void test_sealed_segment_access(void **state)
 		char *lp = tu_seg_path(f->vol, "app", 4, "log");
 		assert_int_equal(tu_file_size(lp), 4096);
 		free(lp);
-		reopen(f); /* then from disk */
+		tu_reopen(f->vol, &f->v, &f->t); /* then from disk */
 	}
 	/* A segment handle keeps the segment readable after its deletion. */
 	assert_int_equal(lfs_segment_get(f->t, 0, &s), 0);

@@ -14,13 +14,32 @@ static void assert_settings_equal(const struct lfs_settings *a, const struct lfs
 	assert_int_equal(a->framing, b->framing);
 }
 
+struct parse_case {
+	const char *text;
+	uint64_t want;
+};
+
+/* Each of ok parses to its value; each of bad is refused with -EINVAL,
+ * the output left as it was. */
+static void expect_parses(int (*parse)(const char *, uint64_t *), const struct parse_case *ok,
+			  size_t nok, const char *const *bad, size_t nbad)
+{
+	for (size_t i = 0; i < nok; i++) {
+		uint64_t v = 0;
+		assert_int_equal(parse(ok[i].text, &v), 0);
+		assert_true(v == ok[i].want);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		uint64_t v = 4242;
+		assert_int_equal(parse(bad[i], &v), -EINVAL);
+		assert_true(v == 4242);
+	}
+}
+
 static void test_parse_size(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *text;
-		uint64_t want;
-	} ok[] = {
+	static const struct parse_case ok[] = {
 		{"0", 0},
 		{"1", 1},
 		{"4096", 4096},
@@ -35,31 +54,20 @@ static void test_parse_size(void **state)
 		{"18446744073709551615", UINT64_MAX},
 		{"16777215T", 16777215ull << 40},
 	};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		uint64_t v = 0;
-		assert_int_equal(lfs_parse_size(ok[i].text, &v), 0);
-		assert_true(v == ok[i].want);
-	}
-	static const char *bad[] = {
+	static const char *const bad[] = {
 		"", "K", "-1", "+1", " 1", "1 ", "1.5M", "1KB", "1KK", "1Mi", "1P", "1e3",
 		"0x10", "18446744073709551616", "99999999999999999999999",
 		"16777216T", /* 2^64: overflows */
 		"17179869184G", "1,000",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		uint64_t v = 4242;
-		assert_int_equal(lfs_parse_size(bad[i], &v), -EINVAL);
-		assert_true(v == 4242);
-	}
+	expect_parses(lfs_parse_size, ok, sizeof(ok) / sizeof(ok[0]), bad,
+		      sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_parse_ms(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *text;
-		uint64_t want;
-	} ok[] = {
+	static const struct parse_case ok[] = {
 		{"0", 0},
 		{"100", 100},
 		{"100ms", 100},
@@ -71,20 +79,12 @@ static void test_parse_ms(void **state)
 		{"0s", 0},
 		{"18446744073709551615", UINT64_MAX},
 	};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		uint64_t v = 0;
-		assert_int_equal(lfs_parse_ms(ok[i].text, &v), 0);
-		assert_true(v == ok[i].want);
-	}
-	static const char *bad[] = {
+	static const char *const bad[] = {
 		"", "s", "ms", "-5s", "1w", "1y", "1S", "1H", "1sec", "1 s", " 1", "1.5s",
 		"10msx", "1mss", "18446744073709551616", "18446744073709551615s", "999999999999999999d",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		uint64_t v = 4242;
-		assert_int_equal(lfs_parse_ms(bad[i], &v), -EINVAL);
-		assert_true(v == 4242);
-	}
+	expect_parses(lfs_parse_ms, ok, sizeof(ok) / sizeof(ok[0]), bad,
+		      sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_defaults(void **state)

@@ -19,11 +19,7 @@ static void test_append_roll_reopen(void **state)
 	lfs_topic_stat(t, &st);
 	assert_int_equal(st.next_offset, 2000);
 	assert_true(st.segments > 3);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, elen);
-	assert_memory_equal(got, expect, elen);
-	free(got);
+	tu_expect_contents(t, expect, elen);
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 
@@ -31,10 +27,7 @@ static void test_append_roll_reopen(void **state)
 	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, "app", &t), 0);
-	got = tu_read_all(t, &len);
-	assert_int_equal(len, elen);
-	assert_memory_equal(got, expect, elen);
-	free(got);
+	tu_expect_contents(t, expect, elen);
 	tu_append_str(t, "after reopen\n");
 	lfs_topic_stat(t, &st);
 	assert_int_equal(st.next_offset, 2001);

@@ -63,11 +63,7 @@ static unsigned open_and_compare(struct fix *f, const struct lfs_open_opts *o)
 	assert_int_equal(lfs_volume_open(f->vol, o, &v, &rep), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->want.len);
-	assert_memory_equal(got, f->want.p, len);
-	free(got);
+	tu_expect_contents(t, f->want.p, f->want.len);
 	struct lfs_topic_stat st;
 	lfs_topic_stat(t, &st);
 	assert_int_equal(st.segments, f->st.segments);
@@ -143,11 +139,7 @@ static void test_summary_used_after_crash(void **state)
 	assert_int_equal(rep.segments_summarized, summarized);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, f->want.len);
-	assert_memory_equal(got, f->want.p, len);
-	free(got);
+	tu_expect_contents(t, f->want.p, f->want.len);
 	lfs_topic_stat(t, &f->st);
 	assert_true(f->st.next_offset == NREC + 1000);
 	lfs_topic_put(t);

@@ -97,10 +97,7 @@ static void test_create_get_delete(void **state)
 	assert_int_equal(lfs_topic_create(f->v, "beta", &m, &b), 0);
 	lfs_topic_stat(b, &st);
 	assert_true(st.next_offset == 0 && st.bytes == 0);
-	size_t len;
-	char *got = tu_read_all(b, &len);
-	assert_int_equal(len, 0);
-	free(got);
+	tu_expect_contents(b, "", 0);
 	lfs_topic_put(b);
 	lfs_topic_put(a);
 	reopen(f);
@@ -359,11 +356,7 @@ static void test_damaged_conf(void **state)
 	struct lfs_topic_meta m;
 	lfs_topic_get_meta(t, &m);
 	assert_int_equal(m.mode, 0755);
-	size_t len;
-	char *got = tu_read_all(t, &len);
-	assert_int_equal(len, 5);
-	assert_memory_equal(got, "kept\n", 5);
-	free(got);
+	tu_expect_contents(t, "kept\n", 5);
 	lfs_topic_put(t);
 }
 

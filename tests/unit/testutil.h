@@ -82,21 +82,50 @@ static inline void tu_append_str(lfs_topic *t, const char *s)
 	assert_int_equal(lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, NULL), 0);
 }
 
-/* Reads everything a fresh reader from the first record sees. */
-static inline char *tu_read_all(lfs_topic *t, size_t *len)
+/* Reads everything a reader sees now; caller frees. */
+static inline char *tu_reader_all(lfs_reader *r, size_t *len)
 {
-	lfs_reader *r;
-	struct lfs_start st = {.kind = LFS_START_FIRST};
-	assert_int_equal(lfs_reader_open(t, &st, &r), 0);
 	uint64_t size = lfs_reader_size(r);
 	char *buf = malloc(size + 1);
 	assert_non_null(buf);
 	ssize_t n = lfs_reader_read(r, buf, size, 0);
 	assert_int_equal(n, (ssize_t)size);
 	buf[size] = 0;
-	lfs_reader_close(r);
 	*len = size;
 	return buf;
+}
+
+/* Reads everything a fresh reader from the first record sees. */
+static inline char *tu_read_all(lfs_topic *t, size_t *len)
+{
+	lfs_reader *r;
+	struct lfs_start st = {.kind = LFS_START_FIRST};
+	assert_int_equal(lfs_reader_open(t, &st, &r), 0);
+	char *buf = tu_reader_all(r, len);
+	lfs_reader_close(r);
+	return buf;
+}
+
+/* A fresh reader from the first record sees exactly want. */
+static inline void tu_expect_contents(lfs_topic *t, const void *want, size_t len)
+{
+	size_t got_len;
+	char *got = tu_read_all(t, &got_len);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/* Closes the volume, then opens it and gets the topic again, as a remount
+ * would: *t names the topic. */
+static inline void tu_reopen(const char *vol, lfs_volume **v, lfs_topic **t)
+{
+	char name[LFS_TOPIC_NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", lfs_topic_name(*t));
+	lfs_topic_put(*t);
+	assert_int_equal(lfs_volume_close(*v), 0);
+	*v = tu_open(vol);
+	assert_int_equal(lfs_topic_get(*v, name, t), 0);
 }
 
 /* ---- more helpers (paths, files, settings, crash children, tmpfs) ---- */
@@ -154,19 +183,6 @@ static inline int tu_append_rc(lfs_topic *t, enum lfs_framing f, const void *buf
 {
 	struct iovec iov = {(void *)buf, len};
 	return lfs_topic_append(t, f, &iov, 1, res);
-}
-
-/* Reads everything a reader sees now; caller frees. */
-static inline char *tu_reader_all(lfs_reader *r, size_t *len)
-{
-	uint64_t size = lfs_reader_size(r);
-	char *buf = malloc(size + 1);
-	assert_non_null(buf);
-	ssize_t n = lfs_reader_read(r, buf, size, 0);
-	assert_int_equal(n, (ssize_t)size);
-	buf[size] = 0;
-	*len = size;
-	return buf;
 }
 
 static inline lfs_reader *tu_reader_at(lfs_topic *t, uint64_t offset)
