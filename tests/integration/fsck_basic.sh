@@ -57,9 +57,7 @@ out_has "... and checks that topic in full" 'data ends inside batch'
 rm -rf "$TMP/v2"
 
 # --- dirty volume (crash): checked in full without -f ---
-"$MKFS" -q -s 4K "$TMP/d" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/d" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 --crash "$TMP/d" t || exit 1
+two_topics "$TMP/d" --crash || exit 1
 "$TOOLS/lfs_flip" "$(seg "$TMP/d" t 40 log)" 500 0
 expect_rc 4 "dirty volume: checked in full without -f" "$FSCK" -n "$TMP/d"
 expect_rc 1 "dirty volume: repaired" "$FSCK" -y "$TMP/d"

@@ -13,12 +13,8 @@
 
 # Pristine volumes: cleanly closed, and crashed (t written last, never closed:
 # state dirty, the active segment keeps its preallocated zero tails).
-"$MKFS" -q -s 4K "$TMP/clean" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/clean" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 "$TMP/clean" t || exit 1
-"$MKFS" -q -s 4K "$TMP/crash" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/crash" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 --crash "$TMP/crash" t || exit 1
+two_topics "$TMP/clean" || exit 1
+two_topics "$TMP/crash" --crash || exit 1
 
 ALL_T="0 150"
 ALL_W="0 100"

@@ -5,12 +5,8 @@
 # segments to -y, reporting them (exit 4) without touching those segments.
 . "$LFS_SRC/tests/integration/lib/fsck_common.sh"
 
-"$MKFS" -q -s 4K "$TMP/clean" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/clean" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 "$TMP/clean" t || exit 1
-"$MKFS" -q -s 4K "$TMP/crash" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/crash" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 --crash "$TMP/crash" t || exit 1
+two_topics "$TMP/clean" || exit 1
+two_topics "$TMP/crash" --crash || exit 1
 V=$TMP/v
 
 # safe NAME BASE "DAMAGE" "T RANGES": -p repairs (exit 1), then -p is clean.

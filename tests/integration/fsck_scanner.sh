@@ -3,9 +3,7 @@
 # writing fsck.logfs: each failed before its fix.
 . "$LFS_SRC/tests/integration/lib/fsck_common.sh"
 
-"$MKFS" -q -s 4K "$TMP/clean" || exit 1
-"$TOOLS/lfs_write" -n 100 -w "$TMP/clean" w || exit 1
-"$TOOLS/lfs_write" -n 150 -b 2 "$TMP/clean" t || exit 1
+two_topics "$TMP/clean" || exit 1
 V=$TMP/v
 fresh() {
 	rm -rf "$V"

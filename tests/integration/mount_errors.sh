@@ -89,30 +89,25 @@ check "@N below the first retained offset cannot be created: EPERM" fails_with E
 mkdir "$M/busy"
 seq 1 5 >>"$M/busy/tail"
 check "rmdir of a topic with data works when nothing is open" rmdir "$M/u"
-sleep 600 3<"$M/busy/tail" &
-hp=$!
-_pids="$_pids $hp"
-wait_for 10 test -e /proc/$hp/fd/3
-check "rmdir fails with EBUSY while tail is open for reading" fails_with EBUSY rmdir "$M/busy"
-stop "$hp"
-sleep 600 3>>"$M/busy/tail" &
-hp=$!
-_pids="$_pids $hp"
-wait_for 10 test -e /proc/$hp/fd/3
-check "rmdir fails with EBUSY while tail is open for writing" fails_with EBUSY rmdir "$M/busy"
-stop "$hp"
-sleep 600 3<"$M/busy/@2" &
-hp=$!
-_pids="$_pids $hp"
-wait_for 10 test -e /proc/$hp/fd/3
-check "rmdir fails with EBUSY while @N is open" fails_with EBUSY rmdir "$M/busy"
-stop "$hp"
-sleep 600 3<"$M/t/$seg" &
-hp=$!
-_pids="$_pids $hp"
-wait_for 10 test -e /proc/$hp/fd/3
-check "rmdir fails with EBUSY while a sealed segment is open" fails_with EBUSY rmdir "$M/t"
-stop "$hp"
+# busy_while WHAT DIR FILE [w]: rmdir DIR fails with EBUSY while another
+# process holds FILE open (for reading, w: for appending).
+busy_while()
+{
+	if [ "${4:-}" = w ]; then
+		sleep 600 3>>"$3" &
+	else
+		sleep 600 3<"$3" &
+	fi
+	hp=$!
+	_pids="$_pids $hp"
+	wait_for 10 test -e /proc/$hp/fd/3
+	check "rmdir fails with EBUSY while $1" fails_with EBUSY rmdir "$2"
+	stop "$hp"
+}
+busy_while "tail is open for reading" "$M/busy" "$M/busy/tail"
+busy_while "tail is open for writing" "$M/busy" "$M/busy/tail" w
+busy_while "@N is open" "$M/busy" "$M/busy/@2"
+busy_while "a sealed segment is open" "$M/t" "$M/t/$seg"
 check "the busy topic kept its data" eq "$(cat "$M/busy/tail" | tr '\n' ' ')" "1 2 3 4 5 "
 check "rmdir works once every file is closed" rmdir "$M/busy"
 check "rmdir works on the other topic once closed" rmdir "$M/t"

@@ -212,15 +212,7 @@ if start_daemon "$VOL" "$MNT" ""; then
 	else
 		ok "final recovery verified $VERIFIED records"
 	fi
-	stop_daemon "$MNT"
-	drc=$?
-	out=$("$FSCK" -n -f "$VOL" 2>&1)
-	frc=$?
-	if [ $drc -eq 0 ] && [ $frc -eq 0 ]; then
-		ok "clean unmount and fsck -n -f: $(echo "$out" | tail -n 1)"
-	else
-		not_ok "clean unmount exit $drc, fsck -n -f exit $frc: $out"
-	fi
+	unmount_and_fsck "$VOL" "$MNT"
 else
 	not_ok "final mount failed: $(tail -n 5 "$WORK/daemon.log")"
 fi

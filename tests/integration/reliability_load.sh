@@ -167,14 +167,6 @@ else
 	not_ok "daemon anonymous memory grows faster than the segments: $((first / 1024)) MiB then $((second / 1024)) MiB with $((seg_end - ${seg_half:-0})) segments created meanwhile"
 fi
 
-stop_daemon "$MNT"
-drc=$?
-out=$("$FSCK" -n -f "$VOL" 2>&1)
-frc=$?
-if [ $drc -eq 0 ] && [ $frc -eq 0 ]; then
-	ok "clean unmount, fsck -n -f: $(echo "$out" | tail -n 1)"
-else
-	not_ok "unmount exit $drc, fsck -n -f exit $frc: $out"
-fi
+unmount_and_fsck "$VOL" "$MNT"
 note "figures: $SECS s, $wid writers, 10 followers, $records records verified, $seg_end segments, max RssAnon $((max / 1024)) MiB"
 finish

@@ -98,38 +98,38 @@ errtext()
 	esac
 }
 
+# _fails_as ERRNAME WHAT COMMAND [ARG...]: the command fails and its error
+# message names ERRNAME; WHAT is how the notes name the command.
+_fails_as()
+{
+	_e=$1
+	_what=$2
+	shift 2
+	if "$@" >"$T/fw.out" 2>"$T/fw.err"; then
+		note "'$_what' succeeded, expected $_e"
+		return 1
+	fi
+	if ! grep -q "$(errtext "$_e")" "$T/fw.err"; then
+		note "'$_what' failed differently: $(head -c 300 "$T/fw.err")"
+		return 1
+	fi
+	return 0
+}
+
 # fails_with ERRNAME COMMAND [ARG...]: the command fails and its error
 # message names ERRNAME (tools print strerror text).
 fails_with()
 {
-	_e=$1
+	_fw=$1
 	shift
-	if "$@" >"$T/fw.out" 2>"$T/fw.err"; then
-		note "'$*' succeeded, expected $_e"
-		return 1
-	fi
-	if ! grep -q "$(errtext "$_e")" "$T/fw.err"; then
-		note "'$*' failed differently: $(head -c 300 "$T/fw.err")"
-		return 1
-	fi
-	return 0
+	_fails_as "$_fw" "$*" "$@"
 }
 
 # sh_fails_with ERRNAME 'SHELL COMMAND': the same for a shell command line
 # (redirections: the shell prints the error).
 sh_fails_with()
 {
-	_e=$1
-	shift
-	if sh -c "$1" >"$T/fw.out" 2>"$T/fw.err"; then
-		note "'$1' succeeded, expected $_e"
-		return 1
-	fi
-	if ! grep -q "$(errtext "$_e")" "$T/fw.err"; then
-		note "'$1' failed differently: $(head -c 300 "$T/fw.err")"
-		return 1
-	fi
-	return 0
+	_fails_as "$1" "$2" sh -c "$2"
 }
 
 # same FILE1 FILE2: byte-identical (cmp), with a note when not.

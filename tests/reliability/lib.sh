@@ -125,6 +125,20 @@ stop_daemon() {
 	return $rc
 }
 
+# unmount_and_fsck VOL MNT: the end of a suite: a clean unmount (the daemon
+# exits 0), then fsck.logfs -n -f finds nothing; one ok or not_ok for both.
+unmount_and_fsck() {
+	stop_daemon "$2"
+	_drc=$?
+	_out=$("$FSCK" -n -f "$1" 2>&1)
+	_frc=$?
+	if [ $_drc -eq 0 ] && [ $_frc -eq 0 ]; then
+		ok "clean unmount and fsck -n -f: $(echo "$_out" | tail -n 1)"
+	else
+		not_ok "clean unmount exit $_drc, fsck -n -f exit $_frc: $_out"
+	fi
+}
+
 # Anonymous resident memory of a process in KiB (RssAnon), 0 if gone.
 rss_anon() {
 	awk '/^RssAnon:/ { print $2; found = 1 } END { if (!found) print 0 }' \

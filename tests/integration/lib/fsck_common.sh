@@ -57,6 +57,19 @@ snap() {
 		find . -type f -exec sha256sum {} + | LC_ALL=C sort -k 2)
 }
 
+# two_topics VOL [--crash]: the volume most fsck suites damage, segment
+# size 4K: topic w (write framing, 100-byte binary records, one per append:
+# segments 0 40 sealed, 80 active, 100 records), then topic t (line
+# framing, 100-byte records, 2 per append: 0 40 80 sealed, 120 active, 150
+# records). --crash: t's writer is killed, never closed (state dirty, the
+# active segment keeps its preallocated zero tails).
+two_topics() {
+	"$MKFS" -q -s 4K "$1" || return 1
+	"$TOOLS/lfs_write" -n 100 -w "$1" w || return 1
+	# shellcheck disable=SC2086
+	"$TOOLS/lfs_write" -n 150 -b 2 ${2:-} "$1" t
+}
+
 # seg VOL TOPIC BASE EXT: the path of a segment file.
 seg() {
 	printf '%s/topics/%s/%020d.%s' "$1" "$2" "$3" "$4"
