@@ -27,6 +27,7 @@ struct lfs_segment {
 	uint64_t stream_pos;
 	uint32_t framing;
 	uint64_t ctime_ns;
+	uint64_t frozen_ns; /* when a roll froze it (0: not rolled) */
 	uint64_t first_ts;
 
 	/* Committed state; the appender publishes with release stores. */
@@ -72,10 +73,12 @@ struct lfs_topic {
 
 	pthread_mutex_t append_mu;
 	lfs_segment *active; /* never NULL once loaded */
-	/* Rolled (frozen) segments whose seal is still to be written, with a
-	 * reference each: the ticker, a sync and close write them, so that a
-	 * roll costs no disk flush on the append path. Until then a crash
-	 * leaves them unsealed, and mount recovery scans and seals them. */
+	/* Rolled (frozen) segments whose seal is still to be written, oldest
+	 * first, with a reference each: the ticker, a sync and close write
+	 * them, so that a roll costs no disk flush on the append path. Until
+	 * then a crash leaves them unsealed, and mount recovery scans and
+	 * seals them. Only the holder of seal_mu removes entries (from the
+	 * front); a roll adds at the end under append_mu. */
 	lfs_segment **unsealed;
 	size_t nunsealed, unsealed_cap;
 	/* Held while seals are written: whoever needs every rolled segment

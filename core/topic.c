@@ -702,7 +702,6 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 	return 0;
 }
 
-/* Seals the active segment and opens the next one (append_mu held). */
 /* Queues a frozen segment for its seal (append_mu held); takes over the
  * caller's reference. */
 static int unsealed_push(lfs_topic *t, lfs_segment *s)
@@ -719,37 +718,74 @@ static int unsealed_push(lfs_topic *t, lfs_segment *s)
 	return 0;
 }
 
-/* Writes the seals of the rolled segments: each one's data and index made
- * durable, then its seal. A segment whose seal fails stays queued (and is
- * scanned at mount if the daemon stops before). */
-static int seal_unsealed(lfs_topic *t)
+/* sync=never leaves durability to the operating system, so the ticker
+ * does not flush a rolled segment of such a topic at once: the kernel
+ * writes dirty pages back within about 30 s on its own (dirty_expire), and
+ * a seal written after that costs no disk wait. Flushing every 64 MiB
+ * during a bulk load cost about a sixth of its throughput. What stays
+ * unsealed is what mount recovery rescans after a crash, so it is bounded
+ * in bytes as well. A sync, fsync(2) and unmount seal everything. */
+#define NEVER_SEAL_AGE_NS (30ull * 1000000000ull)
+#define NEVER_UNSEALED_MAX (1ull << 30)
+
+/* How many of the oldest queued segments the ticker seals now (append_mu
+ * held). */
+static size_t seals_due(lfs_topic *t, uint64_t now_ns)
+{
+	struct lfs_settings st;
+	lfs_topic_settings(t, &st);
+	if (st.sync_mode != LFS_SYNC_NEVER)
+		return t->nunsealed;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < t->nunsealed; i++)
+		bytes += atomic_load(&t->unsealed[i]->size);
+	size_t k = 0;
+	while (k < t->nunsealed &&
+	       (bytes > NEVER_UNSEALED_MAX || now_ns - t->unsealed[k]->frozen_ns >= NEVER_SEAL_AGE_NS)) {
+		bytes -= atomic_load(&t->unsealed[k]->size);
+		k++;
+	}
+	return k;
+}
+
+/* Writes the seals of the rolled segments, oldest first (all of them, or
+ * those seals_due names): each one's data and index made durable, then its
+ * seal. A segment whose seal fails stays queued, with those after it (and
+ * is scanned at mount if the daemon stops before). */
+static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 {
 	int rc = 0;
 	pthread_mutex_lock(&t->seal_mu);
 	pthread_mutex_lock(&t->append_mu);
-	lfs_segment **v = t->unsealed;
-	size_t n = t->nunsealed;
-	t->unsealed = NULL;
-	t->nunsealed = t->unsealed_cap = 0;
+	size_t due = all ? t->nunsealed : seals_due(t, now_ns), done = 0;
 	pthread_mutex_unlock(&t->append_mu);
-	for (size_t i = 0; i < n; i++) {
-		int r = lfs_segment_write_seal(v[i]);
-		if (r == 0) {
-			lfs_segment_put(v[i]);
-			continue;
-		}
-		if (rc == 0)
-			rc = r;
-		lfs_log(t->vol, 0, "topic %s: cannot seal segment %llu yet: %s", t->name,
-			(unsigned long long)v[i]->base, strerror(-r));
+	while (done < due) {
+		/* Entries before `due` stay put (only seal_mu's holder removes
+		 * any), but a roll may move the array. */
 		pthread_mutex_lock(&t->append_mu);
-		if (unsealed_push(t, v[i]) < 0)
-			lfs_segment_put(v[i]); /* left unsealed: mount recovery seals it */
+		lfs_segment *s = t->unsealed[done];
 		pthread_mutex_unlock(&t->append_mu);
+		rc = lfs_segment_write_seal(s);
+		if (rc < 0) {
+			lfs_log(t->vol, 0, "topic %s: cannot seal segment %llu yet: %s", t->name,
+				(unsigned long long)s->base, strerror(-rc));
+			break;
+		}
+		done++;
 	}
-	free(v);
+	pthread_mutex_lock(&t->append_mu);
+	for (size_t i = 0; i < done; i++)
+		lfs_segment_put(t->unsealed[i]);
+	memmove(t->unsealed, t->unsealed + done, (t->nunsealed - done) * sizeof(*t->unsealed));
+	t->nunsealed -= done;
+	pthread_mutex_unlock(&t->append_mu);
 	pthread_mutex_unlock(&t->seal_mu);
 	return rc;
+}
+
+static int seal_unsealed(lfs_topic *t)
+{
+	return seal_rolled(t, true, 0);
 }
 
 /* Ends the active segment and opens the next one (append_mu held). The
@@ -773,6 +809,7 @@ static int roll(lfs_topic *t, uint32_t framing)
 	if (rc < 0)
 		return rc;
 	/* The active pointer's reference goes to the queue of seals. */
+	old->frozen_ns = lfs_now_ns();
 	if (unsealed_push(t, old) < 0) {
 		rc = lfs_segment_write_seal(old);
 		lfs_segment_put(old);
@@ -1061,7 +1098,7 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
-	if (!t->vol->readonly && seal_unsealed(t) < 0)
+	if (!t->vol->readonly && seal_rolled(t, false, now_ns) < 0)
 		return; /* logged; retried next tick */
 	lfs_topic_settings(t, &st);
 	if (st.sync_mode == LFS_SYNC_INTERVAL && atomic_load(&t->dirty) &&
