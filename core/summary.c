@@ -100,7 +100,7 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 	rc = put(buf, len, cap, w, 4);
 	if (rc == 0)
 		rc = put(buf, len, cap, t->name, nlen);
-	uint64_t id[2];
+	uint64_t id[2] = {0, 0}; /* encoded below whatever rc says: never indeterminate */
 	if (rc == 0)
 		rc = lfs_topic_dir_identity(t->dirfd, id);
 	lfs_put64(w, id[0]);
