@@ -174,7 +174,7 @@ static void raise_readahead(const char *mountpoint)
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return; /* not root: the default stays, which is only slower */
-	if (write(fd, "1024", 4) != 4)
+	if (write(fd, "4096", 4) != 4)
 		daemon_log(2, "could not raise readahead: %s", strerror(errno));
 	close(fd);
 }
