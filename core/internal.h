@@ -18,6 +18,7 @@
  * segment.index.bytes): it bounds the active index mapping. */
 #define LFS_IDX_MAX_ENTRIES (1u << 20)
 #define LFS_DATA_GROW (1u << 20)
+#define LFS_DATA_GROW_MAX (16u << 20)
 #define LFS_IDX_GROW (64u << 10)
 
 struct lfs_segment {

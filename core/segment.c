@@ -110,8 +110,12 @@ int lfs_segment_reserve(lfs_segment *s, uint64_t data_len)
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_relaxed);
 	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_relaxed);
-	int rc = grow_file(s->data_fd, &s->data_alloc, size + data_len, LFS_DATA_GROW,
-			   s->data_maplen);
+	/* Steps grow with the segment (half its size, 1 to 16 MiB): a small
+	 * topic holds little unused space, and a stream of 1 MiB appends
+	 * does not pay an fallocate for each. */
+	uint64_t step = size / 2;
+	step = step < LFS_DATA_GROW ? LFS_DATA_GROW : step > LFS_DATA_GROW_MAX ? LFS_DATA_GROW_MAX : step;
+	int rc = grow_file(s->data_fd, &s->data_alloc, size + data_len, step, s->data_maplen);
 	if (rc < 0)
 		return rc;
 	return grow_file(s->idx_fd, &s->idx_alloc,
