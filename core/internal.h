@@ -241,6 +241,12 @@ int lfs_dir_open(int dirfd, DIR **out);
 bool lfs_all_zero(const void *buf, size_t len);
 /* How many bytes of buf equal c (16 at a time where SSE2 is there). */
 size_t lfs_count_byte(const void *buf, size_t len, unsigned char c);
+/* Its implementations, for tests: SSE2 (or bytewise) and, on x86-64 CPUs
+ * that have it, AVX2. */
+size_t lfs_count_byte_portable(const void *buf, size_t len, unsigned char c);
+#if defined(__x86_64__)
+size_t lfs_count_byte_avx2(const void *buf, size_t len, unsigned char c);
+#endif
 size_t lfs_count_lines(const void *buf, size_t len);
 
 /* conf.c */
