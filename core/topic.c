@@ -774,10 +774,13 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 		done++;
 	}
 	pthread_mutex_lock(&t->append_mu);
-	for (size_t i = 0; i < done; i++)
-		lfs_segment_put(t->unsealed[i]);
-	memmove(t->unsealed, t->unsealed + done, (t->nunsealed - done) * sizeof(*t->unsealed));
-	t->nunsealed -= done;
+	if (done) { /* (the queue may be NULL when nothing was due) */
+		for (size_t i = 0; i < done; i++)
+			lfs_segment_put(t->unsealed[i]);
+		memmove(t->unsealed, t->unsealed + done,
+			(t->nunsealed - done) * sizeof(*t->unsealed));
+		t->nunsealed -= done;
+	}
 	pthread_mutex_unlock(&t->append_mu);
 	pthread_mutex_unlock(&t->seal_mu);
 	return rc;

@@ -48,9 +48,11 @@ for t in flip junk many; do mkdir "$M/$t"; done
 seq -f 'rec %05g' 1 100 >"$T/recs"
 dd if="$T/recs" of="$M/flip/tail" bs=10 conv=notrunc status=none  # 100 records, one write each
 dd if="$T/recs" of="$M/junk/tail" bs=10 conv=notrunc status=none
-# Many sealed segments, to see that mount scans only what may be torn.
+# Many sealed segments, to see that mount scans only what may be torn. The
+# fsync at the end seals every rolled one (a sync=never topic otherwise
+# seals them only after 30 s).
 setfattr -n user.logfs.segment_size -v 4K "$M/many"
-seq -f 'many %08g' 1 10000 | dd of="$M/many/tail" bs=14 conv=notrunc status=none
+seq -f 'many %08g' 1 10000 | dd of="$M/many/tail" bs=14 conv=notrunc,fsync status=none
 sealed=$(ls "$M/many" | grep -c log)
 kill -9 "$DPID"
 crash "$M"
