@@ -265,7 +265,7 @@ if want core; then
 	"$B/core_bench" scan "$W/core" "$CORE_TOTAL" "$REPS" >"$OUT/core_scan.txt" 2>>"$LOG"
 	record core recovery_scan_verify core 1 GB/s "$(awk '$2 == "core_scan" { print $3 }' "$OUT/core_scan.txt")"
 	"$B/core_bench" parts "$W/core" >"$OUT/core_parts.txt" 2>>"$LOG"
-	for k in crc32c line_count memcpy_1MiB_warm; do
+	for k in crc32c line_count crc32c_and_line_count memcpy_1MiB_warm; do
 		record core_parts "$k" cpu 1 GB/s "$(awk -v k="parts.$k" '$2 == k { print $3 }' "$OUT/core_parts.txt")"
 	done
 	rm -rf "$W/core"

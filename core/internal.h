@@ -244,6 +244,13 @@ size_t lfs_count_byte(const void *buf, size_t len, unsigned char c);
 /* Its implementations, for tests: SSE2 (or bytewise) and, on x86-64 CPUs
  * that have it, AVX2. */
 size_t lfs_count_byte_portable(const void *buf, size_t len, unsigned char c);
+/* CRC32C of buf (continuing crc) and, in *count, how many of its bytes equal
+ * ch: in one pass where the CPU has AVX2 and SSE4.2, else in two (the
+ * second form, for tests). */
+uint32_t lfs_crc32c_count(uint32_t crc, const void *buf, size_t len, unsigned char ch,
+			  size_t *count);
+uint32_t lfs_crc32c_count_separate(uint32_t crc, const void *buf, size_t len, unsigned char ch,
+				   size_t *count);
 #if defined(__x86_64__)
 size_t lfs_count_byte_avx2(const void *buf, size_t len, unsigned char c);
 #endif

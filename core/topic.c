@@ -662,10 +662,13 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
 		len += iov[i].iov_len;
 		if (len > LFS_BATCH_MAX)
 			return -EMSGSIZE;
-		crc = lfs_crc32c(crc, p, iov[i].iov_len);
-		if (framing != LFS_FRAMING_LINE)
+		if (framing != LFS_FRAMING_LINE) {
+			crc = lfs_crc32c(crc, p, iov[i].iov_len);
 			continue;
-		count += lfs_count_byte(p, iov[i].iov_len, '\n');
+		}
+		size_t lines;
+		crc = lfs_crc32c_count(crc, p, iov[i].iov_len, '\n', &lines);
+		count += lines;
 		/* No line may pass max_record: from the start of each line (of
 		 * which `line` bytes came before), a '\n' must come within the
 		 * room left. The last '\n' of that window starts the next one,

@@ -154,10 +154,47 @@ static void test_line_limit_matches_byte_rule(void **state)
 	free(buf);
 }
 
+/* The one-pass CRC and count agree with the CRC and the count made apart,
+ * at the lengths where its three-stream blocks start and end, at every
+ * alignment to 32, with data of no, some and only matches (its byte
+ * counters summed before they overflow), continuing a CRC. */
+static void test_crc_and_count_in_one_pass(void **state)
+{
+	(void)state;
+	enum { N = 3 * 8192 * 3 + 2000 };
+	unsigned char *buf = malloc(N + 32);
+	assert_non_null(buf);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	size_t lens[] = {0,    1,    7,    8,    31,   255,  256,  767,   768,   769,
+			 800,  1536, 2047, 2304, 8191, 24575, 24576, 24577, 25344, 49152,
+			 50000, 73728, N};
+	for (int fill = 0; fill < 3; fill++) {
+		for (size_t i = 0; i < N + 32; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			buf[i] = fill == 0 ? (unsigned char)(x >> 8) | 1
+				 : fill == 1 ? (x % 9 == 0 ? '\n' : (unsigned char)x)
+					     : '\n';
+		}
+		for (size_t align = 0; align < 32; align++)
+			for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+				size_t len = lens[k], n1 = 12345, n2 = 54321;
+				uint32_t a = lfs_crc32c_count(0x1234u, buf + align, len, '\n', &n1);
+				uint32_t b = lfs_crc32c_count_separate(0x1234u, buf + align, len, '\n',
+								       &n2);
+				assert_int_equal(a, b);
+				assert_int_equal(n1, n2);
+				assert_int_equal(n1, naive(buf + align, len, '\n'));
+				assert_int_equal(a, lfs_crc32c(0x1234u, buf + align, len));
+			}
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_count_byte_matches_plain_loop),
+		cmocka_unit_test(test_crc_and_count_in_one_pass),
 		cmocka_unit_test_setup_teardown(test_line_counts_on_both_paths, tu_fix_setup,
 						tu_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_line_limit_matches_byte_rule, tu_fix_setup,
