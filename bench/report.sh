@@ -145,7 +145,7 @@ esac
 	echo "- Date: $STARTED, $TOTAL_S s; load average at the start ${LOAD_START:-?}, at the end ${LOAD_END:-$(cut -d' ' -f1-3 /proc/loadavg)}"
 	echo "- Machine: $(nproc) CPUs ($CPU), $MEM, kernel $(uname -r), $FS"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null), passthrough_ll built from $(ls /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c 2>/dev/null) at bench time"
-	echo "- The machine is shared and noisy: every comparison is measured side by side in one run (the systems take turns within each round), and each figure is the median of the rounds ($([ "$MODE" = full ] && echo 3 || echo 1) per point; mount times and @N use more)."
+	echo "- The machine is shared and noisy: every comparison is measured side by side in one run (the systems take turns within each round), and each figure is the median of the rounds ($([ "$MODE" = full ] && echo 3 || echo 1) per point; mount times, @N and the core appends use more)."
 	echo
 	echo "## Goals"
 	echo
