@@ -278,13 +278,20 @@ typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 static crc_fn crc_impl;
 static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
 
+typedef uint32_t (*crc_count_fn)(uint32_t, const void *, size_t, unsigned char, size_t *);
+static crc_count_fn crc_count_impl;
+
+/* Picks both implementations once, by what the CPU has. */
 static void impl_init(void)
 {
 	crc_impl = lfs_crc32c_portable;
+	crc_count_impl = lfs_crc32c_count_separate;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("sse4.2"))
 		crc_impl = crc32c_sse42;
+	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2"))
+		crc_count_impl = crc32c_count_avx2;
 #endif
 }
 
@@ -301,23 +308,9 @@ uint32_t lfs_crc32c_count_separate(uint32_t crc, const void *buf, size_t len, un
 	return lfs_crc32c(crc, buf, len);
 }
 
-typedef uint32_t (*crc_count_fn)(uint32_t, const void *, size_t, unsigned char, size_t *);
-static crc_count_fn crc_count_impl;
-static pthread_once_t crc_count_once = PTHREAD_ONCE_INIT;
-
-static void crc_count_init(void)
-{
-	crc_count_impl = lfs_crc32c_count_separate;
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2"))
-		crc_count_impl = crc32c_count_avx2;
-#endif
-}
-
 uint32_t lfs_crc32c_count(uint32_t crc, const void *buf, size_t len, unsigned char ch,
 			  size_t *count)
 {
-	pthread_once(&crc_count_once, crc_count_init);
+	pthread_once(&impl_once, impl_init);
 	return crc_count_impl(crc, buf, len, ch, count);
 }

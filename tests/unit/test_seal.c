@@ -43,6 +43,15 @@ static size_t roll_times(lfs_topic *t, size_t more)
 	return n;
 }
 
+/* Makes the topic sync=never and rolls it `rolls` times; returns the rolled
+ * bases (caller frees). */
+static uint64_t *never_rolled(lfs_topic *t, size_t rolls, size_t *n)
+{
+	tu_set(t, LFS_SET_SYNC, "never");
+	roll_times(t, rolls);
+	return rolled(t, n);
+}
+
 static int setup_small(void **state)
 {
 	tu_fix_setup(state);
@@ -54,10 +63,8 @@ static int setup_small(void **state)
 static void test_never_seals_after_age(void **state)
 {
 	struct tu_fix *f = *state;
-	tu_set(f->t, LFS_SET_SYNC, "never");
-	roll_times(f->t, 3);
 	size_t n;
-	uint64_t *b = rolled(f->t, &n);
+	uint64_t *b = never_rolled(f->t, 3, &n);
 	uint64_t now = lfs_now_ns();
 	lfs_topic_tick(f->t, now);
 	for (size_t i = 0; i < n; i++)
@@ -91,10 +98,8 @@ static void test_interval_and_always_seal_at_tick(void **state)
 static void test_never_sync_and_close_seal_everything(void **state)
 {
 	struct tu_fix *f = *state;
-	tu_set(f->t, LFS_SET_SYNC, "never");
-	roll_times(f->t, 2);
 	size_t n;
-	uint64_t *b = rolled(f->t, &n);
+	uint64_t *b = never_rolled(f->t, 2, &n);
 	assert_false(seal_on_disk(f->vol, b[0]));
 	assert_int_equal(lfs_topic_sync(f->t), 0);
 	for (size_t i = 0; i < n; i++)
