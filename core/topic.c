@@ -733,11 +733,9 @@ static int unsealed_push(lfs_topic *t, lfs_segment *s)
 
 /* How many of the oldest queued segments the ticker seals now (append_mu
  * held). */
-static size_t seals_due(lfs_topic *t, uint64_t now_ns)
+static size_t seals_due(lfs_topic *t, uint32_t sync_mode, uint64_t now_ns)
 {
-	struct lfs_settings st;
-	lfs_topic_settings(t, &st);
-	if (st.sync_mode != LFS_SYNC_NEVER)
+	if (sync_mode != LFS_SYNC_NEVER)
 		return t->nunsealed;
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < t->nunsealed; i++)
@@ -758,9 +756,11 @@ static size_t seals_due(lfs_topic *t, uint64_t now_ns)
 static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 {
 	int rc = 0;
+	struct lfs_settings st;
+	lfs_topic_settings(t, &st); /* (takes conf_mu: not under append_mu) */
 	pthread_mutex_lock(&t->seal_mu);
 	pthread_mutex_lock(&t->append_mu);
-	size_t due = all ? t->nunsealed : seals_due(t, now_ns), done = 0;
+	size_t due = all ? t->nunsealed : seals_due(t, st.sync_mode, now_ns), done = 0;
 	pthread_mutex_unlock(&t->append_mu);
 	while (done < due) {
 		/* Entries before `due` stay put (only seal_mu's holder removes
