@@ -239,6 +239,8 @@ int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);
 int lfs_dir_open(int dirfd, DIR **out);
 bool lfs_all_zero(const void *buf, size_t len);
+/* The length of buf without its trailing zero bytes. */
+size_t lfs_nonzero_len(const void *buf, size_t len);
 /* How many bytes of buf equal c (16 at a time where SSE2 is there). */
 size_t lfs_count_byte(const void *buf, size_t len, unsigned char c);
 /* Its implementations, for tests: SSE2 (or bytewise) and, on x86-64 CPUs

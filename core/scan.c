@@ -275,6 +275,29 @@ static uint64_t claimed_end(struct scan *sc, uint64_t i, uint64_t nraw)
 	return end;
 }
 
+/* The data bytes written from pos on: up to the last non-zero byte, as the
+ * rest of an unsealed data file is its zero-filled preallocation. (A
+ * write-framed record that ends in zero bytes is counted short by them.) */
+static uint64_t written_from(const struct scan *sc, uint64_t pos)
+{
+	return pos < sc->data_size ? lfs_nonzero_len(sc->data + pos, sc->data_size - pos) : 0;
+}
+
+/* The end of the offsets lost when the segment is cut at entry i (data
+ * position pos): what the later entries claim and, in line framing, at
+ * least one offset for each line written from pos on, as lines can be
+ * counted without their index entries. */
+static uint64_t lost_end(struct scan *sc, uint64_t i, uint64_t nraw, uint64_t pos)
+{
+	uint64_t end = claimed_end(sc, i, nraw);
+	if (sc->hdr.framing == LFS_FRAMING_LINE) {
+		uint64_t lines = next_offset(sc) + lfs_count_byte(sc->data + pos, written_from(sc, pos), '\n');
+		if (lines > end)
+			end = lines;
+	}
+	return end;
+}
+
 /* Walks the index entries. Returns 0, or a negative errno for I/O errors. */
 static int walk(struct scan *sc, bool *seal_ok)
 {
@@ -383,9 +406,9 @@ static int walk(struct scan *sc, bool *seal_ok)
 				i = j - 1;
 				continue;
 			}
-			uint64_t lost = claimed_end(sc, i, nraw);
+			uint64_t lost = lost_end(sc, i, nraw, want_pos);
 			report(sc, drc == 0 ? LFS_PROB_CONTIGUITY : LFS_PROB_INDEX_ENTRY, want_off,
-			       lost, sc->data_size > want_pos ? sc->data_size - want_pos : 0, repair,
+			       lost, written_from(sc, want_pos), repair,
 			       "index entry %llu %s: offsets %llu..%llu %s", (unsigned long long)i,
 			       drc == 0 ? "does not follow on" : "is corrupt",
 			       (unsigned long long)want_off, (unsigned long long)lost,
@@ -396,9 +419,9 @@ static int walk(struct scan *sc, bool *seal_ok)
 			return 0;
 		}
 		if (e.pos + e.len > sc->data_size) {
-			uint64_t lost = claimed_end(sc, i, nraw);
+			uint64_t lost = lost_end(sc, i, nraw, want_pos);
 			report(sc, LFS_PROB_DATA_SHORT, want_off, lost,
-			       sc->data_size > want_pos ? sc->data_size - want_pos : 0, repair,
+			       written_from(sc, want_pos), repair,
 			       "data ends inside batch at offset %llu: offsets %llu..%llu %s",
 			       (unsigned long long)want_off, (unsigned long long)want_off,
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
@@ -411,8 +434,8 @@ static int walk(struct scan *sc, bool *seal_ok)
 			       (framing == LFS_FRAMING_LINE &&
 				!framing_agrees(sc, framing, e.pos, e.len, e.count)) ||
 			       (framing == LFS_FRAMING_WRITE && e.count != 1))) {
-			uint64_t lost = claimed_end(sc, i, nraw);
-			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, sc->data_size - want_pos, repair,
+			uint64_t lost = lost_end(sc, i, nraw, want_pos);
+			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, written_from(sc, want_pos), repair,
 			       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",
 			       (unsigned long long)want_off, (unsigned long long)want_off,
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
@@ -649,13 +672,18 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		/* Fix: after a cut in walk() these bytes are the cut batches,
 		 * already reported with them; they were reported a second
 		 * time as trailing data. */
+		uint64_t written = written_from(&sc, valid);
 		if (sc.cut) {
-			res->bytes_cut += extra;
-		} else if (!lfs_all_zero(sc.data + valid, extra) || seal_ok) {
-			report(&sc, LFS_PROB_DATA_TRAILING, next_offset(&sc), next_offset(&sc), extra,
+			res->bytes_cut += written;
+		} else if (written || seal_ok) {
+			/* Fix: the preallocated zero tail was counted as
+			 * data (a sealed file has none, so there zeros are
+			 * bytes too many). */
+			uint64_t bytes = seal_ok ? extra : written;
+			report(&sc, LFS_PROB_DATA_TRAILING, next_offset(&sc), next_offset(&sc), bytes,
 			       repair, "%llu bytes of data after the last valid batch %s",
-			       (unsigned long long)extra, repair ? "cut" : "found");
-			res->bytes_cut += extra;
+			       (unsigned long long)bytes, repair ? "cut" : "found");
+			res->bytes_cut += bytes;
 		}
 		sc.changed = true;
 	}

@@ -197,6 +197,25 @@ bool lfs_all_zero(const void *buf, size_t len)
 	return true;
 }
 
+size_t lfs_nonzero_len(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	while (len && ((uintptr_t)(p + len) & 7)) {
+		if (p[len - 1])
+			return len;
+		len--;
+	}
+	for (; len >= 8; len -= 8) {
+		uint64_t w;
+		memcpy(&w, p + len - 8, 8);
+		if (w)
+			break;
+	}
+	while (len && !p[len - 1])
+		len--;
+	return len;
+}
+
 size_t lfs_count_lines(const void *buf, size_t len)
 {
 	const char *p = buf, *end = p + len;

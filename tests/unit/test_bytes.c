@@ -1,4 +1,5 @@
-/* Byte helpers of the append path: lfs_count_byte against a plain loop. */
+/* Byte helpers of the append path and the scanner: lfs_count_byte and
+ * lfs_nonzero_len against plain loops. */
 #include "testutil.h"
 
 #include "internal.h"
@@ -50,6 +51,29 @@ static void test_count_byte_matches_plain_loop(void **state)
 	else
 		fprintf(stderr, "no AVX2 here: its count is not checked\n");
 #endif
+}
+
+/* The scanner's measure of written data: every alignment and length up to
+ * 80 bytes, with the last non-zero byte at every place in it (or none). */
+static void test_nonzero_len_matches_plain_loop(void **state)
+{
+	(void)state;
+	unsigned char buf[128];
+	for (size_t align = 0; align < 16; align++)
+		for (size_t len = 0; len <= 80; len++)
+			for (size_t last = 0; last <= len; last++) {
+				/* Non-zero bytes up to last, zeros after. */
+				memset(buf, 0, sizeof(buf));
+				for (size_t i = 0; i < last; i++)
+					buf[align + i] = (unsigned char)(i % 3 ? 0 : 0x80 >> (i % 8));
+				if (last)
+					buf[align + last - 1] = 1;
+				/* Bytes outside the range must not count. */
+				buf[align + len] = 0xff;
+				if (align)
+					buf[align - 1] = 0xff;
+				assert_int_equal(lfs_nonzero_len(buf + align, len), last);
+			}
 }
 
 /* The append path counts records with it when no line of a batch can be
@@ -194,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_count_byte_matches_plain_loop),
+		cmocka_unit_test(test_nonzero_len_matches_plain_loop),
 		cmocka_unit_test(test_crc_and_count_in_one_pass),
 		cmocka_unit_test_setup_teardown(test_line_counts_on_both_paths, tu_fix_setup,
 						tu_fix_teardown),

@@ -13,20 +13,6 @@
 #define TOPIC "rec"
 #define MAXB 256
 
-/* Problems of the scanner (core/scan.c, another engineer's) that these
- * tests found and that are not fixed yet: checked softly and reported on
- * stderr, so that the suite stays usable; LFS_TEST_STRICT=1 makes them
- * failures. */
-#define KNOWN_SCANNER_ISSUE(cond, ...)                                                      \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "KNOWN SCANNER ISSUE (%s:%d): ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                                       \
-			fputc('\n', stderr);                                                \
-			if (getenv("LFS_TEST_STRICT"))                                      \
-				fail_msg("known scanner issue (LFS_TEST_STRICT)");           \
-		}                                                                           \
-	} while (0)
 
 /* ---- the crash child and what it wrote ---- */
 
@@ -415,18 +401,10 @@ static void test_torn_last_entry(void **state)
 		const struct lfs_problem *p = find_prob(&ps, LFS_PROB_INDEX_ENTRY);
 		assert_true(p->first_offset == f->e.off[9]);
 		assert_true(p->last_offset >= p->first_offset);
-		KNOWN_SCANNER_ISSUE(k > 0 || p->last_offset == f->e.off[9] + f->e.cnt[9],
-				    "torn last entry: the lost batch's records (%llu..%llu, "
-				    "countable from the data in line framing) are reported as "
-				    "%llu..%llu",
-				    (unsigned long long)f->e.off[9],
-				    (unsigned long long)(f->e.off[9] + f->e.cnt[9]),
-				    (unsigned long long)p->first_offset,
-				    (unsigned long long)p->last_offset);
-		KNOWN_SCANNER_ISSUE(k > 0 || p->bytes == f->e.len[9],
-				    "torn last entry: %llu payload bytes affected reported, the "
-				    "batch has %llu (the preallocated zero tail is counted)",
-				    (unsigned long long)p->bytes, (unsigned long long)f->e.len[9]);
+		/* The lost batch's lines are counted from the data, and
+		 * the preallocated zero tail is not data. */
+		assert_int_equal(p->last_offset, f->e.off[9] + f->e.cnt[9]);
+		assert_int_equal(p->bytes, f->e.len[9]);
 		assert_false(p->repaired);
 		assert_true(r.damaged);
 		assert_true(r.next_offset == f->e.off[9]);
@@ -541,11 +519,9 @@ static void test_data_ahead_of_index(void **state)
 	assert_true(r.next_offset == f->e.off[9]);
 	scan(f, LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_REPAIR, &ps, &r);
 	assert_true(r.bytes_cut >= f->e.len[9]);
-	KNOWN_SCANNER_ISSUE(r.bytes_cut == f->e.len[9] && p->bytes == f->e.len[9],
-			    "data ahead of the index: %llu bytes cut and %llu reported for a "
-			    "%llu-byte batch (the preallocated zero tail is counted)",
-			    (unsigned long long)r.bytes_cut, (unsigned long long)p->bytes,
-			    (unsigned long long)f->e.len[9]);
+	/* Only the batch's bytes, not the preallocated zero tail. */
+	assert_int_equal(r.bytes_cut, f->e.len[9]);
+	assert_int_equal(p->bytes, f->e.len[9]);
 	expect_cut_to(f, 9);
 	expect_clean_scan(f, 9, true);
 	restore(f);
