@@ -183,6 +183,10 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   lfs_topic **out);
 void lfs_topic_unload(lfs_topic *t);
 int lfs_topic_flush(lfs_topic *t);
+/* lfs_topic_append with the settings the caller read (a producer reads them
+ * once per write: they take conf_mu). */
+int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum lfs_framing framing,
+			const struct iovec *iov, int iovcnt, struct lfs_append_result *res);
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns);
 /* The segment holding stream position pos (live list), with a reference. */
 lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);

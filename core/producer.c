@@ -58,7 +58,7 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 	lfs_topic_settings(p->t, &st);
 	if (st.framing == LFS_FRAMING_WRITE) {
 		struct iovec iov = {(void *)buf, len};
-		rc = lfs_topic_append(p->t, LFS_FRAMING_WRITE, &iov, 1, NULL);
+		rc = lfs_topic_append_as(p->t, &st, LFS_FRAMING_WRITE, &iov, 1, NULL);
 		return rc < 0 ? rc : (ssize_t)len;
 	}
 	const char *b = buf;
@@ -70,7 +70,7 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 	if (head) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)b, head}};
 		int first = p->frag_len ? 0 : 1;
-		rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov + first, 2 - first, NULL);
+		rc = lfs_topic_append_as(p->t, &st, LFS_FRAMING_LINE, iov + first, 2 - first, NULL);
 		if (rc < 0)
 			return rc;
 		p->frag_len = 0;

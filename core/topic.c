@@ -852,6 +852,15 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 		     struct lfs_append_result *res)
 {
 	struct lfs_settings st;
+
+	lfs_topic_settings(t, &st);
+	return lfs_topic_append_as(t, &st, framing, iov, iovcnt, res);
+}
+
+int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum lfs_framing framing,
+			const struct iovec *iov, int iovcnt, struct lfs_append_result *res)
+{
+	const struct lfs_settings st = *settings;
 	size_t len;
 	uint32_t count, crc;
 	int rc;
@@ -860,7 +869,6 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 		return -EROFS;
 	if (atomic_load(&t->deleted))
 		return -ENOENT;
-	lfs_topic_settings(t, &st);
 	rc = frame_batch(framing, iov, iovcnt, st.max_record, &len, &count, &crc);
 	if (rc < 0)
 		return rc;
