@@ -58,6 +58,9 @@ int lfs_cli_next(const struct lfs_cli *c, int argc, char **argv)
 	case OPT_VERSION:
 		printf("%s (logfs) %s\n", c->prog, LFS_VERSION_STRING);
 		exit(0);
+	case ':':
+		/* (shortopts begin "+:" so that getopt tells this apart.) */
+		lfs_cli_usage_error(c, "option requires an argument -- '%c'", optopt);
 	case '?':
 		/* optopt is 0 for a long option, which is named whole. */
 		if (optopt)

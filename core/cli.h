@@ -11,7 +11,8 @@
 
 struct lfs_cli {
 	const char *prog;	/* the name errors start with */
-	const char *shortopts;	/* getopt's, '+' first: options stop at VOLUME */
+	const char *shortopts;	/* getopt's, "+:" first: options stop at VOLUME, and a
+				 * missing value is told from an unknown option */
 	int usage_status;	/* the exit status of a usage error */
 	void (*usage)(FILE *f); /* the --help text */
 };

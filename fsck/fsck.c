@@ -65,7 +65,7 @@ static void usage(FILE *f)
 
 static const struct lfs_cli cli = {
 	.prog = PROG,
-	.shortopts = "+nypafvC::",
+	.shortopts = "+:nypafvC::",
 	.usage_status = EXIT_USAGE,
 	.usage = usage,
 };

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 
 static const struct lfs_cli cli = {
 	.prog = PROG,
-	.shortopts = "+L:U:s:Fq",
+	.shortopts = "+:L:U:s:Fq",
 	.usage_status = EXIT_FAIL,
 	.usage = usage,
 };

@@ -14,6 +14,8 @@ out_has "errors are reported as 'mkfs.logfs: ...'" '^mkfs.logfs: no volume given
 expect_rc 1 "two volumes: exit 1" "$MKFS" "$TMP/a" "$TMP/b"
 expect_rc 1 "unknown option: exit 1" "$MKFS" -Z "$TMP/a"
 expect_rc 1 "-s without a value: exit 1" "$MKFS" "$TMP/a" -s
+expect_rc 1 "-L without a value: exit 1" "$MKFS" -L
+out_has "... and says the option needs its value" "^mkfs.logfs: option requires an argument -- 'L'"
 expect_rc 1 "bad segment size: exit 1" "$MKFS" -s 12Q "$TMP/a"
 out_has "bad segment size: says so" "invalid segment size '12Q'"
 expect_rc 1 "segment size too small: exit 1" "$MKFS" -s 100 "$TMP/a"
