@@ -1,7 +1,10 @@
 /*
  * CRC32C (Castagnoli), as used by iSCSI (RFC 3720) and Kafka record batches.
- * The SSE4.2 crc32 instruction does 8 bytes a cycle-ish; the table-driven
- * slicing-by-8 fallback gives identical results on any CPU.
+ * Three implementations, picked once by what the CPU has: carry-less
+ * multiplication on 512-bit vectors (VPCLMULQDQ) for 256 bytes and more,
+ * ~3x the crc32 instruction; the SSE4.2 crc32 instruction on three streams
+ * at once; and the table-driven slicing-by-8 fallback. All give identical
+ * results (test_crc32c).
  */
 #include "internal.h"
 #include "logfs.h"
@@ -279,6 +282,157 @@ __attribute__((target("sse4.2,avx2"))) static uint32_t crc32c_count_avx2(uint32_
 	*count = n + lfs_count_byte(p, len, ch);
 	return crc32c_sse42(~(uint32_t)c, p, len);
 }
+
+/*
+ * CRC32C by carry-less multiplication, 256 bytes a round in four 512-bit
+ * registers (VPCLMULQDQ), where the crc32 instruction's one byte stream per
+ * cycle and a half is the limit of crc3.
+ *
+ * A 16-byte block is read as a polynomial, its first stream bit (bit 0 of
+ * byte 0, as a reflected CRC takes bits) the highest term. A CRC is the
+ * remainder mod P of the whole stream, so a block may be replaced by any
+ * block congruent to it times x^(8D) placed D bytes later, with zeros where
+ * it was. With the block as two little-endian words lo (first) and hi, that
+ * is lo*x^(64+8D) + hi*x^(8D). A 64x64 carry-less multiply of lo by the
+ * constant bit-reversed, x^(63+8D) mod P, lands the product in the block's
+ * own bit order (the one-bit offset of a reflected product is the -1 in the
+ * exponent), and the same holds for hi with x^(8D-1) mod P. The state
+ * starts as the crc XORed into the first four bytes, which folds in as
+ * x^(8 len) times the state, as the CRC's definition wants. What is left at
+ * the end, one block and under 64 bytes, goes through the crc32 instruction
+ * from a zero state.
+ */
+struct fold {
+	uint64_t lo, hi; /* the constants for the block's two words */
+};
+static struct fold fold_256, fold_64, fold_48, fold_32, fold_16;
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+/* x^n mod P, P = x^32 + 0x1edc6f41 (POLY bit-reversed), bit i for x^i. */
+static uint32_t xpow_mod(uint32_t n)
+{
+	uint32_t r = 1;
+	while (n--)
+		r = (r << 1) ^ ((r & 0x80000000u) ? 0x1edc6f41u : 0);
+	return r;
+}
+
+static uint64_t bitrev64(uint64_t v)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < 64; i++, v >>= 1)
+		r = (r << 1) | (v & 1);
+	return r;
+}
+
+static struct fold fold_by(uint32_t bytes)
+{
+	return (struct fold){bitrev64(xpow_mod(63 + 8 * bytes)), bitrev64(xpow_mod(8 * bytes - 1))};
+}
+
+static void fold_init(void)
+{
+	fold_256 = fold_by(256);
+	fold_64 = fold_by(64);
+	fold_48 = fold_by(48);
+	fold_32 = fold_by(32);
+	fold_16 = fold_by(16);
+}
+
+#define CLMUL_TARGET "avx512f,avx512bw,vpclmulqdq,pclmul,sse4.2,popcnt,avx2"
+
+/* Each 16-byte lane of x folded forward by k's distance, XORed into d. */
+__attribute__((target(CLMUL_TARGET))) static inline __m512i fold_into(__m512i x, __m512i k,
+									__m512i d)
+{
+	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
+					 _mm512_clmulepi64_epi128(x, k, 0x11), d, 0x96);
+}
+
+__attribute__((target(CLMUL_TARGET))) static inline __m512i fold_const(const struct fold *f)
+{
+	return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f->hi, (long long)f->lo));
+}
+
+/* CRC32C of buf and, when count is not NULL, how many bytes equal ch. */
+__attribute__((target(CLMUL_TARGET))) static uint32_t crc32c_clmul_count(uint32_t crc,
+									 const void *buf,
+									 size_t len,
+									 unsigned char ch,
+									 size_t *count)
+{
+	if (len < 256)
+		return count ? crc32c_count_avx2(crc, buf, len, ch, count)
+			     : crc32c_sse42(crc, buf, len);
+	pthread_once(&fold_once, fold_init);
+	const unsigned char *p = buf;
+	const __m512i needle = _mm512_set1_epi8((char)ch);
+	size_t n = 0;
+	__m512i x0 = _mm512_loadu_si512(p), x1 = _mm512_loadu_si512(p + 64),
+		x2 = _mm512_loadu_si512(p + 128), x3 = _mm512_loadu_si512(p + 192);
+	if (count)
+		n += (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(x0, needle)) +
+		     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(x1, needle)) +
+		     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(x2, needle)) +
+		     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(x3, needle));
+	x0 = _mm512_xor_si512(x0, _mm512_maskz_set1_epi32(1, (int)~crc));
+	p += 256;
+	len -= 256;
+
+	const __m512i k256 = fold_const(&fold_256);
+	while (len >= 256) {
+		__m512i d0 = _mm512_loadu_si512(p), d1 = _mm512_loadu_si512(p + 64),
+			d2 = _mm512_loadu_si512(p + 128), d3 = _mm512_loadu_si512(p + 192);
+		if (count)
+			n += (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(d0, needle)) +
+			     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(d1, needle)) +
+			     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(d2, needle)) +
+			     (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(d3, needle));
+		x0 = fold_into(x0, k256, d0);
+		x1 = fold_into(x1, k256, d1);
+		x2 = fold_into(x2, k256, d2);
+		x3 = fold_into(x3, k256, d3);
+		p += 256;
+		len -= 256;
+	}
+	const __m512i k64 = fold_const(&fold_64);
+	x1 = fold_into(x0, k64, x1);
+	x2 = fold_into(x1, k64, x2);
+	x3 = fold_into(x2, k64, x3);
+	while (len >= 64) {
+		__m512i d = _mm512_loadu_si512(p);
+		if (count)
+			n += (size_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(d, needle));
+		x3 = fold_into(x3, k64, d);
+		p += 64;
+		len -= 64;
+	}
+	/* The four lanes of the last 64 bytes onto the last one. */
+	const __m512i klanes = _mm512_set_epi64(0, 0, (long long)fold_16.hi, (long long)fold_16.lo,
+						(long long)fold_32.hi, (long long)fold_32.lo,
+						(long long)fold_48.hi, (long long)fold_48.lo);
+	__m512i y = fold_into(x3, klanes, _mm512_setzero_si512());
+	__m128i z = _mm_xor_si128(_mm512_extracti32x4_epi32(x3, 3), _mm512_extracti32x4_epi32(y, 0));
+	z = _mm_xor_si128(z, _mm_xor_si128(_mm512_extracti32x4_epi32(y, 1),
+					   _mm512_extracti32x4_epi32(y, 2)));
+	uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(z));
+	c = __builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(z, 1));
+	if (count)
+		*count = n + lfs_count_byte(p, len, ch);
+	return crc32c_sse42(~(uint32_t)c, p, len);
+}
+
+__attribute__((target(CLMUL_TARGET))) static uint32_t crc32c_clmul(uint32_t crc, const void *buf,
+								   size_t len)
+{
+	return crc32c_clmul_count(crc, buf, len, 0, NULL);
+}
+
+__attribute__((target(CLMUL_TARGET))) static uint32_t
+crc32c_count_clmul(uint32_t crc, const void *buf, size_t len, unsigned char ch, size_t *count)
+{
+	return crc32c_clmul_count(crc, buf, len, ch, count);
+}
 #endif
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
@@ -287,6 +441,16 @@ static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
 
 typedef uint32_t (*crc_count_fn)(uint32_t, const void *, size_t, unsigned char, size_t *);
 static crc_count_fn crc_count_impl;
+
+#if defined(__x86_64__)
+static bool clmul_supported(void)
+{
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") &&
+	       __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt") &&
+	       __builtin_cpu_supports("avx2");
+}
+#endif
 
 /* Picks both implementations once, by what the CPU has. */
 static void impl_init(void)
@@ -299,7 +463,30 @@ static void impl_init(void)
 		crc_impl = crc32c_sse42;
 	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2"))
 		crc_count_impl = crc32c_count_avx2;
+	if (clmul_supported()) {
+		crc_impl = crc32c_clmul;
+		crc_count_impl = crc32c_count_clmul;
+	}
 #endif
+}
+
+size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[LFS_CRC_IMPLS])
+{
+	size_t n = 0;
+	fns[n] = lfs_crc32c_portable;
+	counts[n++] = lfs_crc32c_count_separate;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2")) {
+		fns[n] = crc32c_sse42;
+		counts[n++] = crc32c_count_avx2;
+	}
+	if (clmul_supported()) {
+		fns[n] = crc32c_clmul;
+		counts[n++] = crc32c_count_clmul;
+	}
+#endif
+	return n;
 }
 
 uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len)

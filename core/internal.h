@@ -257,6 +257,14 @@ uint32_t lfs_crc32c_count(uint32_t crc, const void *buf, size_t len, unsigned ch
 			  size_t *count);
 uint32_t lfs_crc32c_count_separate(uint32_t crc, const void *buf, size_t len, unsigned char ch,
 				   size_t *count);
+/* Every pair of implementations behind lfs_crc32c and lfs_crc32c_count that
+ * this CPU can run, for tests: the portable pair first, then the crc32
+ * instruction's, then the carry-less multiplication's. Returns how many. */
+#define LFS_CRC_IMPLS 3
+typedef uint32_t (*lfs_crc_fn)(uint32_t crc, const void *buf, size_t len);
+typedef uint32_t (*lfs_crc_count_fn)(uint32_t crc, const void *buf, size_t len, unsigned char ch,
+				     size_t *count);
+size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[LFS_CRC_IMPLS]);
 #if defined(__x86_64__)
 size_t lfs_count_byte_avx2(const void *buf, size_t len, unsigned char c);
 #endif

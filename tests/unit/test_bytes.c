@@ -185,6 +185,9 @@ static void test_line_limit_matches_byte_rule(void **state)
 static void test_crc_and_count_in_one_pass(void **state)
 {
 	(void)state;
+	lfs_crc_fn fns[LFS_CRC_IMPLS];
+	lfs_crc_count_fn counts[LFS_CRC_IMPLS];
+	size_t nimpls = lfs_crc32c_impls(fns, counts);
 	enum { N = 3 * 8192 * 3 + 2000 };
 	unsigned char *buf = malloc(N + 32);
 	assert_non_null(buf);
@@ -209,6 +212,11 @@ static void test_crc_and_count_in_one_pass(void **state)
 				assert_int_equal(n1, n2);
 				assert_int_equal(n1, naive(buf + align, len, '\n'));
 				assert_int_equal(a, lfs_crc32c(0x1234u, buf + align, len));
+				for (size_t i = 0; i < nimpls; i++) {
+					size_t n3 = 999;
+					assert_int_equal(counts[i](0x1234u, buf + align, len, '\n', &n3), a);
+					assert_int_equal(n3, n1);
+				}
 			}
 	}
 	free(buf);

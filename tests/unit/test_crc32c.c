@@ -1,9 +1,26 @@
-/* CRC32C: RFC 3720 B.4 vectors, the SSE4.2 and portable implementations
- * agreeing on every alignment and length, and incremental use. */
+/* CRC32C: RFC 3720 B.4 vectors, every implementation the CPU can run
+ * (table, crc32 instruction, carry-less multiplication) agreeing with a
+ * bit-at-a-time reference on every alignment and length, incremental use. */
 #include "testutil.h"
+
+#include "internal.h"
 
 /* Not in logfs.h: the table-driven fallback, exported for this test. */
 uint32_t lfs_crc32c_portable(uint32_t crc, const void *buf, size_t len);
+
+static lfs_crc_fn impls[LFS_CRC_IMPLS];
+static lfs_crc_count_fn count_impls[LFS_CRC_IMPLS];
+static size_t nimpls;
+
+static int find_impls(void **state)
+{
+	(void)state;
+	nimpls = lfs_crc32c_impls(impls, count_impls);
+	if (nimpls < LFS_CRC_IMPLS)
+		fprintf(stderr, "only %zu of %d CRC32C implementations run on this CPU\n", nimpls,
+			LFS_CRC_IMPLS);
+	return 0;
+}
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 
@@ -33,10 +50,12 @@ static void test_rfc3720_vectors_dispatch(void **state)
 	check_vectors(lfs_crc32c);
 }
 
-static void test_rfc3720_vectors_portable(void **state)
+static void test_rfc3720_vectors_every_impl(void **state)
 {
 	(void)state;
 	check_vectors(lfs_crc32c_portable);
+	for (size_t i = 0; i < nimpls; i++)
+		check_vectors(impls[i]);
 }
 
 /* The iSCSI read command PDU of RFC 3720 B.4 (48 bytes) = 0xD9963A56. */
@@ -67,7 +86,7 @@ static uint32_t crc_ref(uint32_t crc, const unsigned char *p, size_t len)
 static void test_impls_agree_every_alignment_and_length(void **state)
 {
 	(void)state;
-	enum { MAX = 600 };
+	enum { MAX = 1100 };
 	unsigned char *buf = malloc(MAX + 64);
 	assert_non_null(buf);
 	srand(12345);
@@ -79,7 +98,8 @@ static void test_impls_agree_every_alignment_and_length(void **state)
 			uint32_t seed = (uint32_t)(len * 2654435761u);
 			uint32_t ref = crc_ref(seed, p, len);
 			assert_int_equal(lfs_crc32c(seed, p, len), ref);
-			assert_int_equal(lfs_crc32c_portable(seed, p, len), ref);
+			for (size_t i = 0; i < nimpls; i++)
+				assert_int_equal(impls[i](seed, p, len), ref);
 		}
 	}
 	free(buf);
@@ -96,55 +116,62 @@ static void test_impls_agree_large_random(void **state)
 		buf[i] = (unsigned char)(rand() >> 7);
 	for (int iter = 0; iter < 200; iter++) {
 		size_t off = (size_t)rand() % 16, len = (size_t)rand() % max;
-		assert_int_equal(lfs_crc32c(0, buf + off, len),
-				 lfs_crc32c_portable(0, buf + off, len));
+		uint32_t seed = (uint32_t)rand();
+		uint32_t want = lfs_crc32c_portable(seed, buf + off, len);
+		for (size_t i = 0; i < nimpls; i++)
+			assert_int_equal(impls[i](seed, buf + off, len), want);
 	}
-	assert_int_equal(lfs_crc32c(0, buf, max), crc_ref(0, buf, max));
+	for (size_t i = 0; i < nimpls; i++)
+		assert_int_equal(impls[i](0, buf, max), crc_ref(0, buf, max));
 	free(buf);
 }
 
-/* crc(a || b) == crc(crc(a), b), for any split, in both implementations. */
+/* crc(a || b) == crc(crc(a), b), for any split, in every implementation. */
 static void test_incremental(void **state)
 {
 	(void)state;
-	unsigned char buf[300];
+	unsigned char buf[1300];
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)(i * 7 + 3);
-	uint32_t whole = lfs_crc32c(0, buf, sizeof(buf));
-	for (size_t split = 0; split <= sizeof(buf); split++) {
-		uint32_t a = lfs_crc32c(0, buf, split);
-		assert_int_equal(lfs_crc32c(a, buf + split, sizeof(buf) - split), whole);
-		a = lfs_crc32c_portable(0, buf, split);
-		assert_int_equal(lfs_crc32c_portable(a, buf + split, sizeof(buf) - split), whole);
-	}
+	uint32_t whole = crc_ref(0, buf, sizeof(buf));
+	for (size_t i = 0; i < nimpls; i++)
+		for (size_t split = 0; split <= sizeof(buf); split++) {
+			uint32_t a = impls[i](0, buf, split);
+			assert_int_equal(impls[i](a, buf + split, sizeof(buf) - split), whole);
+		}
 }
 
-/* Any single flipped bit changes the checksum. */
+/* Any single flipped bit changes the checksum, in a short buffer and in one
+ * long enough for every implementation's fast path. */
 static void test_detects_single_bit_flips(void **state)
 {
 	(void)state;
-	unsigned char buf[64];
+	unsigned char buf[2048];
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)i;
-	uint32_t good = lfs_crc32c(0, buf, sizeof(buf));
-	for (size_t bit = 0; bit < sizeof(buf) * 8; bit++) {
-		buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-		assert_int_not_equal(lfs_crc32c(0, buf, sizeof(buf)), good);
-		buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-	}
-	assert_int_equal(lfs_crc32c(0, buf, sizeof(buf)), good);
+	size_t sizes[] = {64, sizeof(buf)};
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < nimpls; i++) {
+			uint32_t good = impls[i](0, buf, sizes[k]);
+			for (size_t bit = 0; bit < sizes[k] * 8; bit++) {
+				buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+				assert_int_not_equal(impls[i](0, buf, sizes[k]), good);
+				buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+			}
+			assert_int_equal(impls[i](0, buf, sizes[k]), good);
+		}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3720_vectors_dispatch),
-		cmocka_unit_test(test_rfc3720_vectors_portable),
+		cmocka_unit_test(test_rfc3720_vectors_every_impl),
 		cmocka_unit_test(test_rfc3720_iscsi_pdu),
 		cmocka_unit_test(test_impls_agree_every_alignment_and_length),
 		cmocka_unit_test(test_impls_agree_large_random),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_detects_single_bit_flips),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, find_impls, NULL);
 }
