@@ -159,6 +159,20 @@ static bool framing_agrees(struct scan *sc, uint32_t framing, uint64_t pos, uint
 	return sc->data[pos + len - 1] == '\n' && lfs_count_lines(sc->data + pos, len) == count;
 }
 
+/* Whether a whole aligned 4 KiB page of the data file that overlaps
+ * [from, to) reads as zeros: a page lost by a power cut (see rebuild_lines).
+ * Fix (reliability_powercut.sh, "pages" cuts): a damaged entry of an
+ * unsealed segment was rebuilt from its neighbours over such a page, and in
+ * write framing, where any bytes are a record, its zeros were served. A
+ * segment that carries its seal was durable whole: its zeros are data. */
+static bool zero_page_in(const struct scan *sc, uint64_t from, uint64_t to)
+{
+	for (uint64_t p = from / 4096 * 4096; p < to && p + 4096 <= sc->data_size; p += 4096)
+		if (lfs_all_zero(sc->data + p, 4096))
+			return true;
+	return false;
+}
+
 /* Appends batches of complete lines from data position `pos` up to the
  * last newline, all with timestamp ts. Returns the records added. */
 static int rebuild_lines(struct scan *sc, uint64_t pos, uint64_t ts, uint64_t *records)
@@ -378,7 +392,8 @@ static int walk(struct scan *sc, bool *seal_ok)
 			bool mend = j < nraw && nx.offset > want_off && nx.pos > want_pos &&
 				    (j == i + 1 || framing == LFS_FRAMING_LINE) &&
 				    framing_agrees(sc, framing, want_pos, nx.pos - want_pos,
-						   nx.offset - want_off);
+						   nx.offset - want_off) &&
+				    (sc->res->had_seal || !zero_page_in(sc, want_pos, nx.pos));
 			if (mend) {
 				struct lfs_idx_entry r = {
 					.offset = want_off,

@@ -620,6 +620,41 @@ static void test_flipped_bits_middle_entry_write(void **state)
 	flipped_middle(state, LFS_FRAMING_WRITE);
 }
 
+/* After a power cut, a damaged entry whose data lies in a page that never
+ * reached the disk (zeros) must not be rebuilt from its neighbours: the
+ * zeros would be served as a record. Found by reliability_powercut.sh
+ * (write framing, "pages" cuts): entry k torn across an index page, the
+ * data page holding k's bytes lost, entry k+1 whole. */
+static void lost_page_under_damaged_entry(void **state, uint32_t framing)
+{
+	enum { N = 100 };
+	struct fix *f = crashed(state, framing, N);
+	/* k: the batch the second data page starts inside, with a batch after
+	 * it whose entry is whole. */
+	int k = 0;
+	while (k < N - 1 && pos_after(&f->e, k + 1) <= 4096)
+		k++;
+	assert_true(k + 1 < N && f->e.pos[k] < 4096 && pos_after(&f->e, k + 1) > 4096);
+	zero_range(f->log, 4096, 4096);
+	flip_bit(f->idx, entry_off(k) + 2, 1);
+	struct probs ps;
+	struct lfs_scan_result r;
+	scan(f, LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_REPAIR, &ps, &r);
+	expect_cut_to(f, k);
+	assert_true(r.next_offset == f->e.off[k]);
+	expect_clean_scan(f, k, true);
+}
+
+static void test_lost_page_under_damaged_entry_write(void **state)
+{
+	lost_page_under_damaged_entry(state, LFS_FRAMING_WRITE);
+}
+
+static void test_lost_page_under_damaged_entry_line(void **state)
+{
+	lost_page_under_damaged_entry(state, LFS_FRAMING_LINE);
+}
+
 /* An entry whose checksum is right but whose fields do not follow on
  * (written wrong, not torn). */
 static void test_entry_does_not_follow_on(void **state)
@@ -1114,6 +1149,8 @@ int main(void)
 		T(test_flipped_bits_last_entry),
 		T(test_flipped_bits_middle_entry_line),
 		T(test_flipped_bits_middle_entry_write),
+		T(test_lost_page_under_damaged_entry_write),
+		T(test_lost_page_under_damaged_entry_line),
 		T(test_entry_does_not_follow_on),
 		T(test_zeroed_middle_entries),
 		T(test_partial_entry_at_end),
