@@ -268,7 +268,6 @@ size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[L
 #if defined(__x86_64__)
 size_t lfs_count_byte_avx2(const void *buf, size_t len, unsigned char c);
 #endif
-size_t lfs_count_lines(const void *buf, size_t len);
 
 /* conf.c */
 int lfs_topic_conf_read(int dirfd, struct lfs_topic_meta *meta, struct lfs_settings *own,

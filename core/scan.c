@@ -156,7 +156,19 @@ static bool framing_agrees(struct scan *sc, uint32_t framing, uint64_t pos, uint
 		return false;
 	if (framing == LFS_FRAMING_WRITE)
 		return count == 1;
-	return sc->data[pos + len - 1] == '\n' && lfs_count_lines(sc->data + pos, len) == count;
+	return sc->data[pos + len - 1] == '\n' && lfs_count_byte(sc->data + pos, len, '\n') == count;
+}
+
+/* A batch inside the data checked against its entry: payload CRC and
+ * framing, in one pass over the bytes for line framing. */
+static bool batch_verifies(struct scan *sc, uint32_t framing, const struct lfs_idx_entry *e)
+{
+	if (framing == LFS_FRAMING_WRITE)
+		return e->count == 1 && lfs_crc32c(0, sc->data + e->pos, e->len) == e->crc;
+	size_t lines;
+	uint32_t crc = lfs_crc32c_count(0, sc->data + e->pos, e->len, '\n', &lines);
+	return crc == e->crc && e->len > 0 && e->len <= LFS_BATCH_MAX &&
+	       sc->data[e->pos + e->len - 1] == '\n' && lines == e->count;
 }
 
 /* Whether a whole aligned 4 KiB page of the data file that overlaps
@@ -208,7 +220,7 @@ static int rebuild_lines(struct scan *sc, uint64_t pos, uint64_t ts, uint64_t *r
 		struct lfs_idx_entry e = {.offset = next_offset(sc),
 					  .pos = pos,
 					  .len = (uint32_t)len,
-					  .count = (uint32_t)lfs_count_lines(d + pos, len),
+					  .count = (uint32_t)lfs_count_byte(d + pos, len, '\n'),
 					  .ts = ts,
 					  .crc = lfs_crc32c(0, d + pos, len),
 					  .type = LFS_ENTRY_BATCH};
@@ -445,10 +457,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 			sc->cut = true;
 			return 0;
 		}
-		if (verify && (lfs_crc32c(0, sc->data + e.pos, e.len) != e.crc ||
-			       (framing == LFS_FRAMING_LINE &&
-				!framing_agrees(sc, framing, e.pos, e.len, e.count)) ||
-			       (framing == LFS_FRAMING_WRITE && e.count != 1))) {
+		if (verify && !batch_verifies(sc, framing, &e)) {
 			uint64_t lost = lost_end(sc, i, nraw, want_pos);
 			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, written_from(sc, want_pos), repair,
 			       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",

@@ -216,17 +216,6 @@ size_t lfs_nonzero_len(const void *buf, size_t len)
 	return len;
 }
 
-size_t lfs_count_lines(const void *buf, size_t len)
-{
-	const char *p = buf, *end = p + len;
-	size_t n = 0;
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
 size_t lfs_count_byte_portable(const void *buf, size_t len, unsigned char c)
 {
 	const unsigned char *p = buf;

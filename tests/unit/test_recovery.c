@@ -655,6 +655,32 @@ static void test_lost_page_under_damaged_entry_line(void **state)
 	lost_page_under_damaged_entry(state, LFS_FRAMING_LINE);
 }
 
+/* An entry whose checksum and payload CRC are right but whose record count
+ * is not the number of lines in its batch (written wrong): the batch does
+ * not verify, and the segment is cut there. */
+static void test_entry_count_disagrees_with_lines(void **state)
+{
+	struct fix *f = crashed(state, LFS_FRAMING_LINE, 9);
+	for (int last = 0; last < 2; last++) {
+		int k = last ? 8 : 5;
+		restore(f);
+		unsigned char raw[LFS_IDX_ENTRY_SIZE];
+		struct lfs_idx_entry e;
+		peek_file(f->idx, entry_off(k), raw, sizeof(raw));
+		assert_int_equal(lfs_idx_entry_decode(raw, &e), 0);
+		e.count += 1;
+		lfs_idx_entry_encode(&e, raw);
+		poke(f->idx, entry_off(k), raw, sizeof(raw));
+		struct probs ps;
+		struct lfs_scan_result r;
+		scan(f, LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_REPAIR, &ps, &r);
+		const struct lfs_problem *p = find_prob(&ps, LFS_PROB_PAYLOAD_CRC);
+		assert_true(p->first_offset == f->e.off[k]);
+		expect_cut_to(f, k);
+		expect_clean_scan(f, k, true);
+	}
+}
+
 /* An entry whose checksum is right but whose fields do not follow on
  * (written wrong, not torn). */
 static void test_entry_does_not_follow_on(void **state)
@@ -1151,6 +1177,7 @@ int main(void)
 		T(test_flipped_bits_middle_entry_write),
 		T(test_lost_page_under_damaged_entry_write),
 		T(test_lost_page_under_damaged_entry_line),
+		T(test_entry_count_disagrees_with_lines),
 		T(test_entry_does_not_follow_on),
 		T(test_zeroed_middle_entries),
 		T(test_partial_entry_at_end),
