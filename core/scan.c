@@ -316,8 +316,10 @@ static uint64_t written_from(const struct scan *sc, uint64_t pos)
 static uint64_t lost_end(struct scan *sc, uint64_t i, uint64_t nraw, uint64_t pos)
 {
 	uint64_t end = claimed_end(sc, i, nraw);
-	if (sc->hdr.framing == LFS_FRAMING_LINE) {
-		uint64_t lines = next_offset(sc) + lfs_count_byte(sc->data + pos, written_from(sc, pos), '\n');
+	uint64_t written = written_from(sc, pos);
+	/* (written is 0 where there is no data mapped, or none from pos.) */
+	if (sc->hdr.framing == LFS_FRAMING_LINE && written) {
+		uint64_t lines = next_offset(sc) + lfs_count_byte(sc->data + pos, written, '\n');
 		if (lines > end)
 			end = lines;
 	}
