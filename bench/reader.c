@@ -12,9 +12,12 @@
  *       prints MB/s read
  *   reader -e FILE...
  *       evicts the files' pages from the page cache (posix_fadvise DONTNEED)
- *   reader -t REPS PATH
- *       time to first byte: open, read 4 KiB, close, REPS times; prints the
- *       median and the maximum in microseconds
+ *   reader -t REPS PATH...
+ *       time to first byte: open, read 4 KiB, close, REPS times per path;
+ *       prints the median and the maximum in microseconds. With several
+ *       paths the opens take turns (path 1, 2, ..., 1, 2, ...), so that a
+ *       burst of load on the machine falls on all of them alike, and the
+ *       figures are printed as ttfb.K and ttfb_max.K (K from 0).
  */
 #include "benchutil.h"
 
@@ -28,25 +31,40 @@ struct slot {
 	int err;
 };
 
-static int ttfb(const char *path, int reps)
+static int ttfb(char **paths, int npaths, int reps)
 {
-	double *v = calloc((size_t)reps, sizeof(double)), mx = 0;
+	double *v = calloc((size_t)reps * (size_t)npaths, sizeof(double));
+	double *mx = calloc((size_t)npaths, sizeof(double));
 	char buf[4096];
-	for (int i = 0; i < reps; i++) {
-		double t0 = bu_now();
-		int fd = open(path, O_RDONLY);
-		if (fd < 0)
-			bu_die(path, errno);
-		ssize_t n = read(fd, buf, sizeof(buf));
-		v[i] = (bu_now() - t0) * 1e6;
-		close(fd);
-		if (n <= 0)
-			bu_die("read: empty", n < 0 ? errno : EIO);
-		if (v[i] > mx)
-			mx = v[i];
+	if (!v || !mx)
+		bu_die("calloc", ENOMEM);
+	for (int i = 0; i < reps; i++)
+		for (int k = 0; k < npaths; k++) {
+			double t0 = bu_now();
+			int fd = open(paths[k], O_RDONLY);
+			if (fd < 0)
+				bu_die(paths[k], errno);
+			ssize_t n = read(fd, buf, sizeof(buf));
+			double us = (bu_now() - t0) * 1e6;
+			close(fd);
+			if (n <= 0)
+				bu_die("read: empty", n < 0 ? errno : EIO);
+			v[(size_t)k * (size_t)reps + (size_t)i] = us;
+			if (us > mx[k])
+				mx[k] = us;
+		}
+	for (int k = 0; k < npaths; k++) {
+		double med = bu_median(v + (size_t)k * (size_t)reps, reps);
+		if (npaths == 1) {
+			printf("RESULT ttfb %.6g us\n", med);
+			printf("RESULT ttfb_max %.6g us\n", mx[k]);
+		} else {
+			printf("RESULT ttfb.%d %.6g us\n", k, med);
+			printf("RESULT ttfb_max.%d %.6g us\n", k, mx[k]);
+		}
 	}
-	printf("RESULT ttfb %.6g us\n", bu_median(v, reps));
-	printf("RESULT ttfb_max %.6g us\n", mx);
+	free(v);
+	free(mx);
 	return 0;
 }
 
@@ -113,7 +131,7 @@ int main(int argc, char **argv)
 	}
 	const char *path = argv[optind];
 	if (reps)
-		return ttfb(path, reps);
+		return ttfb(argv + optind, argc - optind, reps);
 	if (followsec > 0)
 		return follow(path, followsec, bs);
 	if (randcount && !size) {
