@@ -455,24 +455,6 @@ static bool clmul_supported(void)
 }
 #endif
 
-/* Picks both implementations once, by what the CPU has. */
-static void impl_init(void)
-{
-	crc_impl = lfs_crc32c_portable;
-	crc_count_impl = lfs_crc32c_count_separate;
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse4.2"))
-		crc_impl = crc32c_sse42;
-	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2"))
-		crc_count_impl = crc32c_count_avx2;
-	if (clmul_supported()) {
-		crc_impl = crc32c_clmul;
-		crc_count_impl = crc32c_count_clmul;
-	}
-#endif
-}
-
 size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[LFS_CRC_IMPLS])
 {
 	size_t n = 0;
@@ -480,9 +462,10 @@ size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[L
 	counts[n++] = lfs_crc32c_count_separate;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx2")) {
+	if (__builtin_cpu_supports("sse4.2")) {
 		fns[n] = crc32c_sse42;
-		counts[n++] = crc32c_count_avx2;
+		counts[n++] = __builtin_cpu_supports("avx2") ? crc32c_count_avx2
+							     : lfs_crc32c_count_separate;
 	}
 	if (clmul_supported()) {
 		fns[n] = crc32c_clmul;
@@ -490,6 +473,16 @@ size_t lfs_crc32c_impls(lfs_crc_fn fns[LFS_CRC_IMPLS], lfs_crc_count_fn counts[L
 	}
 #endif
 	return n;
+}
+
+/* Picks the last, fastest pair of what the CPU can run, once. */
+static void impl_init(void)
+{
+	lfs_crc_fn fns[LFS_CRC_IMPLS];
+	lfs_crc_count_fn counts[LFS_CRC_IMPLS];
+	size_t n = lfs_crc32c_impls(fns, counts);
+	crc_impl = fns[n - 1];
+	crc_count_impl = counts[n - 1];
 }
 
 uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len)

@@ -258,8 +258,9 @@ uint32_t lfs_crc32c_count(uint32_t crc, const void *buf, size_t len, unsigned ch
 uint32_t lfs_crc32c_count_separate(uint32_t crc, const void *buf, size_t len, unsigned char ch,
 				   size_t *count);
 /* Every pair of implementations behind lfs_crc32c and lfs_crc32c_count that
- * this CPU can run, for tests: the portable pair first, then the crc32
- * instruction's, then the carry-less multiplication's. Returns how many. */
+ * this CPU can run, slowest first: the portable pair, then the crc32
+ * instruction's, then the carry-less multiplication's. The last is the one
+ * used; tests run them all. Returns how many. */
 #define LFS_CRC_IMPLS 3
 typedef uint32_t (*lfs_crc_fn)(uint32_t crc, const void *buf, size_t len);
 typedef uint32_t (*lfs_crc_count_fn)(uint32_t crc, const void *buf, size_t len, unsigned char ch,

@@ -171,18 +171,16 @@ static bool batch_verifies(struct scan *sc, uint32_t framing, const struct lfs_i
 	       sc->data[e->pos + e->len - 1] == '\n' && lines == e->count;
 }
 
-/* Whether a whole aligned 4 KiB page of the data file that overlaps
- * [from, to) reads as zeros: a page lost by a power cut (see rebuild_lines).
- * Fix (reliability_powercut.sh, "pages" cuts): a damaged entry of an
- * unsealed segment was rebuilt from its neighbours over such a page, and in
- * write framing, where any bytes are a record, its zeros were served. A
- * segment that carries its seal was durable whole: its zeros are data. */
-static bool zero_page_in(const struct scan *sc, uint64_t from, uint64_t to)
+/* The first whole aligned 4 KiB page of the data file from `from` (a
+ * multiple of 4096) on that reads as zeros, or the data's size: a page a
+ * power cut lost. Log data does not hold an aligned 4 KiB of NUL bytes in
+ * practice (see rebuild_lines). */
+static uint64_t first_zero_page(const struct scan *sc, uint64_t from)
 {
-	for (uint64_t p = from / 4096 * 4096; p < to && p + 4096 <= sc->data_size; p += 4096)
+	for (uint64_t p = from; p + 4096 <= sc->data_size; p += 4096)
 		if (lfs_all_zero(sc->data + p, 4096))
-			return true;
-	return false;
+			return p;
+	return sc->data_size;
 }
 
 /* Appends batches of complete lines from data position `pos` up to the
@@ -196,12 +194,7 @@ static int rebuild_lines(struct scan *sc, uint64_t pos, uint64_t ts, uint64_t *r
 	 * tells it from records, and the rebuild served the zeros, joined with
 	 * the lines around them, as records. Log data does not hold an aligned
 	 * 4 KiB of NUL bytes in practice: the rest is cut instead. */
-	uint64_t limit = sc->data_size;
-	for (uint64_t p = (pos + 4095) / 4096 * 4096; p + 4096 <= limit; p += 4096)
-		if (lfs_all_zero(sc->data + p, 4096)) {
-			limit = p;
-			break;
-		}
+	uint64_t limit = first_zero_page(sc, (pos + 4095) / 4096 * 4096);
 	const char *last = limit > pos ? memrchr(d + pos, '\n', limit - pos) : NULL;
 	uint64_t end = last ? (uint64_t)(last - d) + 1 : pos;
 	*records = 0;
@@ -312,14 +305,16 @@ static uint64_t written_from(const struct scan *sc, uint64_t pos)
 /* The end of the offsets lost when the segment is cut at entry i (data
  * position pos): what the later entries claim and, in line framing, at
  * least one offset for each line written from pos on, as lines can be
- * counted without their index entries. */
-static uint64_t lost_end(struct scan *sc, uint64_t i, uint64_t nraw, uint64_t pos)
+ * counted without their index entries. *written: the bytes written from
+ * pos on (written_from). */
+static uint64_t lost_end(struct scan *sc, uint64_t i, uint64_t nraw, uint64_t pos,
+			 uint64_t *written)
 {
 	uint64_t end = claimed_end(sc, i, nraw);
-	uint64_t written = written_from(sc, pos);
-	/* (written is 0 where there is no data mapped, or none from pos.) */
-	if (sc->hdr.framing == LFS_FRAMING_LINE && written) {
-		uint64_t lines = next_offset(sc) + lfs_count_byte(sc->data + pos, written, '\n');
+	*written = written_from(sc, pos);
+	/* (It is 0 where there is no data mapped, or none from pos.) */
+	if (sc->hdr.framing == LFS_FRAMING_LINE && *written) {
+		uint64_t lines = next_offset(sc) + lfs_count_byte(sc->data + pos, *written, '\n');
 		if (lines > end)
 			end = lines;
 	}
@@ -403,11 +398,17 @@ static int walk(struct scan *sc, bool *seal_ok)
 				    (nx.type == LFS_ENTRY_BATCH ||
 				     (nx.type == LFS_ENTRY_SEAL && nx.count == j)))
 					break;
+			/* Fix (reliability_powercut.sh, "pages" cuts): in a
+			 * segment without its seal, never over a lost page. The
+			 * hole was rebuilt over one, and in write framing, where
+			 * any bytes are a record, its zeros were served. A
+			 * sealed segment was durable whole: its zeros are data. */
 			bool mend = j < nraw && nx.offset > want_off && nx.pos > want_pos &&
 				    (j == i + 1 || framing == LFS_FRAMING_LINE) &&
 				    framing_agrees(sc, framing, want_pos, nx.pos - want_pos,
 						   nx.offset - want_off) &&
-				    (sc->res->had_seal || !zero_page_in(sc, want_pos, nx.pos));
+				    (sc->res->had_seal ||
+				     first_zero_page(sc, want_pos / 4096 * 4096) >= nx.pos);
 			if (mend) {
 				struct lfs_idx_entry r = {
 					.offset = want_off,
@@ -435,9 +436,9 @@ static int walk(struct scan *sc, bool *seal_ok)
 				i = j - 1;
 				continue;
 			}
-			uint64_t lost = lost_end(sc, i, nraw, want_pos);
+			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
 			report(sc, drc == 0 ? LFS_PROB_CONTIGUITY : LFS_PROB_INDEX_ENTRY, want_off,
-			       lost, written_from(sc, want_pos), repair,
+			       lost, written, repair,
 			       "index entry %llu %s: offsets %llu..%llu %s", (unsigned long long)i,
 			       drc == 0 ? "does not follow on" : "is corrupt",
 			       (unsigned long long)want_off, (unsigned long long)lost,
@@ -448,9 +449,9 @@ static int walk(struct scan *sc, bool *seal_ok)
 			return 0;
 		}
 		if (e.pos + e.len > sc->data_size) {
-			uint64_t lost = lost_end(sc, i, nraw, want_pos);
+			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
 			report(sc, LFS_PROB_DATA_SHORT, want_off, lost,
-			       written_from(sc, want_pos), repair,
+			       written, repair,
 			       "data ends inside batch at offset %llu: offsets %llu..%llu %s",
 			       (unsigned long long)want_off, (unsigned long long)want_off,
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
@@ -460,8 +461,8 @@ static int walk(struct scan *sc, bool *seal_ok)
 			return 0;
 		}
 		if (verify && !batch_verifies(sc, framing, &e)) {
-			uint64_t lost = lost_end(sc, i, nraw, want_pos);
-			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, written_from(sc, want_pos), repair,
+			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
+			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, written, repair,
 			       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",
 			       (unsigned long long)want_off, (unsigned long long)want_off,
 			       (unsigned long long)lost, repair ? "cut" : "invalid");
