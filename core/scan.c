@@ -321,6 +321,21 @@ static uint64_t lost_end(struct scan *sc, uint64_t i, uint64_t nraw, uint64_t po
 	return end;
 }
 
+/* Cuts the segment at entry i, the first that is not valid (what: why, for
+ * the report): reports the offsets and bytes lost with it and all after. */
+static void cut_at(struct scan *sc, enum lfs_problem_kind kind, uint64_t i, uint64_t nraw,
+		   const char *what)
+{
+	bool repair = sc->flags & LFS_SCAN_REPAIR;
+	uint64_t from = next_offset(sc), written;
+	uint64_t lost = lost_end(sc, i, nraw, next_pos(sc), &written);
+	report(sc, kind, from, lost, written, repair, "%s: offsets %llu..%llu %s", what,
+	       (unsigned long long)from, (unsigned long long)lost, repair ? "cut" : "invalid");
+	sc->res->records_cut += lost - from;
+	sc->changed = true;
+	sc->cut = true;
+}
+
 /* Walks the index entries. Returns 0, or a negative errno for I/O errors. */
 static int walk(struct scan *sc, bool *seal_ok)
 {
@@ -436,39 +451,24 @@ static int walk(struct scan *sc, bool *seal_ok)
 				i = j - 1;
 				continue;
 			}
-			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
-			report(sc, drc == 0 ? LFS_PROB_CONTIGUITY : LFS_PROB_INDEX_ENTRY, want_off,
-			       lost, written, repair,
-			       "index entry %llu %s: offsets %llu..%llu %s", (unsigned long long)i,
-			       drc == 0 ? "does not follow on" : "is corrupt",
-			       (unsigned long long)want_off, (unsigned long long)lost,
-			       repair ? "cut" : "invalid");
-			sc->res->records_cut += lost - want_off;
-			sc->changed = true;
-			sc->cut = true;
+			char what[64];
+			snprintf(what, sizeof(what), "index entry %llu %s", (unsigned long long)i,
+				 drc == 0 ? "does not follow on" : "is corrupt");
+			cut_at(sc, drc == 0 ? LFS_PROB_CONTIGUITY : LFS_PROB_INDEX_ENTRY, i, nraw, what);
 			return 0;
 		}
 		if (e.pos + e.len > sc->data_size) {
-			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
-			report(sc, LFS_PROB_DATA_SHORT, want_off, lost,
-			       written, repair,
-			       "data ends inside batch at offset %llu: offsets %llu..%llu %s",
-			       (unsigned long long)want_off, (unsigned long long)want_off,
-			       (unsigned long long)lost, repair ? "cut" : "invalid");
-			sc->res->records_cut += lost - want_off;
-			sc->changed = true;
-			sc->cut = true;
+			char what[64];
+			snprintf(what, sizeof(what), "data ends inside batch at offset %llu",
+				 (unsigned long long)want_off);
+			cut_at(sc, LFS_PROB_DATA_SHORT, i, nraw, what);
 			return 0;
 		}
 		if (verify && !batch_verifies(sc, framing, &e)) {
-			uint64_t written, lost = lost_end(sc, i, nraw, want_pos, &written);
-			report(sc, LFS_PROB_PAYLOAD_CRC, want_off, lost, written, repair,
-			       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",
-			       (unsigned long long)want_off, (unsigned long long)want_off,
-			       (unsigned long long)lost, repair ? "cut" : "invalid");
-			sc->res->records_cut += lost - want_off;
-			sc->changed = true;
-			sc->cut = true;
+			char what[64];
+			snprintf(what, sizeof(what), "batch at offset %llu fails its checksum",
+				 (unsigned long long)want_off);
+			cut_at(sc, LFS_PROB_PAYLOAD_CRC, i, nraw, what);
 			return 0;
 		}
 		int rc = push(sc, &e);
