@@ -229,6 +229,29 @@ mb_per_s() { # BYTES MS -> MB/s
 	echo "$1 $2" | awk '{ if ($2 > 0) printf "%.6g", $1 / 1e6 / ($2 / 1e3) }'
 }
 
+# warm_reads FAMILY CASE X UNIT KEY ARGS...: REPS rounds of bench/reader
+# ARGS on the logfs segment ($LSEG), the ext4 file ($BIGFILE) and
+# passthrough_ll's view of the segment ($PSEG) in turn; records the medians
+# of the RESULT KEY figures.
+warm_reads() {
+	_wf=$1 _wc=$2 _wx=$3 _wu=$4 _wk=$5
+	shift 5
+	_wl='' _wn='' _wp=''
+	_wr=0
+	while [ $_wr -lt "$REPS" ]; do
+		_wl="$_wl $(val "$_wk" "$B/reader" "$@" "$LSEG")"
+		_wn="$_wn $(val "$_wk" "$B/reader" "$@" "$BIGFILE")"
+		_wp="$_wp $(val "$_wk" "$B/reader" "$@" "$PSEG")"
+		_wr=$((_wr + 1))
+	done
+	# shellcheck disable=SC2086
+	{
+		record "$_wf" "$_wc" logfs "$_wx" "$_wu" $_wl
+		record "$_wf" "$_wc" ext4 "$_wx" "$_wu" $_wn
+		record "$_wf" "$_wc" passthrough_ll "$_wx" "$_wu" $_wp
+	}
+}
+
 # want NAME...: true when BENCH_ONLY is unset or lists one of the NAMEs.
 want() {
 	[ -z "$ONLY" ] && return 0
@@ -481,51 +504,10 @@ if want reads fsck; then
 	LSEG=$LM/big/$SEG0
 	PSEG=$PM/topics/big/$SEG0
 	cat "$LSEG" "$PSEG" "$BIGFILE" >/dev/null
-	acc_l='' acc_n='' acc_p=''
-	r=0
-	while [ $r -lt "$REPS" ]; do
-		acc_l="$acc_l $(val read_mb "$B/reader" -b 1M "$LSEG")"
-		acc_n="$acc_n $(val read_mb "$B/reader" -b 1M "$BIGFILE")"
-		acc_p="$acc_p $(val read_mb "$B/reader" -b 1M "$PSEG")"
-		r=$((r + 1))
-	done
-	# shellcheck disable=SC2086
-	{
-		record read_warm "repeated_read_sealed_segment" logfs "$BIG" MB/s $acc_l
-		record read_warm "repeated_read_sealed_segment" ext4 "$BIG" MB/s $acc_n
-		record read_warm "repeated_read_sealed_segment" passthrough_ll "$BIG" MB/s $acc_p
-	}
-
-	acc_l='' acc_n='' acc_p=''
-	r=0
-	while [ $r -lt "$REPS" ]; do
-		acc_l="$acc_l $(val random_reads "$B/reader" -r "$RAND_N" "$LSEG")"
-		acc_n="$acc_n $(val random_reads "$B/reader" -r "$RAND_N" "$BIGFILE")"
-		acc_p="$acc_p $(val random_reads "$B/reader" -r "$RAND_N" "$PSEG")"
-		r=$((r + 1))
-	done
-	# shellcheck disable=SC2086
-	{
-		record read_random "random_4KiB_warm" logfs "$BIG" reads/s $acc_l
-		record read_random "random_4KiB_warm" ext4 "$BIG" reads/s $acc_n
-		record read_random "random_4KiB_warm" passthrough_ll "$BIG" reads/s $acc_p
-	}
-
+	warm_reads read_warm "repeated_read_sealed_segment" "$BIG" MB/s read_mb -b 1M
+	warm_reads read_random "random_4KiB_warm" "$BIG" reads/s random_reads -r "$RAND_N"
 	for p in 1 2 4 8; do
-		acc_l='' acc_n='' acc_p=''
-		r=0
-		while [ $r -lt "$REPS" ]; do
-			acc_l="$acc_l $(val read_mb "$B/reader" -p "$p" -b 1M "$LSEG")"
-			acc_n="$acc_n $(val read_mb "$B/reader" -p "$p" -b 1M "$BIGFILE")"
-			acc_p="$acc_p $(val read_mb "$B/reader" -p "$p" -b 1M "$PSEG")"
-			r=$((r + 1))
-		done
-		# shellcheck disable=SC2086
-		{
-			record read_concurrent "sealed_segment_warm" logfs "$p" MB/s $acc_l
-			record read_concurrent "sealed_segment_warm" ext4 "$p" MB/s $acc_n
-			record read_concurrent "sealed_segment_warm" passthrough_ll "$p" MB/s $acc_p
-		}
+		warm_reads read_concurrent "sealed_segment_warm" "$p" MB/s read_mb -p "$p" -b 1M
 	done
 
 	# Following the tail while one writer appends 100-byte lines.
