@@ -170,6 +170,43 @@ static void test_write_framing_producer(void **state)
 	tu_expect_contents(f->t, "no newlinea\nb\n\0\0", 16);
 }
 
+/* The daemon bounds write-framed records by what one kernel request
+ * carries: own settings above it are refused, inherited ones clamped. */
+static void test_write_record_max(void **state)
+{
+	struct tu_fix *f = *state;
+	struct lfs_settings st;
+	lfs_volume_set_write_record_max(f->v, 100);
+	lfs_topic_settings(f->t, &st);
+	assert_true(st.max_record == 1u << 20); /* line framing: unbounded */
+	tu_set(f->t, LFS_SET_FRAMING, "write");
+	lfs_topic_settings(f->t, &st);
+	assert_true(st.max_record == 100); /* the inherited 1M, clamped */
+	assert_int_equal(lfs_topic_set(f->t, LFS_SET_MAX_RECORD, "101"), -EINVAL);
+	assert_int_equal(lfs_topic_set(f->t, LFS_SET_MAX_RECORD, "4M"), -EINVAL);
+	tu_set(f->t, LFS_SET_MAX_RECORD, "100");
+	lfs_producer *p;
+	assert_int_equal(lfs_producer_open(f->t, &p), 0);
+	char buf[101];
+	memset(buf, 'w', sizeof(buf));
+	assert_int_equal(lfs_producer_write(p, buf, 101), -EMSGSIZE);
+	assert_int_equal(lfs_producer_write(p, buf, 100), 100);
+	assert_int_equal(lfs_producer_close(p), 0);
+	assert_true(next_offset(f->t) == 1);
+
+	/* framing=write on a topic whose own max_record is above the bound. */
+	lfs_topic *t2;
+	struct lfs_topic_meta m = {.mode = 0755};
+	assert_int_equal(lfs_topic_create(f->v, "two", &m, &t2), 0);
+	tu_set(t2, LFS_SET_MAX_RECORD, "200");
+	assert_int_equal(lfs_topic_set(t2, LFS_SET_FRAMING, "write"), -EINVAL);
+	lfs_topic_settings(t2, &st);
+	assert_int_equal(st.framing, LFS_FRAMING_LINE);
+	lfs_volume_set_write_record_max(f->v, 0);
+	assert_int_equal(lfs_topic_set(t2, LFS_SET_FRAMING, "write"), 0);
+	lfs_topic_put(t2);
+}
+
 static void test_producers_have_own_fragments(void **state)
 {
 	struct tu_fix *f = *state;
@@ -233,6 +270,7 @@ int main(void)
 		T(test_oversize_fragment),
 		T(test_oversize_line_across_writes),
 		T(test_write_framing_producer),
+		T(test_write_record_max),
 		T(test_producers_have_own_fragments),
 		T(test_producer_holds_topic),
 		T(test_producer_then_reopen),
