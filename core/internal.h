@@ -119,6 +119,9 @@ struct lfs_volume {
 	bool readonly;
 	struct lfs_sb_info sb;
 	struct lfs_settings defaults; /* superblock defaults + mount options */
+	/* The largest write-framed record the transport carries whole (0: no
+	 * bound); see lfs_volume_set_write_record_max. */
+	_Atomic uint64_t write_record_max;
 	lfs_log_fn log;
 	void *log_ctx;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */

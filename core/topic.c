@@ -116,6 +116,11 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 	pthread_mutex_lock(&t->conf_mu);
 	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
 	pthread_mutex_unlock(&t->conf_mu);
+	/* A max_record inherited from the mount may pass what one write can
+	 * carry; lfs_topic_set refuses a topic's own that does. */
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	if (s->framing == LFS_FRAMING_WRITE && wmax && s->max_record > wmax)
+		s->max_record = wmax;
 }
 
 /* Appends seg to the segment list (segs_lock held for writing). */
@@ -197,6 +202,12 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	pthread_mutex_lock(&t->conf_mu);
 	own = t->own;
 	rc = lfs_setting_parse(&own, id, value);
+	uint32_t mask = t->own_mask | (1u << id);
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	uint32_t framing = mask & (1u << LFS_SET_FRAMING) ? own.framing : t->vol->defaults.framing;
+	if (rc == 0 && wmax && framing == LFS_FRAMING_WRITE && (mask & (1u << LFS_SET_MAX_RECORD)) &&
+	    own.max_record > wmax)
+		rc = -EINVAL;
 	if (rc == 0 && id == LFS_SET_FRAMING) {
 		/* Framing decides how existing bytes split into records: it
 		 * may only change while the topic has never had one. */

@@ -604,6 +604,16 @@ bool lfs_volume_readonly(const lfs_volume *v)
 	return v->readonly;
 }
 
+void lfs_volume_set_write_record_max(lfs_volume *v, uint64_t max)
+{
+	atomic_store(&v->write_record_max, max);
+}
+
+uint64_t lfs_volume_write_record_max(lfs_volume *v)
+{
+	return atomic_load(&v->write_record_max);
+}
+
 int lfs_volume_fd(const lfs_volume *v)
 {
 	return v->dirfd;
