@@ -293,6 +293,8 @@ enum lfs_problem_kind {
 	LFS_PROB_DATA_TRAILING,
 	LFS_PROB_SEAL,
 	LFS_PROB_ORDER,
+	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
+	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;

@@ -323,7 +323,7 @@ static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, siz
 		char name[32];
 		struct stat st;
 		lfs_seg_name(bases[j], "log", name);
-		if (rep && fstatat(t->dirfd, name, &st, 0) == 0)
+		if (rep && fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			rep->bytes_cut += (uint64_t)st.st_size;
 		if (t->vol->readonly)
 			continue;
@@ -357,8 +357,9 @@ static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum, cons
 	/* A deletion of the oldest segment that a crash cut short (its data
 	 * file gone): the file-by-file load finishes it. */
 	char name[32];
+	struct stat st;
 	lfs_seg_name(bases[0], "log", name);
-	if (faccessat(t->dirfd, name, F_OK, 0) < 0)
+	if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	struct lfs_sum_seg e;
 	for (; i < sum->nsegs; i++) {
@@ -435,8 +436,9 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 			 * trusted: reads of tail failed (ENOENT) until fsck.
 			 * Finish the deletion. */
 			char name[32];
+			struct stat st;
 			lfs_seg_name(bases[i], "log", name);
-			if (faccessat(t->dirfd, name, F_OK, 0) < 0 && errno == ENOENT) {
+			if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
 				lfs_log(t->vol, 1,
 					"topic %s: segment %llu has no data file (a deletion cut "
 					"short): %s",
@@ -523,9 +525,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 
 	if (!t)
 		return -ENOMEM;
-	t->dirfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t->dirfd = lfs_open_dir(v->topics_fd, name);
 	if (t->dirfd < 0) {
-		rc = -errno;
+		rc = t->dirfd;
 		goto fail;
 	}
 	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);
