@@ -227,6 +227,11 @@ struct lfs_segment_stat {
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
 void lfs_segment_put(lfs_segment *s);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
+/* Checks every batch of the segment against its CRC, once per mount (reads
+ * check the batches they reach the same way; whoever hands the segment's
+ * file to someone else, like the kernel's passthrough, calls this first).
+ * 0 when every byte is good, -EIO when a batch fails (logged). */
+int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
