@@ -79,20 +79,12 @@ static ssize_t find(struct lfs_cursor_store *st, const char *name)
 	return -(ssize_t)lo - 1;
 }
 
-/* Opens the store file without following links or blocking on a FIFO,
- * and refuses anything but a regular file. */
+/* The store file, through the volume's one way of opening files (no link
+ * followed, nothing but a regular file): a refusal is -EUCLEAN. */
 static int open_store(int tfd, int flags)
 {
-	int fd = openat(tfd, LFS_CURSOR_FILE, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == ELOOP ? -EUCLEAN : -errno;
-	struct stat sb;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		int e = errno;
-		close(fd);
-		return S_ISREG(sb.st_mode) ? -e : -EUCLEAN;
-	}
-	return fd;
+	int fd = lfs_open_file(tfd, LFS_CURSOR_FILE, flags);
+	return fd < 0 && lfs_refusal(fd) ? -EUCLEAN : fd;
 }
 
 static int ensure_file(lfs_topic *t)

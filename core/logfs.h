@@ -101,6 +101,8 @@ enum {
 
 /* Called for every notable event while mounting (recovery cuts, ...). */
 typedef void (*lfs_log_fn)(void *ctx, int level, const char *msg);
+/* A clock in nanoseconds since the epoch. */
+typedef uint64_t (*lfs_clock_fn)(void *ctx);
 
 struct lfs_open_opts {
 	unsigned flags;
@@ -110,6 +112,12 @@ struct lfs_open_opts {
 	uint32_t override_mask;
 	lfs_log_fn log;
 	void *log_ctx;
+	/* The volume's time: record timestamps, segment ages, sync
+	 * intervals, the background thread's ticks. NULL: the real clock
+	 * (lfs_now_ns). Tests inject theirs so that nothing they check
+	 * depends on how fast the machine runs. */
+	lfs_clock_fn clock;
+	void *clock_ctx;
 };
 struct lfs_open_report {
 	bool was_clean;
@@ -126,11 +134,20 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *opts, lfs_volu
 int lfs_volume_close(lfs_volume *v);
 const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v);
 bool lfs_volume_readonly(const lfs_volume *v);
+/* The largest record one write(2) can carry whole to a write-framed topic
+ * through the caller (the daemon: one kernel write request), 0 for no bound.
+ * A write-framed topic's effective max_record is at most this; setting a
+ * larger max_record on one, or framing=write on a topic whose own
+ * max_record is larger, fails with EINVAL. */
+void lfs_volume_set_write_record_max(lfs_volume *v, uint64_t max);
+uint64_t lfs_volume_write_record_max(lfs_volume *v);
 /* fd of the volume directory (for statfs). */
 int lfs_volume_fd(const lfs_volume *v);
 /* Runs periodic work (interval syncs, retention by age). The volume starts a
  * thread for it; tests may call it directly with a fake clock. */
 void lfs_volume_tick(lfs_volume *v, uint64_t now_ns);
+/* The volume's clock (lfs_open_opts.clock). */
+uint64_t lfs_volume_now(lfs_volume *v);
 /* Starts the background thread of a volume opened with
  * LFS_OPEN_DEFER_TICKER. */
 int lfs_volume_start_ticker(lfs_volume *v);
@@ -210,6 +227,11 @@ struct lfs_segment_stat {
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
 void lfs_segment_put(lfs_segment *s);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
+/* Checks every batch of the segment against its CRC, once per mount (reads
+ * check the batches they reach the same way; whoever hands the segment's
+ * file to someone else, like the kernel's passthrough, calls this first).
+ * 0 when every byte is good, -EIO when a batch fails (logged). */
+int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
@@ -321,7 +343,9 @@ enum lfs_problem_kind {
 	LFS_PROB_DATA_TRAILING,
 	LFS_PROB_SEAL,
 	LFS_PROB_ORDER,
-	LFS_PROB_CURSOR,
+	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
+	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
+	LFS_PROB_CURSOR,    /* a topic's cursor store */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;

@@ -117,6 +117,11 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 	pthread_mutex_lock(&t->conf_mu);
 	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
 	pthread_mutex_unlock(&t->conf_mu);
+	/* A max_record inherited from the mount may pass what one write can
+	 * carry; lfs_topic_set refuses a topic's own that does. */
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	if (s->framing == LFS_FRAMING_WRITE && wmax && s->max_record > wmax)
+		s->max_record = wmax;
 }
 
 /* Appends seg to the segment list (segs_lock held for writing). */
@@ -198,6 +203,12 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	pthread_mutex_lock(&t->conf_mu);
 	own = t->own;
 	rc = lfs_setting_parse(&own, id, value);
+	uint32_t mask = t->own_mask | (1u << id);
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	uint32_t framing = mask & (1u << LFS_SET_FRAMING) ? own.framing : t->vol->defaults.framing;
+	if (rc == 0 && wmax && framing == LFS_FRAMING_WRITE && (mask & (1u << LFS_SET_MAX_RECORD)) &&
+	    own.max_record > wmax)
+		rc = -EINVAL;
 	if (rc == 0 && id == LFS_SET_FRAMING) {
 		/* Framing decides how existing bytes split into records: it
 		 * may only change while the topic has never had one. */
@@ -313,7 +324,7 @@ static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, siz
 		char name[32];
 		struct stat st;
 		lfs_seg_name(bases[j], "log", name);
-		if (rep && fstatat(t->dirfd, name, &st, 0) == 0)
+		if (rep && fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			rep->bytes_cut += (uint64_t)st.st_size;
 		if (t->vol->readonly)
 			continue;
@@ -347,8 +358,9 @@ static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum, cons
 	/* A deletion of the oldest segment that a crash cut short (its data
 	 * file gone): the file-by-file load finishes it. */
 	char name[32];
+	struct stat st;
 	lfs_seg_name(bases[0], "log", name);
-	if (faccessat(t->dirfd, name, F_OK, 0) < 0)
+	if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	struct lfs_sum_seg e;
 	for (; i < sum->nsegs; i++) {
@@ -425,8 +437,9 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 			 * trusted: reads of tail failed (ENOENT) until fsck.
 			 * Finish the deletion. */
 			char name[32];
+			struct stat st;
 			lfs_seg_name(bases[i], "log", name);
-			if (faccessat(t->dirfd, name, F_OK, 0) < 0 && errno == ENOENT) {
+			if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
 				lfs_log(t->vol, 1,
 					"topic %s: segment %llu has no data file (a deletion cut "
 					"short): %s",
@@ -513,9 +526,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 
 	if (!t)
 		return -ENOMEM;
-	t->dirfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t->dirfd = lfs_open_dir(v->topics_fd, name);
 	if (t->dirfd < 0) {
-		rc = -errno;
+		rc = t->dirfd;
 		goto fail;
 	}
 	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);
@@ -819,7 +832,7 @@ static int roll(lfs_topic *t, uint32_t framing)
 	if (rc < 0)
 		return rc;
 	/* The active pointer's reference goes to the queue of seals. */
-	old->frozen_ns = lfs_now_ns();
+	old->frozen_ns = lfs_volume_now(t->vol);
 	if (unsealed_push(t, old) < 0) {
 		rc = lfs_segment_write_seal(old);
 		lfs_segment_put(old);
@@ -878,7 +891,7 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 		return rc;
 
 	pthread_mutex_lock(&t->append_mu);
-	uint64_t now = lfs_now_ns();
+	uint64_t now = lfs_volume_now(t->vol);
 	lfs_segment *s = t->active;
 	/* The batch must be framed as the topic's segments are: bytes framed
 	 * otherwise would be split into other records by readers and cut as
@@ -1034,7 +1047,7 @@ static int commit_wait(lfs_topic *t, uint64_t target)
 			atomic_store(&t->dirty, true);
 			rc = r;
 		}
-		atomic_store(&t->last_sync_ns, lfs_now_ns());
+		atomic_store(&t->last_sync_ns, lfs_volume_now(t->vol));
 		pthread_cond_broadcast(&t->sync_cond);
 		if (r < 0)
 			break;
