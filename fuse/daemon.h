@@ -29,6 +29,12 @@ bool ops_parallel_writes(uint64_t fh);
 
 /* devio.c: hooks the device I/O of a mounted session (see there why). */
 int devio_install(struct fuse_session *se);
+/* devio.c: before the mount, raises fs.fuse.max_pages_limit where it can;
+ * returns the page slots one write request will carry. */
+unsigned devio_prepare(void);
+/* devio.c: the largest write-framed record that one write request carries
+ * whole when it has this many page slots. */
+uint64_t devio_write_record_max(unsigned slots);
 
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
