@@ -14,6 +14,11 @@ struct daemon {
 	bool readonly;
 	bool debug;
 	mirror *mirror; /* topics' mirrors (mirror/), NULL when read-only */
+	/* The volume directory's owner: the mount root's owner. */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	/* Root acting on the volume as its owner (lfs_act_as_volume_owner). */
+	bool as_owner;
 };
 
 extern struct daemon daemon_state;
