@@ -153,7 +153,8 @@ void lfs_segment_ref(lfs_segment *s);
 int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
 			      lfs_segment **out);
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
-int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out);
+int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_result *scan,
+			    lfs_segment **out);
 /* A sealed segment as the summary of a clean close describes it: no file
  * is opened until a read needs it. */
 lfs_segment *lfs_segment_from_summary(lfs_topic *t, const struct lfs_sum_seg *e);
