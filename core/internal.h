@@ -202,6 +202,8 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);
 /* volume.c: pieces fsck needs */
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);
 int lfs_superblock_repair(int dirfd, bool *repaired);
+/* Writes sb to both copies. */
+int lfs_superblock_rewrite(int dirfd, const struct lfs_sb_info *sb);
 int lfs_state_read(int dirfd); /* LFS_STATE_CLEAN/DIRTY, 0 unknown, <0 error */
 int lfs_state_write(int dirfd, uint32_t state);
 int lfs_volume_lock_path(const char *path, int *fd_out);
