@@ -32,6 +32,11 @@ void ops_release_all(void);
 /* ops.c: may the kernel send parallel writes to this open file? */
 bool ops_parallel_writes(uint64_t fh);
 
+/* mountpoint.c: resolves the mount point into out (PATH_MAX bytes): a dead
+ * logfs mount on it is replaced, a live one refused; -1 after saying why
+ * on stderr. */
+int mountpoint_prepare(const char *arg, char *out);
+
 /* devio.c: hooks the device I/O of a mounted session (see there why). */
 int devio_install(struct fuse_session *se);
 /* devio.c: before the mount, raises fs.fuse.max_pages_limit where it can;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -349,10 +350,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, PROG ": %s: %s\n", c.volume, strerror(errno));
 		goto out_args;
 	}
-	if (!realpath(c.mountpoint, mountpoint)) {
-		fprintf(stderr, PROG ": %s: %s\n", c.mountpoint, strerror(errno));
+	if (mountpoint_prepare(c.mountpoint, mountpoint) < 0)
 		goto out_args;
-	}
 	raise_nofile();
 	rc = lfs_act_as_volume_owner(volume, &daemon_state.owner_uid, &daemon_state.owner_gid);
 	if (rc < 0) {
@@ -413,6 +412,13 @@ int main(int argc, char *argv[])
 		goto out_vol; /* libfuse said why */
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_se;
+	/* libfuse unmounts on SIGHUP too; a daemon's mount must outlive its
+	 * terminal and a "reload" (logfs.8, SIGNALS). SIGTERM and SIGINT
+	 * unmount cleanly. */
+	if (signal(SIGHUP, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, PROG ": cannot ignore SIGHUP: %s\n", strerror(errno));
+		goto out_sig;
+	}
 	/* The mount itself (the device, the mount point, the readahead in
 	 * sysfs) needs the caller's own rights, not the volume owner's. */
 	fs_ids_as_caller(true);

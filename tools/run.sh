@@ -19,12 +19,19 @@ fi
 if [ ! -f "$VOL/superblock" ]; then
 	"$BUILD/mkfs.logfs" -L demo "$VOL"
 fi
-mkdir -p "$MNT"
-if grep -qs " $(cd "$MNT" && pwd) fuse.logfs " /proc/mounts; then
+# mkdir fails on a dead mount a crashed daemon left: logfs replaces it.
+mkdir -p "$MNT" 2>/dev/null || true
+ERR=$(mktemp)
+if "$BUILD/logfs" "$VOL" "$MNT" 2>"$ERR"; then
+	cat "$ERR" >&2
+elif grep -q 'already a logfs mount' "$ERR"; then
 	echo "run: $MNT is already mounted"
 else
-	"$BUILD/logfs" "$VOL" "$MNT"
+	cat "$ERR" >&2
+	rm -f "$ERR"
+	exit 1
 fi
+rm -f "$ERR"
 cat <<MSG
 logfs is mounted on $MNT (volume $VOL). Try:
   mkdir $MNT/app                      # a topic

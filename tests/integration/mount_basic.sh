@@ -114,6 +114,15 @@ lfs_mount "$V" "$M"
 check "after SIGINT the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
 check "after SIGINT everything is there" eq "$(tail -n 1 "$M/d1/tail")" sigint
 
+# SIGHUP (a closed terminal, a daemon's "reload") is harmless: the mount
+# stays and keeps working.
+kill -HUP "$DPID"
+sleep 0.3
+check "SIGHUP: the daemon keeps running" alive "$DPID"
+check "SIGHUP: the mount stays" is_mounted "$M"
+echo "after sighup" >>"$M/d1/tail"
+check "SIGHUP: the mount keeps working" eq "$(tail -n 1 "$M/d1/tail")" "after sighup"
+
 # SIGTERM while a producer holds an unterminated line: flushed at unmount.
 "$LFSIO" open 0 wa "$M/d1/tail" write 0 'still open' sleep 60000 2>/dev/null &
 hp=$!

@@ -106,6 +106,7 @@ errtext()
 	ENAMETOOLONG) echo "File name too long" ;;
 	ENOTDIR) echo "Not a directory" ;;
 	ENOTEMPTY) echo "Directory not empty" ;;
+	ENOTCONN) echo "Transport endpoint is not connected" ;;
 	*) echo "$1" ;;
 	esac
 }
