@@ -179,6 +179,10 @@ void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 
+/* Runs fn(arg), which reads mapped segment files: a SIGBUS it takes (the
+ * file was cut under the mapping) ends it and makes this return -EIO. */
+int lfs_mapped_access(void (*fn)(void *), void *arg);
+
 /* reader.c: segment s leaves the topic (segs_lock held for writing). */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 

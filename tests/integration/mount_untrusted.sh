@@ -136,6 +136,44 @@ check "... the topic is left out" test ! -e "$M/t"
 check "... the other topics are mounted" same "$M/ok/tail" "$T/three"
 lfs_umount "$M"
 
+# ---- 6. a flipped byte in an index entry's pos of a sealed segment ----
+fresh
+lfs_mount "$V" "$M" || exit 1
+# Batches of 10 records after the 3 of fresh: @5 is inside the second
+# batch (offsets 3..12), reached by skipping lines.
+for i in $(seq 0 99); do lines 10 $((i * 10)) >"$T/b"; dd if="$T/b" of="$M/t/tail" bs=4K conv=notrunc status=none oflag=append; done
+lfs_umount "$M"
+check "setup: segment 0 is sealed" test -e "$V/topics/t/00000000000000000500.log" -o \
+	"$(ls "$V/topics/t" | grep -c '\.log$')" -gt 1
+# Entry 1 starts at byte 64 + 48; its pos is the 8 bytes at +8: flip the top one.
+"$LFS_BUILD/tests/tools/lfs_flip" "$V/topics/t/$SEG0.idx" $((64 + 48 + 15)) 6
+lfs_mount "$V" "$M" || exit 1
+check "stat of @5 over a damaged index entry fails with EIO" fails_with EIO stat "$M/t/@5"
+check "... so does reading it" sh_fails_with EIO "cat '$M/t/@5' >/dev/null"
+check "... the daemon is alive" alive "$DPID"
+check "... the other topics still read" same "$M/ok/tail" "$T/three"
+lfs_umount "$M"
+
+# ---- 7. a sealed .log cut behind the mounted daemon ----
+fresh
+lfs_mount "$V" "$M" -o segment_size=4M || exit 1
+seq -f 'record %07g' 1 500000 | dd of="$M/t/tail" bs=64K status=none
+lfs_umount "$M"
+lfs_mount "$V" "$M" || exit 1
+# The first 1 MiB read (and checked) before the cut, the rest not.
+dd if="$M/t/$SEG0.log" of=/dev/null bs=64K count=16 status=none
+truncate -s 512K "$V/topics/t/$SEG0.log"
+sync
+echo 3 >/proc/sys/vm/drop_caches
+check "a sealed .log cut after it was mapped: reading past the cut fails with EIO" \
+	sh_fails_with EIO "timeout 20 dd if='$M/t/$SEG0.log' of=/dev/null bs=64K skip=48 count=1 status=none"
+check "... the daemon is alive" alive "$DPID"
+check "... reading checked bytes past the cut fails with EIO, no hang" \
+	sh_fails_with EIO "timeout 20 dd if='$M/t/$SEG0.log' of=/dev/null bs=4K skip=200 count=1 status=none"
+check "... the daemon is still alive" alive "$DPID"
+check "... the other topics still read" same "$M/ok/tail" "$T/three"
+lfs_umount "$M"
+
 # ---- 2. a symlink as the trash directory of a deleted topic ----
 fresh
 ln -s "$T/vdir" "$V/topics/.deleted.t"
