@@ -187,6 +187,7 @@ int lfs_mapped_access(void (*fn)(void *), void *arg);
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 
 /* topic.c */
+int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);
