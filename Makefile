@@ -6,8 +6,8 @@
 #   make tsan       the core's concurrency tests under ThreadSanitizer
 #   make bench      benchmarks (bench/), make bench-quick for a short run
 #   make stress     long reliability runs (STRESS_ROUNDS, STRESS_SECONDS)
-#   make fuzz       libFuzzer on the recovery scanner, then the summary parser
-#                   (FUZZ_SECONDS each)
+#   make fuzz       libFuzzer on the recovery scanner, the summary parser and
+#                   the cursor store (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local

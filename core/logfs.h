@@ -227,6 +227,11 @@ struct lfs_segment_stat {
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
 void lfs_segment_put(lfs_segment *s);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
+/* Checks every batch of the segment against its CRC, once per mount (reads
+ * check the batches they reach the same way; whoever hands the segment's
+ * file to someone else, like the kernel's passthrough, calls this first).
+ * 0 when every byte is good, -EIO when a batch fails (logged). */
+int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
@@ -235,7 +240,9 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 
 /* ---- readers (tail, @N, @TIME) ---- */
 
-enum lfs_start_kind { LFS_START_FIRST, LFS_START_OFFSET, LFS_START_TIME };
+/* AT_OR_AFTER: the record at value or, where retention or a repair left no
+ * record there, the first one after it (a cursor's resume point). */
+enum lfs_start_kind { LFS_START_FIRST, LFS_START_OFFSET, LFS_START_TIME, LFS_START_AT_OR_AFTER };
 struct lfs_start {
 	enum lfs_start_kind kind;
 	uint64_t value; /* offset, or time in ns since the epoch */
@@ -258,6 +265,54 @@ ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off);
  * call on this reader or its close. */
 ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *iov, int max,
 			int *niov);
+
+/* ---- consumer cursors (cursor.c) ----
+ * A cursor is a named, durable read position of a topic: the offset of the
+ * next record to deliver. Names follow the topic name rules. A cursor has at
+ * most one reading handle; reading through it and closing (or the
+ * background commit while it stays open) moves the position to the record
+ * after the last whole record returned, unless its mode is explicit. */
+typedef struct lfs_cursor lfs_cursor;
+
+struct lfs_cursor_info {
+	uint64_t offset;       /* committed position: the next record to deliver */
+	uint64_t committed_at; /* ns of the last commit (creation for a new one) */
+	uint64_t skipped;      /* records retention deleted before they were read */
+	uint64_t lag;          /* next offset - offset */
+	uint64_t backlog;      /* payload bytes from the position to the end */
+	bool explicit_commit;
+	bool reading;          /* a reading handle is open */
+};
+/* Creates a cursor at the first retained record: 0 created, 1 it existed
+ * (and excl is false), -EEXIST (excl), -EINVAL / -ENAMETOOLONG bad name. */
+int lfs_cursor_create(lfs_topic *t, const char *name, bool excl);
+/* -ENOENT, -EBUSY while any handle is open on it. */
+int lfs_cursor_delete(lfs_topic *t, const char *name);
+/* Names in sorted order; caller frees each and the array. */
+int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count);
+int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out);
+/* Sets the position from text: a decimal offset (at most the next offset;
+ * below the first retained record it resumes there), "begin", "end",
+ * "@TIME" or "@-AGE". -EINVAL for anything else, -EBUSY while a reader has
+ * it open. Durable on return. */
+int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t now_ns);
+int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit);
+/* Opens a handle on a cursor; read: the exclusive reading handle, a view of
+ * the log from the committed position (-EBUSY if another is open, unless
+ * that one was flushed by its opener and has not read since: it is closing,
+ * and is taken over). A position that retention passed resumes at the first
+ * retained record and counts the difference in skipped (durably). */
+int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out);
+/* Bytes readable through the reading handle now (its view). */
+uint64_t lfs_cursor_size(lfs_cursor *c);
+ssize_t lfs_cursor_peek(lfs_cursor *c, uint64_t off, size_t len, struct iovec *iov, int max,
+			int *niov);
+ssize_t lfs_cursor_read(lfs_cursor *c, void *buf, size_t len, uint64_t off);
+/* Commits what the reading handle returned (close mode) durably.
+ * hand_over: the handle's opener closed it; another open may take over. */
+int lfs_cursor_flush(lfs_cursor *c, bool hand_over);
+/* Commits as flush does and releases the handle. */
+int lfs_cursor_close(lfs_cursor *c);
 
 /* ---- producers (a writer handle with line framing) ---- */
 
@@ -290,6 +345,7 @@ enum lfs_problem_kind {
 	LFS_PROB_ORDER,
 	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
 	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
+	LFS_PROB_CURSOR,    /* a topic's cursor store */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;
@@ -363,5 +419,15 @@ void lfs_seg_name(uint64_t base, const char *ext, char out[32]);
 int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base);
 uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t lfs_now_ns(void);
+/* A process running as root that works on a volume whose directory belongs
+ * to another user acts on the volume's files as that owner: it sets its
+ * filesystem uid and gid (those of the calling thread, which threads
+ * created afterwards inherit) to the directory's, so whatever it creates
+ * belongs to the owner, who keeps using the volume without root. Call it
+ * before creating threads. Outside that case it changes nothing. Returns 0
+ * (*uid and *gid: the directory's owner), 1 when the owner cannot reach the
+ * volume by its path (nothing changed: the caller stays root and should
+ * say so), or -errno. */
+int lfs_act_as_volume_owner(const char *path, uid_t *uid, gid_t *gid);
 
 #endif

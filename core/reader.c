@@ -70,6 +70,17 @@ static void nl_job_run(void *arg)
 	j->nl = memchr(j->p, '\n', j->len);
 }
 
+struct count_job {
+	const unsigned char *p;
+	size_t len, n;
+};
+
+static void count_job_run(void *arg)
+{
+	struct count_job *j = arg;
+	j->n = lfs_count_byte(j->p, j->len, '\n');
+}
+
 /* Skips n lines from data position pos of a line-framed batch that ends at
  * end, through lfs_segment_peek: checked bytes only, within the mapping. */
 static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t end, uint64_t n, uint64_t *out)
@@ -151,9 +162,17 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			r->start_offset = t->segs[0]->base;
 		}
 		return 0;
+	case LFS_START_AT_OR_AFTER:
 	case LFS_START_OFFSET: {
+		bool after = st->kind == LFS_START_AT_OR_AFTER;
 		if (st->value == next)
 			return 0;
+		if (after && n && st->value < t->segs[0]->base) {
+			*seg_index = 0;
+			r->start_pos = t->segs[0]->stream_pos;
+			r->start_offset = t->segs[0]->base;
+			return 0;
+		}
 		if (!n || st->value > next || st->value < t->segs[0]->base)
 			return -ENOENT;
 		size_t lo = 0, hi = n;
@@ -166,8 +185,39 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 		}
 		lfs_segment *s = t->segs[lo];
 		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire) ||
-		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0)
-			return -ENOENT; /* a gap left by a repair */
+		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0) {
+			if (!after)
+				return -ENOENT; /* a gap left by a repair */
+			/* The first record after the gap: the next segment
+			 * with records, or the end. */
+			for (i = lo + 1; i < n; i++)
+				if (atomic_load_explicit(&t->segs[i]->nentries, memory_order_acquire)) {
+					*seg_index = i;
+					r->start_pos = t->segs[i]->stream_pos;
+					r->start_offset = t->segs[i]->base;
+					return 0;
+				}
+			return 0;
+		}
+		if (after) {
+			/* In a lost range inside the segment: the batch after it. */
+			struct lfs_idx_entry e;
+			int rc = lfs_segment_map_idx(s);
+			if (rc < 0)
+				return rc;
+			uint64_t k = lfs_segment_find_offset(s, st->value);
+			lfs_segment_read_entry(s, k, &e);
+			if (st->value >= e.offset + e.count &&
+			    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
+				lfs_segment_read_entry(s, k + 1, &e);
+				if (!entry_sane(s, &e, UINT64_MAX))
+					return bad_entry(s, k + 1);
+				*seg_index = lo;
+				r->start_pos = s->stream_pos + e.pos;
+				r->start_offset = e.offset;
+				return 0;
+			}
+		}
 		uint64_t pos = 0;
 		int rc = locate_offset(s, st->value, &pos);
 		if (rc < 0)
@@ -291,6 +341,66 @@ uint64_t lfs_reader_size(lfs_reader *r)
 uint64_t lfs_reader_start_offset(lfs_reader *r)
 {
 	return r->start_offset;
+}
+
+/* Only reads the reader (never its segment cache): a cursor's background
+ * commit calls it while the reading thread may be between requests. */
+int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
+{
+	if (byte == 0) {
+		*out = r->start_offset;
+		return 0;
+	}
+	uint64_t pos = r->start_pos + byte - 1; /* the last byte returned */
+	size_t lo = 0, hi = r->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->segs[mid]->stream_pos <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
+		return -EIO;
+	lfs_segment *s = r->segs[lo];
+	uint64_t rel = pos - s->stream_pos;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	uint64_t a = 0, b = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	if (b == 0)
+		return -EIO;
+	/* The last batch whose data starts at or before rel. */
+	while (b - a > 1) {
+		uint64_t mid = a + (b - a) / 2;
+		struct lfs_idx_entry e;
+		lfs_segment_read_entry(s, mid, &e);
+		if (e.pos <= rel)
+			a = mid;
+		else
+			b = mid;
+	}
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(s, a, &e);
+	if (rel < e.pos || rel >= e.pos + e.len)
+		return -EIO;
+	if (rel == e.pos + e.len - 1) {
+		*out = e.offset + e.count;
+		return 0;
+	}
+	if (s->framing != LFS_FRAMING_LINE) {
+		*out = e.offset; /* one record per batch, not returned whole */
+		return 0;
+	}
+	rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	const unsigned char *d = atomic_load(&s->data);
+	struct count_job j = {d + e.pos, (size_t)(rel + 1 - e.pos), 0};
+	if (!d || rel >= s->data_maplen || lfs_mapped_access(count_job_run, &j) < 0)
+		return -EIO;
+	*out = e.offset + j.n;
+	return 0;
 }
 
 /* Segment s leaves the topic (retention; segs_lock held for writing):

@@ -33,6 +33,7 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 
 static void topic_free(lfs_topic *t)
 {
+	lfs_cursors_free(t);
 	/* The active pointer holds a reference of its own. */
 	lfs_segment_put(t->active);
 	for (size_t i = 0; i < t->nsegs; i++)
@@ -558,6 +559,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		goto fail;
 	}
 	rc = load_segments(t, was_clean, sum, rep);
+	if (rc < 0)
+		goto fail;
+	rc = lfs_cursors_load(t);
 	if (rc < 0)
 		goto fail;
 	*out = t;
@@ -1145,6 +1149,7 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
+	lfs_cursors_tick(t, now_ns);
 	if (!t->vol->readonly && seal_rolled(t, false, now_ns) < 0)
 		return; /* logged; retried next tick */
 	lfs_topic_settings(t, &st);

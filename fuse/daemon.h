@@ -12,6 +12,11 @@ struct daemon {
 	lfs_volume *vol;
 	bool readonly;
 	bool debug;
+	/* The volume directory's owner: the mount root's owner. */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	/* Root acting on the volume as its owner (lfs_act_as_volume_owner). */
+	bool as_owner;
 };
 
 extern struct daemon daemon_state;
@@ -33,6 +38,17 @@ unsigned devio_prepare(void);
 /* devio.c: the largest write-framed record that one write request carries
  * whole when it has this many page slots. */
 uint64_t devio_write_record_max(unsigned slots);
+
+/* cursors.c: TOPIC/cursors/ and its files (the FUSE side of core/cursor.c) */
+#define CURSORS_DIR "cursors"
+int cursor_node_stat(struct node *n, lfs_cursor *open_handle, struct stat *st);
+/* A write to a cursor: the new position as text ("1200\n", "end", ...). */
+int cursor_write(struct node *n, const char *buf, size_t size);
+/* user.logfs.* of a cursor: value into buf (length or -errno); names. */
+int cursor_xattr_get(struct node *n, const char *key, char *buf, size_t len);
+int cursor_xattr_names(char *buf, size_t cap);
+int cursor_xattr_set(struct node *n, const char *key, const char *value);
+int cursor_xattr_remove(struct node *n, const char *key);
 
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -60,6 +60,8 @@ static int stat_value(struct node *n, const char *key, char *buf, size_t len)
 /* The value of user.logfs.KEY of node n, into buf: length or -errno. */
 static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
 {
+	if (n->kind == NODE_CURSOR)
+		return cursor_xattr_get(n, key, buf, len);
 	int rc = stat_value(n, key, buf, len);
 	if (rc != -ENODATA || n->kind != NODE_TOPIC)
 		return rc;
@@ -77,8 +79,10 @@ static int node_names(struct node *n, char *buf, size_t cap)
 	const char *const *names = n->kind == NODE_TOPIC ? topic_stats : file_stats;
 	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT : 0;
 
-	if (n->kind == NODE_ROOT)
+	if (n->kind == NODE_ROOT || n->kind == NODE_CURSORS)
 		return 0;
+	if (n->kind == NODE_CURSOR)
+		return cursor_xattr_names(buf, cap);
 	for (int i = 0; i < NSTATS + extra; i++) {
 		const char *key = i < NSTATS ? names[i] : lfs_setting_name(i - NSTATS);
 		int k = snprintf(buf + used, cap - used, PREFIX "%s", key);
@@ -144,6 +148,18 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 	}
 	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
 		rc = -ENOTSUP;
+	} else if (n->kind == NODE_CURSOR) {
+		if (size == 0 || size >= sizeof(val)) {
+			rc = -EINVAL;
+		} else {
+			memcpy(val, value, size);
+			val[size] = 0;
+			if (val[size - 1] == '\n')
+				val[size - 1] = 0;
+			rc = cursor_xattr_set(n, name + strlen(PREFIX), val);
+			if (rc == -ENODATA)
+				rc = -ENOTSUP;
+		}
 	} else if (xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
 		rc = -ENOTSUP; /* not one of ours */
 	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(name + strlen(PREFIX)) < 0) {
@@ -171,6 +187,12 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	char cur[64];
 	if (!n) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (n->kind == NODE_CURSOR && strncmp(name, PREFIX, strlen(PREFIX)) == 0) {
+		int rc = cursor_xattr_remove(n, name + strlen(PREFIX));
+		nodes_put(n);
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	int known = strncmp(name, PREFIX, strlen(PREFIX)) == 0 &&
