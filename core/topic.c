@@ -116,14 +116,18 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 	return rc;
 }
 
-/* A topic's backing directory belongs to the topic's owner (where the daemon
- * may give it: as root), so that fsck.logfs can prove the owner when
- * topic.conf is damaged. Its mode stays LFS_DIR_MODE. */
+/* A topic's backing directory belongs to the topic's owner where the daemon
+ * may give it (as root, not acting as the volume's owner), so that
+ * fsck.logfs can prove the owner when topic.conf is damaged. Elsewhere it
+ * stays the daemon's, which is the narrower proof. Its mode stays
+ * LFS_DIR_MODE. */
 int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta)
 {
 	if (geteuid() != 0)
 		return 0;
-	return fchown(dirfd, meta->uid, meta->gid) < 0 ? -errno : 0;
+	if (fchown(dirfd, meta->uid, meta->gid) < 0 && errno != EPERM)
+		return -errno;
+	return 0;
 }
 
 void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
