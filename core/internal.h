@@ -130,6 +130,10 @@ struct lfs_volume {
 	atomic_bool checksum_errors;
 	lfs_log_fn log;
 	void *log_ctx;
+
+	/* Producers' held fragment buffers, against held_max (producer.c). */
+	uint64_t held_max;
+	_Atomic uint64_t held_bytes;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
 	void *clock_ctx;
 

@@ -480,6 +480,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->readonly = o->flags & LFS_OPEN_RDONLY;
 	v->log = o->log;
 	v->log_ctx = o->log_ctx;
+	v->held_max = o->held_max ? o->held_max : LFS_HELD_MAX_DEFAULT;
 	v->clock = o->clock ? o->clock : real_clock;
 	v->clock_ctx = o->clock_ctx;
 	pthread_rwlock_init(&v->topics_lock, NULL);
@@ -604,6 +605,11 @@ int lfs_volume_close(lfs_volume *v)
 const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v)
 {
 	return &v->sb;
+}
+
+uint64_t lfs_volume_held_bytes(lfs_volume *v)
+{
+	return atomic_load(&v->held_bytes);
 }
 
 bool lfs_volume_readonly(const lfs_volume *v)

@@ -33,9 +33,10 @@ struct cmdline {
 	bool bad;
 	struct lfs_settings overrides;
 	uint32_t mask;
+	uint64_t held_max;
 };
 
-enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION };
+enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION, KEY_HELD_MAX };
 
 static const struct fuse_opt cmdline_opts[] = {
 	{"-f", offsetof(struct cmdline, foreground), 1},
@@ -53,6 +54,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("sync=", KEY_SETTING),
 	FUSE_OPT_KEY("framing=", KEY_SETTING),
 	FUSE_OPT_KEY("max_record=", KEY_SETTING),
+	FUSE_OPT_KEY("held_max=", KEY_HELD_MAX),
 	FUSE_OPT_END,
 };
 
@@ -107,6 +109,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		c->mask |= 1u << id;
 		return 0;
 	}
+	case KEY_HELD_MAX:
+		if (lfs_parse_size(arg + strlen("held_max="), &c->held_max) < 0 || c->held_max == 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s'\n", arg);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
 	case KEY_RO:
 		c->ro = true;
 		return 1; /* the kernel mounts read-only too */
@@ -138,6 +147,7 @@ static void usage(FILE *f)
 		"  -o sync=always|MS|never  durability of appends (default 100)\n"
 		"  -o framing=line|write    framing of new topics (default line)\n"
 		"  -o max_record=SIZE   largest record (default 1M)\n"
+		"  -o held_max=SIZE     memory of all held line fragments (default 256M)\n"
 		"  -o ro                read-only mount\n"
 		"  -o allow_other,...   standard FUSE mount options\n"
 		"  -h, --help           this help\n"
@@ -326,6 +336,7 @@ int main(int argc, char *argv[])
 	struct lfs_open_opts oo = {.flags = LFS_OPEN_DEFER_TICKER | (c.ro ? LFS_OPEN_RDONLY : 0),
 				   .overrides = c.overrides,
 				   .override_mask = c.mask,
+				   .held_max = c.held_max,
 				   .log = core_log};
 	struct lfs_open_report rep;
 	rc = open_volume(volume, &oo, &rep);
