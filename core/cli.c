@@ -7,8 +7,12 @@
 #include "logfs.h"
 
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* getopt_long reports "--help=x" with optopt set to the option's value:
  * 'h' and 'V' keep its message "invalid option -- 'h'" (the short options
@@ -80,4 +84,38 @@ const char *lfs_cli_volume(const struct lfs_cli *c, int argc, char **argv)
 	if (!*argv[optind])
 		lfs_cli_usage_error(c, "empty volume path");
 	return argv[optind];
+}
+
+/* Is vol the source of a fuse.logfs mount? The daemon names its mounts by
+ * the volume's real path (fsname). */
+static bool mounted(const char *vol)
+{
+	char real[PATH_MAX];
+	if (!realpath(vol, real))
+		return false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return true; /* cannot tell: do not wait */
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char type[64], source[PATH_MAX];
+		const char *dash = strstr(line, " - ");
+		if (dash && sscanf(dash, " - %63s %4095s", type, source) == 2)
+			found = strcmp(type, "fuse.logfs") == 0 && strcmp(source, real) == 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+int lfs_cli_wait_released(const char *vol)
+{
+	int busy = lfs_volume_in_use(vol);
+	for (int i = 0; i < 50 && busy == 1 && !mounted(vol); i++) {
+		usleep(100 * 1000);
+		busy = lfs_volume_in_use(vol);
+	}
+	return busy;
 }

@@ -34,4 +34,11 @@ void lfs_cli_usage_error(const struct lfs_cli *c, const char *fmt, ...)
 void lfs_cli_fail(const struct lfs_cli *c, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 
+/* A daemon that was just unmounted may still be releasing the volume (the
+ * kernel's unmount returns before the daemon has flushed and exited): waits
+ * up to 5 s for the volume's lock, unless the volume is mounted (a
+ * fuse.logfs mount of it in /proc/self/mountinfo), which is answered at
+ * once. Returns lfs_volume_in_use's last answer. */
+int lfs_cli_wait_released(const char *vol);
+
 #endif

@@ -283,6 +283,9 @@ int main(int argc, char **argv)
 		return EXIT_OPERATIONAL;
 	}
 
+	/* A daemon releasing the volume after its unmount: wait for it. */
+	(void)lfs_cli_wait_released(vol);
+
 	struct out o = {.volume = vol, .verbose = verbose};
 	o.progress_tty = progress && isatty(STDERR_FILENO);
 	if (mode == LFS_CHECK_NONE) {

@@ -109,6 +109,9 @@ int main(int argc, char **argv)
 			"created in it will belong to root\n",
 			vol);
 
+	/* A daemon releasing the volume after its unmount: wait for it. */
+	(void)lfs_cli_wait_released(vol);
+
 	struct lfs_sb_info sb;
 	rc = lfs_mkfs(vol, &mo, &sb);
 	switch (rc) {

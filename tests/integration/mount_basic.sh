@@ -114,6 +114,27 @@ lfs_mount "$V" "$M"
 check "after SIGINT the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
 check "after SIGINT everything is there" eq "$(tail -n 1 "$M/d1/tail")" sigint
 
+# Right after an unmount, fsck.logfs and mkfs.logfs wait for the daemon
+# that is still releasing the volume instead of calling it in use.
+lfs_umount "$M"
+n=0
+for i in 1 2 3 4 5; do
+	lfs_mount "$V" "$M" || break
+	echo "cycle $i" >>"$M/d1/tail"
+	fusermount3 -u "$M"
+	"$LFS_BUILD/fsck.logfs" -p "$V" >"$T/o" 2>&1 && n=$((n + 1))
+	wait "$DPID" 2>/dev/null
+done
+check "fsck.logfs -p right after fusermount3 -u: 5 of 5 checked (exit 0)" eq "$n" 5
+V3=$T/vol3
+vol_new "$V3" || exit 1
+lfs_mount "$V3" "$M" || exit 1
+fusermount3 -u "$M"
+"$MKFS" -F -q "$V3" >"$T/o" 2>&1
+check "mkfs.logfs -F right after fusermount3 -u formats the volume" eq "$?" 0
+wait "$DPID" 2>/dev/null
+lfs_mount "$V" "$M" || exit 1
+
 # SIGHUP (a closed terminal, a daemon's "reload") is harmless: the mount
 # stays and keeps working.
 kill -HUP "$DPID"
@@ -150,6 +171,11 @@ if [ -x "$LFS_BUILD/fsck.logfs" ]; then
 	rc=$?
 	check "fsck.logfs -p refuses the mounted volume (exit 8)" eq "$rc" 8
 fi
+# ... at once: a mounted volume is not waited for.
+t0=$(date +%s%N)
+"$LFS_BUILD/fsck.logfs" -p "$V" >/dev/null 2>&1
+t1=$(date +%s%N)
+check "fsck.logfs -p refuses a mounted volume at once (under 2 s)" test $(( (t1 - t0) / 1000000 )) -lt 2000
 check "the mounted volume is intact after the refusals" eq "$(tail -n 1 "$M/d1/tail")" "still open"
 
 # Without allow_other only the mounting user can use the mount.
