@@ -215,6 +215,18 @@ ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
  * reference is held. Returns the number of bytes available at off. */
 ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr);
+/* Checks every batch of a sealed segment against its CRC, once per volume
+ * open (reads check lazily, batch by batch; this checks all now, at scan
+ * speed, and remembers): 0 when every batch is good, -EIO when one is not
+ * (reads from it fail with EIO, and the failure is logged once). */
+int lfs_segment_verify(lfs_segment *s);
+/* A read-only descriptor of a sealed segment's data file, for a caller that
+ * serves the file's bytes without going through the core (FUSE
+ * passthrough). Only for a segment that lfs_segment_verify passes (-EIO
+ * otherwise), and only the file that was verified, holding exactly the
+ * payload (-ESTALE if what is on disk now is another file or another
+ * length; -ENOENT once retention removed it). The caller closes it. */
+int lfs_segment_open_data(lfs_segment *s);
 
 /* ---- readers (tail, @N, @TIME) ---- */
 

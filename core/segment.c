@@ -68,6 +68,12 @@ void lfs_segment_put(lfs_segment *s)
 	free(s);
 }
 
+static void note_data_file(lfs_segment *s, const struct stat *st)
+{
+	s->data_dev = (uint64_t)st->st_dev;
+	s->data_ino = (uint64_t)st->st_ino;
+}
+
 static int open_seg_file(lfs_segment *s, const char *ext, int flags)
 {
 	char name[32];
@@ -189,6 +195,12 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 	if (rc < 0)
 		goto fail;
 	s->idx_alloc = sizeof(hdr);
+	struct stat st;
+	if (fstat(s->data_fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	note_data_file(s, &st);
 	rc = map_active(s, topic_segment_size(t));
 	if (rc < 0)
 		goto fail;
@@ -387,6 +399,7 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
 		goto fail;
 	}
 	s->data_alloc = (uint64_t)st.st_size;
+	note_data_file(s, &st);
 	rc = map_active(s, topic_segment_size(t));
 	if (rc < 0)
 		goto fail;
@@ -658,7 +671,10 @@ int lfs_segment_map_data(lfs_segment *s)
 		struct stat st;
 		if (fd < 0) {
 			rc = fd;
-		} else if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size) {
+		} else if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			close(fd);
+		} else if ((uint64_t)st.st_size < size) {
 			/* The file is shorter than its seal says (cut behind
 			 * our back): mapping past its end would make reads
 			 * there fault (SIGBUS). Map what is there; the batches
@@ -671,6 +687,7 @@ int lfs_segment_map_data(lfs_segment *s)
 				atomic_store(&s->good_end, 0); /* nothing to map */
 			} else {
 				s->data_maplen = len;
+				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
 				if (!atomic_load(&s->verify_pending))
 					atomic_store(&s->good_end, len);
@@ -682,6 +699,7 @@ int lfs_segment_map_data(lfs_segment *s)
 				rc = -errno;
 			} else {
 				s->data_maplen = size;
+				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
 			}
 			close(fd);
@@ -790,6 +808,52 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 		len = (size_t)(size - off);
 	*ptr = atomic_load_explicit(&s->data, memory_order_acquire) + off;
 	return (ssize_t)len;
+}
+
+int lfs_segment_verify(lfs_segment *s)
+{
+	if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
+		return -EINVAL;
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+	if (size == 0)
+		return 0;
+	int rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	if (atomic_load(&s->verify_pending)) {
+		/* All of it is about to be read: ask for all of it at once. */
+		if (s->data_maplen >= size)
+			read_ahead(s, size, size);
+		verify_upto(s, size);
+	}
+	return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
+}
+
+int lfs_segment_open_data(lfs_segment *s)
+{
+	int rc = lfs_segment_verify(s);
+	if (rc < 0)
+		return rc;
+	int fd = open_seg_file(s, "log", O_RDONLY);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	/* An empty segment was never mapped, so there is nothing to compare
+	 * its file with but its length. */
+	pthread_mutex_lock(&s->mu);
+	bool same = s->data_ino == 0 ||
+		    ((uint64_t)st.st_dev == s->data_dev && (uint64_t)st.st_ino == s->data_ino);
+	pthread_mutex_unlock(&s->mu);
+	if (!S_ISREG(st.st_mode) || !same || (uint64_t)st.st_size != atomic_load(&s->size)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
 }
 
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
