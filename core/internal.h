@@ -125,6 +125,8 @@ struct lfs_volume {
 	struct lfs_settings defaults; /* superblock defaults + mount options */
 	lfs_log_fn log;
 	void *log_ctx;
+	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
+	void *clock_ctx;
 
 	pthread_rwlock_t topics_lock;
 	lfs_topic **topics;

@@ -101,6 +101,8 @@ enum {
 
 /* Called for every notable event while mounting (recovery cuts, ...). */
 typedef void (*lfs_log_fn)(void *ctx, int level, const char *msg);
+/* A clock in nanoseconds since the epoch. */
+typedef uint64_t (*lfs_clock_fn)(void *ctx);
 
 struct lfs_open_opts {
 	unsigned flags;
@@ -110,6 +112,12 @@ struct lfs_open_opts {
 	uint32_t override_mask;
 	lfs_log_fn log;
 	void *log_ctx;
+	/* The volume's time: record timestamps, segment ages, sync
+	 * intervals, the background thread's ticks. NULL: the real clock
+	 * (lfs_now_ns). Tests inject theirs so that nothing they check
+	 * depends on how fast the machine runs. */
+	lfs_clock_fn clock;
+	void *clock_ctx;
 };
 struct lfs_open_report {
 	bool was_clean;
@@ -131,6 +139,8 @@ int lfs_volume_fd(const lfs_volume *v);
 /* Runs periodic work (interval syncs, retention by age). The volume starts a
  * thread for it; tests may call it directly with a fake clock. */
 void lfs_volume_tick(lfs_volume *v, uint64_t now_ns);
+/* The volume's clock (lfs_open_opts.clock). */
+uint64_t lfs_volume_now(lfs_volume *v);
 /* Starts the background thread of a volume opened with
  * LFS_OPEN_DEFER_TICKER. */
 int lfs_volume_start_ticker(lfs_volume *v);

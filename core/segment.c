@@ -176,7 +176,7 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 		return -ENOMEM;
 	s->stream_pos = stream_pos;
 	s->framing = framing;
-	s->ctime_ns = lfs_now_ns();
+	s->ctime_ns = lfs_volume_now(t->vol);
 	rc = open_seg_file(s, "log", O_RDWR | O_CREAT | O_TRUNC);
 	if (rc < 0)
 		goto fail;

@@ -819,7 +819,7 @@ static int roll(lfs_topic *t, uint32_t framing)
 	if (rc < 0)
 		return rc;
 	/* The active pointer's reference goes to the queue of seals. */
-	old->frozen_ns = lfs_now_ns();
+	old->frozen_ns = lfs_volume_now(t->vol);
 	if (unsealed_push(t, old) < 0) {
 		rc = lfs_segment_write_seal(old);
 		lfs_segment_put(old);
@@ -878,7 +878,7 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 		return rc;
 
 	pthread_mutex_lock(&t->append_mu);
-	uint64_t now = lfs_now_ns();
+	uint64_t now = lfs_volume_now(t->vol);
 	lfs_segment *s = t->active;
 	/* The batch must be framed as the topic's segments are: bytes framed
 	 * otherwise would be split into other records by readers and cut as
@@ -1034,7 +1034,7 @@ static int commit_wait(lfs_topic *t, uint64_t target)
 			atomic_store(&t->dirty, true);
 			rc = r;
 		}
-		atomic_store(&t->last_sync_ns, lfs_now_ns());
+		atomic_store(&t->last_sync_ns, lfs_volume_now(t->vol));
 		pthread_cond_broadcast(&t->sync_cond);
 		if (r < 0)
 			break;

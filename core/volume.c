@@ -275,6 +275,17 @@ out:
 
 /* ---- open / close ---- */
 
+static uint64_t real_clock(void *ctx)
+{
+	(void)ctx;
+	return lfs_now_ns();
+}
+
+uint64_t lfs_volume_now(lfs_volume *v)
+{
+	return v->clock(v->clock_ctx);
+}
+
 static void *ticker_main(void *arg)
 {
 	lfs_volume *v = arg;
@@ -292,7 +303,7 @@ static void *ticker_main(void *arg)
 		if (v->stopping)
 			break;
 		pthread_mutex_unlock(&v->tick_mu);
-		lfs_volume_tick(v, lfs_now_ns());
+		lfs_volume_tick(v, lfs_volume_now(v));
 		pthread_mutex_lock(&v->tick_mu);
 	}
 	pthread_mutex_unlock(&v->tick_mu);
@@ -453,6 +464,8 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->readonly = o->flags & LFS_OPEN_RDONLY;
 	v->log = o->log;
 	v->log_ctx = o->log_ctx;
+	v->clock = o->clock ? o->clock : real_clock;
+	v->clock_ctx = o->clock_ctx;
 	pthread_rwlock_init(&v->topics_lock, NULL);
 	pthread_mutex_init(&v->tick_mu, NULL);
 	pthread_cond_init(&v->tick_cond, NULL);

@@ -237,15 +237,16 @@ static void test_timestamps_non_decreasing(void **state)
 {
 	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
-	uint64_t t0 = lfs_now_ns();
+	uint64_t t0 = tu_now();
 	char line[64];
 	for (int i = 0; i < 300; i++) {
 		int n = snprintf(line, sizeof(line), "%d %s\n", i,
 				 i % 3 ? "a record of some length, long enough to roll a few times"
 				       : "two\nlines");
 		tu_append(f->t, LFS_FRAMING_LINE, line, (size_t)n);
+		tu_advance_ns((uint64_t)(i % 7) * 1000);
 	}
-	uint64_t t1 = lfs_now_ns();
+	uint64_t t1 = tu_now();
 	struct lfs_topic_stat st = stat_of(f->t);
 	assert_true(st.segments > 2);
 
@@ -379,7 +380,7 @@ static void test_roll_by_age(void **state)
 	tu_append_str(f->t, "one\n");
 	tu_append_str(f->t, "two\n");
 	assert_true(stat_of(f->t).segments == 1);
-	tu_sleep_ms(200);
+	tu_advance_ms(200);
 	/* Aged: this append goes into a new segment. */
 	tu_append_str(f->t, "three\n");
 	assert_true(stat_of(f->t).segments == 2);
@@ -398,13 +399,13 @@ static void test_roll_by_age(void **state)
 	assert_true(ss.records == 2);
 	lfs_segment_put(s);
 	/* An empty segment never rolls, however old. */
-	tu_sleep_ms(200);
+	tu_advance_ms(200);
 	tu_append_str(f->t, "five\n");
 	assert_true(stat_of(f->t).segments == 3);
 	tu_expect_contents(f->t, "one\ntwo\nthree\nfour\nfive\n", 24);
 	/* segment_ms 0: no age roll. */
 	tu_set(f->t, LFS_SET_SEGMENT_MS, "0");
-	tu_sleep_ms(200);
+	tu_advance_ms(200);
 	tu_append_str(f->t, "six\n");
 	assert_true(stat_of(f->t).segments == 3);
 }
@@ -418,7 +419,7 @@ static void test_huge_segment_ms(void **state)
 		tu_set(f->t, LFS_SET_SEGMENT_MS, forever[i]);
 		tu_append_str(f->t, "a\n");
 		tu_append_str(f->t, "b\n");
-		tu_sleep_ms(2);
+		tu_advance_ms(2);
 		tu_append_str(f->t, "c\n");
 	}
 	assert_true(stat_of(f->t).segments == 1);
@@ -518,8 +519,7 @@ static void test_sync_never_and_explicit_sync(void **state)
 	assert_true(durable_offset(f->t) == 0);
 	assert_true(atomic_load(&f->t->dirty));
 	/* No background sync, however late it is. */
-	lfs_volume_tick(f->v, lfs_now_ns() + 3600ull * 1000000000ull);
-	tu_sleep_ms(50);
+	lfs_volume_tick(f->v, tu_now() + 3600ull * 1000000000ull);
 	assert_true(durable_offset(f->t) == 0);
 	assert_true(atomic_load(&f->t->dirty));
 	/* fsync(2) always works. */
@@ -534,10 +534,9 @@ static void test_sync_never_and_explicit_sync(void **state)
 static void test_sync_interval(void **state)
 {
 	struct tu_fix *f = *state;
-	/* A long interval: the ticker thread will not get there first. */
 	tu_set(f->t, LFS_SET_SYNC, "1h");
 	tu_append_str(f->t, "a\n");
-	uint64_t now = lfs_now_ns();
+	uint64_t now = tu_now();
 	/* Whether or not a sync is due depends on the last sync time. */
 	lfs_volume_tick(f->v, atomic_load(&f->t->last_sync_ns) + 3600ull * 1000000000ull - 1);
 	assert_true(durable_offset(f->t) == 0 || atomic_load(&f->t->last_sync_ns) == 0);
@@ -557,11 +556,14 @@ static void test_sync_interval(void **state)
 	lfs_volume_tick(f->v, last + 3601ull * 1000000000ull);
 	assert_true(durable_offset(f->t) == 2);
 
-	/* The volume's own ticker honours short intervals. */
+	/* Short intervals as well: a tick 20 ms after the last sync syncs, one
+	 * a nanosecond earlier does not. */
 	tu_set(f->t, LFS_SET_SYNC, "20");
+	last = atomic_load(&f->t->last_sync_ns);
 	tu_append_str(f->t, "c\n");
-	for (int i = 0; i < 200 && durable_offset(f->t) < 3; i++)
-		tu_sleep_ms(10);
+	lfs_volume_tick(f->v, last + 20000000ull - 1);
+	assert_true(durable_offset(f->t) == 2);
+	lfs_volume_tick(f->v, last + 20000000ull);
 	assert_true(durable_offset(f->t) == 3);
 }
 

@@ -317,9 +317,29 @@ static void run_topic_threads(struct shared **shs, int ntopics, int tailers_per_
 
 /* ---- tests ---- */
 
+/* A thread in the place of the volume's background thread: it ticks
+ * without pause, moving the tests' clock 10 ms a tick, until stopped. */
+struct ticker {
+	lfs_volume *v;
+	atomic_int stop;
+	unsigned long ticks;
+};
+
+static void *ticker_main(void *arg)
+{
+	struct ticker *tk = arg;
+	while (!atomic_load(&tk->stop)) {
+		tu_advance_ms(10);
+		lfs_volume_tick(tk->v, tu_now());
+		tk->ticks++;
+		sched_yield();
+	}
+	return NULL;
+}
+
 /* Several appenders on one topic, and on two topics of both framings at
- * once, with tailing readers, across many rolls, with the ticker syncing
- * every 10 ms. */
+ * once, with tailing readers, across many rolls, with ticks syncing every
+ * 10 ms of the clock and writing the seals of rolled segments. */
 static void test_appenders_and_tailers(void **state)
 {
 	(void)state;
@@ -336,7 +356,13 @@ static void test_appenders_and_tailers(void **state)
 	struct shared ws = {.t = wt, .framing = LFS_FRAMING_WRITE, .appenders = 3,
 			    .per_appender = 800};
 	struct shared *shs[2] = {&ls, &ws};
+	struct ticker tk = {.v = v};
+	pthread_t tth;
+	assert_int_equal(pthread_create(&tth, NULL, ticker_main, &tk), 0);
 	run_topic_threads(shs, 2, 2);
+	atomic_store(&tk.stop, 1);
+	pthread_join(tth, NULL);
+	assert_true(tk.ticks > 0);
 	struct lfs_topic_stat st;
 	lfs_topic_stat(lt, &st);
 	assert_true(st.segments > 10);
@@ -437,9 +463,9 @@ static void test_group_commit(void **state)
 struct end_opener {
 	lfs_topic *t;
 	atomic_int *stop;
-	int opened, checked;
+	atomic_int opened, checked;
 	bool by_time;
-	int bad;
+	atomic_int bad;
 };
 
 static void *end_opener_main(void *arg)
@@ -485,6 +511,17 @@ static void *end_opener_main(void *arg)
 	return NULL;
 }
 
+static bool openers_done(struct end_opener *o, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (atomic_load(&o[i].bad))
+			return true; /* it stopped: the test fails on it */
+	for (int i = 0; i < n; i++)
+		if (atomic_load(&o[i].opened) < 5 || atomic_load(&o[i].checked) < 5)
+			return false;
+	return true;
+}
+
 static void test_open_at_end_while_appending(void **state)
 {
 	(void)state;
@@ -502,8 +539,9 @@ static void test_open_at_end_while_appending(void **state)
 	}
 	/* One appender: record N is the text of N. */
 	char line[32];
-	uint64_t deadline = lfs_now_ns() + 1500000000ull;
-	for (uint64_t n = 0; lfs_now_ns() < deadline || n < 2000; n++) {
+	/* Until every opener has opened and checked readers a few times:
+	 * however the threads are scheduled, each is tested. */
+	for (uint64_t n = 0; n < 2000 || !openers_done(o, R); n++) {
 		int len = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)n);
 		tu_append(t, LFS_FRAMING_LINE, line, (size_t)len);
 	}
@@ -678,7 +716,7 @@ static void test_topic_churn(void **state)
 	free(names);
 	assert_int_equal(lfs_volume_close(v), 0);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.topics, N * 12);
 	assert_int_equal(lfs_volume_close(v), 0);
 	tu_rmvol(vol);

@@ -30,7 +30,7 @@ static int crash_main(void *arg)
 	struct lfs_topic_meta m = {.mode = 0755};
 	char rec[16];
 
-	if (lfs_volume_open(vol, NULL, &v, NULL) < 0)
+	if (tu_volume_open(vol, NULL, &v, NULL) < 0)
 		return 1;
 	if (lfs_topic_create(v, TOPIC, &m, &t) < 0)
 		return 2;
@@ -51,7 +51,7 @@ static int crash_main_more(void *arg)
 	const char *vol = arg;
 	lfs_volume *v;
 	lfs_topic *t;
-	if (lfs_volume_open(vol, NULL, &v, NULL) < 0)
+	if (tu_volume_open(vol, NULL, &v, NULL) < 0)
 		return 1;
 	if (lfs_topic_get(v, TOPIC, &t) < 0)
 		return 2;
@@ -230,7 +230,7 @@ static void test_mount_cuts_at_loss_in_rolled_segment(void **state)
 
 	/* Read-only: served up to the loss, nothing moved. */
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(f->vol, &ro, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, &ro, &v, &rep), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	expect_records(t, lost);

@@ -62,12 +62,15 @@ static void add_batch(struct fix *f, int lines, int pad)
 	free(b.p);
 }
 
-/* ~40 KiB over 4 KiB segments, batches of 1 to 5 lines. */
+/* ~40 KiB over 4 KiB segments, batches of 1 to 5 lines, 0 to 3 µs of
+ * the clock apart (some batches share a timestamp). */
 static void build(struct fix *f)
 {
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
-	for (int i = 0; i < 300; i++)
+	for (int i = 0; i < 300; i++) {
 		add_batch(f, 1 + i % 5, (i * 37) % 60);
+		tu_advance_ns((uint64_t)(i % 4) * 1000);
+	}
 	struct lfs_topic_stat st;
 	lfs_topic_stat(f->t, &st);
 	assert_true(st.segments > 5);
@@ -333,12 +336,12 @@ static void check_time(struct fix *f, const struct lfs_idx_entry *e, size_t n, u
 static void test_open_by_time(void **state)
 {
 	struct fix *f = *state;
-	uint64_t t0 = lfs_now_ns();
+	uint64_t t0 = tu_now();
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	for (int i = 0; i < 150; i++) {
 		add_batch(f, 1 + i % 4, 30);
 		if (i % 40 == 0)
-			tu_sleep_ms(2);
+			tu_advance_ms(2);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		size_t n;
@@ -363,7 +366,7 @@ static void test_open_by_time(void **state)
 		tu_reopen(f->vol, &f->v, &f->t);
 	}
 	/* After all: empty, and grows with the next append. */
-	struct lfs_start s = {.kind = LFS_START_TIME, .value = lfs_now_ns() + 1000000000ull};
+	struct lfs_start s = {.kind = LFS_START_TIME, .value = tu_now() + 1000000000ull};
 	lfs_reader *r;
 	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
 	assert_true(lfs_reader_start_offset(r) == f->nrec);
@@ -380,16 +383,16 @@ static void test_open_by_age(void **state)
 {
 	struct fix *f = *state;
 	add_batch(f, 3, 10);
-	tu_sleep_ms(1100);
+	tu_advance_ms(1100);
 	uint64_t mid = f->nrec;
 	add_batch(f, 2, 10);
 	struct lfs_start s;
-	assert_int_equal(lfs_start_parse("-1s", lfs_now_ns(), &s), 0);
+	assert_int_equal(lfs_start_parse("-1s", tu_now(), &s), 0);
 	lfs_reader *r;
 	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
 	assert_true(lfs_reader_start_offset(r) == mid);
 	lfs_reader_close(r);
-	assert_int_equal(lfs_start_parse("-1h", lfs_now_ns(), &s), 0);
+	assert_int_equal(lfs_start_parse("-1h", tu_now(), &s), 0);
 	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
 	assert_true(lfs_reader_start_offset(r) == 0);
 	lfs_reader_close(r);

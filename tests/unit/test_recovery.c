@@ -53,7 +53,7 @@ static int crash_main(void *arg)
 	lfs_volume *v;
 	lfs_topic *t;
 	char buf[1024];
-	if (lfs_volume_open(c->vol, NULL, &v, NULL) < 0)
+	if (tu_volume_open(c->vol, NULL, &v, NULL) < 0)
 		return 1;
 	if (lfs_topic_get(v, TOPIC, &t) < 0) {
 		struct lfs_topic_meta m = {.mode = 0755};
@@ -309,7 +309,7 @@ static void expect_volume_serves(struct fix *f, int k, bool expect_dirty)
 	lfs_volume *v;
 	lfs_topic *t;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.was_clean, !expect_dirty);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	tu_expect_contents(t, f->e.data.p, pos_after(&f->e, k));
@@ -335,7 +335,7 @@ static void expect_volume_serves(struct fix *f, int k, bool expect_dirty)
 	assert_true(res.first_offset == off_after(&f->e, k));
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	size_t len;
@@ -369,7 +369,7 @@ static void test_clean_crash(void **state)
 		restore(f);
 		lfs_volume *v;
 		struct lfs_open_report rep;
-		assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+		assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 		assert_false(rep.was_clean);
 		assert_int_equal(rep.topics, 1);
 		assert_true(rep.segments_scanned >= 1);
@@ -866,7 +866,7 @@ static void test_missing_index_write(void **state)
 	/* One topic that cannot be recovered should not take the whole
 	 * volume down with it. */
 	lfs_volume *v;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, NULL), 0);
 	/* The damaged topic stays out of the mount until fsck repairs it. */
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), -ENOENT);
@@ -894,7 +894,7 @@ static void test_missing_data(void **state)
 	assert_int_equal(unlink(f->log), 0);
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_true(rep.records_cut == off_after(&f->e, 10));
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
@@ -929,7 +929,7 @@ static void test_rolled_segments_unsealed_by_crash(void **state)
 		lfs_volume *v;
 		struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
 		struct lfs_open_report rep;
-		assert_int_equal(lfs_volume_open(f->vol, pass ? NULL : &ro, &v, &rep), 0);
+		assert_int_equal(tu_volume_open(f->vol, pass ? NULL : &ro, &v, &rep), 0);
 		assert_false(rep.was_clean);
 		lfs_topic *t;
 		assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
@@ -964,7 +964,7 @@ static void test_unsealed_middle_segment(void **state)
 	/* Find the sealed segments. */
 	lfs_volume *v;
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(f->vol, &ro, &v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, &ro, &v, NULL), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	uint64_t *bases;
@@ -1011,7 +1011,7 @@ static void test_unsealed_middle_segment(void **state)
 	cut_file(f->idx, isz + 4096);
 	cut_file(f->log, (long long)ss.bytes + 65536);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	tu_expect_contents(t, f->e.data.p, f->e.data.len);
@@ -1064,7 +1064,7 @@ static void test_multi_segment_torn_tail(void **state)
 	(void)last;
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_true(rep.records_cut == f->e.cnt[63]);
 	assert_true(rep.bytes_cut == 3);
@@ -1091,7 +1091,7 @@ static void test_readonly_open_after_crash(void **state)
 	lfs_volume *v;
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, &ro, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, &ro, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
@@ -1138,7 +1138,7 @@ static void empty_new_segment(void **state, uint32_t framing)
 	cut_file(f->log, 0);
 	cut_file(f->idx, 0);
 	lfs_volume *v;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, NULL), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	tu_expect_contents(t, f->e.data.p, f->e.pos[first_in_active]);

@@ -65,7 +65,7 @@ static void test_never_seals_after_age(void **state)
 	struct tu_fix *f = *state;
 	size_t n;
 	uint64_t *b = never_rolled(f->t, 3, &n);
-	uint64_t now = lfs_now_ns();
+	uint64_t now = tu_now();
 	lfs_topic_tick(f->t, now);
 	for (size_t i = 0; i < n; i++)
 		assert_false(seal_on_disk(f->vol, b[i]));
@@ -101,7 +101,7 @@ static void test_interval_and_always_seal_at_tick(void **state)
 		size_t n;
 		roll_times(f->t, 2);
 		uint64_t *b = rolled(f->t, &n);
-		lfs_topic_tick(f->t, lfs_now_ns());
+		lfs_topic_tick(f->t, tu_now());
 		for (size_t i = done; i < n; i++)
 			assert_true(seal_on_disk(f->vol, b[i]));
 		done = n;

@@ -24,7 +24,7 @@ static void test_append_roll_reopen(void **state)
 	assert_int_equal(lfs_volume_close(v), 0);
 
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, "app", &t), 0);
 	tu_expect_contents(t, expect, elen);

@@ -60,7 +60,7 @@ static unsigned open_and_compare(struct fix *f, const struct lfs_open_opts *o)
 {
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, o, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, o, &v, &rep), 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	tu_expect_contents(t, f->want.p, f->want.len);
@@ -95,7 +95,7 @@ static void test_clean_close_writes_summary_next_open_uses_it(void **state)
 	/* Read-write: used, and written again by the clean close. */
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, f->st.segments - 1);
 	assert_int_equal(rep.segments_scanned, 0);
 	assert_int_equal(lfs_volume_close(v), 0);
@@ -110,7 +110,7 @@ static int crash_after_appends(void *arg)
 {
 	lfs_volume *v;
 	lfs_topic *t;
-	if (lfs_volume_open(arg, NULL, &v, NULL) < 0 || lfs_topic_get(v, TOPIC, &t) < 0)
+	if (tu_volume_open(arg, NULL, &v, NULL) < 0 || lfs_topic_get(v, TOPIC, &t) < 0)
 		return 1;
 	char rec[16];
 	for (int i = NREC; i < NREC + 1000; i++) {
@@ -134,7 +134,7 @@ static void test_summary_used_after_crash(void **state)
 	}
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_int_equal(rep.segments_summarized, summarized);
 	lfs_topic *t;
@@ -155,7 +155,7 @@ static void test_summary_after_retention(void **state)
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	tu_set(t, LFS_SET_RETENTION_BYTES, "8192");
-	assert_true(lfs_topic_apply_retention(t, lfs_now_ns()) >= 0);
+	assert_true(lfs_topic_apply_retention(t, tu_now()) >= 0);
 	struct lfs_topic_stat st;
 	lfs_topic_stat(t, &st);
 	assert_true(st.segments < f->st.segments);
@@ -168,7 +168,7 @@ static void test_summary_after_retention(void **state)
 	assert_int_equal(rename(copy, f->sum), 0);
 	free(copy);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, st.segments - 1);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	size_t len;
@@ -243,7 +243,7 @@ static void test_summary_not_used_when_segments_differ(void **state)
 	}
 	free(bases);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, 0);
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
 	struct lfs_topic_stat st;
@@ -265,7 +265,7 @@ static void test_segment_changed_in_place_is_not_served(void **state)
 	free(idx);
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_true(rep.segments_summarized > 0);
 	lfs_topic *t;
 	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
@@ -316,7 +316,7 @@ static void test_fsck_repair_drops_summary(void **state)
 	assert_false(tu_exists(f->sum));
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.segments_summarized, 0);
 	assert_int_equal(lfs_volume_close(v), 0);
 }

@@ -224,7 +224,7 @@ static void test_settings_layers(void **state)
 	o.overrides.retention_ms = 5;
 	o.overrides.max_record = 100;
 	o.override_mask = 1u << LFS_SET_SEGMENT_SIZE | 1u << LFS_SET_RETENTION_MS;
-	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, &o, &f->v, NULL), 0);
 	assert_int_equal(lfs_topic_get(f->v, "layers", &t), 0);
 	struct lfs_settings s;
 	lfs_topic_settings(t, &s);
@@ -278,7 +278,7 @@ static void test_framing_only_while_empty(void **state)
 	tu_append(t, LFS_FRAMING_WRITE, big, sizeof(big));
 	tu_append(t, LFS_FRAMING_WRITE, big, sizeof(big));
 	tu_set(t, LFS_SET_RETENTION_BYTES, "1");
-	lfs_topic_apply_retention(t, lfs_now_ns());
+	lfs_topic_apply_retention(t, tu_now());
 	assert_int_equal(lfs_topic_set(t, LFS_SET_FRAMING, "line"), -EINVAL);
 	lfs_topic_put(t);
 }
@@ -347,7 +347,7 @@ static void test_damaged_conf(void **state)
 	free(p);
 	struct logbuf lb = {{0}};
 	struct lfs_open_opts o = {.log = logfn, .log_ctx = &lb};
-	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, &o, &f->v, NULL), 0);
 	assert_non_null(strstr(lb.text, "dmg"));
 	assert_int_equal(lfs_topic_get(f->v, "dmg", &t), 0);
 	struct lfs_settings s;
@@ -374,7 +374,7 @@ static void test_readonly_volume(void **state)
 	assert_int_equal(lfs_volume_close(f->v), 0);
 
 	struct lfs_open_opts o = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, &o, &f->v, NULL), 0);
 	assert_true(lfs_volume_readonly(f->v));
 	assert_int_equal(lfs_topic_get(f->v, "ro", &t), 0);
 	struct lfs_topic_meta m = {.mode = 0755};

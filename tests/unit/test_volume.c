@@ -58,7 +58,7 @@ static void test_mkfs_creates_volume(void **state)
 	/* Fresh: clean, no topics. */
 	lfs_volume *v;
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(rep.topics, 0);
 	assert_memory_equal(lfs_volume_info(v)->uuid, sb.uuid, 16);
@@ -179,16 +179,16 @@ static void test_lock(void **state)
 	assert_int_equal(lfs_volume_in_use(vol), 0);
 	lfs_volume *v = tu_open(vol), *w;
 	assert_int_equal(lfs_volume_in_use(vol), 1);
-	assert_int_equal(lfs_volume_open(vol, NULL, &w, NULL), -EBUSY);
+	assert_int_equal(tu_volume_open(vol, NULL, &w, NULL), -EBUSY);
 	/* Read-only opens lock too: one daemon per volume. */
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(vol, &ro, &w, NULL), -EBUSY);
+	assert_int_equal(tu_volume_open(vol, &ro, &w, NULL), -EBUSY);
 	assert_int_equal(lfs_volume_in_use(vol), 1);
 	assert_int_equal(lfs_volume_close(v), 0);
 	assert_int_equal(lfs_volume_in_use(vol), 0);
-	assert_int_equal(lfs_volume_open(vol, &ro, &w, NULL), 0);
+	assert_int_equal(tu_volume_open(vol, &ro, &w, NULL), 0);
 	assert_true(lfs_volume_readonly(w));
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), -EBUSY);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), -EBUSY);
 	assert_int_equal(lfs_volume_close(w), 0);
 	v = tu_open(vol);
 	assert_int_equal(lfs_volume_close(v), 0);
@@ -199,7 +199,7 @@ static void test_lock(void **state)
 static int crash_open(void *arg)
 {
 	lfs_volume *v;
-	return lfs_volume_open(arg, NULL, &v, NULL); /* and exit without closing */
+	return tu_volume_open(arg, NULL, &v, NULL); /* and exit without closing */
 }
 
 static void test_clean_dirty_state(void **state)
@@ -218,22 +218,22 @@ static void test_clean_dirty_state(void **state)
 	tu_crash_child(crash_open, vol);
 	assert_int_equal(lfs_state_read(fd), LFS_STATE_DIRTY);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_int_equal(lfs_volume_close(v), 0);
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_volume_close(v), 0);
 	/* A read-only open neither needs nor changes a clean state. */
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(vol, &ro, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, &ro, &v, &rep), 0);
 	assert_int_equal(lfs_state_read(fd), LFS_STATE_CLEAN);
 	assert_int_equal(lfs_volume_close(v), 0);
 	assert_int_equal(lfs_state_read(fd), LFS_STATE_CLEAN);
 	/* A missing or garbled state file counts as unclean. */
 	assert_int_equal(unlinkat(fd, LFS_STATE_FILE, 0), 0);
 	assert_int_equal(lfs_state_read(fd), 0);
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_false(rep.was_clean);
 	assert_int_equal(lfs_volume_close(v), 0);
 	assert_int_equal(lfs_state_write(fd, LFS_STATE_CLEAN), 0);
@@ -278,7 +278,7 @@ static void test_superblock_backup_and_version(void **state)
 	write_at(sbp, 40, "XX", 2);
 	write_at(sbp, 512 + 40, "XX", 2);
 	assert_int_equal(lfs_read_superblock(vol, &sb), -EUCLEAN);
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), -EUCLEAN);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), -EUCLEAN);
 	/* A newer format version is refused, clearly. */
 	good.version = LFS_FORMAT_VERSION + 1;
 	unsigned char buf[LFS_SB_SIZE];
@@ -286,9 +286,9 @@ static void test_superblock_backup_and_version(void **state)
 	write_at(sbp, 0, buf, sizeof(buf));
 	write_at(sbp, 512, buf, sizeof(buf));
 	assert_int_equal(lfs_read_superblock(vol, &sb), -EPROTONOSUPPORT);
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), -EPROTONOSUPPORT);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), -EPROTONOSUPPORT);
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(vol, &ro, &v, NULL), -EPROTONOSUPPORT);
+	assert_int_equal(tu_volume_open(vol, &ro, &v, NULL), -EPROTONOSUPPORT);
 	/* mkfs will not take it for garbage either. */
 	struct lfs_mkfs_opts o = {0};
 	assert_int_equal(lfs_mkfs(vol, &o, NULL), -EEXIST);
@@ -303,18 +303,18 @@ static void test_not_a_volume(void **state)
 	lfs_volume *v;
 	char *dir = path_in("empty");
 	assert_int_equal(mkdir(dir, 0755), 0);
-	assert_int_equal(lfs_volume_open(dir, NULL, &v, NULL), -EUCLEAN);
+	assert_int_equal(tu_volume_open(dir, NULL, &v, NULL), -EUCLEAN);
 	struct lfs_sb_info sb;
 	assert_int_equal(lfs_read_superblock(dir, &sb), -EUCLEAN);
 	char *missing = path_in("missing");
-	assert_int_equal(lfs_volume_open(missing, NULL, &v, NULL), -ENOENT);
+	assert_int_equal(tu_volume_open(missing, NULL, &v, NULL), -ENOENT);
 	assert_int_equal(lfs_volume_in_use(missing), -ENOENT);
 	/* A volume whose topics directory is gone. */
 	char *vol = path_in("vol");
 	tu_mkvol_at(vol, 0);
 	char *topics = tu_fmt("%s/topics", vol);
 	assert_int_equal(rmdir(topics), 0);
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), -EUCLEAN);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), -EUCLEAN);
 	free(topics);
 	free(vol);
 	free(missing);
@@ -337,7 +337,7 @@ static void test_foreign_entries_ignored(void **state)
 	FILE *fp = fopen(file, "w");
 	fclose(fp);
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, &rep), 0);
 	assert_int_equal(rep.topics, 1);
 	char **names;
 	size_t n;
@@ -378,7 +378,7 @@ static void test_readonly_filesystem(void **state)
 	assert_int_equal(mount(NULL, g_mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
 	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
 	struct lfs_open_report rep;
-	assert_int_equal(lfs_volume_open(vol, &ro, &v, &rep), 0);
+	assert_int_equal(tu_volume_open(vol, &ro, &v, &rep), 0);
 	assert_true(rep.was_clean);
 	assert_int_equal(lfs_topic_get(v, "t", &t), 0);
 	size_t len;
@@ -388,7 +388,7 @@ static void test_readonly_filesystem(void **state)
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
 	/* A writable open is refused with the filesystem's error. */
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), -EROFS);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), -EROFS);
 	free(vol);
 }
 

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,10 +62,53 @@ static inline void tu_rmvol(char *vol)
 	free(vol);
 }
 
+/* The unit tests' clock. Volumes opened here read it (lfs_open_opts.clock)
+ * and run no background thread (LFS_OPEN_DEFER_TICKER, never started): time
+ * moves, and periodic work runs, only when a test says so, so that no result
+ * depends on how fast or how loaded the machine is. It starts at a fixed
+ * instant (2026-09-21T14:13:20Z) in every test program. */
+#define TU_SEC 1000000000ull
+static _Atomic uint64_t tu_clock_ns = 1790000000ull * TU_SEC;
+
+static inline uint64_t tu_clock(void *ctx)
+{
+	(void)ctx;
+	return atomic_load(&tu_clock_ns);
+}
+
+static inline uint64_t tu_now(void)
+{
+	return atomic_load(&tu_clock_ns);
+}
+
+static inline void tu_advance_ns(uint64_t ns)
+{
+	atomic_fetch_add(&tu_clock_ns, ns);
+}
+
+static inline void tu_advance_ms(uint64_t ms)
+{
+	tu_advance_ns(ms * 1000000ull);
+}
+
+/* lfs_volume_open with the tests' clock and without the background thread;
+ * o may be NULL. */
+static inline int tu_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume **v,
+				 struct lfs_open_report *rep)
+{
+	struct lfs_open_opts oo = {0};
+	if (o)
+		oo = *o;
+	oo.flags |= LFS_OPEN_DEFER_TICKER;
+	if (!oo.clock)
+		oo.clock = tu_clock;
+	return lfs_volume_open(path, &oo, v, rep);
+}
+
 static inline lfs_volume *tu_open(const char *vol)
 {
 	lfs_volume *v = NULL;
-	assert_int_equal(lfs_volume_open(vol, NULL, &v, NULL), 0);
+	assert_int_equal(tu_volume_open(vol, NULL, &v, NULL), 0);
 	return v;
 }
 
@@ -300,14 +344,6 @@ static inline bool tu_idx_load(const char *path, struct lfs_idx_header *h,
 	}
 	fclose(f);
 	return true;
-}
-
-/* Sleeps ms milliseconds. */
-static inline void tu_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* The common fixture: a fresh volume, open, with one topic "app". */
