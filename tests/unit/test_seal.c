@@ -82,7 +82,8 @@ static void test_never_seals_after_age(void **state)
 static void test_never_tick_from_before_the_roll(void **state)
 {
 	struct tu_fix *f = *state;
-	uint64_t before = lfs_now_ns();
+	uint64_t before = tu_now();
+	tu_advance_ms(5);
 	size_t n;
 	uint64_t *b = never_rolled(f->t, 2, &n);
 	lfs_topic_tick(f->t, before);
