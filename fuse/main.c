@@ -282,6 +282,8 @@ int main(int argc, char *argv[])
 		if (!c.bad)
 			fprintf(stderr, PROG ": invalid arguments\n");
 		fprintf(stderr, "Try '" PROG " --help'.\n");
+		free(c.volume);
+		free(c.mountpoint);
 		fuse_opt_free_args(&args);
 		return EXIT_USAGE;
 	}
