@@ -108,9 +108,9 @@ static void log_repair(struct checker *ck, const struct lfs_problem *p)
 	if (ck->err)
 		return;
 	if (ck->logfd < 0) {
-		ck->logfd = openat(ck->dirfd, FSCK_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		ck->logfd = lfs_open_file(ck->dirfd, FSCK_LOG, O_WRONLY | O_APPEND | O_CREAT);
 		if (ck->logfd < 0) {
-			ck->err = -errno;
+			ck->err = ck->logfd;
 			return;
 		}
 	}
@@ -475,9 +475,9 @@ static int read_header(int tfd, uint64_t base, struct lfs_idx_header *h)
 	char name[32];
 	unsigned char buf[LFS_IDX_HEADER_SIZE];
 	lfs_seg_name(base, "idx", name);
-	int fd = openat(tfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = lfs_open_file(tfd, name, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int rc = lfs_pread_full(fd, buf, sizeof(buf), 0);
 	close(fd);
 	if (rc == -ENODATA)
@@ -492,9 +492,9 @@ static int write_header(int tfd, uint64_t base, const struct lfs_idx_header *h)
 	char name[32];
 	unsigned char buf[LFS_IDX_HEADER_SIZE];
 	lfs_seg_name(base, "idx", name);
-	int fd = openat(tfd, name, O_WRONLY | O_CLOEXEC);
+	int fd = lfs_open_file(tfd, name, O_WRONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	lfs_idx_header_encode(h, buf);
 	int rc = lfs_pwrite_full(fd, buf, sizeof(buf), 0);
 	if (rc == 0 && fdatasync(fd) < 0)
@@ -525,9 +525,9 @@ static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx
 	if (!s->has_log || !s->has_idx)
 		return 0;
 	lfs_seg_name(s->base, "idx", name);
-	fd = openat(tfd, name, O_RDONLY | O_CLOEXEC);
+	fd = lfs_open_file(tfd, name, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	unsigned char hb[LFS_IDX_HEADER_SIZE];
 	rc = lfs_pread_full(fd, hb, sizeof(hb), 0);
 	if (rc == -ENODATA) {
@@ -975,7 +975,7 @@ static int check_names_and_topics(struct checker *ck)
 	}
 	if (!have_topics) {
 		bool fix = ck->repair;
-		if (fix && mkdirat(ck->dirfd, LFS_TOPICS_DIR, 0755) < 0) {
+		if (fix && mkdirat(ck->dirfd, LFS_TOPICS_DIR, LFS_DIR_MODE) < 0) {
 			rc = -errno;
 			goto out;
 		}
@@ -1029,6 +1029,18 @@ static int check_names_and_topics(struct checker *ck)
 		}
 		ck->res->topics++;
 		rc = check_topic(ck, topics[i].name);
+		if (rc < 0 && rc != -ENOMEM && rc != -EMFILE && rc != -ENFILE && rc != -EINTR &&
+		    !ck->err) {
+			/* One topic that cannot be checked (a file that cannot
+			 * be read, or is not a file) is reported and the rest
+			 * checked, as the mount leaves it out and mounts the
+			 * rest. */
+			const char *why = lfs_refusal(rc);
+			problem(ck, LFS_PROB_UNCHECKED, topics[i].name, UINT64_MAX, 0, 0, 0, false,
+				"cannot check the topic (%s%s): left as it is", why ? "a file of it " : "",
+				why ? why : strerror(-rc));
+			rc = 0;
+		}
 		if (rc < 0)
 			goto out;
 	}

@@ -123,6 +123,9 @@ struct lfs_volume {
 	bool readonly;
 	struct lfs_sb_info sb;
 	struct lfs_settings defaults; /* superblock defaults + mount options */
+	/* The largest write-framed record the transport carries whole (0: no
+	 * bound); see lfs_volume_set_write_record_max. */
+	_Atomic uint64_t write_record_max;
 	lfs_log_fn log;
 	void *log_ctx;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
@@ -205,6 +208,23 @@ int lfs_state_write(int dirfd, uint32_t state);
 int lfs_volume_lock_path(const char *path, int *fd_out);
 
 /* util.c */
+/* Modes of what the daemon creates in a volume: only its owner (the user
+ * the daemon runs as) reaches inside; the mount enforces each topic's mode
+ * (SPEC "Security": the volume reveals no more than the mount). */
+#define LFS_FILE_MODE 0600
+#define LFS_DIR_MODE 0700
+/* Every file of a volume is opened through lfs_open_file (util.c says
+ * how): fd, or -ELOOP (a symlink), -EISDIR, -ENXIO (FIFO, socket, device),
+ * or the open's error. With O_CREAT a missing file is made (O_EXCL,
+ * LFS_FILE_MODE); O_TRUNC applies only once the file is known regular.
+ * lfs_create_file makes a new empty file, removing whatever had the name. */
+int lfs_open_file(int dirfd, const char *name, int flags);
+int lfs_create_file(int dirfd, const char *name, int flags);
+/* A directory, never through a symlink: fd, or -ELOOP, -ENOTDIR, ... */
+int lfs_open_dir(int dirfd, const char *name);
+/* Why lfs_open_file / lfs_open_dir refused a file ("is a symbolic link
+ * ..."), or NULL for an error that is not a refusal. */
+const char *lfs_refusal(int err);
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
 int lfs_fsync_dir(int dirfd);

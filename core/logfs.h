@@ -134,6 +134,13 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *opts, lfs_volu
 int lfs_volume_close(lfs_volume *v);
 const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v);
 bool lfs_volume_readonly(const lfs_volume *v);
+/* The largest record one write(2) can carry whole to a write-framed topic
+ * through the caller (the daemon: one kernel write request), 0 for no bound.
+ * A write-framed topic's effective max_record is at most this; setting a
+ * larger max_record on one, or framing=write on a topic whose own
+ * max_record is larger, fails with EINVAL. */
+void lfs_volume_set_write_record_max(lfs_volume *v, uint64_t max);
+uint64_t lfs_volume_write_record_max(lfs_volume *v);
 /* fd of the volume directory (for statfs). */
 int lfs_volume_fd(const lfs_volume *v);
 /* Runs periodic work (interval syncs, retention by age). The volume starts a
@@ -293,6 +300,8 @@ enum lfs_problem_kind {
 	LFS_PROB_DATA_TRAILING,
 	LFS_PROB_SEAL,
 	LFS_PROB_ORDER,
+	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
+	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;

@@ -26,7 +26,7 @@ static int open_lost_found(int voldirfd, const char *sub, int *out)
 		next = strchr(comp, '/');
 		if (next)
 			*next++ = 0;
-		if (mkdirat(fd, comp, comp == path ? 0700 : 0755) == 0) {
+		if (mkdirat(fd, comp, LFS_DIR_MODE) == 0) {
 			rc = lfs_fsync_dir(fd);
 			if (rc < 0)
 				break;

@@ -2,6 +2,14 @@
  * Producers: a writer handle. In line framing each write's complete lines
  * become records and an unterminated fragment is held until the next write,
  * fsync or close; in write framing each write is one record.
+ *
+ * A line longer than max_record is never committed, not even in part. The
+ * kernel may split one write(2) into several requests, and a request that
+ * pushes the held fragment past max_record fails after the earlier requests
+ * were acknowledged (the writer sees a short count), so the fragment is
+ * dropped, and the handle discards through the end of that line: a writer
+ * that retries the rest of its buffer must not see the rest of the line
+ * committed as a record of its own (docs/DESIGN.md, "Large writes").
  */
 #include "internal.h"
 
@@ -14,6 +22,10 @@ struct lfs_producer {
 	lfs_topic *t;
 	char *frag;
 	size_t frag_len, frag_cap;
+	/* Inside a line longer than max_record whose first part was held and
+	 * dropped: every byte through its '\n' is refused (EMSGSIZE). Ends at
+	 * that '\n' and at fsync. Protected by mu, like frag. */
+	bool discarding;
 };
 
 int lfs_producer_open(lfs_topic *t, lfs_producer **out)
@@ -62,15 +74,33 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 		return rc < 0 ? rc : (ssize_t)len;
 	}
 	const char *b = buf;
-	const char *nl = memrchr(b, '\n', len);
+	if (p->discarding) {
+		/* The write that holds the line's end fails too: a write either
+		 * appends all its complete lines or none. */
+		if (memchr(b, '\n', len))
+			p->discarding = false;
+		return -EMSGSIZE;
+	}
+	const char *first = memchr(b, '\n', len);
+	const char *nl = first ? memrchr(b, '\n', len) : NULL;
 	size_t head = nl ? (size_t)(nl - b) + 1 : 0, tail = len - head;
-	/* The record being held, +1 for the '\n' it will get. */
-	if ((head ? tail : p->frag_len + tail) + 1 > st.max_record && tail)
+	/* The line that continues the held fragment, with its '\n' (or the one
+	 * it will get): too long, the fragment goes with the write. */
+	size_t joined = p->frag_len + (first ? (size_t)(first - b) + 1 : len + 1);
+	if (joined > st.max_record) {
+		if (p->frag_len && !first)
+			p->discarding = true;
+		p->frag_len = 0;
+		return -EMSGSIZE;
+	}
+	/* A too-long line of this write's own: the write fails, nothing held
+	 * changes. */
+	if (head && tail + 1 > st.max_record && tail)
 		return -EMSGSIZE;
 	if (head) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)b, head}};
-		int first = p->frag_len ? 0 : 1;
-		rc = lfs_topic_append_as(p->t, &st, LFS_FRAMING_LINE, iov + first, 2 - first, NULL);
+		int skip = p->frag_len ? 0 : 1;
+		rc = lfs_topic_append_as(p->t, &st, LFS_FRAMING_LINE, iov + skip, 2 - skip, NULL);
 		if (rc < 0)
 			return rc;
 		p->frag_len = 0;
@@ -94,6 +124,7 @@ ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
 int lfs_producer_flush(lfs_producer *p, bool sync)
 {
 	pthread_mutex_lock(&p->mu);
+	p->discarding = false; /* fsync and close end a line */
 	if (p->frag_len) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)"\n", 1}};
 		int rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov, 2, NULL);

@@ -138,8 +138,7 @@ static int open_file(struct scan *sc, const char *ext)
 	char name[32];
 	lfs_seg_name(sc->base, ext, name);
 	int fl = (sc->flags & LFS_SCAN_REPAIR) ? O_RDWR : O_RDONLY;
-	int fd = openat(sc->dirfd, name, fl | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return lfs_open_file(sc->dirfd, name, fl);
 }
 
 static const unsigned char *entry_at(struct scan *sc, uint64_t i)
@@ -486,9 +485,9 @@ static int write_index(struct scan *sc, bool seal)
 	if (sc->idx_fd < 0) {
 		char name[32];
 		lfs_seg_name(sc->base, "idx", name);
-		sc->idx_fd = openat(sc->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		sc->idx_fd = lfs_open_file(sc->dirfd, name, O_RDWR | O_CREAT);
 		if (sc->idx_fd < 0)
-			return -errno;
+			return sc->idx_fd;
 	}
 	if (!sc->hdr_ok) {
 		unsigned char h[LFS_IDX_HEADER_SIZE];
@@ -609,9 +608,9 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		if (repair) {
 			char name[32];
 			lfs_seg_name(base, "log", name);
-			int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+			int fd = lfs_open_file(dirfd, name, O_RDWR | O_CREAT);
 			if (fd < 0) {
-				rc = -errno;
+				rc = fd;
 				goto out;
 			}
 			close(fd);

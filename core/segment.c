@@ -74,12 +74,19 @@ static void note_data_file(lfs_segment *s, const struct stat *st)
 	s->data_ino = (uint64_t)st->st_ino;
 }
 
+/* Opens one of the segment's files (O_TRUNC: a new one, replacing whatever
+ * had its name); a file that is not one (SPEC "Security") is refused and
+ * logged. */
 static int open_seg_file(lfs_segment *s, const char *ext, int flags)
 {
 	char name[32];
 	lfs_seg_name(s->base, ext, name);
-	int fd = openat(s->topic->dirfd, name, flags | O_CLOEXEC, 0644);
-	return fd < 0 ? -errno : fd;
+	int fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
+				   : lfs_open_file(s->topic->dirfd, name, flags);
+	if (fd < 0 && lfs_refusal(fd))
+		lfs_log(s->topic->vol, 0, "topic %s: %s %s: not opened", s->topic->name, name,
+			lfs_refusal(fd));
+	return fd;
 }
 
 void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
@@ -562,13 +569,20 @@ static bool seal_agrees(lfs_segment *s, const unsigned char *raw, uint64_t n)
 	       e.offset == atomic_load(&s->next_offset) && e.pos == atomic_load(&s->size);
 }
 
+/* A file a read needs that is now refused (open_seg_file logged why) is
+ * damage made since the mount: the read fails with EIO, like any. */
+static int read_open_error(int rc)
+{
+	return lfs_refusal(rc) ? -EIO : rc;
+}
+
 static int map_idx_locked(lfs_segment *s)
 {
 	if (atomic_load(&s->idx))
 		return 0;
 	int fd = open_seg_file(s, "idx", O_RDONLY);
 	if (fd < 0)
-		return fd;
+		return read_open_error(fd);
 	int rc = 0;
 	uint64_t n = atomic_load(&s->nentries);
 	size_t len = LFS_IDX_HEADER_SIZE + (n + 1) * LFS_IDX_ENTRY_SIZE;
@@ -670,7 +684,7 @@ int lfs_segment_map_data(lfs_segment *s)
 		int fd = open_seg_file(s, "log", O_RDONLY);
 		struct stat st;
 		if (fd < 0) {
-			rc = fd;
+			rc = read_open_error(fd);
 		} else if (fstat(fd, &st) < 0) {
 			rc = -errno;
 			close(fd);
@@ -886,7 +900,7 @@ static int open_verified(lfs_segment *s)
 		return -EINVAL;
 	int fd = open_seg_file(s, "log", O_RDONLY);
 	if (fd < 0)
-		return fd;
+		return read_open_error(fd);
 	struct stat st;
 	int rc = 0;
 	if (fstat(fd, &st) < 0) {

@@ -213,11 +213,11 @@ int lfs_summary_read(int dirfd, struct lfs_summary **out)
 	struct stat st;
 	unsigned char *buf = NULL;
 	int rc;
-	int fd = openat(dirfd, LFS_SUMMARY_FILE, O_RDONLY | O_CLOEXEC);
+	int fd = lfs_open_file(dirfd, LFS_SUMMARY_FILE, O_RDONLY);
 
 	*out = NULL;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		goto out;

@@ -116,6 +116,11 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 	pthread_mutex_lock(&t->conf_mu);
 	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
 	pthread_mutex_unlock(&t->conf_mu);
+	/* A max_record inherited from the mount may pass what one write can
+	 * carry; lfs_topic_set refuses a topic's own that does. */
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	if (s->framing == LFS_FRAMING_WRITE && wmax && s->max_record > wmax)
+		s->max_record = wmax;
 }
 
 /* Appends seg to the segment list (segs_lock held for writing). */
@@ -197,6 +202,12 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	pthread_mutex_lock(&t->conf_mu);
 	own = t->own;
 	rc = lfs_setting_parse(&own, id, value);
+	uint32_t mask = t->own_mask | (1u << id);
+	uint64_t wmax = atomic_load(&t->vol->write_record_max);
+	uint32_t framing = mask & (1u << LFS_SET_FRAMING) ? own.framing : t->vol->defaults.framing;
+	if (rc == 0 && wmax && framing == LFS_FRAMING_WRITE && (mask & (1u << LFS_SET_MAX_RECORD)) &&
+	    own.max_record > wmax)
+		rc = -EINVAL;
 	if (rc == 0 && id == LFS_SET_FRAMING) {
 		/* Framing decides how existing bytes split into records: it
 		 * may only change while the topic has never had one. */
@@ -312,7 +323,7 @@ static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, siz
 		char name[32];
 		struct stat st;
 		lfs_seg_name(bases[j], "log", name);
-		if (rep && fstatat(t->dirfd, name, &st, 0) == 0)
+		if (rep && fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			rep->bytes_cut += (uint64_t)st.st_size;
 		if (t->vol->readonly)
 			continue;
@@ -346,8 +357,9 @@ static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum, cons
 	/* A deletion of the oldest segment that a crash cut short (its data
 	 * file gone): the file-by-file load finishes it. */
 	char name[32];
+	struct stat st;
 	lfs_seg_name(bases[0], "log", name);
-	if (faccessat(t->dirfd, name, F_OK, 0) < 0)
+	if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	struct lfs_sum_seg e;
 	for (; i < sum->nsegs; i++) {
@@ -424,8 +436,9 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 			 * trusted: reads of tail failed (ENOENT) until fsck.
 			 * Finish the deletion. */
 			char name[32];
+			struct stat st;
 			lfs_seg_name(bases[i], "log", name);
-			if (faccessat(t->dirfd, name, F_OK, 0) < 0 && errno == ENOENT) {
+			if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
 				lfs_log(t->vol, 1,
 					"topic %s: segment %llu has no data file (a deletion cut "
 					"short): %s",
@@ -512,9 +525,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 
 	if (!t)
 		return -ENOMEM;
-	t->dirfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t->dirfd = lfs_open_dir(v->topics_fd, name);
 	if (t->dirfd < 0) {
-		rc = -errno;
+		rc = t->dirfd;
 		goto fail;
 	}
 	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);

@@ -76,17 +76,127 @@ int lfs_fsync_dir(int dirfd)
 	return fsync(dirfd) < 0 ? -errno : 0;
 }
 
+/* ---- opening what the volume holds ----
+ *
+ * A volume is untrusted input (SPEC "Security"): whoever can write the
+ * volume directory may have put a symlink, a FIFO or a device where a
+ * backing file belongs. Every backing file is opened here: a symlink is
+ * never followed (O_NOFOLLOW), only a regular file is opened (checked by
+ * lstat before the open, so no FIFO or device is ever opened, and by fstat
+ * after it, so a swap in between is caught), and the open cannot block
+ * (O_NONBLOCK, cleared once it is known to be a regular file). */
+
+static int not_regular(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return 0;
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	return S_ISDIR(st->st_mode) ? -EISDIR : -ENXIO;
+}
+
+const char *lfs_refusal(int err)
+{
+	switch (err) {
+	case -ELOOP:
+		return "is a symbolic link (never followed)";
+	case -EISDIR:
+		return "is a directory, not a file";
+	case -ENXIO:
+		return "is not a regular file (a FIFO, socket or device)";
+	case -ENOTDIR:
+		return "is not a directory";
+	default:
+		return NULL;
+	}
+}
+
+static int open_existing(int dirfd, const char *name, int flags)
+{
+	struct stat st, fst;
+	bool trunc = flags & O_TRUNC;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	int rc = not_regular(&st);
+	if (rc < 0)
+		return rc;
+	int fd = openat(dirfd, name,
+			(flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &fst) < 0)
+		rc = -errno;
+	else if ((rc = not_regular(&fst)) == 0 && (fst.st_ino != st.st_ino || fst.st_dev != st.st_dev))
+		rc = -EAGAIN; /* replaced between the two looks */
+	if (rc == 0) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+			rc = -errno;
+	}
+	if (rc == 0 && trunc && ftruncate(fd, 0) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int lfs_open_file(int dirfd, const char *name, int flags)
+{
+	if (flags & O_CREAT) {
+		/* O_EXCL never follows a link, not even a dangling one. */
+		int fd = openat(dirfd, name,
+				(flags & ~O_TRUNC) | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+				LFS_FILE_MODE);
+		if (fd >= 0 || errno != EEXIST || (flags & O_EXCL))
+			return fd >= 0 ? fd : -errno;
+	}
+	for (int tries = 0;; tries++) {
+		int fd = open_existing(dirfd, name, flags);
+		if (fd != -EAGAIN || tries == 3)
+			return fd;
+	}
+}
+
+int lfs_create_file(int dirfd, const char *name, int flags)
+{
+	/* unlinkat removes a link itself, never its target. */
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return lfs_open_file(dirfd, name, flags | O_CREAT | O_EXCL);
+}
+
+int lfs_open_dir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	/* A symlink with O_DIRECTORY|O_NOFOLLOW: ELOOP or ENOTDIR depending
+	 * on the kernel; say which it was. */
+	int e = errno;
+	struct stat st;
+	if ((e == ENOTDIR || e == ELOOP) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+	return -e;
+}
+
 /* Write to a temporary name, fsync, rename over the target, fsync the
- * directory: readers see the old or the new file, never a torn one. */
+ * directory: readers see the old or the new file, never a torn one. A
+ * stale temporary file is removed first and the new one created with
+ * O_EXCL, so nothing placed at the temporary name is ever written through;
+ * rename replaces a link at the target, never its target. */
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len)
 {
 	char tmp[300];
 	int fd, rc;
 
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = lfs_create_file(dirfd, tmp, O_WRONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = lfs_pwrite_full(fd, buf, len, 0);
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
@@ -103,11 +213,11 @@ int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t l
 
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = lfs_open_file(dirfd, name, O_RDONLY);
 	size_t got = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (got < cap) {
 		ssize_t n = read(fd, (char *)buf + got, cap - got);
 		if (n < 0) {
@@ -145,15 +255,20 @@ int lfs_dir_open(int dirfd, DIR **out)
 	return 0;
 }
 
+/* Removes name (a directory tree, or anything else) under dirfd. A symlink
+ * is removed itself, at any level, never followed: each directory is opened
+ * with O_NOFOLLOW and its entries unlinked relative to it. */
 int lfs_remove_tree(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 	int rc = 0;
+	int fd = lfs_open_dir(dirfd, name);
 
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	d = fdopendir(fd);
 	if (!d) {
 		rc = -errno;
@@ -163,13 +278,14 @@ int lfs_remove_tree(int dirfd, const char *name)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (de->d_type == DT_DIR) {
-			int r = lfs_remove_tree(fd, de->d_name);
-			if (r < 0 && rc == 0)
-				rc = r;
-		} else if (unlinkat(fd, de->d_name, 0) < 0 && rc == 0) {
-			rc = -errno;
-		}
+		int r = 0;
+		if (de->d_type == DT_DIR)
+			r = lfs_remove_tree(fd, de->d_name);
+		else if (unlinkat(fd, de->d_name, 0) < 0)
+			/* d_type may be DT_UNKNOWN: a directory says EISDIR. */
+			r = errno == EISDIR ? lfs_remove_tree(fd, de->d_name) : -errno;
+		if (r < 0 && rc == 0)
+			rc = r;
 	}
 	closedir(d);
 	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)

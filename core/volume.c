@@ -234,7 +234,7 @@ int lfs_mkfs(const char *path, const struct lfs_mkfs_opts *o, struct lfs_sb_info
 	}
 	sb.ctime_ns = lfs_now_ns();
 
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	if (mkdir(path, LFS_DIR_MODE) < 0 && errno != EEXIST)
 		return -errno;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -257,7 +257,13 @@ int lfs_mkfs(const char *path, const struct lfs_mkfs_opts *o, struct lfs_sb_info
 		if (rc < 0)
 			goto out;
 	}
-	if (mkdirat(fd, LFS_TOPICS_DIR, 0755) < 0) {
+	/* SPEC "Security": the volume reveals no more than the mount, an
+	 * existing directory made a volume included. */
+	if (fchmod(fd, LFS_DIR_MODE) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (mkdirat(fd, LFS_TOPICS_DIR, LFS_DIR_MODE) < 0) {
 		rc = -errno;
 		goto out;
 	}
@@ -384,6 +390,14 @@ static ssize_t topics_find(lfs_volume *v, const char *name)
 	return -1;
 }
 
+/* Errors of loading one topic that are the machine's, not the topic's: they
+ * fail the mount rather than leave the topic out (the next try may work). */
+static bool topic_error_is_fatal(int rc)
+{
+	return rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE || rc == -ENOSPC || rc == -EDQUOT ||
+	       rc == -EROFS || rc == -EINTR;
+}
+
 static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *sum,
 		       struct lfs_open_report *rep)
 {
@@ -406,11 +420,13 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		lfs_topic *t;
 		rc = lfs_topic_load(v, de->d_name, was_clean, lfs_summary_topic(sum, de->d_name), rep,
 				    &t);
-		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA || rc == -EPROTONOSUPPORT) {
+		if (rc < 0 && !topic_error_is_fatal(rc)) {
 			/* One damaged topic must not take the others down: it
 			 * stays out of the mount until fsck.logfs repairs it. */
-			lfs_log(v, 0, "topic %s: cannot load (%s): left out of the mount, run fsck.logfs",
-				de->d_name, strerror(-rc));
+			const char *why = lfs_refusal(rc);
+			lfs_log(v, 0,
+				"topic %s: cannot load (%s%s): left out of the mount, run fsck.logfs",
+				de->d_name, why ? "a file of it " : "", why ? why : strerror(-rc));
 			rc = 0;
 			continue;
 		}
@@ -487,9 +503,9 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	if (rc < 0)
 		goto fail;
 	lfs_settings_merge(&v->defaults, &v->sb.defaults, &o->overrides, o->override_mask);
-	v->topics_fd = openat(v->dirfd, LFS_TOPICS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	v->topics_fd = lfs_open_dir(v->dirfd, LFS_TOPICS_DIR);
 	if (v->topics_fd < 0) {
-		rc = errno == ENOENT ? -EUCLEAN : -errno;
+		rc = v->topics_fd == -ENOENT ? -EUCLEAN : v->topics_fd;
 		goto fail;
 	}
 	int state = lfs_state_read(v->dirfd);
@@ -588,6 +604,16 @@ bool lfs_volume_readonly(const lfs_volume *v)
 	return v->readonly;
 }
 
+void lfs_volume_set_write_record_max(lfs_volume *v, uint64_t max)
+{
+	atomic_store(&v->write_record_max, max);
+}
+
+uint64_t lfs_volume_write_record_max(lfs_volume *v)
+{
+	return atomic_load(&v->write_record_max);
+}
+
 int lfs_volume_fd(const lfs_volume *v)
 {
 	return v->dirfd;
@@ -641,13 +667,13 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 		rc = -EEXIST;
 		goto out;
 	}
-	if (mkdirat(v->topics_fd, name, 0755) < 0) {
+	if (mkdirat(v->topics_fd, name, LFS_DIR_MODE) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	int dfd = openat(v->topics_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = lfs_open_dir(v->topics_fd, name);
 	if (dfd < 0) {
-		rc = -errno;
+		rc = dfd;
 		goto undo;
 	}
 	/* Fix (reliability_regress.sh): the framing decides how a topic's

@@ -30,6 +30,12 @@ int32_t ops_backing_id(uint64_t fh);
 
 /* devio.c: hooks the device I/O of a mounted session (see there why). */
 int devio_install(struct fuse_session *se);
+/* devio.c: before the mount, raises fs.fuse.max_pages_limit where it can;
+ * returns the page slots one write request will carry. */
+unsigned devio_prepare(void);
+/* devio.c: the largest write-framed record that one write request carries
+ * whole when it has this many page slots. */
+uint64_t devio_write_record_max(unsigned slots);
 
 /* passthrough.c: sealed segments through the kernel's FUSE passthrough. */
 struct kabi_init_in;

@@ -332,6 +332,18 @@ int main(int argc, char *argv[])
 			   volume, rep.segments_scanned, (unsigned long long)rep.records_cut,
 			   (unsigned long long)rep.bytes_cut);
 
+	/* Before the mount: the kernel reads the limit when it makes the
+	 * connection. */
+	uint64_t wmax = devio_write_record_max(devio_prepare());
+	lfs_volume_set_write_record_max(daemon_state.vol, wmax);
+	if ((c.mask & (1u << LFS_SET_MAX_RECORD)) && (c.mask & (1u << LFS_SET_FRAMING)) &&
+	    c.overrides.framing == LFS_FRAMING_WRITE && c.overrides.max_record > wmax) {
+		fprintf(stderr, PROG ": max_record=%llu: with framing=write at most %llu (what one "
+			"kernel write request carries; see logfs(8))\n",
+			(unsigned long long)c.overrides.max_record, (unsigned long long)wmax);
+		ret = EXIT_USAGE;
+		goto out_vol;
+	}
 	if (add_default_opts(&args, volume) < 0)
 		goto out_vol;
 	se = fuse_session_new(&args, &logfs_ops, sizeof(logfs_ops), NULL);

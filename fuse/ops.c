@@ -536,14 +536,6 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_iov(req, iov, cnt);
 }
 
-/* The kernel splits a direct write into requests of at most 256 pages, and
- * a buffer that is not page-aligned spans one page more than its length
- * suggests: only writes up to 1 MiB - 4 KiB surely arrive as one request.
- * A larger write-framed record could arrive in two requests and become two
- * records, so it is refused; the first request of any larger write is then
- * larger than this too, and the whole write(2) fails with EMSGSIZE. */
-#define WRITE_RECORD_MAX ((1u << 20) - 4096)
-
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -555,14 +547,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	atomic_store(&h->writer, fuse_req_ctx(req)->pid);
-	if (size > WRITE_RECORD_MAX) {
-		struct lfs_settings st;
-		lfs_topic_settings(h->topic, &st);
-		if (st.framing == LFS_FRAMING_WRITE) {
-			fuse_reply_err(req, EMSGSIZE);
-			return;
-		}
-	}
 	ssize_t n = lfs_producer_write(h->producer, buf, size);
 	if (n < 0) {
 		if (n == -EIO)

@@ -12,6 +12,16 @@
  *   write SLOT TEXT        one write(2) of TEXT (escapes \n \t \\ \0 \xHH)
  *   writen SLOT N BYTE     one write(2) of N copies of BYTE (decimal 0-255)
  *   writefile SLOT FILE BS write FILE in write(2) calls of BS bytes each
+ *   write1 SLOT FILE SKEW  one write(2) of all of FILE from a buffer that
+ *                          starts SKEW bytes past a page boundary (the
+ *                          kernel splits large writes by pages); prints
+ *                          the result, a count or an errno name, and
+ *                          succeeds whatever it is
+ *   writeall SLOT FILE SKEW  the same, retried from where a short count
+ *                          stopped until done or an error (what shells and
+ *                          stdio do); prints each result, space-separated
+ *   writev SLOT N LEN BYTE one writev(2) of N buffers of LEN copies of BYTE;
+ *                          prints the result like write1
  *   fsync SLOT | fdatasync SLOT | close SLOT
  *   read SLOT N            one read(2) of up to N bytes, copied to stdout
  *   pread SLOT OFF N       one pread(2), copied to stdout
@@ -44,6 +54,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +247,45 @@ int main(int argc, char **argv)
 					return 1;
 				}
 			}
+			free(buf);
+		} else if (strcmp(op, "write1") == 0 || strcmp(op, "writeall") == 0) {
+			int s = slot(ARG());
+			const char *path = ARG();
+			size_t skew = strtoull(ARG(), NULL, 10), len;
+			char *data = read_file(path, &len);
+			char *buf = data ? aligned_alloc(4096, (len + skew + 4095) / 4096 * 4096 + 4096) : NULL;
+			if (!buf || skew >= 4096)
+				usage("cannot read file, or SKEW not below 4096");
+			memcpy(buf + skew, data, len);
+			size_t off = 0;
+			do {
+				ssize_t n = write(fds[s], buf + skew + off, len - off);
+				printf("%s%s", off ? " " : "", n < 0 ? errname(errno) : "");
+				if (n < 0)
+					break;
+				printf("%zd", n);
+				off += (size_t)n;
+			} while (op[5] == 'a' && off < len);
+			printf("\n");
+			free(buf);
+			free(data);
+		} else if (strcmp(op, "writev") == 0) {
+			int s = slot(ARG());
+			size_t cnt = strtoull(ARG(), NULL, 10), len = strtoull(ARG(), NULL, 10);
+			int byte = atoi(ARG());
+			struct iovec *iov = calloc(cnt ? cnt : 1, sizeof(*iov));
+			char *buf = malloc(cnt * len + 1);
+			if (!iov || !buf)
+				usage("out of memory");
+			memset(buf, byte, cnt * len);
+			for (size_t k = 0; k < cnt; k++)
+				iov[k] = (struct iovec){buf + k * len, len};
+			ssize_t n = writev(fds[s], iov, (int)cnt);
+			if (n < 0)
+				printf("%s\n", errname(errno));
+			else
+				printf("%zd\n", n);
+			free(iov);
 			free(buf);
 		} else if (strcmp(op, "fsync") == 0) {
 			if (fsync(fds[slot(ARG())]) < 0)
