@@ -126,6 +126,8 @@ struct lfs_volume {
 	/* The largest write-framed record the transport carries whole (0: no
 	 * bound); see lfs_volume_set_write_record_max. */
 	_Atomic uint64_t write_record_max;
+	/* A batch failed its checksum: close leaves the volume dirty. */
+	atomic_bool checksum_errors;
 	lfs_log_fn log;
 	void *log_ctx;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */

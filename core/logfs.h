@@ -227,16 +227,19 @@ struct lfs_segment_stat {
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
 void lfs_segment_put(lfs_segment *s);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
+/* Checks every batch of the segment against its CRC, once per mount (reads
+ * check the batches they reach the same way; whoever hands the segment's
+ * file to someone else, like the kernel's passthrough, calls this first,
+ * or lfs_segment_open_data, which does). A sealed segment is read from its
+ * file into a small buffer, not through its mapping, which costs several
+ * times more to fault in. 0 when every byte is good, -EIO when a batch
+ * fails (logged), -errno when the file cannot be read. */
+int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
  * reference is held. Returns the number of bytes available at off. */
 ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr);
-/* Checks every batch of a sealed segment against its CRC, once per volume
- * open (reads check lazily, batch by batch; this checks all now, at scan
- * speed, and remembers): 0 when every batch is good, -EIO when one is not
- * (reads from it fail with EIO, and the failure is logged once). */
-int lfs_segment_verify(lfs_segment *s);
 /* A read-only descriptor of a sealed segment's data file, for a caller that
  * serves the file's bytes without going through the core (FUSE
  * passthrough). Only for a segment that lfs_segment_verify passes (-EIO
@@ -375,5 +378,15 @@ void lfs_seg_name(uint64_t base, const char *ext, char out[32]);
 int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base);
 uint32_t lfs_crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t lfs_now_ns(void);
+/* A process running as root that works on a volume whose directory belongs
+ * to another user acts on the volume's files as that owner: it sets its
+ * filesystem uid and gid (those of the calling thread, which threads
+ * created afterwards inherit) to the directory's, so whatever it creates
+ * belongs to the owner, who keeps using the volume without root. Call it
+ * before creating threads. Outside that case it changes nothing. Returns 0
+ * (*uid and *gid: the directory's owner), 1 when the owner cannot reach the
+ * volume by its path (nothing changed: the caller stays root and should
+ * say so), or -errno. */
+int lfs_act_as_volume_owner(const char *path, uid_t *uid, gid_t *gid);
 
 #endif

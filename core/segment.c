@@ -437,6 +437,13 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
 	atomic_store(&s->next_offset, next);
 	atomic_store(&s->size, pos);
 	atomic_store(&s->last_ts, last_ts);
+	/* What an earlier mount wrote is checked like a sealed segment's
+	 * batches before it is served: a clean unmount vouches for no byte
+	 * the disk changed since. What this mount appends is trusted. */
+	if (n > 0) {
+		atomic_store(&s->good_end, 0);
+		atomic_store(&s->verify_pending, true);
+	}
 	*out = s;
 	return 0;
 fail:
@@ -632,10 +639,12 @@ static void read_ahead(lfs_segment *s, uint64_t upto, uint64_t size)
 	(void)madvise((void *)(atomic_load(&s->data) + from), want - from, MADV_WILLNEED);
 }
 
-/* Checks the batches of a sealed segment loaded from disk against their
- * CRCs, in order, until the good prefix covers `want` bytes (or a batch
- * fails). A seal vouches for what was written; this catches what the disk
- * changed since. Checking as reads arrive keeps a first read to one pass
+/* Checks the batches of a segment loaded from disk (sealed, or the active
+ * one an earlier mount wrote) against their CRCs, in order, until the good
+ * prefix covers `want` bytes (or a batch fails). A seal vouches for what
+ * was written; this catches what the disk changed since. Once every batch
+ * is checked, good_end becomes UINT64_MAX: an active segment's later
+ * batches are this process's own appends. Checking as reads arrive keeps a first read to one pass
  * over the data, and asking the kernel to read ahead of the check makes a
  * cold segment stream at disk speed rather than fault page by page. */
 static void verify_upto(lfs_segment *s, uint64_t want)
@@ -659,14 +668,19 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 				"reads from byte %llu fail with EIO (run fsck.logfs)",
 				s->topic->name, (unsigned long long)s->base,
 				(unsigned long long)e.offset, (unsigned long long)good);
+			/* The volume stays marked dirty at unmount, so that the
+			 * next mount and fsck.logfs check it in full. */
+			atomic_store(&s->topic->vol->checksum_errors, true);
 			atomic_store(&s->verify_pending, false);
 			break;
 		}
 		good += e.len;
 		s->verify_next++;
 	}
-	if (s->verify_next == n)
+	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
+		good = UINT64_MAX;
 		atomic_store(&s->verify_pending, false);
+	}
 	atomic_store_explicit(&s->good_end, good, memory_order_release);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -877,14 +891,19 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 				"reads from byte %llu fail with EIO (run fsck.logfs)",
 				s->topic->name, (unsigned long long)s->base,
 				(unsigned long long)e.offset, (unsigned long long)good);
+			/* The volume stays marked dirty at unmount, so that the
+			 * next mount and fsck.logfs check it in full. */
+			atomic_store(&s->topic->vol->checksum_errors, true);
 			atomic_store(&s->verify_pending, false);
 			break;
 		}
 		good += e.len;
 		s->verify_next++;
 	}
-	if (s->verify_next == n)
+	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
+		good = UINT64_MAX;
 		atomic_store(&s->verify_pending, false);
+	}
 	atomic_store_explicit(&s->good_end, good, memory_order_release);
 	free(buf);
 	return rc;
@@ -928,16 +947,25 @@ static int open_verified(lfs_segment *s)
 
 int lfs_segment_verify(lfs_segment *s)
 {
-	if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
-		return -EINVAL;
-	uint64_t size = atomic_load(&s->size);
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
 	if (!atomic_load(&s->verify_pending))
 		return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
-	int fd = open_verified(s);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
+	if (atomic_load_explicit(&s->sealed, memory_order_acquire)) {
+		int fd = open_verified(s);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	}
+	/* The active segment an earlier mount wrote: its file runs past its
+	 * data (preallocated), so it is checked through its mapping. */
+	if (size == 0)
+		return 0;
+	int rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	verify_upto(s, size);
+	return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
 }
 
 int lfs_segment_open_data(lfs_segment *s)

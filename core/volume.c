@@ -587,7 +587,10 @@ int lfs_volume_close(lfs_volume *v)
 				lfs_log(v, 0, "volume %s: cannot write the segment summary: %s", v->path,
 					strerror(-r));
 		}
-		if (rc == 0)
+		if (rc == 0 && atomic_load(&v->checksum_errors))
+			lfs_log(v, 0, "volume %s: left marked not cleanly unmounted: a batch failed "
+				"its checksum (the next mount recovers; run fsck.logfs)", v->path);
+		else if (rc == 0)
 			rc = lfs_state_write(v->dirfd, LFS_STATE_CLEAN);
 	}
 	volume_free(v);

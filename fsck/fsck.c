@@ -261,6 +261,17 @@ int main(int argc, char **argv)
 		}
 	}
 	const char *vol = lfs_cli_volume(&cli, argc, argv);
+	/* Root repairing a user's volume leaves it the user's. */
+	uid_t owner;
+	gid_t group;
+	int r = lfs_act_as_volume_owner(vol, &owner, &group);
+	if (r < 0)
+		return operational_error(vol, r, mode != LFS_CHECK_NONE);
+	if (r == 1)
+		fprintf(stderr,
+			PROG ": warning: %s: its owner cannot reach it by this path; files "
+			"created in it will belong to root\n",
+			vol);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -12,6 +12,11 @@ struct daemon {
 	lfs_volume *vol;
 	bool readonly;
 	bool debug;
+	/* The volume directory's owner: the mount root's owner. */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	/* Root acting on the volume as its owner (lfs_act_as_volume_owner). */
+	bool as_owner;
 };
 
 extern struct daemon daemon_state;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -259,6 +260,21 @@ static int open_volume(const char *volume, const struct lfs_open_opts *oo,
 	}
 }
 
+/* Between the caller's filesystem ids (on) and the volume owner's (off)
+ * that lfs_act_as_volume_owner gave the daemon: only root switches. */
+static void fs_ids_as_caller(bool on)
+{
+	if (!daemon_state.as_owner)
+		return;
+	if (on) {
+		setfsuid(0);
+		setfsgid(getegid());
+	} else {
+		setfsgid(daemon_state.owner_gid);
+		setfsuid(daemon_state.owner_uid);
+	}
+}
+
 /* Many segments may be mapped at once; let the daemon have the files. */
 static void raise_nofile(void)
 {
@@ -312,6 +328,17 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 	raise_nofile();
+	rc = lfs_act_as_volume_owner(volume, &daemon_state.owner_uid, &daemon_state.owner_gid);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": %s: cannot act as the volume's owner: %s\n", c.volume,
+			strerror(-rc));
+		goto out_args;
+	}
+	if (rc == 1) {
+		fprintf(stderr, PROG ": warning: %s: its owner cannot reach it by this path; files "
+			"created in it will belong to root\n", c.volume);
+	}
+	daemon_state.as_owner = rc == 0 && geteuid() == 0 && daemon_state.owner_uid != 0;
 
 	struct lfs_open_opts oo = {.flags = LFS_OPEN_DEFER_TICKER | (c.ro ? LFS_OPEN_RDONLY : 0),
 				   .overrides = c.overrides,
@@ -351,11 +378,17 @@ int main(int argc, char *argv[])
 		goto out_vol; /* libfuse said why */
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_se;
-	if (fuse_session_mount(se, mountpoint) != 0)
+	/* The mount itself (the device, the mount point, the readahead in
+	 * sysfs) needs the caller's own rights, not the volume owner's. */
+	fs_ids_as_caller(true);
+	rc = fuse_session_mount(se, mountpoint);
+	if (rc == 0)
+		raise_readahead(mountpoint);
+	fs_ids_as_caller(false);
+	if (rc != 0)
 		goto out_sig;
 	if (devio_install(se) != 0)
 		goto out_unmount;
-	raise_readahead(mountpoint);
 	if (fuse_daemonize(c.foreground) != 0)
 		goto out_unmount;
 	if (!c.foreground) {

@@ -131,7 +131,10 @@ static int node_stat(struct node *n, struct handle *h, struct stat *st, double *
 	const struct lfs_sb_info *sb = lfs_volume_info(daemon_state.vol);
 	switch (n->kind) {
 	case NODE_ROOT:
+		/* The volume's owner makes topics in it (docs/DESIGN.md). */
 		st->st_mode = S_IFDIR | 0755;
+		st->st_uid = daemon_state.owner_uid;
+		st->st_gid = daemon_state.owner_gid;
 		st->st_nlink = 2;
 		set_times(st, sb->ctime_ns);
 		return 0;

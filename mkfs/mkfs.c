@@ -96,9 +96,21 @@ int main(int argc, char **argv)
 		}
 	}
 	const char *vol = lfs_cli_volume(&cli, argc, argv);
+	/* Root formatting a user's directory makes it a volume of that user;
+	 * a directory mkfs creates is the caller's. */
+	uid_t owner;
+	gid_t group;
+	int rc = lfs_act_as_volume_owner(vol, &owner, &group);
+	if (rc < 0 && rc != -ENOENT)
+		fail("cannot format %s: %s", vol, strerror(-rc));
+	if (rc == 1)
+		fprintf(stderr,
+			PROG ": warning: %s: its owner cannot reach it by this path; files "
+			"created in it will belong to root\n",
+			vol);
 
 	struct lfs_sb_info sb;
-	int rc = lfs_mkfs(vol, &mo, &sb);
+	rc = lfs_mkfs(vol, &mo, &sb);
 	switch (rc) {
 	case 0:
 		break;

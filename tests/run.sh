@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the test suites and prints one closing line "N passed, N failed".
-#   tests/run.sh BUILD [unit|integration] [NAME...]
+#   tests/run.sh BUILD [unit|integration|user] [NAME...]
 # Unit tests are cmocka binaries (each [ RUN ] that does not end [ OK ] is a
 # failure); integration tests are shell scripts printing "ok - ..." and
 # "not ok - ..." lines (a script that exits non-zero without a "not ok"
@@ -76,6 +76,48 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
 			echo "pass integration $name ($ok)"
 		fi
 	done
+fi
+
+# The suites marked "# unprivileged: yes" once more as an ordinary user
+# (tests/lib/as_user.sh): what a user mounts and uses without root. Needs
+# root to become that user; as anyone else it is skipped and says so.
+if [ "$WHAT" = all ] || [ "$WHAT" = user ]; then
+	names=""
+	for t in tests/integration/*.sh; do
+		grep -q '^# unprivileged: yes$' "$t" || continue
+		name=$(basename "$t" .sh)
+		wanted "$name" && names="$names $name"
+	done
+	if [ -z "$names" ]; then
+		:
+	elif [ "$(id -u)" -ne 0 ]; then
+		echo "skip user suites:$names (only root can run them as another user)"
+	else
+		sh tests/lib/as_user.sh "$BUILD" "$LOGDIR" $names >"$LOGDIR/user.setup" 2>&1
+		if grep -q '^not ok - ' "$LOGDIR/user.setup"; then
+			failed=$((failed + 1))
+			failures="$failures user-setup"
+			echo "FAIL user setup"
+			sed 's/^/    /' "$LOGDIR/user.setup"
+		fi
+		for name in $names; do
+			log="$LOGDIR/user.$name.log"
+			[ -f "$LOGDIR/user.$name.rc" ] || continue
+			rc=$(cat "$LOGDIR/user.$name.rc")
+			ok=$(grep -c '^ok - ' "$log")
+			bad=$(grep -c '^not ok - ' "$log")
+			if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+			passed=$((passed + ok))
+			failed=$((failed + bad))
+			if [ "$bad" -ne 0 ]; then
+				failures="$failures user:$name"
+				echo "FAIL user $name ($ok passed, $bad failed, exit $rc)"
+				sed 's/^/    /' "$log" | tail -n 60
+			else
+				echo "pass user $name ($ok)"
+			fi
+		done
+	fi
 fi
 
 [ -n "$failures" ] && echo "failed suites:$failures"

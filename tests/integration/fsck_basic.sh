@@ -1,4 +1,5 @@
 #!/bin/sh
+# unprivileged: yes
 # fsck.logfs: command line, exit codes, clean and dirty volumes, volumes in
 # use, things that are not volumes.
 . "$LFS_SRC/tests/integration/lib/fsck_common.sh"

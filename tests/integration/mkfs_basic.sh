@@ -1,4 +1,5 @@
 #!/bin/sh
+# unprivileged: yes
 # mkfs.logfs: formats, reports, records its options, and refuses (changing
 # nothing) non-volumes, existing volumes without -F, and volumes in use.
 . "$LFS_SRC/tests/integration/lib/fsck_common.sh"

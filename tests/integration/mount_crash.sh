@@ -1,4 +1,5 @@
 #!/bin/sh
+# unprivileged: yes
 # SPEC "Appending" (durability, atomic writes) and the mount-time part of
 # "Recovery": kill -9 of the daemon during appends, then a remount runs the
 # recovery scanner, logs it, and serves only whole, valid records; torn or

@@ -2,7 +2,8 @@
 # Sourced, not run: tests/run.sh runs tests/integration/*.sh only.
 #
 # Environment (set by tests/run.sh): LFS_BUILD, the absolute build directory;
-# LFS_SRC, the repository root. Tests run as root.
+# LFS_SRC, the repository root. Tests run as root, or as an ordinary user
+# (see as_root).
 #
 # Every test script:
 #   . "$LFS_SRC/tests/lib/mount.sh"
@@ -75,6 +76,17 @@ finish()
 	[ "$_fails" -eq 0 ]
 	exit $?
 }
+
+# as_root: the suite runs as root (tests/run.sh runs the suites marked
+# "# unprivileged: yes" as an ordinary user too; what only root can do is
+# skipped there, with skip).
+as_root() { [ "$(id -u)" -eq 0 ]; }
+# skip DESCRIPTION REASON: a check that cannot run here, said so.
+skip() { printf 'ok - %s # SKIP %s\n' "$1" "$2"; }
+# EPERM_OR_EACCES: what the kernel answers an ordinary user who writes to a
+# 0444 segment (truncate, setfattr) before the daemon is asked: EACCES, as
+# on any filesystem; root passes that check and the daemon says EPERM.
+if [ "$(id -u)" -eq 0 ]; then SEG_WRITE_ERR=EPERM; else SEG_WRITE_ERR=EACCES; fi
 
 # errtext NAME: the strerror text of an errno name, as tools print it.
 errtext()

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Runs integration suites as an ordinary user: tests/run.sh's user phase.
+#   tests/lib/as_user.sh BUILD LOGDIR NAME...
+# Run as root. Makes the user logfs-test if there is none, copies the
+# programs and the test scripts where that user can read them (the checkout
+# may sit under a directory closed to others), lets the user open /dev/fuse
+# for the run where it is closed to others (its mode is put back after,
+# under a lock so that concurrent runs do not put back each other's), and
+# runs each tests/integration/NAME.sh as the user, its output in
+# LOGDIR/user.NAME.log. Problems of the setup itself are "not ok" lines on
+# stdout.
+set -u
+BUILD=$1
+LOGDIR=$2
+shift 2
+USER_NAME=logfs-test
+LOCK=/run/lock/logfs-test-dev-fuse.lock
+
+if ! id -u "$USER_NAME" >/dev/null 2>&1 &&
+	! useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		"$USER_NAME"; then
+	echo "not ok - useradd $USER_NAME (the user the unprivileged suites run as)"
+	exit 1
+fi
+# libfuse mounts for an ordinary user through fusermount3, which must be
+# setuid root (Debian's fuse3 installs it so).
+FM=$(command -v fusermount3)
+if [ -z "$FM" ] || [ ! -u "$FM" ] || [ "$(stat -c %u "$FM")" != 0 ]; then
+	echo "not ok - fusermount3 is installed setuid root (${FM:-missing})"
+	exit 1
+fi
+
+U=$(mktemp -d "${TMPDIR:-/tmp}/lfs-user.XXXXXX") || exit 1
+trap 'rm -rf "$U"' EXIT
+mkdir -p "$U/build/tests/tools" "$U/src"
+cp "$BUILD/logfs" "$BUILD/mkfs.logfs" "$BUILD/fsck.logfs" "$U/build/" &&
+	cp "$BUILD"/tests/tools/* "$U/build/tests/tools/" &&
+	cp -r tests docs README.md "$U/src/" &&
+	chmod -R a+rX "$U" || {
+	echo "not ok - copy the programs and the suites for $USER_NAME"
+	exit 1
+}
+
+run_all()
+{
+	for name in "$@"; do
+		# The user's own TMPDIR: /tmp is shared, the user's files are not.
+		runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+			HOME=/nonexistent TMPDIR=/tmp LFS_BUILD="$U/build" LFS_SRC="$U/src" \
+			timeout 600 sh "$U/src/tests/integration/$name.sh" >"$LOGDIR/user.$name.log" 2>&1
+		echo "$?" >"$LOGDIR/user.$name.rc"
+	done
+}
+
+exec 9>"$LOCK" || exit 1
+flock 9
+mode=$(stat -c %a /dev/fuse) || exit 1
+if [ $((0$mode & 06)) -ne 6 ]; then
+	trap 'chmod "$mode" /dev/fuse; rm -rf "$U"' EXIT
+	trap 'exit 1' INT TERM HUP
+	chmod o+rw /dev/fuse || exit 1
+fi
+run_all "$@"
