@@ -7,9 +7,11 @@
  *    damaged backup rewritten from the primary) and the clean/dirty state;
  *  - the names in the volume: top-level entries other than superblock,
  *    state, topics, lost+found and fsck.log, entries of topics/ that are not
- *    topic directories, and files in a topic other than topic.conf and
- *    segment files are moved to VOLUME/lost+found/ (mirroring where they
- *    were), never deleted;
+ *    topic directories, and files in a topic other than topic.conf, the
+ *    cursor store and segment files are moved to VOLUME/lost+found/
+ *    (mirroring where they were), never deleted;
+ *  - the cursor store of each topic, by the check the daemon runs at mount
+ *    (lfs_cursor_store_check), against the log as checked here;
  *  - topic.conf: a damaged one is rewritten keeping every line that still
  *    parses (owner and mode default to the directory's);
  *  - the segments of a topic in order: a segment whose index header names
@@ -398,6 +400,11 @@ static void conf_salvage(int tfd, struct lfs_topic_meta *meta, struct lfs_settin
 				continue;
 			meta->gid = (uint32_t)v;
 			have |= 4;
+		} else if (!strcmp(line, "mirror") && !(have & 8)) {
+			if (lfs_mirror_name_check(val) < 0)
+				continue;
+			snprintf(meta->mirror, sizeof(meta->mirror), "%s", val);
+			have |= 8;
 		} else {
 			int id = lfs_setting_lookup(line);
 			if (id < 0 || (*mask & (1u << id)) || lfs_setting_parse(own, id, val) < 0)
@@ -597,6 +604,7 @@ struct topic_ctx {
 	struct seg *segs;
 	size_t nsegs;
 	uint32_t framing; /* for scan hints */
+	uint64_t first, next; /* the log's offsets once checked, for its cursors */
 };
 
 /* The quick check of a topic: 1 if every segment looks right. */
@@ -619,6 +627,8 @@ static int quick_topic(struct checker *ck, struct topic_ctx *tc)
 		prev_end = h.stream_pos + rs[i].valid_bytes;
 	}
 	if (rc == 1) {
+		tc->first = tc->nsegs ? rs[0].base_offset : 0;
+		tc->next = prev_next;
 		for (size_t i = 0; i < tc->nsegs; i++) {
 			ck->res->segments++;
 			if (rs[i].entries) /* an emptied segment's seal may keep lost offsets */
@@ -812,6 +822,9 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 		progress(ck, s->log_size);
 
 		prev_next = r.next_offset;
+		if (!have_prev)
+			tc->first = s->base;
+		tc->next = prev_next;
 		if (settled) {
 			prev_end = stream_pos + r.valid_bytes;
 			prev_end_known = true;
@@ -827,6 +840,18 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 		have_prev = true;
 	}
 	return 0;
+}
+
+/* The topic's cursors, against the log as checked (repaired) above: the
+ * check the daemon runs at mount (lfs_cursor_store_check). Repairs lose no
+ * valid cursor, so preen makes them too. */
+static int check_cursors(struct checker *ck, struct topic_ctx *tc)
+{
+	bool repaired;
+	int rc = lfs_cursor_store_check(tc->tfd, tc->name, tc->first, tc->next,
+					ck->mode != LFS_CHECK_NONE, scan_problem, ck, NULL, NULL,
+					&repaired);
+	return rc < 0 ? rc : ck->err;
 }
 
 static int check_topic(struct checker *ck, const char *name)
@@ -851,7 +876,8 @@ static int check_topic(struct checker *ck, const char *name)
 		uint64_t base;
 		bool is_log = lfs_seg_name_parse(e->name, "log", &base) == 0;
 		bool is_idx = !is_log && lfs_seg_name_parse(e->name, "idx", &base) == 0;
-		if (e->type == DT_REG && !strcmp(e->name, LFS_TOPIC_CONF))
+		if (e->type == DT_REG &&
+		    (!strcmp(e->name, LFS_TOPIC_CONF) || !strcmp(e->name, LFS_CURSOR_FILE)))
 			continue;
 		if (e->type != DT_REG || (!is_log && !is_idx)) {
 			char where[320];
@@ -911,12 +937,14 @@ static int check_topic(struct checker *ck, const char *name)
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
-			rc = 0;
+			rc = check_cursors(ck, &tc);
 			goto out;
 		}
 		ck->res->skipped_clean = false; /* checked in full below */
 	}
 	rc = full_topic(ck, &tc);
+	if (rc == 0 && !cancelled(ck))
+		rc = check_cursors(ck, &tc);
 out:
 	free(tc.segs);
 	free_dents(ents, nents);

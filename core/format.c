@@ -159,3 +159,57 @@ int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base)
 	*base = v;
 	return 0;
 }
+
+/* Cursor slot: magic(8) seq(8) offset(8) committed_at(8) skipped(8)
+ * flags(4) name_len(4) name(200, zero padded) reserved(4, zero)
+ * crc32c(4) of the 252 bytes before it. */
+#define CUR_NAME_AT 48
+#define CUR_CRC_AT (LFS_CURSOR_SLOT_SIZE - 4)
+
+static bool zeros(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+void lfs_cursor_slot_encode(const struct lfs_cursor_slot *s, unsigned char out[LFS_CURSOR_SLOT_SIZE])
+{
+	size_t len = strnlen(s->name, LFS_TOPIC_NAME_MAX);
+	memset(out, 0, LFS_CURSOR_SLOT_SIZE);
+	memcpy(out, LFS_CURSOR_MAGIC, 8);
+	lfs_put64(out + 8, s->seq);
+	lfs_put64(out + 16, s->offset);
+	lfs_put64(out + 24, s->committed_at);
+	lfs_put64(out + 32, s->skipped);
+	lfs_put32(out + 40, s->flags);
+	lfs_put32(out + 44, (uint32_t)len);
+	memcpy(out + CUR_NAME_AT, s->name, len);
+	lfs_put32(out + CUR_CRC_AT, lfs_crc32c(0, out, CUR_CRC_AT));
+}
+
+int lfs_cursor_slot_decode(const unsigned char in[LFS_CURSOR_SLOT_SIZE], struct lfs_cursor_slot *s)
+{
+	if (zeros(in, LFS_CURSOR_SLOT_SIZE))
+		return -ENOENT;
+	if (memcmp(in, LFS_CURSOR_MAGIC, 8) != 0 ||
+	    lfs_get32(in + CUR_CRC_AT) != lfs_crc32c(0, in, CUR_CRC_AT))
+		return -EUCLEAN;
+	uint32_t len = lfs_get32(in + 44);
+	uint32_t flags = lfs_get32(in + 40);
+	if (len == 0 || len > LFS_TOPIC_NAME_MAX || (flags & ~LFS_CURSOR_EXPLICIT) ||
+	    lfs_get32(in + CUR_CRC_AT - 4) != 0 ||
+	    !zeros(in + CUR_NAME_AT + len, LFS_TOPIC_NAME_MAX - len))
+		return -EUCLEAN;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, in + CUR_NAME_AT, len);
+	if (strlen(s->name) != len || lfs_topic_name_check(s->name) < 0)
+		return -EUCLEAN;
+	s->seq = lfs_get64(in + 8);
+	s->offset = lfs_get64(in + 16);
+	s->committed_at = lfs_get64(in + 24);
+	s->skipped = lfs_get64(in + 32);
+	s->flags = flags;
+	return 0;
+}

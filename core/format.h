@@ -120,4 +120,31 @@ void lfs_idx_entry_fields(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs
 int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 
 
+
+/* The cursor store of a topic: TOPIC_DIR/cursors, a sequence of 512-byte
+ * pairs of 256-byte slots, one pair per cursor (all zero: free). A commit
+ * writes the slot seq % 2 of its pair with seq one higher than the other's,
+ * so a torn write leaves the previous commit readable in the other slot.
+ * A slot never crosses a 512-byte sector. */
+#define LFS_CURSOR_FILE "cursors"
+#define LFS_CURSOR_MAGIC "LFSCURS1"
+#define LFS_CURSOR_SLOT_SIZE 256
+#define LFS_CURSOR_PAIR_SIZE 512
+#define LFS_CURSOR_EXPLICIT 1u /* flags: commit only by writes */
+
+struct lfs_cursor_slot {
+	uint64_t seq;          /* commit sequence: the higher slot of a pair wins */
+	uint64_t offset;       /* the next record to deliver */
+	uint64_t committed_at; /* ns */
+	uint64_t skipped;      /* records retention deleted before they were read */
+	uint32_t flags;
+	char name[LFS_TOPIC_NAME_MAX + 1];
+};
+void lfs_cursor_slot_encode(const struct lfs_cursor_slot *s,
+			    unsigned char out[LFS_CURSOR_SLOT_SIZE]);
+/* 0 valid, -ENOENT free (all zero), -EUCLEAN damaged (checksum, magic, name,
+ * flags). */
+int lfs_cursor_slot_decode(const unsigned char in[LFS_CURSOR_SLOT_SIZE],
+			   struct lfs_cursor_slot *s);
+
 #endif

@@ -2,6 +2,8 @@
  * Internal structures of the core. Locking order, outermost first:
  *   volume->topics_lock > topic->append_mu > topic->segs_lock > segment->mu
  *   topic->sync_mu is taken alone.
+ *   cursors->mu > cursor->mu, and cursors->mu > topic->append_mu (a cursor
+ *   opens its reader under it).
  */
 #ifndef LFS_INTERNAL_H
 #define LFS_INTERNAL_H
@@ -104,6 +106,8 @@ struct lfs_topic {
 	 * acknowledged yet, so an fsync need not wait for their round. */
 	_Atomic uint64_t acked_offset;
 	_Atomic uint64_t end_pos;     /* committed stream end */
+	/* Retention keeps every record from here on (UINT64_MAX: no floor). */
+	_Atomic uint64_t retention_floor;
 
 	struct io_uring *ring; /* the commit leader's; NULL until first used */
 	bool ring_failed;
@@ -115,6 +119,8 @@ struct lfs_topic {
 	int sync_error;
 	_Atomic uint64_t last_sync_ns;
 	atomic_bool dirty; /* appended since the last sync */
+
+	struct lfs_cursor_store *cursors; /* cursor.c */
 };
 
 struct lfs_volume {
@@ -187,6 +193,33 @@ uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 
 /* reader.c: segment s leaves the topic (segs_lock held for writing). */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
+
+/* reader.c: the offset of the first record not wholly inside the reader's
+ * bytes [0, byte). Changes nothing in the reader. */
+int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out);
+
+/* cursor.c */
+struct lfs_cursor_store;
+/* Checks a topic's cursor store against the log [first, next] (the check
+ * that mount and fsck share): damaged slots, duplicate names, a partial
+ * pair at the end, positions beyond next (clamped to next). Problems go to
+ * fn (topic name in each). With repair, a store with any problem is
+ * rewritten from its valid cursors (atomic replace). out (may be NULL):
+ * the valid cursors, clamped, with the pair each lives in (after a
+ * rewrite, its new one); caller frees. Returns problems found or -errno. */
+struct lfs_cursor_found {
+	struct lfs_cursor_slot slot;
+	uint64_t pair;
+};
+int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
+			   lfs_problem_fn fn, void *ctx, struct lfs_cursor_found **out,
+			   size_t *count, bool *repaired);
+/* At topic load: runs the check (repairing unless read-only) and builds the
+ * topic's cursors; logs problems. */
+int lfs_cursors_load(lfs_topic *t);
+void lfs_cursors_free(lfs_topic *t);
+/* Background commit of open reading handles (close mode). */
+void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
 /* topic.c */
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,

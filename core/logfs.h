@@ -157,10 +157,18 @@ int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
 
 /* ---- topics ---- */
 
+/* The longest mirror target name kept in a topic's metadata. */
+#define LFS_MIRROR_NAME_MAX 255
 struct lfs_topic_meta {
 	uint32_t mode; /* permission bits of the directory */
 	uint32_t uid, gid;
+	/* Where the daemon mirrors the topic to ("" for nowhere): opaque to
+	 * the core, which only keeps it in topic.conf (printable, no spaces,
+	 * at most LFS_MIRROR_NAME_MAX bytes; lfs_mirror_name_check). */
+	char mirror[LFS_MIRROR_NAME_MAX + 1];
 };
+/* 0 if name can be kept as a topic's mirror target, else -EINVAL. */
+int lfs_mirror_name_check(const char *name);
 int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
 		     lfs_topic **out);
 /* Looks up a topic by name and takes a reference: -ENOENT if absent. */
@@ -211,6 +219,12 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 int lfs_topic_sync(lfs_topic *t);
 /* Deletes the oldest sealed segment if its base is base: -EPERM otherwise. */
 int lfs_topic_delete_segment(lfs_topic *t, uint64_t base);
+/* A floor under retention: no record at or after offset floor is deleted by
+ * retention (a segment goes only when all its records are below the floor).
+ * UINT64_MAX (the default) is no floor. The daemon keeps it at the first
+ * record a mirror has not had acknowledged yet. */
+void lfs_topic_set_retention_floor(lfs_topic *t, uint64_t floor);
+uint64_t lfs_topic_retention_floor(lfs_topic *t);
 /* Applies retention by bytes and by age now; returns segments deleted. */
 int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns);
 
@@ -250,7 +264,9 @@ int lfs_segment_open_data(lfs_segment *s);
 
 /* ---- readers (tail, @N, @TIME) ---- */
 
-enum lfs_start_kind { LFS_START_FIRST, LFS_START_OFFSET, LFS_START_TIME };
+/* AT_OR_AFTER: the record at value or, where retention or a repair left no
+ * record there, the first one after it (a cursor's resume point). */
+enum lfs_start_kind { LFS_START_FIRST, LFS_START_OFFSET, LFS_START_TIME, LFS_START_AT_OR_AFTER };
 struct lfs_start {
 	enum lfs_start_kind kind;
 	uint64_t value; /* offset, or time in ns since the epoch */
@@ -273,6 +289,68 @@ ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off);
  * call on this reader or its close. */
 ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *iov, int max,
 			int *niov);
+
+/* Records one by one (for programs that forward them, not for byte
+ * streams): the record at the reader's record cursor, which starts at the
+ * reader's start record. Fills rec and moves the cursor past it: 1, or 0
+ * when no further record is committed yet, or a negative errno. rec->data
+ * points into a segment mapping and is valid until the next call on this
+ * reader or its close. */
+struct lfs_record {
+	uint64_t offset;
+	uint64_t timestamp; /* ns since the epoch, of the append that wrote it */
+	const void *data;   /* the record's bytes (a line record ends in '\n') */
+	size_t len;
+};
+int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec);
+
+/* ---- consumer cursors (cursor.c) ----
+ * A cursor is a named, durable read position of a topic: the offset of the
+ * next record to deliver. Names follow the topic name rules. A cursor has at
+ * most one reading handle; reading through it and closing (or the
+ * background commit while it stays open) moves the position to the record
+ * after the last whole record returned, unless its mode is explicit. */
+typedef struct lfs_cursor lfs_cursor;
+
+struct lfs_cursor_info {
+	uint64_t offset;       /* committed position: the next record to deliver */
+	uint64_t committed_at; /* ns of the last commit (creation for a new one) */
+	uint64_t skipped;      /* records retention deleted before they were read */
+	uint64_t lag;          /* next offset - offset */
+	uint64_t backlog;      /* payload bytes from the position to the end */
+	bool explicit_commit;
+	bool reading;          /* a reading handle is open */
+};
+/* Creates a cursor at the first retained record: 0 created, 1 it existed
+ * (and excl is false), -EEXIST (excl), -EINVAL / -ENAMETOOLONG bad name. */
+int lfs_cursor_create(lfs_topic *t, const char *name, bool excl);
+/* -ENOENT, -EBUSY while any handle is open on it. */
+int lfs_cursor_delete(lfs_topic *t, const char *name);
+/* Names in sorted order; caller frees each and the array. */
+int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count);
+int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out);
+/* Sets the position from text: a decimal offset (at most the next offset;
+ * below the first retained record it resumes there), "begin", "end",
+ * "@TIME" or "@-AGE". -EINVAL for anything else, -EBUSY while a reader has
+ * it open. Durable on return. */
+int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t now_ns);
+int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit);
+/* Opens a handle on a cursor; read: the exclusive reading handle, a view of
+ * the log from the committed position (-EBUSY if another is open, unless
+ * that one was flushed by its opener and has not read since: it is closing,
+ * and is taken over). A position that retention passed resumes at the first
+ * retained record and counts the difference in skipped (durably). */
+int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out);
+/* Bytes readable through the reading handle now (its view). */
+uint64_t lfs_cursor_size(lfs_cursor *c);
+ssize_t lfs_cursor_peek(lfs_cursor *c, uint64_t off, size_t len, struct iovec *iov, int max,
+			int *niov);
+ssize_t lfs_cursor_read(lfs_cursor *c, void *buf, size_t len, uint64_t off);
+/* Commits what the reading handle returned (close mode) durably.
+ * hand_over: the handle's opener closed it; another open may take over. */
+int lfs_cursor_flush(lfs_cursor *c, bool hand_over);
+/* Commits as flush does and releases the handle. */
+int lfs_cursor_close(lfs_cursor *c);
 
 /* ---- producers (a writer handle with line framing) ---- */
 
@@ -305,6 +383,7 @@ enum lfs_problem_kind {
 	LFS_PROB_ORDER,
 	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
 	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
+	LFS_PROB_CURSOR,    /* a topic's cursor store */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;

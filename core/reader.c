@@ -23,6 +23,9 @@ struct lfs_reader {
 	lfs_segment **segs;
 	size_t nsegs, cap;
 	size_t cursor; /* index of the segment the last read used */
+	/* The record cursor (lfs_reader_next_record): the next record's
+	 * offset and its byte position relative to start_pos. */
+	uint64_t rec_offset, rec_off;
 	/* Under the topic's segs_lock: the topic's list of readers, and the
 	 * segments retention deleted before this reader pinned them (with a
 	 * reference each), in offset order, taken over by refresh. */
@@ -113,9 +116,17 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			r->start_offset = t->segs[0]->base;
 		}
 		return 0;
+	case LFS_START_AT_OR_AFTER:
 	case LFS_START_OFFSET: {
+		bool after = st->kind == LFS_START_AT_OR_AFTER;
 		if (st->value == next)
 			return 0;
+		if (after && n && st->value < t->segs[0]->base) {
+			*seg_index = 0;
+			r->start_pos = t->segs[0]->stream_pos;
+			r->start_offset = t->segs[0]->base;
+			return 0;
+		}
 		if (!n || st->value > next || st->value < t->segs[0]->base)
 			return -ENOENT;
 		size_t lo = 0, hi = n;
@@ -128,8 +139,37 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 		}
 		lfs_segment *s = t->segs[lo];
 		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire) ||
-		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0)
-			return -ENOENT; /* a gap left by a repair */
+		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0) {
+			if (!after)
+				return -ENOENT; /* a gap left by a repair */
+			/* The first record after the gap: the next segment
+			 * with records, or the end. */
+			for (i = lo + 1; i < n; i++)
+				if (atomic_load_explicit(&t->segs[i]->nentries, memory_order_acquire)) {
+					*seg_index = i;
+					r->start_pos = t->segs[i]->stream_pos;
+					r->start_offset = t->segs[i]->base;
+					return 0;
+				}
+			return 0;
+		}
+		if (after) {
+			/* In a lost range inside the segment: the batch after it. */
+			struct lfs_idx_entry e;
+			int rc = lfs_segment_map_idx(s);
+			if (rc < 0)
+				return rc;
+			uint64_t k = lfs_segment_find_offset(s, st->value);
+			lfs_segment_read_entry(s, k, &e);
+			if (st->value >= e.offset + e.count &&
+			    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
+				lfs_segment_read_entry(s, k + 1, &e);
+				*seg_index = lo;
+				r->start_pos = s->stream_pos + e.pos;
+				r->start_offset = e.offset;
+				return 0;
+			}
+		}
 		uint64_t pos;
 		int rc = locate_offset(s, st->value, &pos);
 		if (rc < 0)
@@ -198,6 +238,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	rc = find_start(r, st, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
+	r->rec_offset = r->start_offset;
 	if (rc == 0) {
 		r->next = t->readers;
 		if (t->readers)
@@ -251,6 +292,63 @@ uint64_t lfs_reader_size(lfs_reader *r)
 uint64_t lfs_reader_start_offset(lfs_reader *r)
 {
 	return r->start_offset;
+}
+
+/* Only reads the reader (never its segment cache): a cursor's background
+ * commit calls it while the reading thread may be between requests. */
+int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
+{
+	if (byte == 0) {
+		*out = r->start_offset;
+		return 0;
+	}
+	uint64_t pos = r->start_pos + byte - 1; /* the last byte returned */
+	size_t lo = 0, hi = r->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->segs[mid]->stream_pos <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
+		return -EIO;
+	lfs_segment *s = r->segs[lo];
+	uint64_t rel = pos - s->stream_pos;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	uint64_t a = 0, b = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	if (b == 0)
+		return -EIO;
+	/* The last batch whose data starts at or before rel. */
+	while (b - a > 1) {
+		uint64_t mid = a + (b - a) / 2;
+		struct lfs_idx_entry e;
+		lfs_segment_read_entry(s, mid, &e);
+		if (e.pos <= rel)
+			a = mid;
+		else
+			b = mid;
+	}
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(s, a, &e);
+	if (rel < e.pos || rel >= e.pos + e.len)
+		return -EIO;
+	if (rel == e.pos + e.len - 1) {
+		*out = e.offset + e.count;
+		return 0;
+	}
+	if (s->framing != LFS_FRAMING_LINE) {
+		*out = e.offset; /* one record per batch, not returned whole */
+		return 0;
+	}
+	rc = lfs_segment_map_data(s);
+	if (rc < 0)
+		return rc;
+	const unsigned char *d = atomic_load(&s->data);
+	*out = e.offset + lfs_count_byte(d + e.pos, (size_t)(rel + 1 - e.pos), '\n');
+	return 0;
 }
 
 /* Segment s leaves the topic (retention; segs_lock held for writing):
@@ -415,4 +513,56 @@ ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off)
 		}
 	}
 	return (ssize_t)done;
+}
+
+int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
+{
+	struct iovec iov;
+	int n;
+	/* peek pins what the position needs and leaves r->cursor on the
+	 * segment holding it (segments are never empty at a committed byte). */
+	ssize_t got = lfs_reader_peek(r, r->rec_off, 1, &iov, 1, &n);
+	if (got <= 0)
+		return (int)got;
+	lfs_segment *s = r->segs[r->cursor];
+	uint64_t in_seg = r->start_pos + r->rec_off - s->stream_pos;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	uint64_t k = lfs_segment_find_offset(s, r->rec_offset);
+	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire))
+		return -EIO;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(s, k, &e);
+	/* The byte cursor and the record cursor must name the same record. */
+	if (r->rec_offset < e.offset || r->rec_offset - e.offset >= e.count || in_seg < e.pos ||
+	    in_seg >= e.pos + e.len)
+		return -EIO;
+	size_t len;
+	const void *p;
+	if (s->framing == LFS_FRAMING_WRITE) {
+		if (in_seg != e.pos || e.count != 1)
+			return -EIO;
+		len = e.len;
+	} else {
+		ssize_t avail = lfs_segment_peek(s, in_seg, (size_t)(e.pos + e.len - in_seg), &p);
+		if (avail <= 0)
+			return avail < 0 ? (int)avail : -EIO;
+		const char *nl = memchr(p, '\n', (size_t)avail);
+		if (!nl)
+			return -EIO;
+		len = (size_t)(nl - (const char *)p) + 1;
+	}
+	ssize_t avail = lfs_segment_peek(s, in_seg, len, &p);
+	if (avail < 0)
+		return (int)avail;
+	if ((size_t)avail != len)
+		return -EIO;
+	rec->offset = r->rec_offset;
+	rec->timestamp = e.ts;
+	rec->data = p;
+	rec->len = len;
+	r->rec_offset++;
+	r->rec_off += len;
+	return 1;
 }

@@ -22,6 +22,7 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	t->vol = v;
 	t->dirfd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	atomic_init(&t->retention_floor, UINT64_MAX);
 	pthread_mutex_init(&t->conf_mu, NULL);
 	pthread_mutex_init(&t->append_mu, NULL);
 	pthread_mutex_init(&t->seal_mu, NULL);
@@ -33,6 +34,7 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 
 static void topic_free(lfs_topic *t)
 {
+	lfs_cursors_free(t);
 	/* The active pointer holds a reference of its own. */
 	lfs_segment_put(t->active);
 	for (size_t i = 0; i < t->nsegs; i++)
@@ -103,6 +105,8 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 {
 	if (t->vol->readonly)
 		return -EROFS;
+	if (lfs_mirror_name_check(meta->mirror) < 0)
+		return -EINVAL;
 	pthread_mutex_lock(&t->conf_mu);
 	int rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
 	if (rc == 0)
@@ -538,6 +542,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		t->own_mask = 0;
 	}
 	rc = load_segments(t, was_clean, sum, rep);
+	if (rc < 0)
+		goto fail;
+	rc = lfs_cursors_load(t);
 	if (rc < 0)
 		goto fail;
 	*out = t;
@@ -1093,6 +1100,16 @@ int lfs_topic_delete_segment(lfs_topic *t, uint64_t base)
 	return rc;
 }
 
+void lfs_topic_set_retention_floor(lfs_topic *t, uint64_t floor)
+{
+	atomic_store(&t->retention_floor, floor);
+}
+
+uint64_t lfs_topic_retention_floor(lfs_topic *t)
+{
+	return atomic_load(&t->retention_floor);
+}
+
 int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
@@ -1114,6 +1131,9 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 			      now_ns - newest > ms_to_ns(st.retention_ms);
 		if (!by_bytes && !by_age)
 			break;
+		/* Records at or past the floor stay, whatever the limits say. */
+		if (atomic_load(&s->next_offset) > atomic_load(&t->retention_floor))
+			break;
 		int rc = drop_oldest(t);
 		if (rc < 0) {
 			lfs_log(t->vol, 0, "topic %s: retention could not delete segment: %s",
@@ -1129,6 +1149,7 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
+	lfs_cursors_tick(t, now_ns);
 	if (!t->vol->readonly && seal_rolled(t, false, now_ns) < 0)
 		return; /* logged; retried next tick */
 	lfs_topic_settings(t, &st);

@@ -6,12 +6,14 @@
 #include <fuse_lowlevel.h>
 
 #include "logfs.h"
+#include "mirror.h"
 #include "nodes.h"
 
 struct daemon {
 	lfs_volume *vol;
 	bool readonly;
 	bool debug;
+	mirror *mirror; /* topics' mirrors (mirror/), NULL when read-only */
 	/* The volume directory's owner: the mount root's owner. */
 	uid_t owner_uid;
 	gid_t owner_gid;
@@ -64,6 +66,17 @@ void pt_negotiate(const struct kabi_init_in *in, struct kabi_init_out *out);
 enum pt_mode pt_open(struct node *n, lfs_segment *s, int32_t *backing_id);
 /* At the release of an open file pt_open answered mode for. */
 void pt_release(struct node *n, enum pt_mode mode);
+
+/* cursors.c: TOPIC/cursors/ and its files (the FUSE side of core/cursor.c) */
+#define CURSORS_DIR "cursors"
+int cursor_node_stat(struct node *n, lfs_cursor *open_handle, struct stat *st);
+/* A write to a cursor: the new position as text ("1200\n", "end", ...). */
+int cursor_write(struct node *n, const char *buf, size_t size);
+/* user.logfs.* of a cursor: value into buf (length or -errno); names. */
+int cursor_xattr_get(struct node *n, const char *key, char *buf, size_t len);
+int cursor_xattr_names(char *buf, size_t cap);
+int cursor_xattr_set(struct node *n, const char *key, const char *value);
+int cursor_xattr_remove(struct node *n, const char *key);
 
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

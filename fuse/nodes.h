@@ -11,14 +11,16 @@
 
 #include <stdint.h>
 
-enum node_kind { NODE_ROOT, NODE_TOPIC, NODE_TAIL, NODE_SEGMENT, NODE_AT };
+/* NODE_CURSORS: a topic's cursors/ directory; NODE_CURSOR: one cursor
+ * (its name in `at`). */
+enum node_kind { NODE_ROOT, NODE_TOPIC, NODE_TAIL, NODE_SEGMENT, NODE_AT, NODE_CURSORS, NODE_CURSOR };
 
 struct node {
 	uint64_t ino;
 	enum node_kind kind;
 	lfs_topic *topic; /* a reference; NULL for the root */
 	uint64_t base;    /* NODE_SEGMENT */
-	char *at;         /* NODE_AT: the text after '@' */
+	char *at;         /* NODE_AT: the text after '@'; NODE_CURSOR: its name */
 	uint64_t nlookup;
 	struct node *hnext_ino, *hnext_key;
 	/* NODE_SEGMENT, protected by pt_mu (passthrough.c): how the kernel

@@ -33,7 +33,9 @@ struct handle {
 	lfs_reader *reader;     /* tail and @... opened for reading */
 	lfs_producer *producer; /* tail opened for writing */
 	lfs_segment *segment;   /* sealed segment */
-	struct node *node;      /* sealed segment: held until release */
+	lfs_cursor *cursor;     /* a cursor (reading or not) */
+	struct node *node;      /* a cursor's or a sealed segment's node, held while open */
+	bool writable, reading; /* a cursor handle's access */
 	enum pt_mode pt;        /* sealed segment: how the kernel reads it */
 	int32_t backing_id;     /* PT_BACKING: the kernel's id of its data file */
 	fuse_ino_t ino;
@@ -46,6 +48,7 @@ struct handle {
 struct dir_handle {
 	char **names;
 	size_t count;
+	bool topic; /* a topic's listing: its "cursors" entry is a directory */
 };
 
 static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -174,6 +177,16 @@ static int node_stat(struct node *n, struct handle *h, struct stat *st, double *
 		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
 		return 0;
 	}
+	case NODE_CURSORS:
+		lfs_topic_get_meta(n->topic, &m);
+		st->st_mode = S_IFDIR | (m.mode & 07777);
+		st->st_uid = m.uid;
+		st->st_gid = m.gid;
+		st->st_nlink = 2;
+		set_times(st, sb->ctime_ns);
+		return 0;
+	case NODE_CURSOR:
+		return cursor_node_stat(n, h && h->reading ? h->cursor : NULL, st);
 	case NODE_SEGMENT: {
 		lfs_segment *s;
 		struct lfs_segment_stat ss;
@@ -220,8 +233,11 @@ static void reply_entry(fuse_req_t req, struct node *n)
 	}
 	e.ino = n->ino;
 	e.attr_timeout = timeout;
-	/* Topic and segment names are stable; @names are resolved anew. */
-	e.entry_timeout = n->kind == NODE_AT ? 0 : (n->kind == NODE_TAIL ? 1.0 : timeout);
+	/* Topic and segment names are stable; @names and cursors (created
+	 * and removed at any time) are resolved anew. */
+	e.entry_timeout = n->kind == NODE_AT || n->kind == NODE_CURSOR ? 0
+			  : n->kind == NODE_TAIL || n->kind == NODE_CURSORS ? 1.0
+									  : timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		nodes_forget(n->ino, 1);
 }
@@ -257,6 +273,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		uint64_t base;
 		if (strcmp(name, "tail") == 0) {
 			n = nodes_get(NODE_TAIL, p->topic, 0, NULL);
+		} else if (strcmp(name, CURSORS_DIR) == 0) {
+			n = nodes_get(NODE_CURSORS, p->topic, 0, NULL);
 		} else if (name[0] == '@') {
 			struct lfs_start st;
 			lfs_reader *r;
@@ -276,6 +294,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				n = nodes_get(NODE_SEGMENT, p->topic, base, NULL);
 			}
 		}
+	} else if (p->kind == NODE_CURSORS) {
+		struct lfs_cursor_info ci;
+		if (lfs_cursor_stat(p->topic, name, &ci) == 0)
+			n = nodes_get(NODE_CURSOR, p->topic, 0, name);
 	}
 	nodes_put(p);
 	if (n)
@@ -308,8 +330,8 @@ static bool caller_view_size(fuse_req_t req, fuse_ino_t ino, uint64_t *size)
 	bool found = false;
 	pthread_mutex_lock(&handles_mu);
 	for (struct handle *h = handles.prev; h != &handles && !found; h = h->prev)
-		if (h->ino == ino && h->pid == pid && h->reader) {
-			*size = lfs_reader_size(h->reader);
+		if (h->ino == ino && h->pid == pid && (h->reader || (h->cursor && h->reading))) {
+			*size = h->reader ? lfs_reader_size(h->reader) : lfs_cursor_size(h->cursor);
 			found = true;
 		}
 	pthread_mutex_unlock(&handles_mu);
@@ -325,7 +347,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (!n)
 		return;
 	int rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
-	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT) &&
+	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT || n->kind == NODE_CURSOR) &&
 	    caller_view_size(req, ino, &size)) {
 		st.st_size = (off_t)size;
 		st.st_blocks = (blkcnt_t)((size + 511) / 512);
@@ -398,10 +420,15 @@ static void release_handle(struct handle *h)
 				   lfs_topic_name(h->topic), strerror(-rc));
 	}
 	lfs_reader_close(h->reader);
-	if (h->node) {
-		pt_release(h->node, h->pt);
-		nodes_put(h->node);
+	if (h->cursor) {
+		int rc = lfs_cursor_close(h->cursor);
+		if (rc < 0)
+			daemon_log(3, "topic %s: cursor %s: commit at close failed: %s",
+				   lfs_topic_name(h->topic), h->node->at, strerror(-rc));
 	}
+	if (h->node)
+		pt_release(h->node, h->pt);
+	nodes_put(h->node);
 	if (h->segment) {
 		lfs_segment_put(h->segment);
 		lfs_topic_release(h->topic);
@@ -439,6 +466,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			break;
 		case NODE_AT:
 			rc = wr ? -EACCES : open_reader(n, h);
+			fi->direct_io = 1;
+			break;
+		case NODE_CURSOR:
+			rc = wr && daemon_state.readonly ? -EROFS
+							 : lfs_cursor_open(n->topic, n->at, rd, &h->cursor);
+			if (rc == 0) {
+				/* The node names the cursor for writes and logs. */
+				h->node = nodes_find(ino);
+				h->writable = wr;
+				h->reading = rd;
+			}
 			fi->direct_io = 1;
 			break;
 		case NODE_SEGMENT:
@@ -524,13 +562,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, n ? p : NULL, (size_t)n);
 		return;
 	}
-	if (!h->reader) {
+	if (!h->reader && !h->cursor) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
 	struct iovec iov[16];
 	int cnt;
-	ssize_t n = lfs_reader_peek(h->reader, (uint64_t)off, size, iov, 16, &cnt);
+	ssize_t n = h->reader ? lfs_reader_peek(h->reader, (uint64_t)off, size, iov, 16, &cnt)
+			      : lfs_cursor_peek(h->cursor, (uint64_t)off, size, iov, 16, &cnt);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (n == 0)
@@ -545,6 +584,14 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct handle *h = fh_of(fi);
 	(void)ino;
 	(void)off; /* every write appends */
+	if (h->cursor && h->writable) {
+		int rc = cursor_write(h->node, buf, size);
+		if (rc < 0)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
 	if (!h->producer) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -571,6 +618,10 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = h->producer && atomic_load(&h->writer) == fuse_req_ctx(req)->pid
 			 ? lfs_producer_flush(h->producer, false)
 			 : 0;
+	/* A cursor commits what this handle returned, durably, before
+	 * close(2) returns; its opener's close lets the next reader in. */
+	if (h->cursor)
+		rc = lfs_cursor_flush(h->cursor, fuse_req_ctx(req)->pid == h->pid);
 	fuse_reply_err(req, -rc);
 }
 
@@ -586,7 +637,9 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	struct handle *h = fh_of(fi);
 	(void)ino;
 	(void)datasync;
-	int rc = h->producer ? lfs_producer_flush(h->producer, true) : lfs_topic_sync(h->topic);
+	int rc = h->producer ? lfs_producer_flush(h->producer, true)
+		 : h->cursor ? lfs_cursor_flush(h->cursor, false)
+			     : lfs_topic_sync(h->topic);
 	fuse_reply_err(req, -rc);
 }
 
@@ -606,10 +659,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		size_t nb;
 		rc = lfs_topic_list_sealed(n->topic, &bases, &nb);
 		if (rc == 0) {
-			d->names = calloc(nb + 2, sizeof(char *));
+			d->topic = true;
+			d->names = calloc(nb + 3, sizeof(char *));
 			rc = d->names ? 0 : -ENOMEM;
 			if (rc == 0)
 				d->names[d->count++] = strdup("tail");
+			if (rc == 0)
+				d->names[d->count++] = strdup(CURSORS_DIR);
 			for (size_t i = 0; rc == 0 && i < nb; i++) {
 				char name[32];
 				lfs_seg_name(bases[i], "log", name);
@@ -617,6 +673,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			}
 			free(bases);
 		}
+	} else if (rc == 0 && n->kind == NODE_CURSORS) {
+		rc = lfs_cursor_list(n->topic, &d->names, &d->count);
 	} else if (rc == 0) {
 		rc = -ENOTDIR;
 	}
@@ -654,7 +712,10 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* Tools skip entries with inode 0; the real number comes
 		 * with lookup. */
 		st.st_ino = i + 2;
-		st.st_mode = ((fuse_ino_t)ino == FUSE_ROOT_ID || i < 2) ? S_IFDIR : S_IFREG;
+		st.st_mode = ((fuse_ino_t)ino == FUSE_ROOT_ID || i < 2 ||
+			      (d->topic && !strcmp(name, CURSORS_DIR)))
+				     ? S_IFDIR
+				     : S_IFREG;
 		size_t len = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(i + 1));
 		if (len > size - used)
 			break;
@@ -710,12 +771,20 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!p)
 		return;
 	int rc;
-	if (p->kind != NODE_ROOT)
+	if (p->kind == NODE_TOPIC && !strcmp(name, CURSORS_DIR))
+		rc = -EPERM; /* every topic has it */
+	else if (p->kind != NODE_ROOT)
 		rc = -ENOTDIR;
 	else if (daemon_state.readonly)
 		rc = -EROFS;
-	else
+	else {
+		/* The mirror's reader would keep the topic busy. */
+		if (daemon_state.mirror)
+			mirror_pause(daemon_state.mirror, name);
 		rc = lfs_topic_delete(daemon_state.vol, name);
+		if (rc < 0 && daemon_state.mirror)
+			mirror_resume(daemon_state.mirror, name);
+	}
 	nodes_put(p);
 	fuse_reply_err(req, -rc);
 }
@@ -728,12 +797,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = -ENOENT;
 	uint64_t base;
 	if (p->kind == NODE_TOPIC) {
-		if (strcmp(name, "tail") == 0 || name[0] == '@')
+		if (strcmp(name, "tail") == 0 || name[0] == '@' || !strcmp(name, CURSORS_DIR))
 			rc = -EPERM;
 		else if (daemon_state.readonly)
 			rc = -EROFS;
 		else if (strlen(name) == SEG_NAME_LEN && lfs_seg_name_parse(name, "log", &base) == 0)
 			rc = lfs_topic_delete_segment(p->topic, base);
+	} else if (p->kind == NODE_CURSORS) {
+		rc = daemon_state.readonly ? -EROFS : lfs_cursor_delete(p->topic, name);
 	} else {
 		rc = -EPERM;
 	}
@@ -741,14 +812,61 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, -rc);
 }
 
+/* Only cursors can be created: open(O_CREAT) or touch in TOPIC/cursors/. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)fi;
-	fuse_reply_err(req, daemon_state.readonly ? EROFS : EPERM);
+	(void)mode; /* a cursor has its topic's owner and mode */
+	struct node *p = node_or_reply(req, parent);
+	if (!p)
+		return;
+	int rc = p->kind != NODE_CURSORS ? -EPERM
+		 : daemon_state.readonly ? -EROFS
+					 : lfs_cursor_create(p->topic, name, fi->flags & O_EXCL);
+	struct node *n = NULL;
+	if (rc >= 0) {
+		n = nodes_get(NODE_CURSOR, p->topic, 0, name);
+		rc = n ? 0 : -ENOMEM;
+	}
+	nodes_put(p);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	bool wr = acc == O_WRONLY || acc == O_RDWR, rd = acc == O_RDONLY || acc == O_RDWR;
+	struct handle *h = calloc(1, sizeof(*h));
+	struct fuse_entry_param e;
+	double timeout;
+	memset(&e, 0, sizeof(e));
+	rc = h ? lfs_cursor_open(n->topic, n->at, rd, &h->cursor) : -ENOMEM;
+	if (rc == 0) {
+		h->reading = rd;
+		rc = node_stat(n, h, &e.attr, &timeout);
+	}
+	if (rc < 0) {
+		if (h && h->cursor)
+			lfs_cursor_close(h->cursor);
+		free(h);
+		nodes_forget(n->ino, 1);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	h->kind = NODE_CURSOR;
+	h->ino = n->ino;
+	h->pid = fuse_req_ctx(req)->pid;
+	h->topic = n->topic;
+	lfs_topic_ref(h->topic);
+	h->node = nodes_find(n->ino);
+	h->writable = wr;
+	e.ino = n->ino;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	handles_add(h);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		nodes_forget(n->ino, 1);
+		release_handle(h);
+	}
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)

@@ -4,6 +4,7 @@
 # corpus seeded from its committed corpus and regressions:
 #   scan     tests/fuzz/fuzz_scan.c: corpus/, regressions/
 #   summary  tests/fuzz/fuzz_summary.c: corpus-summary/, regressions-summary/
+#   cursors  tests/fuzz/fuzz_cursors.c: corpus-cursors/, regressions-cursors/
 # A crash input is written to the target's regressions directory (commit
 # it: make check replays those through tests/integration/fuzz_replay.sh).
 # Prints libFuzzer's final statistics (executions) for each target and
@@ -13,7 +14,7 @@ set -u
 BUILD=${1:-build}
 SECS=${2:-${FUZZ_SECONDS:-180}}
 if [ $# -ge 2 ]; then shift 2; else shift $#; fi
-TARGETS=${*:-scan summary}
+TARGETS=${*:-scan summary cursors}
 CC_FUZZ=${CC_FUZZ:-clang}
 status=0
 
@@ -48,8 +49,9 @@ for t in $TARGETS; do
 	case $t in
 	scan) fuzz scan tests/fuzz/corpus tests/fuzz/regressions || status=1 ;;
 	summary) fuzz summary tests/fuzz/corpus-summary tests/fuzz/regressions-summary || status=1 ;;
+	cursors) fuzz cursors tests/fuzz/corpus-cursors tests/fuzz/regressions-cursors || status=1 ;;
 	*)
-		echo "fuzz: unknown target '$t' (scan, summary)" >&2
+		echo "fuzz: unknown target '$t' (scan, summary, cursors)" >&2
 		status=1
 		;;
 	esac

@@ -7,6 +7,9 @@
 #   fuzz_summary.c  (the segment summary parser):
 #                   tests/tools/fuzz_replay_summary, corpus-summary/,
 #                   regressions-summary/
+#   fuzz_cursors.c  (the cursor store decoder and check):
+#                   tests/tools/fuzz_replay_cursors, corpus-cursors/,
+#                   regressions-cursors/
 LFS_SRC=${LFS_SRC:-.}
 LFS_BUILD=${LFS_BUILD:-$LFS_SRC/build}
 
@@ -36,3 +39,4 @@ replay() {
 
 replay fuzz_replay fuzz corpus regressions
 replay fuzz_replay_summary "fuzz summary" corpus-summary regressions-summary
+replay fuzz_replay_cursors "fuzz cursors" corpus-cursors regressions-cursors

@@ -181,7 +181,7 @@ seq -f 'roll record %07g' 1 1000 >"$T/roll"
 check "one handle appends across rolls" "$LFSIO" open 0 wa "$R" writefile 0 "$T/roll" 20 close 0
 check "rolls are invisible to producers and to readers of tail" same "$R" "$T/roll"
 check "the rolls made sealed segments of whole records" \
-	eq "$(ls "$M/r" | tr '\n' ' ')" "00000000000000000000.log 00000000000000000204.log 00000000000000000408.log 00000000000000000612.log tail "
+	eq "$(ls "$M/r" | tr '\n' ' ')" "00000000000000000000.log 00000000000000000204.log 00000000000000000408.log 00000000000000000612.log cursors tail "
 check "a sealed segment is at most segment_size" eq "$(size "$M/r/00000000000000000204.log")" 4080
 # A single write larger than segment_size goes into one segment.
 seq -f 'huge %06g' 1 1000 >"$T/huge"  # 12000 bytes

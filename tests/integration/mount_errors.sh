@@ -18,7 +18,7 @@ S0=$M/t/00000000000000000000.log
 S1=$M/t/00000000000000000409.log
 S2=$M/t/00000000000000000818.log
 check "setup: three sealed segments" eq "$(ls "$M/t" | tr '\n' ' ')" \
-	"00000000000000000000.log 00000000000000000409.log 00000000000000000818.log tail "
+	"00000000000000000000.log 00000000000000000409.log 00000000000000000818.log cursors tail "
 
 # ---- rm ----
 check "rm of tail fails with EPERM" fails_with EPERM rm -f "$M/t/tail"
@@ -26,7 +26,7 @@ check "rm of a sealed segment that is not the oldest fails with EPERM" fails_wit
 check "rm of the newest sealed segment fails with EPERM" fails_with EPERM rm -f "$S2"
 check "rm of a missing segment fails with ENOENT" fails_with ENOENT rm "$M/t/00000000000000000001.log"
 check "rm of the topic directory with rm (not -r) fails" sh -c "! rm '$M/t' 2>/dev/null"
-check "nothing was removed by the refused rm calls" eq "$(ls "$M/t" | wc -l)" 4
+check "nothing was removed by the refused rm calls" eq "$(ls "$M/t" | wc -l)" 5
 check "rm of the oldest sealed segment works (manual retention)" rm -f "$S0"
 check "the removed segment is gone" sh -c "! ls '$M/t' | grep -q 00000000000000000000"
 sed -n '410,1300p' "$T/all" >"$T/rest"
@@ -79,7 +79,7 @@ check "mkdir inside a topic fails with EPERM" fails_with EPERM mkdir "$M/t/sub"
 check "mknod (fifo) in a topic fails with EPERM" fails_with EPERM mkfifo "$M/t/fifo"
 check "symlink in a topic fails with EPERM" fails_with EPERM ln -s tail "$M/t/link"
 check "hard link of tail fails with EPERM" fails_with EPERM ln "$M/t/tail" "$M/t/hard"
-check "nothing was created" eq "$(ls -A "$M/t" | grep -vc '\.log$')" 1
+check "nothing was created" eq "$(ls -A "$M/t" | grep -v '\.log$' | tr '\n' ' ')" "cursors tail "
 check "a malformed @ name cannot be created: EINVAL" fails_with EINVAL touch "$M/t/@bogus"
 first=$(xattr "$M/t" first_offset)
 check "an existing @N cannot be opened for writing: EACCES" "$LFSIO" expect EACCES open 0 w "$M/t/@$first"
@@ -191,7 +191,7 @@ acked2=$(awk '{ print $1 + 0 }' "$T/ack2" 2>/dev/null)
 acked2=${acked2:-0}
 i=0
 while [ "$(df -k --output=avail "$FS" | tail -n 1)" -lt 1600 ] && [ $i -lt 30 ]; do
-	rm -f "$M/ballast/$(ls "$M/ballast" | head -n 1)" || break
+	rm -f "$M/ballast/$(ls "$M/ballast" | grep log | head -n 1)" || break
 	i=$((i + 1))
 done
 check "rm of the oldest sealed segments freed space ($i removed)" test "$(df -k --output=avail "$FS" | tail -n 1)" -ge 1600

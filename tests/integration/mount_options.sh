@@ -31,11 +31,11 @@ lfs_mount "$V" "$M" -o segment_ms=1s || exit 1
 mkdir "$M/age"
 echo first >>"$M/age/tail"
 echo second >>"$M/age/tail"
-check "segment_ms=1s: no roll within the first second" eq "$(ls "$M/age")" tail
+check "segment_ms=1s: no roll within the first second" eq "$(ls "$M/age" | tr '\n' ' ')" "cursors tail "
 sleep 1.3
 echo third >>"$M/age/tail"
 check "segment_ms=1s: the next append after a second rolls the segment" \
-	eq "$(ls "$M/age" | tr '\n' ' ')" "00000000000000000000.log tail "
+	eq "$(ls "$M/age" | tr '\n' ' ')" "00000000000000000000.log cursors tail "
 check "segment_ms: the sealed segment holds the older records" eq "$(cat "$M/age/00000000000000000000.log")" "$(printf 'first\nsecond')"
 check "segment_ms: tail holds everything" eq "$(cat "$M/age/tail")" "$(printf 'first\nsecond\nthird')"
 lfs_umount "$M"
@@ -43,7 +43,7 @@ lfs_mount "$V" "$M" -o segment_ms=0 || exit 1
 echo fourth >>"$M/age/tail"
 sleep 1.3
 echo fifth >>"$M/age/tail"
-check "segment_ms=0: never rolls by age" eq "$(ls "$M/age" | tr '\n' ' ')" "00000000000000000000.log tail "
+check "segment_ms=0: never rolls by age" eq "$(ls "$M/age" | tr '\n' ' ')" "00000000000000000000.log cursors tail "
 lfs_umount "$M"
 
 # ---- framing=write as a mount option: the default of new topics ----

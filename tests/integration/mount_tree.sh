@@ -12,7 +12,7 @@ lfs_mount "$V" "$M" -o segment_size=4K || exit 1
 # ---- topics ----
 check "an empty mount lists nothing" eq "$(ls -A "$M")" ""
 check "mkdir MOUNTPOINT/TOPIC creates a topic" mkdir "$M/app"
-check "a new topic holds only tail" eq "$(ls -A "$M/app")" tail
+check "a new topic holds only tail and cursors/" eq "$(ls -A "$M/app" | tr '\n' ' ')" "cursors tail "
 check "tail of a new topic is empty" eq "$(size "$M/app/tail")" 0
 check "cat of an empty tail prints nothing" eq "$(cat "$M/app/tail" | wc -c)" 0
 check "mkdir -m 0750: the topic's mode comes from the caller" sh -c "mkdir -m 0750 '$M/m750' && [ \$(stat -c %a '$M/m750') = 750 ]"
@@ -42,10 +42,10 @@ check "mkdir of an existing topic fails with EEXIST" fails_with EEXIST mkdir "$M
 seq -f 'rec %05g' 1 1000 >"$T/all"
 dd if="$T/all" of="$M/app/tail" bs=10 conv=notrunc status=none
 check "cat tail prints every record" same "$M/app/tail" "$T/all"
-check "ls -U TOPIC: tail, then the sealed segments in offset order" \
-	eq "$(ls -U "$M/app" | tr '\n' ' ')" "tail 00000000000000000000.log 00000000000000000409.log "
+check "ls -U TOPIC: tail, cursors, then the sealed segments in offset order" \
+	eq "$(ls -U "$M/app" | tr '\n' ' ')" "tail cursors 00000000000000000000.log 00000000000000000409.log "
 check "ls TOPIC (sorted) shows the same names" \
-	eq "$(ls "$M/app" | tr '\n' ' ')" "00000000000000000000.log 00000000000000000409.log tail "
+	eq "$(ls "$M/app" | tr '\n' ' ')" "00000000000000000000.log 00000000000000000409.log cursors tail "
 sed -n '1,409p' "$T/all" >"$T/seg0"
 sed -n '410,818p' "$T/all" >"$T/seg1"
 cat "$T/seg0" "$T/seg1" >"$T/sealed"
@@ -90,7 +90,7 @@ check "the deleted topic is gone from ls" sh -c "! ls '$M' | grep -qx app"
 check "the deleted topic is ENOENT" fails_with ENOENT stat "$M/app"
 check "a topic of the same name can be made again" mkdir "$M/app"
 check "the new topic is empty" eq "$(size "$M/app/tail")" 0
-check "the new topic has no segments" eq "$(ls -A "$M/app")" tail
+check "the new topic has no segments" eq "$(ls -A "$M/app" | tr '\n' ' ')" "cursors tail "
 echo new >>"$M/app/tail"
 check "the new topic starts at offset 0" eq "$(xattr "$M/app" first_offset) $(xattr "$M/app" next_offset)" "0 1"
 
