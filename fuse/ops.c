@@ -480,8 +480,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fi->direct_io = 1;
 			break;
 		case NODE_SEGMENT:
-			/* Immutable, for root too. */
-			rc = wr ? -EACCES : lfs_segment_get(n->topic, n->base, &h->segment);
+			/* Immutable, for root too; O_TRUNC with O_RDONLY is a
+			 * truncation too (EPERM, like every one). */
+			rc = wr ? -EACCES
+			     : fi->flags & O_TRUNC ? -EPERM
+						   : lfs_segment_get(n->topic, n->base, &h->segment);
 			if (rc == 0) {
 				lfs_topic_hold(n->topic);
 				/* The kernel may send FORGET for the node before
