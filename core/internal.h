@@ -136,6 +136,10 @@ struct lfs_volume {
 	atomic_bool checksum_errors;
 	lfs_log_fn log;
 	void *log_ctx;
+
+	/* Producers' held fragment buffers, against held_max (producer.c). */
+	uint64_t held_max;
+	_Atomic uint64_t held_bytes;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
 	void *clock_ctx;
 
@@ -192,6 +196,10 @@ void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 
+/* Runs fn(arg), which reads mapped segment files: a SIGBUS it takes (the
+ * file was cut under the mapping) ends it and makes this return -EIO. */
+int lfs_mapped_access(void (*fn)(void *), void *arg);
+
 /* reader.c: segment s leaves the topic (segs_lock held for writing). */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 
@@ -223,6 +231,7 @@ void lfs_cursors_free(lfs_topic *t);
 void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
 /* topic.c */
+int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);

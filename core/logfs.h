@@ -121,7 +121,14 @@ struct lfs_open_opts {
 	 * depends on how fast the machine runs. */
 	lfs_clock_fn clock;
 	void *clock_ctx;
+	/* Bound on the memory all producers' held line fragments take
+	 * together (0: LFS_HELD_MAX_DEFAULT); a write past it fails with
+	 * ENOBUFS and appends nothing. */
+	uint64_t held_max;
 };
+#define LFS_HELD_MAX_DEFAULT (256ull << 20)
+/* Bytes the volume's held fragments take now (their buffers). */
+uint64_t lfs_volume_held_bytes(lfs_volume *v);
 struct lfs_open_report {
 	bool was_clean;
 	unsigned topics;

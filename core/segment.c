@@ -18,11 +18,84 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A sealed segment's file can be cut behind the daemon's back (another
+ * process, a damaged disk) after it was mapped: touching a page past the
+ * new end raises SIGBUS. The daemon's own reads of mappings run under
+ * lfs_mapped_access, which turns that SIGBUS into -EIO for the one read
+ * (a reply the kernel copies from such a mapping fails inside the kernel,
+ * which ends that request with EIO itself: mount_untrusted.sh reads both
+ * ways). */
+static _Thread_local sigjmp_buf *bus_env;
+static struct sigaction bus_prev;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (bus_env)
+		siglongjmp(*bus_env, 1);
+	/* Not a guarded access: back to what the process had, and the
+	 * faulting instruction faults again under it. */
+	sigaction(SIGBUS, &bus_prev, NULL);
+}
+
+static void bus_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_prev);
+}
+
+int lfs_mapped_access(void (*fn)(void *), void *arg)
+{
+	sigjmp_buf env;
+	pthread_once(&bus_once, bus_install);
+	if (sigsetjmp(env, 0)) {
+		bus_env = NULL;
+		return -EIO;
+	}
+	bus_env = &env;
+	fn(arg);
+	bus_env = NULL;
+	return 0;
+}
+
+struct crc_job {
+	const unsigned char *p;
+	size_t len;
+	uint32_t crc;
+};
+
+static void crc_job_run(void *arg)
+{
+	struct crc_job *j = arg;
+	j->crc = lfs_crc32c(0, j->p, j->len);
+}
+
+struct copy_job {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
+static void copy_job_run(void *arg)
+{
+	struct copy_job *j = arg;
+	memcpy(j->dst, j->src, j->len);
+}
 
 static size_t page_round(uint64_t n)
 {
@@ -581,12 +654,19 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
-/* Whether a sealed segment's seal entry says what was loaded of it. */
-static bool seal_agrees(lfs_segment *s, const unsigned char *raw, uint64_t n)
+/* Whether a sealed segment's index (mapped at map, len bytes) says what
+ * was loaded of it: its seal agrees, and the entries the seal vouches for
+ * are the ones it sealed (their CRC). Reads trust the entries' fields from
+ * then on (lfs_segment_read_entry), so a flipped byte in one must be found
+ * here: one pass over the index, small beside the data. */
+static bool seal_agrees(lfs_segment *s, const unsigned char *map, size_t len, uint64_t n)
 {
 	struct lfs_idx_entry e;
-	return lfs_idx_entry_decode(raw, &e) == 0 && e.type == LFS_ENTRY_SEAL && e.count == n &&
-	       e.offset == atomic_load(&s->next_offset) && e.pos == atomic_load(&s->size);
+	struct crc_job j = {map + LFS_IDX_HEADER_SIZE, (size_t)n * LFS_IDX_ENTRY_SIZE, 0};
+	return lfs_idx_entry_decode(map + len - LFS_IDX_ENTRY_SIZE, &e) == 0 &&
+	       e.type == LFS_ENTRY_SEAL && e.count == n && e.offset == atomic_load(&s->next_offset) &&
+	       e.pos == atomic_load(&s->size) && lfs_mapped_access(crc_job_run, &j) == 0 &&
+	       j.crc == e.crc;
 }
 
 /* A file a read needs that is now refused (open_seg_file logged why) is
@@ -614,7 +694,7 @@ static int map_idx_locked(lfs_segment *s)
 	void *p = (uint64_t)st.st_size == len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
 	if (p == MAP_FAILED) {
 		rc = -errno;
-	} else if (!p || !seal_agrees(s, (const unsigned char *)p + len - LFS_IDX_ENTRY_SIZE, n)) {
+	} else if (!p || !seal_agrees(s, p, len, n)) {
 		/* What was loaded (the seal at mount, or the summary of the
 		 * last clean close) no longer describes the files: changed
 		 * behind the daemon's back. Serving it could show wrong
@@ -660,6 +740,14 @@ static void read_ahead(lfs_segment *s, uint64_t upto, uint64_t size)
  * batches are this process's own appends. Checking as reads arrive keeps a first read to one pass
  * over the data, and asking the kernel to read ahead of the check makes a
  * cold segment stream at disk speed rather than fault page by page. */
+/* A batch's bytes against its CRC; false too when they cannot be read (the
+ * file was cut under the mapping). */
+static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
+{
+	struct crc_job j = {p, len, 0};
+	return lfs_mapped_access(crc_job_run, &j) == 0 && j.crc == crc;
+}
+
 static void verify_upto(lfs_segment *s, uint64_t want)
 {
 	pthread_mutex_lock(&s->mu);
@@ -675,7 +763,7 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 						 s->verify_next * LFS_IDX_ENTRY_SIZE,
 					 &e) < 0 ||
 		    e.pos != good || e.pos + e.len > s->data_maplen ||
-		    lfs_crc32c(0, d + e.pos, e.len) != e.crc) {
+		    !batch_crc_ok(d + e.pos, e.len, e.crc)) {
 			lfs_log(s->topic->vol, 0,
 				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 				"reads from byte %llu fail with EIO (run fsck.logfs)",
@@ -990,7 +1078,8 @@ ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
 {
 	const void *p;
 	ssize_t n = lfs_segment_peek(s, off, len, &p);
-	if (n > 0)
-		memcpy(buf, p, (size_t)n);
+	struct copy_job j = {buf, p, (size_t)(n > 0 ? n : 0)};
+	if (n > 0 && lfs_mapped_access(copy_job_run, &j) < 0)
+		return -EIO;
 	return n;
 }

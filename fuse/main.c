@@ -34,6 +34,7 @@ struct cmdline {
 	bool bad;
 	struct lfs_settings overrides;
 	uint32_t mask;
+	uint64_t held_max;
 	struct mirror_config mirror;
 	bool mirror_given;
 };
@@ -46,7 +47,8 @@ enum {
 	KEY_HELP,
 	KEY_VERSION,
 	KEY_MIRROR,
-	KEY_MIRROR_REPLICAS
+	KEY_MIRROR_REPLICAS,
+	KEY_HELD_MAX
 };
 
 static const struct fuse_opt cmdline_opts[] = {
@@ -66,6 +68,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("sync=", KEY_SETTING),
 	FUSE_OPT_KEY("framing=", KEY_SETTING),
 	FUSE_OPT_KEY("max_record=", KEY_SETTING),
+	FUSE_OPT_KEY("held_max=", KEY_HELD_MAX),
 	FUSE_OPT_KEY("mirror=", KEY_MIRROR),
 	FUSE_OPT_KEY("mirror_replicas=", KEY_MIRROR_REPLICAS),
 	FUSE_OPT_END,
@@ -122,6 +125,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		c->mask |= 1u << id;
 		return 0;
 	}
+	case KEY_HELD_MAX:
+		if (lfs_parse_size(arg + strlen("held_max="), &c->held_max) < 0 || c->held_max == 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s'\n", arg);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
 	case KEY_MIRROR:
 	case KEY_MIRROR_REPLICAS: {
 		char err[256];
@@ -191,6 +201,7 @@ static void usage(FILE *f)
 		"  -o sync=always|MS|never  durability of appends (default 100)\n"
 		"  -o framing=line|write    framing of new topics (default line)\n"
 		"  -o max_record=SIZE   largest record (default 1M)\n"
+		"  -o held_max=SIZE     memory of all held line fragments (default 256M)\n"
 		"  -o mirror=nats://HOST:PORT[,nats://HOST:PORT...]\n"
 		"                       mirror topics into this NATS JetStream cluster\n"
 		"  -o mirror_replicas=N replicas of the streams logfs creates (1-5, default 1)\n"
@@ -395,6 +406,7 @@ int main(int argc, char *argv[])
 	struct lfs_open_opts oo = {.flags = LFS_OPEN_DEFER_TICKER | (c.ro ? LFS_OPEN_RDONLY : 0),
 				   .overrides = c.overrides,
 				   .override_mask = c.mask,
+				   .held_max = c.held_max,
 				   .log = core_log};
 	struct lfs_open_report rep;
 	rc = open_volume(volume, &oo, &rep);

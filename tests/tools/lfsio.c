@@ -79,6 +79,7 @@ static const struct {
 	{"EROFS", EROFS},   {"EMSGSIZE", EMSGSIZE}, {"ENAMETOOLONG", ENAMETOOLONG},
 	{"ENOTEMPTY", ENOTEMPTY}, {"ENOTCONN", ENOTCONN}, {"ENODATA", ENODATA},
 	{"ENOTSUP", ENOTSUP}, {"EOPNOTSUPP", EOPNOTSUPP}, {"ESPIPE", ESPIPE},
+	{"ENOBUFS", ENOBUFS},
 };
 
 static const char *errname(int e)
