@@ -52,6 +52,10 @@ struct lfs_segment {
 	pthread_mutex_t mu; /* lazy mapping */
 	unsigned char *_Atomic data;
 	size_t data_maplen;
+	/* The data file that was mapped (st_dev, st_ino; 0 before), so that
+	 * lfs_segment_open_data hands out that file and no other. Set with
+	 * the mapping, under mu. */
+	uint64_t data_dev, data_ino;
 	unsigned char *_Atomic idx;
 	size_t idx_maplen;
 

@@ -787,8 +787,12 @@ static size_t seals_due(lfs_topic *t, uint32_t sync_mode, uint64_t now_ns)
 	for (size_t i = 0; i < t->nunsealed; i++)
 		bytes += atomic_load(&t->unsealed[i]->size);
 	size_t k = 0;
+	/* The ticker reads its clock before it takes append_mu, so a segment
+	 * rolled in between is younger than now_ns says: not due. */
 	while (k < t->nunsealed &&
-	       (bytes > NEVER_UNSEALED_MAX || now_ns - t->unsealed[k]->frozen_ns >= NEVER_SEAL_AGE_NS)) {
+	       (bytes > NEVER_UNSEALED_MAX ||
+		(now_ns >= t->unsealed[k]->frozen_ns &&
+		 now_ns - t->unsealed[k]->frozen_ns >= NEVER_SEAL_AGE_NS))) {
 		bytes -= atomic_load(&t->unsealed[k]->size);
 		k++;
 	}

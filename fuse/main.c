@@ -31,6 +31,7 @@ struct cmdline {
 	char *volume, *mountpoint;
 	int foreground, debug, help, version;
 	bool ro;
+	bool no_passthrough;
 	bool bad;
 	struct lfs_settings overrides;
 	uint32_t mask;
@@ -42,6 +43,7 @@ struct cmdline {
 enum {
 	KEY_SETTING,
 	KEY_RO,
+	KEY_PASSTHROUGH,
 	KEY_DEBUG,
 	KEY_HELP,
 	KEY_VERSION,
@@ -59,6 +61,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("passthrough=", KEY_PASSTHROUGH),
 	FUSE_OPT_KEY("segment_size=", KEY_SETTING),
 	FUSE_OPT_KEY("segment_ms=", KEY_SETTING),
 	FUSE_OPT_KEY("retention_bytes=", KEY_SETTING),
@@ -160,6 +163,17 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_RO:
 		c->ro = true;
 		return 1; /* the kernel mounts read-only too */
+	case KEY_PASSTHROUGH: {
+		const char *v = arg + strlen("passthrough=");
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s' (passthrough=on or off)\n",
+				arg);
+			c->bad = true;
+			return -1;
+		}
+		c->no_passthrough = strcmp(v, "off") == 0;
+		return 0;
+	}
 	case KEY_DEBUG:
 		c->debug = c->foreground = 1;
 		return 1;
@@ -193,6 +207,8 @@ static void usage(FILE *f)
 		"                       mirror topics into this NATS JetStream cluster\n"
 		"  -o mirror_replicas=N replicas of the streams logfs creates (1-5, default 1)\n"
 		"  -o ro                read-only mount\n"
+		"  -o passthrough=on|off  read sealed segments through the kernel's FUSE\n"
+		"                       passthrough where available (default on)\n"
 		"  -o allow_other,...   standard FUSE mount options\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        version\n"
@@ -340,6 +356,8 @@ int main(int argc, char *argv[])
 		if (!c.bad)
 			fprintf(stderr, PROG ": invalid arguments\n");
 		fprintf(stderr, "Try '" PROG " --help'.\n");
+		free(c.volume);
+		free(c.mountpoint);
 		fuse_opt_free_args(&args);
 		return EXIT_USAGE;
 	}
@@ -397,6 +415,7 @@ int main(int argc, char *argv[])
 	}
 	daemon_state.readonly = c.ro;
 	daemon_state.debug = c.debug;
+	pt_configure(!c.no_passthrough);
 	if (!rep.was_clean)
 		daemon_log(1, "%s: recovered after an unclean stop: %u segments scanned, "
 			   "%llu records and %llu bytes cut",
@@ -480,6 +499,9 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:
+	/* The device descriptor goes with the session, and no backing id
+	 * outlives it in the kernel. */
+	pt_detach();
 	fuse_session_unmount(se);
 out_sig:
 	fuse_remove_signal_handlers(se);
