@@ -21,15 +21,20 @@ PKG_CFLAGS := $(shell pkg-config --cflags fuse3 liburing cmocka 2>/dev/null)
 FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
 URING_LIBS := $(shell pkg-config --libs liburing 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# libnats: only the daemon (mirror/) and the test tool that reads streams.
+NATS_CFLAGS := $(shell pkg-config --cflags libnats 2>/dev/null)
+NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null)
 
 CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
-	$(OPT) $(SAN) -Icore $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+	$(OPT) $(SAN) -Icore -Imirror $(PKG_CFLAGS) $(NATS_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN) $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 FUSE_SRC := $(sort $(wildcard fuse/*.c))
 FUSE_OBJ := $(FUSE_SRC:%.c=$(BUILD)/obj/%.o)
+MIRROR_SRC := $(sort $(wildcard mirror/*.c))
+MIRROR_OBJ := $(MIRROR_SRC:%.c=$(BUILD)/obj/%.o)
 MKFS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard mkfs/*.c)))
 FSCK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard fsck/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -52,8 +57,8 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/logfs: $(FUSE_OBJ) $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(URING_LIBS)
+$(BUILD)/logfs: $(FUSE_OBJ) $(MIRROR_OBJ) $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(URING_LIBS) $(NATS_LIBS)
 $(BUILD)/mkfs.logfs: $(MKFS_OBJ) $(BUILD)/libcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(URING_LIBS)
 $(BUILD)/fsck.logfs: $(FSCK_OBJ) $(BUILD)/libcore.a
@@ -65,6 +70,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a tests/unit/testutil.h
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)
+# Reads a JetStream stream back for the mirror tests: libnats, no core.
+$(BUILD)/tests/tools/nats_tool: tests/tools/nats_tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(NATS_LIBS) $(LDFLAGS)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)
@@ -131,7 +140,7 @@ install: all
 	@# holds /usr/local/sbin and /usr/sbin (PREFIX must be one of those).
 
 format:
-	clang-format -i core/*.[ch] fuse/*.[ch] mkfs/*.c fsck/*.c tests/unit/*.[ch] tests/tools/*.c bench/*.c
+	clang-format -i core/*.[ch] fuse/*.[ch] mirror/*.[ch] mkfs/*.c fsck/*.c tests/unit/*.[ch] tests/tools/*.c bench/*.c
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -400,6 +400,11 @@ static void conf_salvage(int tfd, struct lfs_topic_meta *meta, struct lfs_settin
 				continue;
 			meta->gid = (uint32_t)v;
 			have |= 4;
+		} else if (!strcmp(line, "mirror") && !(have & 8)) {
+			if (lfs_mirror_name_check(val) < 0)
+				continue;
+			snprintf(meta->mirror, sizeof(meta->mirror), "%s", val);
+			have |= 8;
 		} else {
 			int id = lfs_setting_lookup(line);
 			if (id < 0 || (*mask & (1u << id)) || lfs_setting_parse(own, id, val) < 0)

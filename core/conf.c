@@ -42,6 +42,10 @@ int lfs_topic_conf_write(int dirfd, const struct lfs_topic_meta *meta,
 
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "mode=%o\nuid=%u\ngid=%u\n",
 			      meta->mode & 07777, meta->uid, meta->gid);
+	if (lfs_mirror_name_check(meta->mirror) < 0)
+		return -EINVAL;
+	if (meta->mirror[0])
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "mirror=%s\n", meta->mirror);
 	for (int id = 0; id < LFS_SET_COUNT; id++) {
 		if (!(mask & (1u << id)))
 			continue;
@@ -89,7 +93,11 @@ int lfs_topic_conf_read(int dirfd, struct lfs_topic_meta *meta, struct lfs_setti
 			meta->uid = (uint32_t)strtoul(val, NULL, 10);
 		else if (!strcmp(line, "gid"))
 			meta->gid = (uint32_t)strtoul(val, NULL, 10);
-		else {
+		else if (!strcmp(line, "mirror")) {
+			if (lfs_mirror_name_check(val) < 0)
+				return -EUCLEAN;
+			snprintf(meta->mirror, sizeof(meta->mirror), "%s", val);
+		} else {
 			int id = lfs_setting_lookup(line);
 			if (id < 0 || lfs_setting_parse(own, id, val) < 0)
 				return -EUCLEAN;

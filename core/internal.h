@@ -102,6 +102,8 @@ struct lfs_topic {
 	 * acknowledged yet, so an fsync need not wait for their round. */
 	_Atomic uint64_t acked_offset;
 	_Atomic uint64_t end_pos;     /* committed stream end */
+	/* Retention keeps every record from here on (UINT64_MAX: no floor). */
+	_Atomic uint64_t retention_floor;
 
 	struct io_uring *ring; /* the commit leader's; NULL until first used */
 	bool ring_failed;

@@ -157,10 +157,18 @@ int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
 
 /* ---- topics ---- */
 
+/* The longest mirror target name kept in a topic's metadata. */
+#define LFS_MIRROR_NAME_MAX 255
 struct lfs_topic_meta {
 	uint32_t mode; /* permission bits of the directory */
 	uint32_t uid, gid;
+	/* Where the daemon mirrors the topic to ("" for nowhere): opaque to
+	 * the core, which only keeps it in topic.conf (printable, no spaces,
+	 * at most LFS_MIRROR_NAME_MAX bytes; lfs_mirror_name_check). */
+	char mirror[LFS_MIRROR_NAME_MAX + 1];
 };
+/* 0 if name can be kept as a topic's mirror target, else -EINVAL. */
+int lfs_mirror_name_check(const char *name);
 int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
 		     lfs_topic **out);
 /* Looks up a topic by name and takes a reference: -ENOENT if absent. */
@@ -211,6 +219,12 @@ int lfs_topic_append(lfs_topic *t, enum lfs_framing framing, const struct iovec 
 int lfs_topic_sync(lfs_topic *t);
 /* Deletes the oldest sealed segment if its base is base: -EPERM otherwise. */
 int lfs_topic_delete_segment(lfs_topic *t, uint64_t base);
+/* A floor under retention: no record at or after offset floor is deleted by
+ * retention (a segment goes only when all its records are below the floor).
+ * UINT64_MAX (the default) is no floor. The daemon keeps it at the first
+ * record a mirror has not had acknowledged yet. */
+void lfs_topic_set_retention_floor(lfs_topic *t, uint64_t floor);
+uint64_t lfs_topic_retention_floor(lfs_topic *t);
 /* Applies retention by bytes and by age now; returns segments deleted. */
 int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns);
 
@@ -265,6 +279,20 @@ ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off);
  * call on this reader or its close. */
 ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *iov, int max,
 			int *niov);
+
+/* Records one by one (for programs that forward them, not for byte
+ * streams): the record at the reader's record cursor, which starts at the
+ * reader's start record. Fills rec and moves the cursor past it: 1, or 0
+ * when no further record is committed yet, or a negative errno. rec->data
+ * points into a segment mapping and is valid until the next call on this
+ * reader or its close. */
+struct lfs_record {
+	uint64_t offset;
+	uint64_t timestamp; /* ns since the epoch, of the append that wrote it */
+	const void *data;   /* the record's bytes (a line record ends in '\n') */
+	size_t len;
+};
+int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec);
 
 /* ---- consumer cursors (cursor.c) ----
  * A cursor is a named, durable read position of a topic: the offset of the

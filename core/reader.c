@@ -23,6 +23,9 @@ struct lfs_reader {
 	lfs_segment **segs;
 	size_t nsegs, cap;
 	size_t cursor; /* index of the segment the last read used */
+	/* The record cursor (lfs_reader_next_record): the next record's
+	 * offset and its byte position relative to start_pos. */
+	uint64_t rec_offset, rec_off;
 	/* Under the topic's segs_lock: the topic's list of readers, and the
 	 * segments retention deleted before this reader pinned them (with a
 	 * reference each), in offset order, taken over by refresh. */
@@ -235,6 +238,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	rc = find_start(r, st, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
+	r->rec_offset = r->start_offset;
 	if (rc == 0) {
 		r->next = t->readers;
 		if (t->readers)
@@ -509,4 +513,56 @@ ssize_t lfs_reader_read(lfs_reader *r, void *buf, size_t len, uint64_t off)
 		}
 	}
 	return (ssize_t)done;
+}
+
+int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
+{
+	struct iovec iov;
+	int n;
+	/* peek pins what the position needs and leaves r->cursor on the
+	 * segment holding it (segments are never empty at a committed byte). */
+	ssize_t got = lfs_reader_peek(r, r->rec_off, 1, &iov, 1, &n);
+	if (got <= 0)
+		return (int)got;
+	lfs_segment *s = r->segs[r->cursor];
+	uint64_t in_seg = r->start_pos + r->rec_off - s->stream_pos;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	uint64_t k = lfs_segment_find_offset(s, r->rec_offset);
+	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire))
+		return -EIO;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(s, k, &e);
+	/* The byte cursor and the record cursor must name the same record. */
+	if (r->rec_offset < e.offset || r->rec_offset - e.offset >= e.count || in_seg < e.pos ||
+	    in_seg >= e.pos + e.len)
+		return -EIO;
+	size_t len;
+	const void *p;
+	if (s->framing == LFS_FRAMING_WRITE) {
+		if (in_seg != e.pos || e.count != 1)
+			return -EIO;
+		len = e.len;
+	} else {
+		ssize_t avail = lfs_segment_peek(s, in_seg, (size_t)(e.pos + e.len - in_seg), &p);
+		if (avail <= 0)
+			return avail < 0 ? (int)avail : -EIO;
+		const char *nl = memchr(p, '\n', (size_t)avail);
+		if (!nl)
+			return -EIO;
+		len = (size_t)(nl - (const char *)p) + 1;
+	}
+	ssize_t avail = lfs_segment_peek(s, in_seg, len, &p);
+	if (avail < 0)
+		return (int)avail;
+	if ((size_t)avail != len)
+		return -EIO;
+	rec->offset = r->rec_offset;
+	rec->timestamp = e.ts;
+	rec->data = p;
+	rec->len = len;
+	r->rec_offset++;
+	r->rec_off += len;
+	return 1;
 }

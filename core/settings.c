@@ -216,3 +216,15 @@ int lfs_topic_name_check(const char *name)
 	}
 	return 0;
 }
+
+int lfs_mirror_name_check(const char *name)
+{
+	size_t n = strnlen(name, LFS_MIRROR_NAME_MAX + 1);
+	if (n > LFS_MIRROR_NAME_MAX)
+		return -EINVAL;
+	/* topic.conf is "key=value" lines: no line breaks, nothing blank. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f)
+			return -EINVAL;
+	return 0;
+}

@@ -22,6 +22,7 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	t->vol = v;
 	t->dirfd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	atomic_init(&t->retention_floor, UINT64_MAX);
 	pthread_mutex_init(&t->conf_mu, NULL);
 	pthread_mutex_init(&t->append_mu, NULL);
 	pthread_mutex_init(&t->seal_mu, NULL);
@@ -104,6 +105,8 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 {
 	if (t->vol->readonly)
 		return -EROFS;
+	if (lfs_mirror_name_check(meta->mirror) < 0)
+		return -EINVAL;
 	pthread_mutex_lock(&t->conf_mu);
 	int rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
 	if (rc == 0)
@@ -1093,6 +1096,16 @@ int lfs_topic_delete_segment(lfs_topic *t, uint64_t base)
 	return rc;
 }
 
+void lfs_topic_set_retention_floor(lfs_topic *t, uint64_t floor)
+{
+	atomic_store(&t->retention_floor, floor);
+}
+
+uint64_t lfs_topic_retention_floor(lfs_topic *t)
+{
+	return atomic_load(&t->retention_floor);
+}
+
 int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 {
 	struct lfs_settings st;
@@ -1113,6 +1126,9 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 		bool by_age = st.retention_ms && newest < now_ns &&
 			      now_ns - newest > ms_to_ns(st.retention_ms);
 		if (!by_bytes && !by_age)
+			break;
+		/* Records at or past the floor stay, whatever the limits say. */
+		if (atomic_load(&s->next_offset) > atomic_load(&t->retention_floor))
 			break;
 		int rc = drop_oldest(t);
 		if (rc < 0) {

@@ -6,12 +6,14 @@
 #include <fuse_lowlevel.h>
 
 #include "logfs.h"
+#include "mirror.h"
 #include "nodes.h"
 
 struct daemon {
 	lfs_volume *vol;
 	bool readonly;
 	bool debug;
+	mirror *mirror; /* topics' mirrors (mirror/), NULL when read-only */
 	/* The volume directory's owner: the mount root's owner. */
 	uid_t owner_uid;
 	gid_t owner_gid;

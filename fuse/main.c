@@ -33,9 +33,11 @@ struct cmdline {
 	bool bad;
 	struct lfs_settings overrides;
 	uint32_t mask;
+	struct mirror_config mirror;
+	bool mirror_given;
 };
 
-enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION };
+enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION, KEY_MIRROR, KEY_MIRROR_REPLICAS };
 
 static const struct fuse_opt cmdline_opts[] = {
 	{"-f", offsetof(struct cmdline, foreground), 1},
@@ -53,6 +55,8 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("sync=", KEY_SETTING),
 	FUSE_OPT_KEY("framing=", KEY_SETTING),
 	FUSE_OPT_KEY("max_record=", KEY_SETTING),
+	FUSE_OPT_KEY("mirror=", KEY_MIRROR),
+	FUSE_OPT_KEY("mirror_replicas=", KEY_MIRROR_REPLICAS),
 	FUSE_OPT_END,
 };
 
@@ -107,6 +111,33 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		c->mask |= 1u << id;
 		return 0;
 	}
+	case KEY_MIRROR:
+	case KEY_MIRROR_REPLICAS: {
+		char err[256];
+		const char *val = strchr(arg, '=') + 1;
+		int rc = key == KEY_MIRROR ? mirror_parse_urls(&c->mirror, val, err, sizeof(err))
+					   : mirror_parse_replicas(&c->mirror, val, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s': %s\n", arg, err);
+			c->bad = true;
+			return -1;
+		}
+		c->mirror_given |= key == KEY_MIRROR;
+		return 0;
+	}
+	case FUSE_OPT_KEY_OPT:
+		/* libfuse splits -o at commas: mirror=nats://A,nats://B
+		 * arrives as mirror=nats://A and nats://B. */
+		if (c->mirror_given && strncmp(arg, "nats://", 7) == 0) {
+			char err[256];
+			if (mirror_parse_urls(&c->mirror, arg, err, sizeof(err)) < 0) {
+				fprintf(stderr, PROG ": invalid mount option 'mirror': %s\n", err);
+				c->bad = true;
+				return -1;
+			}
+			return 0;
+		}
+		return 1;
 	case KEY_RO:
 		c->ro = true;
 		return 1; /* the kernel mounts read-only too */
@@ -138,6 +169,9 @@ static void usage(FILE *f)
 		"  -o sync=always|MS|never  durability of appends (default 100)\n"
 		"  -o framing=line|write    framing of new topics (default line)\n"
 		"  -o max_record=SIZE   largest record (default 1M)\n"
+		"  -o mirror=nats://HOST:PORT[,nats://HOST:PORT...]\n"
+		"                       mirror topics into this NATS JetStream cluster\n"
+		"  -o mirror_replicas=N replicas of the streams logfs creates (1-5, default 1)\n"
 		"  -o ro                read-only mount\n"
 		"  -o allow_other,...   standard FUSE mount options\n"
 		"  -h, --help           this help\n"
@@ -302,6 +336,12 @@ int main(int argc, char *argv[])
 		ret = EXIT_USAGE;
 		goto out_args;
 	}
+	if (!c.mirror_given && c.mirror.replicas) {
+		fprintf(stderr, PROG ": mirror_replicas= needs mirror=nats://HOST:PORT\n"
+				"Try '" PROG " --help'.\n");
+		ret = EXIT_USAGE;
+		goto out_args;
+	}
 	if (!realpath(c.volume, volume)) {
 		fprintf(stderr, PROG ": %s: %s\n", c.volume, strerror(errno));
 		goto out_args;
@@ -353,6 +393,16 @@ int main(int argc, char *argv[])
 		ret = EXIT_USAGE;
 		goto out_vol;
 	}
+	if (!c.ro) {
+		/* Before the ticker starts: retention must see the floors of
+		 * mirrored topics from the first tick on. */
+		c.mirror.log = daemon_log;
+		rc = mirror_create(daemon_state.vol, &c.mirror, &daemon_state.mirror);
+		if (rc < 0) {
+			fprintf(stderr, PROG ": cannot set up mirroring: %s\n", strerror(-rc));
+			goto out_vol;
+		}
+	}
 	if (add_default_opts(&args, volume) < 0)
 		goto out_vol;
 	se = fuse_session_new(&args, &logfs_ops, sizeof(logfs_ops), NULL);
@@ -382,6 +432,12 @@ int main(int argc, char *argv[])
 		daemon_log(0, "cannot start background thread: %s", strerror(-rc));
 		goto out_unmount;
 	}
+	/* Threads only now: fuse_daemonize forked. */
+	rc = daemon_state.mirror ? mirror_start(daemon_state.mirror) : 0;
+	if (rc < 0) {
+		daemon_log(0, "cannot start mirroring: %s", strerror(-rc));
+		goto out_unmount;
+	}
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		goto out_unmount;
@@ -401,6 +457,8 @@ out_sig:
 out_se:
 	fuse_session_destroy(se);
 out_vol:
+	mirror_destroy(daemon_state.mirror);
+	daemon_state.mirror = NULL;
 	ops_release_all();
 	nodes_destroy();
 	rc = lfs_volume_close(daemon_state.vol);
@@ -410,6 +468,7 @@ out_vol:
 		ret = 1;
 	}
 out_args:
+	mirror_config_free(&c.mirror);
 	free(c.volume);
 	free(c.mountpoint);
 	fuse_opt_free_args(&args);

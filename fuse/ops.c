@@ -739,8 +739,14 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOTDIR;
 	else if (daemon_state.readonly)
 		rc = -EROFS;
-	else
+	else {
+		/* The mirror's reader would keep the topic busy. */
+		if (daemon_state.mirror)
+			mirror_pause(daemon_state.mirror, name);
 		rc = lfs_topic_delete(daemon_state.vol, name);
+		if (rc < 0 && daemon_state.mirror)
+			mirror_resume(daemon_state.mirror, name);
+	}
 	nodes_put(p);
 	fuse_reply_err(req, -rc);
 }

@@ -57,6 +57,32 @@ static int stat_value(struct node *n, const char *key, char *buf, size_t len)
 	return -ENODATA;
 }
 
+/* A topic's mirror: its target (read-write) and its status (read-only). */
+static const char *const mirror_keys[] = {"mirror", "mirror_offset", "mirror_lag",
+					  "mirror_error"};
+#define NMIRROR 4
+
+static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
+{
+	struct lfs_topic_meta meta;
+	struct mirror_status ms;
+	if (strcmp(key, "mirror") == 0) {
+		lfs_topic_get_meta(n->topic, &meta);
+		return snprintf(buf, len, "%s", meta.mirror);
+	}
+	int k;
+	for (k = 1; k < NMIRROR && strcmp(key, mirror_keys[k]) != 0; k++)
+		;
+	if (k == NMIRROR)
+		return -ENODATA;
+	if (!daemon_state.mirror || mirror_status(daemon_state.mirror, n->topic, &ms) < 0)
+		return k == 3 ? 0 : -ENODATA; /* not mirrored: no error either */
+	if (k == 3)
+		return snprintf(buf, len, "%s", ms.error);
+	return snprintf(buf, len, "%llu",
+			(unsigned long long)(k == 1 ? ms.next_offset : ms.lag));
+}
+
 /* The value of user.logfs.KEY of node n, into buf: length or -errno. */
 static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
 {
@@ -64,6 +90,9 @@ static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
 		return cursor_xattr_get(n, key, buf, len);
 	int rc = stat_value(n, key, buf, len);
 	if (rc != -ENODATA || n->kind != NODE_TOPIC)
+		return rc;
+	rc = mirror_value(n, key, buf, len);
+	if (rc != -ENODATA || strncmp(key, "mirror", 6) == 0)
 		return rc;
 	int id = lfs_setting_lookup(key);
 	if (id < 0)
@@ -77,14 +106,21 @@ static int node_names(struct node *n, char *buf, size_t cap)
 {
 	size_t used = 0;
 	const char *const *names = n->kind == NODE_TOPIC ? topic_stats : file_stats;
-	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT : 0;
+	struct mirror_status ms;
+	/* The mirror's status only while it has one: a listed name that
+	 * reads as ENODATA would fail getfattr -d. */
+	bool mirrored = n->kind == NODE_TOPIC && daemon_state.mirror &&
+			mirror_status(daemon_state.mirror, n->topic, &ms) == 0;
+	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT + (mirrored ? NMIRROR : 1) : 0;
 
 	if (n->kind == NODE_ROOT || n->kind == NODE_CURSORS)
 		return 0;
 	if (n->kind == NODE_CURSOR)
 		return cursor_xattr_names(buf, cap);
 	for (int i = 0; i < NSTATS + extra; i++) {
-		const char *key = i < NSTATS ? names[i] : lfs_setting_name(i - NSTATS);
+		const char *key = i < NSTATS		     ? names[i]
+				  : i < NSTATS + LFS_SET_COUNT ? lfs_setting_name(i - NSTATS)
+							       : mirror_keys[i - NSTATS - LFS_SET_COUNT];
 		int k = snprintf(buf + used, cap - used, PREFIX "%s", key);
 		used += (size_t)k + 1;
 	}
@@ -94,7 +130,7 @@ static int node_names(struct node *n, char *buf, size_t cap)
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct node *n = nodes_find(ino);
-	char buf[64];
+	char buf[MIRROR_ERROR_MAX + 64];
 	int rc;
 
 	if (!n) {
@@ -134,6 +170,21 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_buf(req, buf, (size_t)len);
 }
 
+/* user.logfs.mirror: the stream to mirror into, "" for none. */
+static int set_mirror(struct node *n, const char *value, size_t size)
+{
+	char val[LFS_MIRROR_NAME_MAX + 1];
+	if (daemon_state.readonly || !daemon_state.mirror)
+		return -EROFS;
+	if (size && value[size - 1] == '\n')
+		size--; /* from echo based tools */
+	if (size >= sizeof(val) || memchr(value, 0, size))
+		return -EINVAL;
+	memcpy(val, value, size);
+	val[size] = 0;
+	return mirror_set_target(daemon_state.mirror, n->topic, val);
+}
+
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags)
 {
@@ -146,8 +197,13 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
+	if (n->kind == NODE_TOPIC && strcmp(name, PREFIX "mirror") == 0) {
+		rc = set_mirror(n, value, size);
+	} else if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
 		rc = -ENOTSUP;
+	} else if (n->kind == NODE_TOPIC && strncmp(name, PREFIX "mirror_", strlen(PREFIX) + 7) == 0 &&
+		   mirror_value(n, name + strlen(PREFIX), cur, sizeof(cur)) != -ENODATA) {
+		rc = -EPERM; /* the mirror's status is read-only */
 	} else if (n->kind == NODE_CURSOR) {
 		if (size == 0 || size >= sizeof(val)) {
 			rc = -EINVAL;

@@ -3,7 +3,7 @@
 # there yet. Does nothing (and needs no network) when everything is present.
 set -eu
 
-PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc"
+PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc libnats-dev nats-server"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS gnuplot-nox hyperfine"
 fi

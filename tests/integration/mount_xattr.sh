@@ -20,14 +20,14 @@ S1=$M/x/00000000000000000409.log
 # ---- listing ----
 names() { getfattr -d -m user.logfs "$1" 2>/dev/null | sed -n 's/^\(user\.logfs\.[a-z_]*\)=.*/\1/p' | sort | tr '\n' ' '; }
 check "getfattr -d -m user.logfs TOPIC lists the statistics and the settings" eq "$(names "$M/x")" \
-	"user.logfs.bytes user.logfs.first_offset user.logfs.framing user.logfs.max_record user.logfs.next_offset user.logfs.retention_bytes user.logfs.retention_ms user.logfs.segment_ms user.logfs.segment_size user.logfs.segments user.logfs.sync "
+	"user.logfs.bytes user.logfs.first_offset user.logfs.framing user.logfs.max_record user.logfs.mirror user.logfs.next_offset user.logfs.retention_bytes user.logfs.retention_ms user.logfs.segment_ms user.logfs.segment_size user.logfs.segments user.logfs.sync "
 check "getfattr -d -m user.logfs SEGMENT lists its four statistics" eq "$(names "$S0")" \
 	"user.logfs.base_offset user.logfs.first_timestamp user.logfs.last_timestamp user.logfs.records "
 check "getfattr -d -m user.logfs tail lists the same four" eq "$(names "$M/x/tail")" \
 	"user.logfs.base_offset user.logfs.first_timestamp user.logfs.last_timestamp user.logfs.records "
 check "getfattr -d (default user. pattern) lists them too" \
 	sh -c "getfattr -d '$M/x' 2>/dev/null | grep -q '^user.logfs.next_offset=\"1000\"'"
-getfattr -d -m user.logfs "$M/x" "$S0" "$M/x/tail" 2>/dev/null | grep '^user' | grep -v 'framing\|sync' >"$T/vals"
+getfattr -d -m user.logfs "$M/x" "$S0" "$M/x/tail" 2>/dev/null | grep '^user' | grep -v 'framing\|sync\|mirror' >"$T/vals"
 check "getfattr -d lists the values as decimal ASCII" sh -c "[ -s '$T/vals' ] && ! grep -v '=\"[0-9][0-9]*\"\$' '$T/vals'"
 
 # ---- topic statistics ----

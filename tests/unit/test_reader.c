@@ -517,6 +517,79 @@ static void test_write_framing_offsets(void **state)
 	free(all.p);
 }
 
+
+/* Records one by one: every record of a line topic over many segments, from
+ * the first and from any offset, with its offset, bytes and batch time; the
+ * cursor stops at the end and picks up records appended later. */
+static void test_next_record_lines(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	for (uint64_t start = 0; start < f->nrec; start += 37) {
+		size_t ne;
+		struct lfs_idx_entry *e = all_entries(f, &ne);
+		lfs_reader *r = tu_reader_at(f->t, start);
+		struct lfs_record rec;
+		size_t k = 0;
+		for (uint64_t o = start; o < f->nrec; o++) {
+			assert_int_equal(lfs_reader_next_record(r, &rec), 1);
+			assert_true(rec.offset == o);
+			assert_int_equal(rec.len, rec_end(f, o) - f->rec_pos[o]);
+			assert_memory_equal(rec.data, f->data.p + f->rec_pos[o], rec.len);
+			while (e[k].offset + e[k].count <= o)
+				assert_true(++k < ne);
+			assert_true(rec.timestamp == e[k].ts);
+		}
+		assert_int_equal(lfs_reader_next_record(r, &rec), 0);
+		assert_int_equal(lfs_reader_next_record(r, &rec), 0);
+		add_batch(f, 3, 5);
+		for (uint64_t o = f->nrec - 3; o < f->nrec; o++) {
+			assert_int_equal(lfs_reader_next_record(r, &rec), 1);
+			assert_true(rec.offset == o);
+			assert_memory_equal(rec.data, f->data.p + f->rec_pos[o], rec.len);
+			assert_int_equal(((const char *)rec.data)[rec.len - 1], '\n');
+		}
+		assert_int_equal(lfs_reader_next_record(r, &rec), 0);
+		lfs_reader_close(r);
+		free(e);
+	}
+}
+
+/* Write framing: each write is one record, binary bytes and all. */
+static void test_next_record_writes(void **state)
+{
+	struct fix *f = *state;
+	tu_set(f->t, LFS_SET_FRAMING, "write");
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
+	struct tu_buf all = {0};
+	uint64_t pos[101];
+	for (int i = 0; i < 100; i++) {
+		unsigned char rec[300];
+		size_t len = 1 + (size_t)(i * 53) % sizeof(rec);
+		for (size_t k = 0; k < len; k++)
+			rec[k] = (unsigned char)(i + k * 7);
+		pos[i] = all.len;
+		tu_append(f->t, LFS_FRAMING_WRITE, rec, len);
+		tu_buf_add(&all, rec, len);
+	}
+	pos[100] = all.len;
+	for (int pass = 0; pass < 2; pass++) {
+		lfs_reader *r = tu_reader_at(f->t, 10);
+		struct lfs_record rec;
+		for (int i = 10; i < 100; i++) {
+			assert_int_equal(lfs_reader_next_record(r, &rec), 1);
+			assert_true(rec.offset == (uint64_t)i);
+			assert_int_equal(rec.len, pos[i + 1] - pos[i]);
+			assert_memory_equal(rec.data, all.p + pos[i], rec.len);
+			assert_true(rec.timestamp > 0);
+		}
+		assert_int_equal(lfs_reader_next_record(r, &rec), 0);
+		lfs_reader_close(r);
+		tu_reopen(f->vol, &f->v, &f->t); /* sealed segments from disk */
+	}
+	free(all.p);
+}
+
 /* A sealed segment in the middle that a repair emptied (its data file was
  * lost): searches by time still find the records before it. */
 static void test_time_search_with_emptied_segment(void **state)
@@ -823,6 +896,8 @@ int main(void)
 		T(test_reader_holds_topic),
 		T(test_reader_survives_framing_change),
 		T(test_write_framing_offsets),
+		T(test_next_record_lines),
+		T(test_next_record_writes),
 		T(test_time_search_with_emptied_segment),
 		T(test_corrupt_sealed_batch_eio),
 		T(test_truncated_sealed_segment),

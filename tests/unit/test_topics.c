@@ -317,6 +317,55 @@ static void test_meta(void **state)
 	lfs_topic_put(t);
 }
 
+/* The mirror target is kept in topic.conf with the meta, survives settings
+ * and meta changes and reopens; names that topic.conf cannot hold are
+ * refused and change nothing. */
+static void test_meta_mirror(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t;
+	struct lfs_topic_meta m = {.mode = 0644}, got;
+	assert_int_equal(lfs_topic_create(f->v, "mir", &m, &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_string_equal(got.mirror, "");
+	snprintf(m.mirror, sizeof(m.mirror), "ORDERS_1");
+	assert_int_equal(lfs_topic_set_meta(t, &m), 0);
+	tu_set(t, LFS_SET_SYNC, "never");
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "mir", &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_string_equal(got.mirror, "ORDERS_1");
+	assert_int_equal(got.mode, 0644);
+	const char *bad[] = {"a b", "a\nb", "tab\t", "\x7f"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct lfs_topic_meta b = got;
+		snprintf(b.mirror, sizeof(b.mirror), "%s", bad[i]);
+		assert_int_equal(lfs_mirror_name_check(bad[i]), -EINVAL);
+		assert_int_equal(lfs_topic_set_meta(t, &b), -EINVAL);
+	}
+	char longname[LFS_MIRROR_NAME_MAX + 2];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(lfs_mirror_name_check(longname), -EINVAL);
+	longname[LFS_MIRROR_NAME_MAX] = 0;
+	assert_int_equal(lfs_mirror_name_check(longname), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_string_equal(got.mirror, "ORDERS_1");
+	/* Off again: no mirror line is left. */
+	got.mirror[0] = 0;
+	assert_int_equal(lfs_topic_set_meta(t, &got), 0);
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "mir", &t), 0);
+	lfs_topic_get_meta(t, &got);
+	assert_string_equal(got.mirror, "");
+	char *cmd = tu_fmt("! grep -q '^mirror=' '%s/topics/mir/topic.conf'", f->vol);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	lfs_topic_put(t);
+}
+
 struct logbuf {
 	char text[8192];
 };
@@ -417,6 +466,7 @@ int main(void)
 		T(test_settings_layers),
 		T(test_framing_only_while_empty),
 		T(test_meta),
+		T(test_meta_mirror),
 		T(test_damaged_conf),
 		T(test_readonly_volume),
 	};

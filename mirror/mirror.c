@@ -1,0 +1,967 @@
+/*
+ * The mirror's workers: one thread per mirrored topic, running sessions.
+ *
+ * A session connects to the cluster (libnats, no automatic reconnect: a
+ * broken connection ends the session), makes sure the stream exists and is
+ * this topic's, learns where to resume from the stream's last message
+ * (Logfs-Offset) and then publishes records in offset order with
+ * js_PublishMsgAsync, at most WINDOW unacknowledged at a time. Any error ends
+ * the session; the next one starts after a backoff and again asks the
+ * stream where to resume.
+ *
+ * Exactly once (docs/DESIGN.md): each message carries Nats-Msg-Id
+ * VOLUME-UUID/TOPIC/OFFSET, so a republished record the stream already
+ * holds is dropped by its deduplication, and Nats-Expected-Last-Sequence, the
+ * stream sequence of the record before it, so a record whose predecessor was
+ * lost in a failure is refused instead of stored after a gap.
+ */
+#include "mirror.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Records published and not yet acknowledged, at most. */
+#define WINDOW 1024
+#define ACK_WAIT_MS 5000
+#define CONNECT_TIMEOUT_MS 2000
+#define API_WAIT_MS 4000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+/* The stream's deduplication window: far longer than any in-flight time. */
+#define DEDUP_WINDOW_NS (120ll * 1000000000ll)
+
+enum wstate { W_STARTING, W_CONNECTING, W_STREAMING, W_WAITING, W_REFUSED, W_OFF };
+
+struct worker {
+	mirror *m;
+	lfs_topic *t; /* a reference */
+	char topic[LFS_TOPIC_NAME_MAX + 1];
+	char stream[LFS_MIRROR_NAME_MAX + 1];
+	char subject[LFS_TOPIC_NAME_MAX + 8];
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	/* Under mu: */
+	uint64_t gen;        /* session number: acknowledgements of older ones are ignored */
+	uint64_t sent_next;  /* next offset to publish */
+	uint64_t acked_next; /* every record before it is in the stream */
+	int inflight;
+	bool failed;         /* the session must end */
+	char fail[MIRROR_ERROR_MAX];
+	enum wstate state;
+	char error[MIRROR_ERROR_MAX]; /* what mirror_error shows */
+	struct worker *next;
+};
+
+/* What a session's acknowledgement handler needs: its worker and number. */
+struct session_tag {
+	struct worker *w;
+	uint64_t gen;
+	struct session_tag *next;
+};
+
+struct mirror {
+	lfs_volume *v;
+	struct mirror_config cfg;
+	char uuid[37];
+	pthread_mutex_t mu; /* the worker list */
+	struct worker *workers; /* live and retired (freed at destroy) */
+	struct session_tag *tags;
+	bool started;
+};
+
+static void logf_(mirror *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(mirror *m, int level, const char *fmt, ...)
+{
+	char buf[MIRROR_ERROR_MAX + 512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (m->cfg.log)
+		m->cfg.log(level, "%s", buf);
+}
+
+/* ---- configuration ---- */
+
+int mirror_stream_name_check(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > LFS_MIRROR_NAME_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* logfs.TOPIC must be a valid subject: no empty token. */
+static int subject_of(const char *topic, char *out, size_t len)
+{
+	size_t n = strlen(topic);
+	if (n == 0 || topic[n - 1] == '.' || strstr(topic, ".."))
+		return -EINVAL;
+	snprintf(out, len, "logfs.%s", topic);
+	return 0;
+}
+
+static int url_check(const char *u, char *err, size_t errlen)
+{
+	const char *p = strncmp(u, "nats://", 7) == 0 ? u + 7 : NULL;
+	if (!p) {
+		snprintf(err, errlen, "'%s' is not a nats://HOST:PORT URL", u);
+		return -EINVAL;
+	}
+	const char *colon = strrchr(p, ':');
+	if (!colon || colon == p) {
+		snprintf(err, errlen, "'%s' has no HOST:PORT", u);
+		return -EINVAL;
+	}
+	for (const char *h = p; h < colon; h++)
+		if (*h == '/' || *h == '@' || *h <= ' ') {
+			snprintf(err, errlen, "'%s' has an invalid host", u);
+			return -EINVAL;
+		}
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535) {
+		snprintf(err, errlen, "'%s' has an invalid port (1 to 65535)", u);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mirror_parse_urls(struct mirror_config *cfg, const char *text, char *err, size_t errlen)
+{
+	struct mirror_config c = {0};
+	char *copy = strdup(text), *save = NULL;
+	int rc = 0;
+	if (!copy)
+		return -ENOMEM;
+	if (!*text) {
+		snprintf(err, errlen, "no URL given");
+		rc = -EINVAL;
+	}
+	/* libfuse splits options at commas, so several URLs come as one
+	 * value only when the commas were escaped; both forms work. */
+	for (char *u = strtok_r(copy, ",", &save); rc == 0 && u; u = strtok_r(NULL, ",", &save)) {
+		if (c.nurls == MIRROR_URLS_MAX) {
+			snprintf(err, errlen, "more than %d URLs", MIRROR_URLS_MAX);
+			rc = -EINVAL;
+		} else if ((rc = url_check(u, err, errlen)) == 0 && !(c.urls[c.nurls++] = strdup(u))) {
+			rc = -ENOMEM;
+		}
+	}
+	free(copy);
+	if (rc == 0 && (size_t)cfg->nurls + (size_t)c.nurls > MIRROR_URLS_MAX) {
+		snprintf(err, errlen, "more than %d URLs", MIRROR_URLS_MAX);
+		rc = -EINVAL;
+	}
+	if (rc < 0) {
+		mirror_config_free(&c);
+		return rc;
+	}
+	for (int i = 0; i < c.nurls; i++)
+		cfg->urls[cfg->nurls++] = c.urls[i];
+	return 0;
+}
+
+int mirror_parse_replicas(struct mirror_config *cfg, const char *text, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end || errno || n < 1 || n > MIRROR_REPLICAS_MAX) {
+		snprintf(err, errlen, "'%s' is not a replica count from 1 to %d", text,
+			 MIRROR_REPLICAS_MAX);
+		return -EINVAL;
+	}
+	cfg->replicas = (int)n;
+	return 0;
+}
+
+void mirror_config_free(struct mirror_config *cfg)
+{
+	for (int i = 0; i < cfg->nurls; i++)
+		free(cfg->urls[i]);
+	cfg->nurls = 0;
+}
+
+/* ---- worker state ---- */
+
+static const char *state_name(enum wstate s)
+{
+	switch (s) {
+	case W_STARTING: return "starting";
+	case W_CONNECTING: return "connecting";
+	case W_STREAMING: return "streaming";
+	case W_WAITING: return "waiting";
+	case W_REFUSED: return "refused";
+	case W_OFF: return "off";
+	}
+	return "?";
+}
+
+/* Records the worker's state and error; logs only a change. */
+static void set_state(struct worker *w, enum wstate s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_state(struct worker *w, enum wstate s, const char *fmt, ...)
+{
+	char msg[MIRROR_ERROR_MAX] = "";
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_lock(&w->mu);
+	bool changed = w->state != s || strcmp(w->error, msg) != 0;
+	w->state = s;
+	snprintf(w->error, sizeof(w->error), "%s", msg);
+	pthread_mutex_unlock(&w->mu);
+	if (changed)
+		logf_(w->m, msg[0] ? 1 : 2, "mirror %s -> %s: %s%s%s", w->topic, w->stream,
+		      state_name(s), msg[0] ? ": " : "", msg);
+}
+
+static void fail_session(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_session(struct worker *w, const char *fmt, ...)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!w->failed) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(w->fail, sizeof(w->fail), fmt, ap);
+		va_end(ap);
+		w->failed = true;
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits ms, or less when the worker is told to stop. */
+static void pause_ms(struct worker *w, long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->mu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- talking to the cluster ---- */
+
+static const char *nats_text(natsStatus s)
+{
+	const char *t = nats_GetLastError(NULL);
+	return t && *t ? t : natsStatus_GetText(s);
+}
+
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct session_tag *tag = closure;
+	struct worker *w = tag->w;
+	(void)nc;
+	pthread_mutex_lock(&w->mu);
+	if (tag->gen == w->gen && !w->failed) {
+		w->failed = true;
+		snprintf(w->fail, sizeof(w->fail), "connection to the cluster lost");
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static natsStatus connect_cluster(mirror *m, struct session_tag *tag, natsConnection **nc)
+{
+	natsOptions *o = NULL;
+	natsStatus s = natsOptions_Create(&o);
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(o, (const char **)m->cfg.urls, m->cfg.nurls);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(o, CONNECT_TIMEOUT_MS);
+	/* A broken connection ends the session: the next one resumes from
+	 * what the stream holds, which libnats' reconnect buffer knows not. */
+	if (s == NATS_OK)
+		s = natsOptions_SetAllowReconnect(o, false);
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(o, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(o, 2);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(o, "logfs mirror");
+	if (s == NATS_OK && tag)
+		s = natsOptions_SetClosedCB(o, on_closed, tag);
+	if (s == NATS_OK && tag)
+		s = natsOptions_SetDisconnectedCB(o, on_closed, tag);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(nc, o);
+	natsOptions_Destroy(o);
+	return s;
+}
+
+/* The offset of a message published by this mirror for this topic: 0, or
+ * -EINVAL when the message is not one (foreign). */
+static int our_offset(struct worker *w, natsMsg *msg, uint64_t *offset)
+{
+	const char *id = NULL, *off = NULL;
+	char prefix[37 + LFS_TOPIC_NAME_MAX + 3];
+	snprintf(prefix, sizeof(prefix), "%s/%s/", w->m->uuid, w->topic);
+	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK ||
+	    natsMsgHeader_Get(msg, "Logfs-Offset", &off) != NATS_OK ||
+	    strncmp(id, prefix, strlen(prefix)) != 0 || strcmp(id + strlen(prefix), off) != 0 ||
+	    off[0] < '0' || off[0] > '9')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(off, &end, 10);
+	if (*end || errno)
+		return -EINVAL;
+	*offset = v;
+	return 0;
+}
+
+/* Where the stream stands: the sequence and offset of its last message for
+ * this topic (have = false when it holds none) and its last sequence. */
+struct stream_pos {
+	bool have;
+	uint64_t seq, offset;
+	uint64_t last_seq;
+};
+
+/* Makes sure the stream exists (creating it) and holds nothing foreign.
+ * Returns 0, -EINVAL (foreign: why), or -EAGAIN (the cluster could not
+ * say: why). */
+static int check_stream(struct worker *w, jsCtx *js, struct stream_pos *pos, char *why,
+			size_t whylen)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	int rc = 0;
+	memset(pos, 0, sizeof(*pos));
+	natsStatus s = js_GetStreamInfo(&si, js, w->stream, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+		jsStreamConfig cfg;
+		const char *subjects[1] = {w->subject};
+		jsStreamConfig_Init(&cfg);
+		cfg.Name = w->stream;
+		cfg.Subjects = subjects;
+		cfg.SubjectsLen = 1;
+		cfg.Storage = js_FileStorage;
+		cfg.Replicas = w->m->cfg.replicas;
+		cfg.Duplicates = DEDUP_WINDOW_NS;
+		cfg.Description = "logfs mirror";
+		jerr = 0;
+		s = js_AddStream(&si, js, &cfg, NULL, &jerr);
+		if (s != NATS_OK) {
+			snprintf(why, whylen, "cannot create stream %s (R%d): %s", w->stream,
+				 w->m->cfg.replicas, nats_text(s));
+			return -EAGAIN;
+		}
+		logf_(w->m, 2, "mirror %s: created stream %s (subject %s, R%d, file storage)",
+		      w->topic, w->stream, w->subject, w->m->cfg.replicas);
+	} else if (s != NATS_OK) {
+		snprintf(why, whylen, "cannot look up stream %s: %s", w->stream, nats_text(s));
+		return -EAGAIN;
+	}
+	jsStreamConfig *c = si->Config;
+	if (c->SubjectsLen != 1 || strcmp(c->Subjects[0], w->subject) != 0) {
+		snprintf(why, whylen, "stream %s takes other subjects than %s", w->stream,
+			 w->subject);
+		rc = -EINVAL;
+		goto out;
+	}
+	pos->last_seq = si->State.LastSeq;
+	if (si->State.Msgs == 0)
+		goto out;
+	/* Its first and last messages must be this topic's, from this volume. */
+	uint64_t seqs[2] = {si->State.FirstSeq, 0};
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		natsMsg *msg = NULL;
+		jerr = 0;
+		s = i == 0 ? js_GetMsg(&msg, js, w->stream, seqs[0], NULL, &jerr)
+			   : js_GetLastMsg(&msg, js, w->stream, w->subject, NULL, &jerr);
+		uint64_t off;
+		if (s == NATS_NOT_FOUND && i == 0) {
+			continue; /* deleted meanwhile: the last one decides */
+		} else if (s != NATS_OK) {
+			snprintf(why, whylen, "cannot read stream %s: %s", w->stream, nats_text(s));
+			rc = -EAGAIN;
+		} else if (our_offset(w, msg, &off) < 0) {
+			snprintf(why, whylen,
+				 "stream %s holds messages not published by this volume for topic %s",
+				 w->stream, w->topic);
+			rc = -EINVAL;
+		} else if (i == 1) {
+			pos->have = true;
+			pos->seq = natsMsg_GetSequence(msg);
+			pos->offset = off;
+		}
+		natsMsg_Destroy(msg);
+	}
+out:
+	jsStreamInfo_Destroy(si);
+	return rc;
+}
+
+/* RFC 3339 with nanoseconds, UTC. */
+static void format_time(uint64_t ns, char out[40])
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%09uZ", (unsigned)(ns % 1000000000u));
+}
+
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	struct session_tag *tag = closure;
+	struct worker *w = tag->w;
+	const char *off = NULL;
+	(void)js;
+	uint64_t o = 0;
+	if (natsMsgHeader_Get(msg, "Logfs-Offset", &off) == NATS_OK)
+		o = strtoull(off, NULL, 10);
+	pthread_mutex_lock(&w->mu);
+	if (tag->gen == w->gen) {
+		w->inflight--;
+		if (pa) {
+			/* The expected-sequence chain: a stored record's
+			 * predecessors are all stored. */
+			if (o + 1 > w->acked_next) {
+				w->acked_next = o + 1;
+				lfs_topic_set_retention_floor(w->t, w->acked_next);
+			}
+		} else if (!w->failed) {
+			w->failed = true;
+			snprintf(w->fail, sizeof(w->fail), "publishing offset %" PRIu64 ": %s", o,
+				 pae && pae->ErrText ? pae->ErrText
+				 : pae		     ? natsStatus_GetText(pae->Err)
+						     : "no acknowledgement");
+		}
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+	natsMsg_Destroy(msg);
+}
+
+static natsStatus publish(struct worker *w, jsCtx *js, const struct lfs_record *rec,
+			  uint64_t expect_seq)
+{
+	natsMsg *msg = NULL;
+	char id[40 + LFS_TOPIC_NAME_MAX + 24], off[24], when[40], exp[24];
+	natsStatus s = natsMsg_Create(&msg, w->subject, NULL, rec->data, (int)rec->len);
+	snprintf(off, sizeof(off), "%" PRIu64, rec->offset);
+	snprintf(id, sizeof(id), "%s/%s/%s", w->m->uuid, w->topic, off);
+	format_time(rec->timestamp, when);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Logfs-Offset", off);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Logfs-Time", when);
+	if (s == NATS_OK && expect_seq) {
+		snprintf(exp, sizeof(exp), "%" PRIu64, expect_seq);
+		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Sequence", exp);
+	}
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MaxWait = ACK_WAIT_MS;
+	if (s == NATS_OK)
+		s = js_PublishMsgAsync(js, &msg, &po);
+	natsMsg_Destroy(msg); /* NULL when the library took it */
+	return s;
+}
+
+/* Publishes records from start until the session fails or the worker
+ * stops. pos: where the stream stands. */
+static void stream_records(struct worker *w, jsCtx *js, uint64_t start, uint64_t base_seq)
+{
+	struct lfs_start st = {.kind = LFS_START_OFFSET, .value = start};
+	lfs_reader *r = NULL;
+	int rc = lfs_reader_open(w->t, &st, &r);
+	if (rc < 0) {
+		fail_session(w, "cannot read the topic at offset %" PRIu64 ": %s", start,
+			     strerror(-rc));
+		return;
+	}
+	set_state(w, W_STREAMING, NULL);
+	long idle_us = 50;
+	while (!atomic_load(&w->stop)) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->failed && !atomic_load(&w->stop) && w->inflight >= WINDOW)
+			pthread_cond_wait(&w->cond, &w->mu);
+		bool failed = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		if (failed)
+			break;
+		struct lfs_record rec;
+		rc = lfs_reader_next_record(r, &rec);
+		if (rc < 0) {
+			pthread_mutex_lock(&w->mu);
+			uint64_t at = w->sent_next;
+			pthread_mutex_unlock(&w->mu);
+			fail_session(w, "cannot read offset %" PRIu64 ": %s", at, strerror(-rc));
+			break;
+		}
+		if (rc == 0) {
+			/* Nothing new: poll, backing off while idle (the
+			 * core has no append notification to wait on). */
+			struct timespec ts = {0, idle_us * 1000};
+			nanosleep(&ts, NULL);
+			if (idle_us < 2000)
+				idle_us *= 2;
+			continue;
+		}
+		idle_us = 50;
+		/* The stream sequence of this record's predecessor: stored
+		 * records of this topic are consecutive in the stream. */
+		uint64_t expect = base_seq + (rec.offset - start);
+		pthread_mutex_lock(&w->mu);
+		w->inflight++;
+		w->sent_next = rec.offset + 1;
+		pthread_mutex_unlock(&w->mu);
+		natsStatus s = publish(w, js, &rec, expect);
+		if (s != NATS_OK) {
+			pthread_mutex_lock(&w->mu);
+			w->inflight--;
+			pthread_mutex_unlock(&w->mu);
+			fail_session(w, "publishing offset %" PRIu64 ": %s", rec.offset, nats_text(s));
+			break;
+		}
+	}
+	lfs_reader_close(r);
+}
+
+/* One session: returns true when it got as far as streaming. */
+static bool session(struct worker *w, struct session_tag *tag)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	bool streamed = false;
+	char why[MIRROR_ERROR_MAX];
+
+	natsStatus s = connect_cluster(w->m, tag, &nc);
+	if (s != NATS_OK) {
+		set_state(w, W_CONNECTING, "cannot connect to the cluster: %s", nats_text(s));
+		goto out;
+	}
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = API_WAIT_MS;
+	jo.PublishAsync.MaxPending = WINDOW + 64;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = tag;
+	s = natsConnection_JetStream(&js, nc, &jo);
+	if (s != NATS_OK) {
+		set_state(w, W_CONNECTING, "JetStream: %s", nats_text(s));
+		goto out;
+	}
+	struct stream_pos pos;
+	int rc = check_stream(w, js, &pos, why, sizeof(why));
+	if (rc < 0) {
+		set_state(w, rc == -EINVAL ? W_REFUSED : W_CONNECTING, "%s", why);
+		goto out;
+	}
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(w->t, &ts);
+	uint64_t start = pos.have ? pos.offset + 1 : ts.first_offset;
+	uint64_t base_seq = pos.have ? pos.seq : pos.last_seq;
+	pthread_mutex_lock(&w->mu);
+	w->acked_next = w->sent_next = start;
+	pthread_mutex_unlock(&w->mu);
+	if (start < ts.first_offset) {
+		/* Records deleted before they were mirrored (the mirror was
+		 * off meanwhile): say so, and go on after the gap. */
+		logf_(w->m, 0, "mirror %s -> %s: offsets %" PRIu64 " to %" PRIu64
+			       " were deleted before being mirrored",
+		      w->topic, w->stream, start, ts.first_offset - 1);
+		start = ts.first_offset;
+		base_seq = pos.seq;
+		pthread_mutex_lock(&w->mu);
+		w->acked_next = w->sent_next = start;
+		pthread_mutex_unlock(&w->mu);
+	}
+	lfs_topic_set_retention_floor(w->t, start);
+	if (start > ts.next_offset) {
+		/* The stream is ahead of the log (records lost here after
+		 * being mirrored): wait until the log has caught up. */
+		set_state(w, W_WAITING, "stream %s holds offsets up to %" PRIu64
+					", the topic ends at %" PRIu64,
+			  w->stream, start - 1, ts.next_offset);
+		while (!atomic_load(&w->stop) && ts.next_offset < start && !w->failed) {
+			pause_ms(w, 100);
+			lfs_topic_stat(w->t, &ts);
+		}
+	}
+	streamed = true;
+	stream_records(w, js, start, base_seq);
+	pthread_mutex_lock(&w->mu);
+	snprintf(why, sizeof(why), "%s", w->failed ? w->fail : "");
+	pthread_mutex_unlock(&w->mu);
+	if (atomic_load(&w->stop)) {
+		/* A clean stop: give the acknowledgements in flight a moment,
+		 * so that mirror_offset and the floor are current. */
+		jsPubOptions po;
+		jsPubOptions_Init(&po);
+		po.MaxWait = 1000;
+		js_PublishAsyncComplete(js, &po);
+	} else {
+		set_state(w, W_CONNECTING, "%s", why);
+	}
+out:
+	pthread_mutex_lock(&w->mu);
+	bool pending = w->inflight > 0;
+	pthread_mutex_unlock(&w->mu);
+	/* (libnats 3.4 crashes here for a context that never published) */
+	if (js && pending) {
+		natsMsgList list = {0};
+		if (js_PublishAsyncGetPendingList(&list, js) == NATS_OK)
+			natsMsgList_Destroy(&list);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->gen++; /* acknowledgements still coming belong to the past */
+	w->inflight = 0;
+	w->failed = false;
+	pthread_mutex_unlock(&w->mu);
+	if (nc)
+		natsConnection_Close(nc);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return streamed;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	long backoff = BACKOFF_MIN_MS;
+
+	if (w->m->cfg.nurls == 0) {
+		set_state(w, W_OFF, "no cluster: the mount has no mirror= option");
+		return NULL;
+	}
+	while (!atomic_load(&w->stop)) {
+		struct session_tag *tag = calloc(1, sizeof(*tag));
+		if (!tag) {
+			pause_ms(w, BACKOFF_MAX_MS);
+			continue;
+		}
+		pthread_mutex_lock(&w->mu);
+		tag->w = w;
+		tag->gen = w->gen;
+		pthread_mutex_unlock(&w->mu);
+		pthread_mutex_lock(&w->m->mu);
+		tag->next = w->m->tags;
+		w->m->tags = tag;
+		pthread_mutex_unlock(&w->m->mu);
+		if (session(w, tag))
+			backoff = BACKOFF_MIN_MS;
+		if (atomic_load(&w->stop))
+			break;
+		pause_ms(w, backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	return NULL;
+}
+
+/* ---- the workers of a volume ---- */
+
+static struct worker *worker_new(mirror *m, lfs_topic *t, const char *stream)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->m = m;
+	lfs_topic_ref(t);
+	w->t = t;
+	snprintf(w->topic, sizeof(w->topic), "%s", lfs_topic_name(t));
+	snprintf(w->stream, sizeof(w->stream), "%s", stream);
+	subject_of(w->topic, w->subject, sizeof(w->subject));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(t, &ts);
+	w->sent_next = w->acked_next = ts.first_offset;
+	w->state = W_STARTING;
+	/* Until the stream says how far it is, keep everything. */
+	lfs_topic_set_retention_floor(t, ts.first_offset);
+	return w;
+}
+
+static int worker_run(struct worker *w)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc != 0)
+		return -rc;
+	w->running = true;
+	return 0;
+}
+
+/* Stops a worker and waits for it; it stays on the list (acknowledgement
+ * handlers of its last session may still hold it) and is freed at destroy. */
+static void worker_stop(struct worker *w)
+{
+	atomic_store(&w->stop, true);
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
+		pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+/* The live worker of a topic (m->mu held). */
+static struct worker *find_live(mirror *m, const char *topic)
+{
+	for (struct worker *w = m->workers; w; w = w->next)
+		if (!atomic_load(&w->stop) && strcmp(w->topic, topic) == 0)
+			return w;
+	return NULL;
+}
+
+int mirror_create(lfs_volume *v, const struct mirror_config *cfg, mirror **out)
+{
+	mirror *m = calloc(1, sizeof(*m));
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+	if (!m)
+		return -ENOMEM;
+	m->v = v;
+	m->cfg = *cfg;
+	if (m->cfg.replicas == 0)
+		m->cfg.replicas = 1;
+	for (int i = 0; i < cfg->nurls; i++)
+		m->cfg.urls[i] = NULL;
+	m->cfg.nurls = 0;
+	for (int i = 0; i < cfg->nurls; i++) {
+		if (!(m->cfg.urls[i] = strdup(cfg->urls[i]))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		m->cfg.nurls++;
+	}
+	lfs_uuid_format(lfs_volume_info(v)->uuid, m->uuid);
+	pthread_mutex_init(&m->mu, NULL);
+	rc = lfs_volume_list_topics(v, &names, &n);
+	if (rc < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		lfs_topic *t;
+		struct lfs_topic_meta meta;
+		if (rc == 0 && lfs_topic_get(v, names[i], &t) == 0) {
+			lfs_topic_get_meta(t, &meta);
+			if (meta.mirror[0]) {
+				struct worker *w = worker_new(m, t, meta.mirror);
+				if (!w) {
+					rc = -ENOMEM;
+				} else {
+					w->next = m->workers;
+					m->workers = w;
+				}
+			}
+			lfs_topic_put(t);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (rc < 0)
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	mirror_destroy(m);
+	return rc;
+}
+
+int mirror_start(mirror *m)
+{
+	int rc = 0;
+	pthread_mutex_lock(&m->mu);
+	m->started = true;
+	for (struct worker *w = m->workers; w && rc == 0; w = w->next)
+		if (!w->running && !atomic_load(&w->stop))
+			rc = worker_run(w);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void mirror_destroy(mirror *m)
+{
+	if (!m)
+		return;
+	for (struct worker *w = m->workers; w; w = w->next)
+		worker_stop(w);
+	/* libnats' own threads may still run a handler of a closed session:
+	 * wait for them before the workers go. */
+	if (m->started)
+		nats_CloseAndWait(5000);
+	while (m->workers) {
+		struct worker *w = m->workers;
+		m->workers = w->next;
+		lfs_topic_put(w->t);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+	}
+	while (m->tags) {
+		struct session_tag *t = m->tags;
+		m->tags = t->next;
+		free(t);
+	}
+	mirror_config_free(&m->cfg);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+/* Asks the cluster whether stream may take topic t: 0, -EINVAL (foreign),
+ * or -EAGAIN (no answer now). Creates the stream when missing. */
+static int probe(mirror *m, lfs_topic *t, const char *stream, char *why, size_t whylen)
+{
+	struct worker w = {.m = m, .t = t};
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	struct stream_pos pos;
+	int rc = -EAGAIN;
+
+	snprintf(w.topic, sizeof(w.topic), "%s", lfs_topic_name(t));
+	snprintf(w.stream, sizeof(w.stream), "%s", stream);
+	subject_of(w.topic, w.subject, sizeof(w.subject));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	natsStatus s = connect_cluster(m, NULL, &nc);
+	if (s == NATS_OK) {
+		jsOptions jo;
+		jsOptions_Init(&jo);
+		jo.Wait = API_WAIT_MS;
+		s = natsConnection_JetStream(&js, nc, &jo);
+	}
+	if (s == NATS_OK)
+		rc = check_stream(&w, js, &pos, why, whylen);
+	else
+		snprintf(why, whylen, "cannot connect to the cluster: %s", nats_text(s));
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cond);
+	return rc;
+}
+
+int mirror_set_target(mirror *m, lfs_topic *t, const char *stream)
+{
+	char subject[LFS_TOPIC_NAME_MAX + 8], why[MIRROR_ERROR_MAX];
+	struct lfs_topic_meta meta;
+	int rc;
+
+	if (stream[0] && (mirror_stream_name_check(stream) < 0 ||
+			  subject_of(lfs_topic_name(t), subject, sizeof(subject)) < 0))
+		return -EINVAL;
+	lfs_topic_get_meta(t, &meta);
+	if (strcmp(meta.mirror, stream) == 0)
+		return 0;
+	if (stream[0] && m->cfg.nurls) {
+		rc = probe(m, t, stream, why, sizeof(why));
+		if (rc == -EINVAL) {
+			logf_(m, 1, "mirror %s -> %s refused: %s", lfs_topic_name(t), stream, why);
+			return -EINVAL;
+		}
+	}
+	pthread_mutex_lock(&m->mu);
+	struct worker *old = find_live(m, lfs_topic_name(t));
+	if (old)
+		atomic_store(&old->stop, true);
+	pthread_mutex_unlock(&m->mu);
+	if (old)
+		worker_stop(old);
+	snprintf(meta.mirror, sizeof(meta.mirror), "%s", stream);
+	rc = lfs_topic_set_meta(t, &meta);
+	if (rc < 0 || !stream[0]) {
+		if (rc == 0) {
+			lfs_topic_set_retention_floor(t, UINT64_MAX);
+			logf_(m, 2, "mirror %s: off", lfs_topic_name(t));
+		}
+		return rc;
+	}
+	struct worker *w = worker_new(m, t, stream);
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->mu);
+	w->next = m->workers;
+	m->workers = w;
+	rc = m->started ? worker_run(w) : 0;
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void mirror_pause(mirror *m, const char *topic)
+{
+	pthread_mutex_lock(&m->mu);
+	struct worker *w = find_live(m, topic);
+	if (w)
+		atomic_store(&w->stop, true);
+	pthread_mutex_unlock(&m->mu);
+	if (w)
+		worker_stop(w);
+}
+
+void mirror_resume(mirror *m, const char *topic)
+{
+	lfs_topic *t;
+	struct lfs_topic_meta meta;
+	if (lfs_topic_get(m->v, topic, &t) < 0)
+		return;
+	lfs_topic_get_meta(t, &meta);
+	pthread_mutex_lock(&m->mu);
+	if (meta.mirror[0] && !find_live(m, topic)) {
+		struct worker *w = worker_new(m, t, meta.mirror);
+		if (w) {
+			w->next = m->workers;
+			m->workers = w;
+			if (m->started && worker_run(w) < 0)
+				atomic_store(&w->stop, true);
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	lfs_topic_put(t);
+}
+
+int mirror_status(mirror *m, lfs_topic *t, struct mirror_status *st)
+{
+	int rc = -ENODATA;
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(t, &ts);
+	pthread_mutex_lock(&m->mu);
+	struct worker *w = find_live(m, lfs_topic_name(t));
+	if (w) {
+		pthread_mutex_lock(&w->mu);
+		st->next_offset = w->sent_next;
+		st->lag = ts.next_offset > w->acked_next ? ts.next_offset - w->acked_next : 0;
+		snprintf(st->error, sizeof(st->error), "%s", w->error);
+		pthread_mutex_unlock(&w->mu);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
