@@ -318,8 +318,43 @@ static int check_superblock(struct checker *ck)
 	int rc = lfs_superblock_check(ck->dirfd, &ck->sb, &primary_ok);
 	if (rc < 0)
 		return rc; /* -EUCLEAN: not a volume; -EPROTONOSUPPORT: newer format */
-	if (ck->sb.defaults.framing != LFS_FRAMING_LINE && ck->sb.defaults.framing != LFS_FRAMING_WRITE)
-		ck->sb.defaults.framing = LFS_FRAMING_LINE;
+	/* Defaults out of range (a valid checksum does not make them sane;
+	 * mount refuses them): each is reset to the built-in default, and
+	 * both copies are rewritten. */
+	struct lfs_settings builtin, *d = &ck->sb.defaults;
+	lfs_settings_default(&builtin);
+	int bad, nbad = 0, bads[LFS_SET_COUNT];
+	while ((bad = lfs_settings_invalid(d)) >= 0 && nbad < LFS_SET_COUNT) {
+		bads[nbad++] = bad;
+		switch (bad) {
+		case LFS_SET_SEGMENT_SIZE: d->segment_size = builtin.segment_size; break;
+		case LFS_SET_MAX_RECORD: d->max_record = builtin.max_record; break;
+		case LFS_SET_SYNC:
+			d->sync_mode = builtin.sync_mode;
+			d->sync_ms = builtin.sync_ms;
+			break;
+		default: d->framing = builtin.framing; break;
+		}
+	}
+	if (nbad > 0) {
+		bool repaired = false;
+		if (ck->repair) {
+			rc = lfs_superblock_rewrite(ck->dirfd, &ck->sb);
+			if (rc < 0)
+				return rc;
+			repaired = true;
+		}
+		for (int i = 0; i < nbad; i++)
+			problem(ck, LFS_PROB_SUPERBLOCK, NULL, UINT64_MAX, 0, 0, 0, repaired,
+				"superblock default %s out of range%s",
+				lfs_setting_name((enum lfs_setting_id)bads[i]),
+				repaired ? ": reset to the built-in default" : "");
+		if (!primary_ok)
+			problem(ck, LFS_PROB_SUPERBLOCK, NULL, UINT64_MAX, 0, 0, 0, repaired,
+				"primary superblock damaged%s",
+				repaired ? ": rewritten" : "; the backup copy is good");
+		return 0;
+	}
 	if (!primary_ok) {
 		bool repaired = false;
 		if (ck->repair) {

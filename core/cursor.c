@@ -543,7 +543,7 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	r->c.name = dup;
 	r->c.seq = 1;
 	r->c.offset = first_offset(t);
-	r->c.committed_at = lfs_now_ns();
+	r->c.committed_at = lfs_volume_now(t->vol);
 	unsigned char buf[LFS_CURSOR_PAIR_SIZE] = {0};
 	struct lfs_cursor_slot slot;
 	to_slot(&r->c, &slot);
@@ -709,7 +709,7 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 		struct rec *r = st->recs[i];
 		struct lfs_cursor_found s = r->c;
 		s.offset = off;
-		s.committed_at = lfs_now_ns();
+		s.committed_at = lfs_volume_now(t->vol);
 		rc = commit_slot(t, r, &s);
 		if (rc == 0)
 			lfs_log(t->vol, 2, "topic %s: cursor %s set to offset %llu", t->name, name,
@@ -762,7 +762,7 @@ static int commit_handle(lfs_cursor *c, uint64_t now_ns)
 		return 0;
 	struct lfs_cursor_found s = r->c;
 	s.offset = off;
-	s.committed_at = lfs_now_ns();
+	s.committed_at = now_ns;
 	return commit_slot(t, r, &s);
 }
 
@@ -809,7 +809,7 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 			struct lfs_cursor_found s = r->c;
 			s.offset = from;
 			s.skipped += lost;
-			s.committed_at = lfs_now_ns();
+			s.committed_at = lfs_volume_now(t->vol);
 			if (t->vol->readonly)
 				r->c = s;
 			else
@@ -821,7 +821,7 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 		}
 		r->reader = c;
 		st->readers++;
-		c->last_commit_ns = lfs_now_ns();
+		c->last_commit_ns = lfs_volume_now(t->vol);
 	}
 	r->opens++;
 	c->rec = r;
@@ -877,7 +877,7 @@ int lfs_cursor_flush(lfs_cursor *c, bool hand_over)
 {
 	struct lfs_cursor_store *st = c->t->cursors;
 	pthread_mutex_lock(&st->mu);
-	int rc = commit_handle(c, lfs_now_ns());
+	int rc = commit_handle(c, lfs_volume_now(c->t->vol));
 	pthread_mutex_unlock(&st->mu);
 	if (hand_over && c->reader)
 		atomic_store(&c->flushed, true);
@@ -891,7 +891,7 @@ int lfs_cursor_close(lfs_cursor *c)
 	lfs_topic *t = c->t;
 	struct lfs_cursor_store *st = t->cursors;
 	pthread_mutex_lock(&st->mu);
-	int rc = commit_handle(c, lfs_now_ns());
+	int rc = commit_handle(c, lfs_volume_now(c->t->vol));
 	if (c->rec->reader == c) {
 		c->rec->reader = NULL;
 		st->readers--;

@@ -159,7 +159,8 @@ void lfs_segment_ref(lfs_segment *s);
 int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
 			      lfs_segment **out);
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
-int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out);
+int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_result *scan,
+			    lfs_segment **out);
 /* A sealed segment as the summary of a clean close describes it: no file
  * is opened until a read needs it. */
 lfs_segment *lfs_segment_from_summary(lfs_topic *t, const struct lfs_sum_seg *e);
@@ -237,6 +238,8 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);
 /* volume.c: pieces fsck needs */
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);
 int lfs_superblock_repair(int dirfd, bool *repaired);
+/* Writes sb to both copies. */
+int lfs_superblock_rewrite(int dirfd, const struct lfs_sb_info *sb);
 int lfs_state_read(int dirfd); /* LFS_STATE_CLEAN/DIRTY, 0 unknown, <0 error */
 int lfs_state_write(int dirfd, uint32_t state);
 int lfs_volume_lock_path(const char *path, int *fd_out);

@@ -59,6 +59,9 @@ int lfs_setting_parse(struct lfs_settings *s, enum lfs_setting_id id, const char
 /* Formats a setting as decimal ASCII (sync as "always", "never" or MS). */
 int lfs_setting_format(const struct lfs_settings *s, enum lfs_setting_id id, char *buf,
 		       size_t len);
+/* The first setting of s outside the range lfs_setting_parse accepts (an
+ * enum lfs_setting_id), or -1 when all are valid. */
+int lfs_settings_invalid(const struct lfs_settings *s);
 int lfs_parse_size(const char *text, uint64_t *out);
 int lfs_parse_ms(const char *text, uint64_t *out);
 /* Validates a topic name: 0, -EINVAL or -ENAMETOOLONG. */

@@ -355,8 +355,11 @@ int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_
 
 /* Opens the last segment of a topic for appending. Its state comes from the
  * recovery scanner, which the caller ran (and repaired with) beforehand when
- * the volume was not cleanly unmounted; here the index is trusted. */
-int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
+ * the volume was not cleanly unmounted; here the index is trusted. A
+ * read-only open cannot repair: it passes the scan's result, and the
+ * segment ends where recovery would cut it. */
+int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_result *scan,
+			    lfs_segment **out)
 {
 	struct lfs_idx_header h;
 	struct stat st;
@@ -419,6 +422,16 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
 		rc = -EUCLEAN;
 		goto fail;
 	}
+	/* The scan checked payloads and stops at the first bad batch. (It may
+	 * also mend an entry in memory; the files keep the damaged one, so
+	 * the shorter of the two is what can be served.) */
+	if (scan && scan->entries < n) {
+		n = scan->entries;
+		next = scan->next_offset;
+		pos = scan->valid_bytes;
+		last_ts = scan->last_timestamp;
+		first_ts = scan->first_timestamp;
+	}
 	s->first_ts = first_ts;
 	atomic_store(&s->nentries, n);
 	atomic_store(&s->next_offset, next);
@@ -427,7 +440,7 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, lfs_segment **out)
 	/* What an earlier mount wrote is checked like a sealed segment's
 	 * batches before it is served: a clean unmount vouches for no byte
 	 * the disk changed since. What this mount appends is trusted. */
-	if (n > 0) {
+	if (n > 0 && !scan) {
 		atomic_store(&s->good_end, 0);
 		atomic_store(&s->verify_pending, true);
 	}

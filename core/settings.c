@@ -169,6 +169,22 @@ int lfs_setting_parse(struct lfs_settings *s, enum lfs_setting_id id, const char
 	return -EINVAL;
 }
 
+int lfs_settings_invalid(const struct lfs_settings *s)
+{
+	/* The ranges lfs_setting_parse accepts. */
+	if (s->segment_size < SEGMENT_SIZE_MIN || s->segment_size > SEGMENT_SIZE_MAX)
+		return LFS_SET_SEGMENT_SIZE;
+	if (s->max_record < 2 || s->max_record > LFS_BATCH_MAX / 2)
+		return LFS_SET_MAX_RECORD;
+	if ((s->sync_mode != LFS_SYNC_NEVER && s->sync_mode != LFS_SYNC_ALWAYS &&
+	     s->sync_mode != LFS_SYNC_INTERVAL) ||
+	    (s->sync_mode == LFS_SYNC_INTERVAL && s->sync_ms == 0))
+		return LFS_SET_SYNC;
+	if (s->framing != LFS_FRAMING_LINE && s->framing != LFS_FRAMING_WRITE)
+		return LFS_SET_FRAMING;
+	return -1;
+}
+
 int lfs_setting_format(const struct lfs_settings *s, enum lfs_setting_id id, char *buf, size_t len)
 {
 	int n;

@@ -74,17 +74,24 @@ static int parse_rfc3339(const char *p, uint64_t *out)
 	tm.tm_mday = d;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
-	tm.tm_sec = s;
+	/* A leap second (:60, valid RFC 3339) is taken as the second after
+	 * :59: the system clock, which stamps records, has no :60 either. */
+	tm.tm_sec = s == 60 ? 59 : s;
 	time_t t = timegm(&tm);
 	/* timegm normalises 31 February to March: refuse such dates. */
 	struct tm back;
 	gmtime_r(&t, &back);
 	if (back.tm_mday != d || back.tm_mon != mo - 1)
 		return -EINVAL;
-	int64_t secs = (int64_t)t - sign * (oh * 3600 + om * 60);
+	int64_t secs = (int64_t)t + (s == 60) - sign * (oh * 3600 + om * 60);
 	if (secs < 0)
 		return -EINVAL;
-	*out = (uint64_t)secs * 1000000000ull + frac;
+	/* Past 2554 the nanoseconds do not fit: a time after every record
+	 * there can be (an empty view that grows), not a wrapped one. */
+	if ((uint64_t)secs > (UINT64_MAX - frac) / 1000000000ull)
+		*out = UINT64_MAX;
+	else
+		*out = (uint64_t)secs * 1000000000ull + frac;
 	return 0;
 }
 

@@ -476,9 +476,11 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 			if (rc != 0 && t->vol->readonly && !last && scanned)
 				rc = lfs_segment_load_scanned(t, bases[i], &r, &s);
 			if (rc != 0 && last && !t->vol->readonly)
-				rc = lfs_segment_load_active(t, bases[i], &s);
+				rc = lfs_segment_load_active(t, bases[i], scanned ? &r : NULL, &s);
+			/* Read-only after a crash: served as far as recovery
+			 * would keep it, decided in memory. */
 			if (rc < 0 && t->vol->readonly && last)
-				rc = lfs_segment_load_active(t, bases[i], &s);
+				rc = lfs_segment_load_active(t, bases[i], scanned ? &r : NULL, &s);
 		}
 		if (rc < 0) {
 			lfs_log(t->vol, 0, "topic %s: cannot load segment %llu: %s", t->name,

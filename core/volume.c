@@ -105,6 +105,11 @@ int lfs_superblock_repair(int dirfd, bool *repaired)
 	return rc;
 }
 
+int lfs_superblock_rewrite(int dirfd, const struct lfs_sb_info *sb)
+{
+	return write_superblock(dirfd, sb);
+}
+
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
 {
 	return read_superblock_at(dirfd, sb, primary_ok);
@@ -499,9 +504,20 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	rc = lock_volume(v->dirfd);
 	if (rc < 0)
 		goto fail;
-	rc = read_superblock_at(v->dirfd, &v->sb, NULL);
+	bool primary_ok;
+	rc = read_superblock_at(v->dirfd, &v->sb, &primary_ok);
 	if (rc < 0)
 		goto fail;
+	if (!primary_ok)
+		lfs_log(v, 1, "volume %s: primary superblock damaged: using the backup copy "
+			"(fsck.logfs restores the primary)", path);
+	int bad = lfs_settings_invalid(&v->sb.defaults);
+	if (bad >= 0) {
+		lfs_log(v, 0, "volume %s: the superblock's default %s is out of range: "
+			"run fsck.logfs", path, lfs_setting_name((enum lfs_setting_id)bad));
+		rc = -EINVAL;
+		goto fail;
+	}
 	lfs_settings_merge(&v->defaults, &v->sb.defaults, &o->overrides, o->override_mask);
 	v->topics_fd = lfs_open_dir(v->dirfd, LFS_TOPICS_DIR);
 	if (v->topics_fd < 0) {

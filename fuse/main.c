@@ -242,6 +242,9 @@ static const char *open_error(int rc)
 		return "not a logfs volume (no valid superblock; see mkfs.logfs(8))";
 	case -EPROTONOSUPPORT:
 		return "volume was written by a newer, incompatible version of logfs";
+	case -EINVAL:
+		return "the superblock holds a default setting out of range (see the log; "
+		       "fsck.logfs repairs it)";
 	default:
 		return strerror(-rc);
 	}

@@ -349,13 +349,22 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	} else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		if (daemon_state.readonly) {
 			rc = -EROFS;
-		} else if (n->kind != NODE_TOPIC) {
+		} else if (n->kind != NODE_TOPIC && n->kind != NODE_TAIL) {
 			rc = -EPERM;
 		} else {
+			/* tail is the topic as a file (its owner, its mode
+			 * without the x bits): chown and chmod of tail change
+			 * the topic, so that a daemon that reopens and chowns
+			 * its log (nginx, logrotate's create) keeps working.
+			 * A tail mode's read bits give the directory its
+			 * search bits; the directory's special bits stay. */
 			struct lfs_topic_meta m;
 			lfs_topic_get_meta(n->topic, &m);
+			mode_t mode = attr->st_mode & 07777;
+			if (n->kind == NODE_TAIL)
+				mode = (m.mode & 07000) | (mode & 0666) | ((mode & 0444) >> 2);
 			if (to_set & FUSE_SET_ATTR_MODE)
-				m.mode = attr->st_mode & 07777;
+				m.mode = mode;
 			if (to_set & FUSE_SET_ATTR_UID)
 				m.uid = attr->st_uid;
 			if (to_set & FUSE_SET_ATTR_GID)
@@ -456,8 +465,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fi->direct_io = 1;
 			break;
 		case NODE_SEGMENT:
-			/* Immutable, for root too. */
-			rc = wr ? -EACCES : lfs_segment_get(n->topic, n->base, &h->segment);
+			/* Immutable, for root too; O_TRUNC with O_RDONLY is a
+			 * truncation too (EPERM, like every one). */
+			rc = wr ? -EACCES
+			     : fi->flags & O_TRUNC ? -EPERM
+						   : lfs_segment_get(n->topic, n->base, &h->segment);
 			if (rc == 0)
 				lfs_topic_hold(n->topic);
 			fi->keep_cache = 1;

@@ -230,8 +230,12 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 		/* `setfattr -v 100` sends "100"; tolerate a trailing newline
 		 * from `echo` based tools. */
 		if (val[size - 1] == '\n')
-			val[size - 1] = 0;
-		rc = lfs_topic_set(n->topic, lfs_setting_lookup(name + strlen(PREFIX)), val);
+			val[--size] = 0;
+		/* A NUL inside ("200\0junk") would cut the value short
+		 * unseen: refused like any malformed value. */
+		rc = strlen(val) != size
+			     ? -EINVAL
+			     : lfs_topic_set(n->topic, lfs_setting_lookup(name + strlen(PREFIX)), val);
 	}
 	nodes_put(n);
 	fuse_reply_err(req, -rc);

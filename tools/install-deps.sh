@@ -3,7 +3,8 @@
 # there yet. Does nothing (and needs no network) when everything is present.
 set -eu
 
-PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc libnats-dev nats-server"
+# nginx and apache2-utils (ab): the daemon-on-a-log test (mount_nginx.sh).
+PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc libnats-dev nats-server nginx apache2-utils"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS gnuplot-nox hyperfine"
 fi
@@ -25,6 +26,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (nginx) are installed for the tests, which start
+# their own instances: RUNLEVEL=1 tells invoke-rc.d not to start them.
+export RUNLEVEL=1
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing

@@ -119,6 +119,29 @@ out_has "newer format version: clear message" 'uses logfs format version 2, newe
 snap "$TMP/new" >"$TMP/after"
 check "newer format version: nothing changed" cmp -s "$TMP/before" "$TMP/after"
 
+# --- superblock defaults out of range (valid checksums) ---
+for bad in max_record=0 sync_mode=7 "sync_mode=2 sync_ms=0" framing=9 segment_size=100; do
+	rm -rf "$TMP/sbd"
+	cp -a "$V" "$TMP/sbd"
+	"$TOOLS/lfs_sbver" "$TMP/sbd" - $bad || exit 1
+	name=${bad%%=*}
+	[ "$name" = sync_mode ] && name=sync
+	expect_rc 4 "superblock default $bad: -n reports it, without -f too (exit 4)" "$FSCK" -n "$TMP/sbd"
+	out_has "superblock default $bad: named" "superblock default $name out of range"
+	expect_rc 1 "superblock default $bad: -y resets it (exit 1)" "$FSCK" -y "$TMP/sbd"
+	expect_rc 0 "superblock default $bad: then clean" "$FSCK" -n -f "$TMP/sbd"
+done
+
+# --- damaged primary superblock: reported, repaired ---
+rm -rf "$TMP/sbd"
+cp -a "$V" "$TMP/sbd"
+"$TOOLS/lfs_flip" "$TMP/sbd/superblock" 40 0
+expect_rc 4 "damaged primary superblock: -n reports it (exit 4)" "$FSCK" -n "$TMP/sbd"
+out_has "damaged primary superblock: named" 'primary superblock damaged'
+expect_rc 1 "damaged primary superblock: -y restores it (exit 1)" "$FSCK" -y "$TMP/sbd"
+expect_rc 0 "damaged primary superblock: then clean" "$FSCK" -n -f "$TMP/sbd"
+rm -rf "$TMP/sbd"
+
 # --- progress (-C): only on a terminal ---
 expect_rc 0 "-C without a terminal: exit 0" "$FSCK" -n -f -C "$V"
 check "-C without a terminal: no progress output" sh -c "! grep -q 'checking' '$TMP/out'"

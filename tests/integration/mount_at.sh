@@ -49,6 +49,14 @@ check "@N at the first retained offset works (@409)" sh -c "sed -n '410,\$p' '$T
 check "@TIME before the first retained record starts at the first retained one" \
 	eq "$(head -n 1 "$O/@2001-09-09T01:46:40Z")" "rec 00409"
 check "@-AGE reaching before the first retained record starts at it" eq "$(head -n 1 "$O/@-1d")" "rec 00409"
+check "@TIME far in the future (2600, past 64-bit nanoseconds) is empty" \
+	eq "$(cat "$O/@2600-01-01T00:00:00Z" | wc -c) $(size "$O/@2600-01-01T00:00:00Z")" "0 0"
+"$LFSIO" open 0 r "$O/@2600-01-01T00:00:00Z" read 0 100 sh "echo 'rec 01001' >>'$O/tail'" readall 0 close 0 >"$T/grow"
+check "@TIME past every record grows: it reads the records appended after the open" \
+	eq "$(cat "$T/grow")" "rec 01001"
+echo "rec 01001" >>"$T/all"
+check "@TIME with a leap second (23:59:60) is the next second" \
+	same "$O/@2016-12-31T23:59:60Z" "$O/@2017-01-01T00:00:00Z"
 
 # ---- malformed names: EINVAL ----
 for bad in '@' '@abc' '@12abc' '@-' '@+5' '@1.5' '@0x10' '@1e3' '@-10' '@-10x' '@--5m' '@ 5' \

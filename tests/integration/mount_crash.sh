@@ -87,4 +87,31 @@ check "after the recovered mount is unmounted cleanly, the next mount is clean" 
 check "the recovered topics stay as recovered" same "$M/junk/tail" "$T/junk.want"
 lfs_umount "$M"
 
+# ---- a read-only mount after an unclean stop ----
+# It cannot repair, so it serves what recovery would keep, decided in
+# memory: a last batch that fails its checksum is not served, and nothing
+# on disk changes.
+vol_new "$V.ro" || exit 1
+lfs_mount "$V.ro" "$M" || exit 1
+mkdir "$M/live"
+seq -f 'live %g' 1 50 >"$T/live"
+for i in $(seq 1 50); do echo "live $i" >>"$M/live/tail"; done
+crash "$M"
+seg=$V.ro/topics/live/00000000000000000000
+# One byte of the last record ("live 50\n") changed.
+off=$(($(stat -c %s "$T/live") - 3))
+printf 'X' | dd of="$seg.log" bs=1 seek=$off conv=notrunc status=none
+sums=$(cat "$seg.log" "$seg.idx" "$V.ro/state" | md5sum)
+lfs_mount "$V.ro" "$M" -o ro || exit 1
+head -n 49 "$T/live" >"$T/live49"
+check "ro after an unclean stop: cat tail succeeds" sh -c "cat '$M/live/tail' >'$T/live.got'"
+check "ro after an unclean stop: the torn last record is not served" same "$T/live.got" "$T/live49"
+check "ro after an unclean stop: next_offset counts what is served" eq "$(xattr "$M/live" next_offset)" 49
+check "ro after an unclean stop: @49 (the cut record) is the empty end" eq "$(cat "$M/live/@49")" ""
+lfs_umount "$M"
+check "ro after an unclean stop: nothing on disk changed" eq "$(cat "$seg.log" "$seg.idx" "$V.ro/state" | md5sum)" "$sums"
+lfs_mount "$V.ro" "$M" || exit 1
+check "the read-write mount after it keeps the same" same "$M/live/tail" "$T/live49"
+lfs_umount "$M"
+
 finish

@@ -65,6 +65,17 @@ check "truncate -s 0 tail fails with EPERM" fails_with EPERM truncate -s 0 "$M/t
 check "truncate -s +10 tail fails with EPERM" fails_with EPERM truncate -s +10 "$M/t/tail"
 check "truncate(2) of a segment fails with $SEG_WRITE_ERR" "$LFSIO" expect $SEG_WRITE_ERR truncate "$M/t/$seg" 0
 check "truncate(2) of tail fails with EPERM" "$LFSIO" expect EPERM truncate "$M/t/tail" 5
+segsz=$(size "$M/t/$seg")
+# A user without write permission meets the kernel's EACCES first (O_TRUNC
+# asks for write access); root reaches the daemon, which refuses.
+if [ "$(id -u)" = 0 ]; then
+	check "open(O_RDONLY|O_TRUNC) of a segment fails with EPERM (root)" \
+		"$LFSIO" expect EPERM open 0 rt "$M/t/$seg"
+else
+	check "open(O_RDONLY|O_TRUNC) of a segment fails with EACCES (not root)" \
+		"$LFSIO" expect EACCES open 0 rt "$M/t/$seg"
+fi
+check "the segment kept its size" eq "$(size "$M/t/$seg")" "$segsz"
 check "ftruncate(2) of a tail producer handle fails with EPERM" \
 	"$LFSIO" open 0 wa "$M/t/tail" expect EPERM ftruncate 0 0 close 0
 check "tail did not shrink" eq "$(size "$M/t/tail")" "$before"

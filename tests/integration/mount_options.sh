@@ -84,4 +84,31 @@ check "after the refusals nothing is mounted" sh -c "! grep -q ' $M ' /proc/self
 check "after the refusals the volume mounts" lfs_mount "$V" "$M"
 lfs_umount "$M"
 
+# ---- framing=write with a max_record one write request cannot carry ----
+_mounts="$_mounts $M"
+timeout -s INT 20 "$LOGFS" "$V" "$M" -f -o framing=write,max_record=4M >"$T/o" 2>"$T/e"
+rc=$?
+check "-o framing=write,max_record=4M is a usage error (exit 2)" eq "$rc" 2
+check "... saying what the bound is" grep -q "with framing=write at most" "$T/e"
+
+# ---- the superblock's defaults: range-checked; a damaged primary: logged ----
+TOOLS=$LFS_BUILD/tests/tools
+cp -a "$V" "$T/sbd"
+"$TOOLS/lfs_sbver" "$T/sbd" - max_record=0 || exit 1
+"$LOGFS" "$T/sbd" "$M" -f >"$T/o" 2>"$T/e" &
+p=$!
+_pids="$_pids $p"
+if wait_gone "$p" 10; then wait "$p"; rc=$?; else rc=running; lfs_umount "$M" "$p"; fi
+check "a superblock default out of range (max_record=0, valid checksum): mount refused" \
+	sh -c "[ '$rc' != running ] && [ '$rc' -ne 0 ]"
+check "... naming the setting and fsck.logfs" grep -q "default max_record is out of range: run fsck.logfs" "$T/e"
+rm -rf "$T/sbd"
+cp -a "$V" "$T/sbd"
+"$TOOLS/lfs_flip" "$T/sbd/superblock" 40 0
+check "a damaged primary superblock: the volume mounts from the backup copy" lfs_mount "$T/sbd" "$M"
+check "... and the daemon logs it" grep -q "primary superblock damaged: using the backup copy" "$DERR"
+lfs_umount "$M"
+check "... and fsck.logfs still finds it to restore" \
+	sh -c "! '$LFS_BUILD/fsck.logfs' -n '$T/sbd' >/dev/null 2>&1"
+
 finish

@@ -119,6 +119,9 @@ check "segment_ms=-1 fails with EINVAL" bad_setting segment_ms -1
 check "sync=sometimes fails with EINVAL" bad_setting sync sometimes
 check "max_record=big fails with EINVAL" bad_setting max_record big
 check "framing=json fails with EINVAL" bad_setting framing json
+check "max_record with an embedded NUL (200\\0junk) fails with EINVAL" \
+	bad_setting max_record 0x323030006a756e6b
+check "segment_ms with a trailing NUL fails with EINVAL" bad_setting segment_ms 0x313000
 echo rec >>"$M/e/tail"
 check "framing cannot change once the topic has records: EINVAL" bad_setting framing write
 check "the topic's framing stays line" eq "$(xattr "$M/e" framing)" line

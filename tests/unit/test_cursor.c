@@ -13,13 +13,10 @@ struct fix {
 	lfs_topic *t;
 };
 
-/* The ticker is not started: the tests drive lfs_volume_tick themselves. */
+/* The tests' clock, no ticker: the tests drive lfs_volume_tick themselves. */
 static lfs_volume *open_vol(const char *vol)
 {
-	lfs_volume *v = NULL;
-	struct lfs_open_opts o = {.flags = LFS_OPEN_DEFER_TICKER};
-	assert_int_equal(lfs_volume_open(vol, &o, &v, NULL), 0);
-	return v;
+	return tu_open(vol);
 }
 
 static int setup(void **state)
@@ -226,7 +223,7 @@ static void test_exclusive_reader(void **state)
 	assert_int_equal(lfs_cursor_open(f->t, "e", true, &b), -EBUSY);
 	/* Non-reading handles are not exclusive, but cannot reposition. */
 	assert_int_equal(lfs_cursor_open(f->t, "e", false, &w), 0);
-	assert_int_equal(lfs_cursor_seek(f->t, "e", "end", lfs_now_ns()), -EBUSY);
+	assert_int_equal(lfs_cursor_seek(f->t, "e", "end", tu_now()), -EBUSY);
 	assert_int_equal(lfs_cursor_close(w), 0);
 	char buf[8];
 	assert_int_equal(lfs_cursor_read(a, buf, 2, 0), 2);
@@ -266,7 +263,7 @@ static void test_explicit_mode(void **state)
 	expect_consume(f->t, "x", "r0\nr1\nr2\n");
 	expect_consume(f->t, "x", "r0\nr1\nr2\n");
 	assert_int_equal(info(f->t, "x").offset, 0);
-	assert_int_equal(lfs_cursor_seek(f->t, "x", "2", lfs_now_ns()), 0);
+	assert_int_equal(lfs_cursor_seek(f->t, "x", "2", tu_now()), 0);
 	expect_consume(f->t, "x", "r2\n");
 	assert_int_equal(lfs_cursor_set_explicit(f->t, "x", false), 0);
 	expect_consume(f->t, "x", "r2\n");
@@ -276,10 +273,10 @@ static void test_explicit_mode(void **state)
 static void test_seek(void **state)
 {
 	struct fix *f = *state;
-	uint64_t t0 = lfs_now_ns();
+	uint64_t t0 = tu_now();
 	tu_append_str(f->t, "a\nb\nc\n");
 	assert_int_equal(lfs_cursor_create(f->t, "s", true), 0);
-	uint64_t now = lfs_now_ns();
+	uint64_t now = tu_now();
 	assert_int_equal(lfs_cursor_seek(f->t, "s", "end", now), 0);
 	assert_int_equal(info(f->t, "s").offset, 3);
 	assert_int_equal(lfs_cursor_seek(f->t, "s", "begin", now), 0);
@@ -322,7 +319,7 @@ static void test_periodic_commit(void **state)
 	assert_int_equal(lfs_cursor_create(f->t, "follow", true), 0);
 	lfs_cursor *c;
 	char buf[8];
-	uint64_t now = lfs_now_ns();
+	uint64_t now = tu_now();
 	assert_int_equal(lfs_cursor_open(f->t, "follow", true, &c), 0);
 	assert_int_equal(lfs_cursor_read(c, buf, 4, 0), 4);
 	/* Too soon: nothing committed yet. */
@@ -379,7 +376,7 @@ static void test_retention_skipped(void **state)
 	assert_int_equal(info(f->t, "new").offset, first);
 	assert_int_equal(info(f->t, "new").skipped, 0);
 	/* Seeking below it resumes there, with nothing counted. */
-	assert_int_equal(lfs_cursor_seek(f->t, "new", "0", lfs_now_ns()), 0);
+	assert_int_equal(lfs_cursor_seek(f->t, "new", "0", tu_now()), 0);
 	assert_int_equal(info(f->t, "new").offset, first);
 }
 
@@ -408,9 +405,9 @@ static void test_damaged_store(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(lfs_cursor_create(f->t, names[i], true), 0);
 	/* one: two commits, so both of its slots hold a state. */
-	assert_int_equal(lfs_cursor_seek(f->t, "one", "1", lfs_now_ns()), 0);
-	assert_int_equal(lfs_cursor_seek(f->t, "one", "3", lfs_now_ns()), 0);
-	assert_int_equal(lfs_cursor_seek(f->t, "three", "4", lfs_now_ns()), 0);
+	assert_int_equal(lfs_cursor_seek(f->t, "one", "1", tu_now()), 0);
+	assert_int_equal(lfs_cursor_seek(f->t, "one", "3", tu_now()), 0);
+	assert_int_equal(lfs_cursor_seek(f->t, "three", "4", tu_now()), 0);
 	lfs_topic_put(f->t);
 	f->t = NULL;
 	assert_int_equal(lfs_volume_close(f->v), 0);
@@ -505,7 +502,7 @@ static void test_many_cursors(void **state)
 	}
 	for (int i = 0; i < 1000; i += 2) {
 		snprintf(name, sizeof(name), "c%04d", i);
-		assert_int_equal(lfs_cursor_seek(f->t, name, "end", lfs_now_ns()), 0);
+		assert_int_equal(lfs_cursor_seek(f->t, name, "end", tu_now()), 0);
 	}
 	reopen(f);
 	char **names;
@@ -529,10 +526,10 @@ static void test_readonly(void **state)
 	lfs_topic_put(f->t);
 	assert_int_equal(lfs_volume_close(f->v), 0);
 	struct lfs_open_opts o = {.flags = LFS_OPEN_RDONLY};
-	assert_int_equal(lfs_volume_open(f->vol, &o, &f->v, NULL), 0);
+	assert_int_equal(tu_volume_open(f->vol, &o, &f->v, NULL), 0);
 	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
 	assert_int_equal(lfs_cursor_create(f->t, "new", true), -EROFS);
-	assert_int_equal(lfs_cursor_seek(f->t, "r", "end", lfs_now_ns()), -EROFS);
+	assert_int_equal(lfs_cursor_seek(f->t, "r", "end", tu_now()), -EROFS);
 	assert_int_equal(lfs_cursor_delete(f->t, "r"), -EROFS);
 	/* Reading works; the position does not move. */
 	expect_consume(f->t, "r", "a\n");

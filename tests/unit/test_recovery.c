@@ -1162,6 +1162,47 @@ static void test_empty_new_segment_write(void **state)
 	empty_new_segment(state, LFS_FRAMING_WRITE);
 }
 
+/* A read-only open after a crash serves what recovery would keep, decided
+ * in memory: a torn end (a batch failing its checksum with nothing valid
+ * after it) is not served, and nothing on disk changes. */
+static void test_readonly_serves_what_recovery_keeps(void **state)
+{
+	struct fix *f = crashed(state, LFS_FRAMING_LINE, 10);
+	/* Damage the last batch's data. */
+	flip_bit(f->log, (long long)f->e.pos[9] + 1, 2);
+	long long log_size = tu_file_size(f->log), idx_size = tu_file_size(f->idx);
+	lfs_volume *v;
+	struct lfs_open_opts ro = {.flags = LFS_OPEN_RDONLY};
+	struct lfs_open_report rep;
+	assert_int_equal(tu_volume_open(f->vol, &ro, &v, &rep), 0);
+	assert_false(rep.was_clean);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	tu_expect_contents(t, f->e.data.p, pos_after(&f->e, 9));
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_true(st.next_offset == off_after(&f->e, 9));
+	assert_true(st.bytes == pos_after(&f->e, 9));
+	lfs_reader *r = tu_reader_at(t, off_after(&f->e, 8));
+	size_t len;
+	char *got = tu_reader_all(r, &len);
+	assert_int_equal(len, f->e.len[8]);
+	free(got);
+	lfs_reader_close(r);
+	struct lfs_start at = {.kind = LFS_START_OFFSET, .value = off_after(&f->e, 10)};
+	assert_int_equal(lfs_reader_open(t, &at, &r), -ENOENT);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	assert_true(tu_file_size(f->log) == log_size);
+	assert_true(tu_file_size(f->idx) == idx_size);
+	/* The read-write open (recovery) keeps the same. */
+	assert_int_equal(tu_volume_open(f->vol, NULL, &v, &rep), 0);
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	tu_expect_contents(t, f->e.data.p, pos_after(&f->e, 9));
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
@@ -1190,6 +1231,7 @@ int main(void)
 		T(test_rolled_segments_unsealed_by_crash),
 		T(test_multi_segment_torn_tail),
 		T(test_readonly_open_after_crash),
+		T(test_readonly_serves_what_recovery_keeps),
 		T(test_empty_new_segment_line),
 		T(test_empty_new_segment_write),
 	};

@@ -63,7 +63,25 @@ static void test_rfc3339_utc(void **state)
 	expect_time("2024-02-29T12:34:56Z", now, 1709210096ull * SEC);
 	expect_time("2038-01-19T03:14:08Z", now, 2147483648ull * SEC);
 	expect_time("2106-02-07T06:28:16Z", now, 4294967296ull * SEC);
-	expect_time("9999-12-31T23:59:59Z", now, 253402300799ull * SEC);
+	/* Past 2554 the nanoseconds since the epoch do not fit 64 bits: the
+	 * time saturates (after every record), never wraps to an early one. */
+	expect_time("2554-07-21T23:34:33Z", now, 18446744073ull * SEC);
+	expect_time("2554-07-21T23:34:33.709551615Z", now, UINT64_MAX);
+	expect_time("2554-07-21T23:34:33.709551616Z", now, UINT64_MAX);
+	expect_time("2554-07-21T23:34:34Z", now, UINT64_MAX);
+	expect_time("2600-01-01T00:00:00Z", now, UINT64_MAX);
+	expect_time("9999-12-31T23:59:59Z", now, UINT64_MAX);
+}
+
+/* A leap second (valid RFC 3339) is the second after :59. */
+static void test_rfc3339_leap_second(void **state)
+{
+	(void)state;
+	uint64_t now = 5 * SEC;
+	expect_time("2016-12-31T23:59:60Z", now, 1483228800ull * SEC);
+	expect_time("2016-12-31T23:59:60.5Z", now, 1483228800ull * SEC + SEC / 2);
+	expect_time("2016-12-31T15:59:60-08:00", now, 1483228800ull * SEC);
+	expect_einval("2016-12-31T23:59:61Z");
 }
 
 static void test_rfc3339_offsets(void **state)
@@ -171,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_rfc3339_utc),
+		cmocka_unit_test(test_rfc3339_leap_second),
 		cmocka_unit_test(test_rfc3339_offsets),
 		cmocka_unit_test(test_rfc3339_fractions),
 		cmocka_unit_test(test_rfc3339_malformed),
