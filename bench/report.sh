@@ -108,6 +108,22 @@ C2=$(get core batch_1MiB_100B_lines ratio 1)
 C3=$(get core sealed_read_warm ratio 1)
 C4=$(get core recovery_scan_verify core 1)
 two() { echo "$1" | awk '$1 != "" && $1 != "NA" { printf "%.2f", $1 }'; }
+# Passthrough: each read through the mount is paired with a read of the
+# data file right after it; the goal is the median of the pairs' ratios.
+pt() { get read_passthrough "$1" "$2" 63M; }
+P1A=$(pt first_read_after_mount logfs-passthrough)
+P1N=$(pt first_read_after_mount ext4_after_logfs-passthrough)
+P1=$(two "$(pt first_read_after_mount ratio_logfs-passthrough)")
+P1R=$(two "$(pt first_read_after_mount ratio_logfs-daemon)")
+P2A=$(pt repeated_read logfs-passthrough)
+P2N=$(pt repeated_read ext4_after_logfs-passthrough)
+P2=$(two "$(pt repeated_read ratio_logfs-passthrough)")
+P2R=$(two "$(pt repeated_read ratio_logfs-daemon)")
+P3A=$(pt read_checked_segment_mount_cache_evicted logfs-passthrough)
+P3N=$(pt read_checked_segment_mount_cache_evicted ext4_after_logfs-passthrough)
+P3=$(two "$(pt read_checked_segment_mount_cache_evicted ratio_logfs-passthrough)")
+P3R=$(two "$(pt read_checked_segment_mount_cache_evicted ratio_logfs-daemon)")
+two() { echo "$1" | awk '$1 != "" && $1 != "NA" { printf "%.2f", $1 }'; }
 C1=$(two "$C1")
 C2=$(two "$C2")
 C3=$(two "$C3")
@@ -177,6 +193,9 @@ esac
 	goalrow "core: recovery scan with payload CRCs, warm" "$(fmt "$C4") GB/s" ">= 2 GB/s" "" "$(met_ge "$C4" 2)"
 	goalrow "@N time to first byte, 1 vs 1000 segments" "$(fmt "$F1B") vs $(fmt "$F1A") us" "flat within 2x" "${F1:+${F1}x}" "$(met_le "$F1" 2)"
 	goalrow "mount time after kill -9, 1 vs 1000 segments" "$(fmt "$F2B") vs $(fmt "$F2A") ms" "within 2x" "${F2:+${F2}x}" "$(met_le "$F2" 2)"
+	goalrow "first read of a cached 63 MiB sealed segment after the mount, passthrough (daemon: ${P1R:-n/a}x)" "$(fmt "$P1A") vs $(fmt "$P1N") MB/s" ">= 0.9x a warm read of its data file" "${P1:+${P1}x}" "$(met_ge "$P1" 0.9)"
+	goalrow "repeated read of it, passthrough (daemon: ${P2R:-n/a}x)" "$(fmt "$P2A") vs $(fmt "$P2N") MB/s" ">= 0.9x a warm read of its data file" "${P2:+${P2}x}" "$(met_ge "$P2" 0.9)"
+	goalrow "first read of it by a later open, the mount's page cache evicted, passthrough (daemon: ${P3R:-n/a}x)" "$(fmt "$P3A") vs $(fmt "$P3N") MB/s" ">= 0.9x a warm read of its data file" "${P3:+${P3}x}" "$(met_ge "$P3" 0.9)"
 	echo
 	echo "## All figures"
 	echo
@@ -232,6 +251,19 @@ esac
   stat() of the mount point answers from the new filesystem: volume open,
   recovery, FUSE mount. After kill -9 the next mount runs the recovery scanner.
 - **fsck**: `hyperfine` of `fsck.logfs -f -n` on the warm volume.
+- **read_passthrough**: `reader` (1 MiB read(2)s, timed from the open) of one
+  sealed 63 MiB segment whose data file is in the page cache, in rounds: a
+  fresh mount with `passthrough=on` read three times, then a fresh mount of
+  a copy of the volume with `passthrough=off` read three times. The first
+  read is the first after the mount (with passthrough it includes the
+  checksum pass of the segment's first open), the second opens the file
+  again (the daemon path finds the kernel's page cache, keep_cache), the
+  third follows `reader -e` on the mount's file, which evicts the mount's
+  own page cache of it but not the data file's (a segment the mount checked
+  already, read anew). Every read through the mount is followed at once by
+  a read of the data file itself (`ext4_after_...`), and the goals are the
+  medians of these pairs' ratios (`ratio_...`): on this shared machine a
+  burst of load then falls on both alike.
 - **retention**: `core_bench retention`: setting `retention_bytes` so that all
   but ~10 of 1000 sealed segments go, through the core.
 TXT

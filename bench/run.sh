@@ -18,7 +18,8 @@
 #       append_writers, append_fdatasync and bulk_cat), append_size,
 #       append_writers, append_fdatasync, bulk_cat, reads (read_cold,
 #       read_warm, read_random, read_concurrent, read_follow), fsck (also
-#       runs reads: it checks the volume they leave), ttfb, mount (ttfb and
+#       runs reads: it checks the volume they leave), passthrough (sealed
+#       segments through FUSE passthrough vs the daemon vs ext4), ttfb, mount (ttfb and
 #       mount are measured together), retention (also runs ttfb/mount: it
 #       trims their 1000-segment volume), mount_active. With BENCH_ONLY the
 #       report goes to bench/out/BENCHMARKS.md and bench/out/plots/ instead
@@ -66,6 +67,7 @@ full)
 	TTFB_RECS=10000000
 	RAND_N=100000
 	ACTIVE_SIZES="16M 256M"
+	PT_REPS=9       # rounds of the passthrough reads (63 MiB each)
 	;;
 quick)
 	REPS=1
@@ -79,6 +81,7 @@ quick)
 	TTFB_RECS=1000000
 	RAND_N=20000
 	ACTIVE_SIZES="16M 64M"
+	PT_REPS=5
 	;;
 *)
 	echo "usage: run.sh BUILD full|quick" >&2
@@ -93,7 +96,7 @@ die() {
 
 for n in $ONLY; do
 	case $n in
-	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | ttfb | mount | retention | mount_active) ;;
+	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | passthrough | ttfb | mount | retention | mount_active) ;;
 	*) die "BENCH_ONLY: unknown section $n (see the header of bench/run.sh)" ;;
 	esac
 done
@@ -565,6 +568,73 @@ if want reads fsck; then
 		fi
 	fi
 	rm -rf "$RV"
+fi
+
+# ====================================================================
+if want passthrough; then
+	section "sealed segments through FUSE passthrough"
+	# One sealed 63 MiB segment in two copies of one volume, both data files
+	# in the page cache: volume 1 mounted with passthrough=on, volume 2 with
+	# passthrough=off (the daemon reads it), and volume 1's data file read
+	# directly. Each round mounts afresh, so the first read through a mount
+	# is the first after the mount: with passthrough it includes the
+	# one-time checksum pass over the segment (at its first open). The
+	# second read opens the file again; the third opens it again after
+	# evicting the mount's own page cache of it (reader -e on the mount's
+	# file; the data file stays cached): the first read of a segment this
+	# mount has checked already.
+	PV1=$W/pvol1
+	PV2=$W/pvol2
+	SEG0=00000000000000000000.log
+	"$B/core_bench" mkfs "$PV1" 64M >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$PV1" big 64M 63M 100 10000 seal >>"$LOG" 2>&1 || die "gen"
+	cp -a "$PV1" "$PV2" || die "cp volume"
+	PFILE=$PV1/topics/big/$SEG0
+	echo "passthrough: sealed segment $(stat -c %s "$PFILE") bytes" >>"$LOG"
+	cat "$PFILE" "$PV2/topics/big/$SEG0" >/dev/null
+	# pt_read VAR: reads the mount's segment, then the data file directly
+	# right after it (the machine is shared: a burst of load then falls on
+	# both alike); appends the figures to acc_VAR and acc_VAR_n, and their
+	# ratio to acc_VAR_x.
+	pt_read() {
+		_v=$(val read_mb "$B/reader" -b 1M "$LM/big/$SEG0")
+		_n=$(val read_mb "$B/reader" -b 1M "$PFILE")
+		eval "acc_$1=\"\$acc_$1 $_v\" acc_$1_n=\"\$acc_$1_n $_n\""
+		eval "acc_$1_x=\"\$acc_$1_x $(echo "$_v $_n" | awk '$2 > 0 { printf "%.4g", $1 / $2 }')\""
+	}
+	for k in pf pr pe df dr de; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
+	r=0
+	while [ $r -lt "$PT_REPS" ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV1" "$LM" -o passthrough=on
+		pt_read pf
+		pt_read pr
+		"$B/reader" -e "$LM/big/$SEG0" 2>>"$LOG"
+		pt_read pe
+		stop_daemon "$LM" "$DPID"
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV2" "$LM" -o passthrough=off
+		pt_read df
+		pt_read dr
+		"$B/reader" -e "$LM/big/$SEG0" 2>>"$LOG"
+		pt_read de
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	for k in pf:first_read_after_mount:logfs-passthrough pr:repeated_read:logfs-passthrough \
+		pe:read_checked_segment_mount_cache_evicted:logfs-passthrough \
+		df:first_read_after_mount:logfs-daemon dr:repeated_read:logfs-daemon \
+		de:read_checked_segment_mount_cache_evicted:logfs-daemon; do
+		# (record uses _f _c _s _x _u itself)
+		pk=${k%%:*} pc=${k#*:}
+		ps=${pc#*:} pc=${pc%%:*}
+		eval "pa=\$acc_$pk pan=\$acc_${pk}_n pax=\$acc_${pk}_x"
+		# shellcheck disable=SC2086
+		{
+			record read_passthrough "$pc" "$ps" 63M MB/s $pa
+			record read_passthrough "$pc" "ext4_after_$ps" 63M MB/s $pan
+			record read_passthrough "$pc" "ratio_$ps" 63M x $pax
+		}
+	done
+	rm -rf "$PV1" "$PV2"
 fi
 
 # ====================================================================

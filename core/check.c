@@ -61,6 +61,7 @@
 struct dent {
 	char *name;
 	unsigned char type; /* DT_* (resolved, never DT_UNKNOWN unless stat failed) */
+	uint32_t mode;      /* permission bits */
 	uint64_t size;
 };
 
@@ -262,6 +263,7 @@ static int list_dir(int dirfd, struct dent **out, size_t *count)
 			    : S_ISLNK(st.st_mode) ? DT_LNK
 						  : DT_UNKNOWN;
 		v[n].size = (uint64_t)st.st_size;
+		v[n].mode = st.st_mode & 07777;
 		n++;
 	}
 	closedir(d);
@@ -452,7 +454,7 @@ static void conf_salvage(int tfd, struct lfs_topic_meta *meta, struct lfs_settin
 
 /* Checks topic.conf; *framing gets the framing it sets (0 if none). */
 static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t seg_framing,
-		      uint32_t *framing)
+		      uint32_t *framing, uint32_t *topic_mode)
 {
 	struct lfs_topic_meta meta;
 	struct lfs_settings own;
@@ -461,6 +463,7 @@ static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t s
 
 	*framing = 0;
 	if (rc == 0) {
+		*topic_mode = meta.mode;
 		if (mask & (1u << LFS_SET_FRAMING))
 			*framing = own.framing;
 		return 0;
@@ -476,8 +479,16 @@ static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t s
 	mask = 0;
 	meta = (struct lfs_topic_meta){.mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid};
 	unsigned kept = 0;
-	if (rc == -EUCLEAN)
+	if (rc == -EUCLEAN) {
 		conf_salvage(tfd, &meta, &own, &mask, &kept);
+		/* Damage must not widen access: the owner is the directory's
+		 * (the daemon gives it the topic's owner), and a mode read
+		 * from a damaged file is kept only as far as the directory's
+		 * allows. */
+		meta.uid = st.st_uid;
+		meta.gid = st.st_gid;
+		meta.mode &= st.st_mode & 07777;
+	}
 	/* The segments know the framing even when the conf lost it. */
 	if (!(mask & (1u << LFS_SET_FRAMING)) && seg_framing && seg_framing != ck->sb.defaults.framing) {
 		own.framing = seg_framing;
@@ -485,6 +496,7 @@ static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t s
 	}
 	if (mask & (1u << LFS_SET_FRAMING))
 		*framing = own.framing;
+	*topic_mode = meta.mode;
 	bool repaired = false;
 	if (ck->repair) {
 		rc = lfs_topic_conf_write(tfd, &meta, &own, mask);
@@ -500,6 +512,42 @@ static int check_conf(struct checker *ck, int tfd, const char *topic, uint32_t s
 		problem(ck, LFS_PROB_TOPIC_CONF, topic, UINT64_MAX, 0, 0, 0, repaired,
 			"%s damaged (bad checksum)%s%u readable settings%s", LFS_TOPIC_CONF,
 			repaired ? ": rewritten keeping its " : "; ", kept, repaired ? " readable lines" : " lines readable");
+	return 0;
+}
+
+/* SPEC "Security": no backing file is more accessible than its topic. The
+ * topic's directory, or a file in it, that grants group or others a
+ * permission the topic does not is reported; repair narrows it to the modes
+ * the daemon creates (LFS_DIR_MODE, LFS_FILE_MODE). */
+static int check_modes(struct checker *ck, int tfd, const char *topic, const struct dent *ents,
+		       size_t n, uint32_t topic_mode)
+{
+	uint32_t allowed = topic_mode & 077;
+	struct stat st;
+	if (fstat(tfd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 077) & ~allowed) {
+		bool fixed = ck->repair && fchmod(tfd, LFS_DIR_MODE) == 0;
+		problem(ck, LFS_PROB_MODE, topic, UINT64_MAX, 0, 0, 0, fixed,
+			"backing directory mode %03o is wider than the topic's %03o%s",
+			(unsigned)(st.st_mode & 0777), (unsigned)(topic_mode & 0777),
+			fixed ? ": narrowed to 700" : "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ents[i].type != DT_REG || !((ents[i].mode & 077) & ~allowed))
+			continue;
+		bool fixed = false;
+		if (ck->repair) {
+			int fd = lfs_open_file(tfd, ents[i].name, O_RDONLY);
+			fixed = fd >= 0 && fchmod(fd, LFS_FILE_MODE) == 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		problem(ck, LFS_PROB_MODE, topic, UINT64_MAX, 0, 0, 0, fixed,
+			"'%s' mode %03o is wider than the topic's %03o%s", ents[i].name,
+			(unsigned)(ents[i].mode & 0777), (unsigned)(topic_mode & 0777),
+			fixed ? ": narrowed to 600" : "");
+	}
 	return 0;
 }
 
@@ -960,8 +1008,11 @@ static int check_topic(struct checker *ck, const char *name)
 		if (hrc == 0 && h.base_offset == tc.segs[i].base)
 			seg_framing = h.framing;
 	}
-	uint32_t conf_framing;
-	rc = check_conf(ck, tc.tfd, name, seg_framing, &conf_framing);
+	uint32_t conf_framing, topic_mode = 0;
+	rc = check_conf(ck, tc.tfd, name, seg_framing, &conf_framing, &topic_mode);
+	if (rc < 0)
+		goto out;
+	rc = check_modes(ck, tc.tfd, name, ents, nents, topic_mode);
 	if (rc < 0)
 		goto out;
 	tc.framing = seg_framing ? seg_framing : conf_framing ? conf_framing : ck->sb.defaults.framing;

@@ -52,6 +52,10 @@ struct lfs_segment {
 	pthread_mutex_t mu; /* lazy mapping */
 	unsigned char *_Atomic data;
 	size_t data_maplen;
+	/* The data file that was mapped (st_dev, st_ino; 0 before), so that
+	 * lfs_segment_open_data hands out that file and no other. Set with
+	 * the mapping, under mu. */
+	uint64_t data_dev, data_ino;
 	unsigned char *_Atomic idx;
 	size_t idx_maplen;
 
@@ -132,6 +136,10 @@ struct lfs_volume {
 	atomic_bool checksum_errors;
 	lfs_log_fn log;
 	void *log_ctx;
+
+	/* Producers' held fragment buffers, against held_max (producer.c). */
+	uint64_t held_max;
+	_Atomic uint64_t held_bytes;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
 	void *clock_ctx;
 
@@ -188,6 +196,10 @@ void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 
+/* Runs fn(arg), which reads mapped segment files: a SIGBUS it takes (the
+ * file was cut under the mapping) ends it and makes this return -EIO. */
+int lfs_mapped_access(void (*fn)(void *), void *arg);
+
 /* reader.c: segment s leaves the topic (segs_lock held for writing). */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
 
@@ -222,6 +234,7 @@ void lfs_cursors_free(lfs_topic *t);
 void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
 /* topic.c */
+int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);

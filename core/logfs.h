@@ -121,7 +121,14 @@ struct lfs_open_opts {
 	 * depends on how fast the machine runs. */
 	lfs_clock_fn clock;
 	void *clock_ctx;
+	/* Bound on the memory all producers' held line fragments take
+	 * together (0: LFS_HELD_MAX_DEFAULT); a write past it fails with
+	 * ENOBUFS and appends nothing. */
+	uint64_t held_max;
 };
+#define LFS_HELD_MAX_DEFAULT (256ull << 20)
+/* Bytes the volume's held fragments take now (their buffers). */
+uint64_t lfs_volume_held_bytes(lfs_volume *v);
 struct lfs_open_report {
 	bool was_clean;
 	unsigned topics;
@@ -246,14 +253,24 @@ void lfs_segment_put(lfs_segment *s);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
 /* Checks every batch of the segment against its CRC, once per mount (reads
  * check the batches they reach the same way; whoever hands the segment's
- * file to someone else, like the kernel's passthrough, calls this first).
- * 0 when every byte is good, -EIO when a batch fails (logged). */
+ * file to someone else, like the kernel's passthrough, calls this first,
+ * or lfs_segment_open_data, which does). A sealed segment is read from its
+ * file into a small buffer, not through its mapping, which costs several
+ * times more to fault in. 0 when every byte is good, -EIO when a batch
+ * fails (logged), -errno when the file cannot be read. */
 int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
  * reference is held. Returns the number of bytes available at off. */
 ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr);
+/* A read-only descriptor of a sealed segment's data file, for a caller that
+ * serves the file's bytes without going through the core (FUSE
+ * passthrough). Only for a segment that lfs_segment_verify passes (-EIO
+ * otherwise), and only the file that was verified, holding exactly the
+ * payload (-ESTALE if what is on disk now is another file or another
+ * length; -ENOENT once retention removed it). The caller closes it. */
+int lfs_segment_open_data(lfs_segment *s);
 
 /* ---- readers (tail, @N, @TIME) ---- */
 

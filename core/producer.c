@@ -10,6 +10,11 @@
  * dropped, and the handle discards through the end of that line: a writer
  * that retries the rest of its buffer must not see the rest of the line
  * committed as a record of its own (docs/DESIGN.md, "Large writes").
+ *
+ * The memory held fragments take is bounded for the whole volume
+ * (lfs_open_opts.held_max): a write whose fragment would take the total
+ * past it fails with ENOBUFS and appends nothing; a fragment's buffer is
+ * given back once it is committed (beyond a small one kept per handle).
  */
 #include "internal.h"
 
@@ -43,21 +48,45 @@ int lfs_producer_open(lfs_topic *t, lfs_producer **out)
 	return 0;
 }
 
-static int hold_fragment(lfs_producer *p, const char *buf, size_t len)
+/* A committed fragment's buffer up to this size stays with the handle (the
+ * common short fragment costs no malloc per write); larger ones go back. */
+#define FRAG_KEEP 4096
+
+/* Makes the fragment buffer hold at least want bytes, charging the growth
+ * to the volume's budget: -ENOBUFS when it would pass held_max. */
+static int frag_reserve(lfs_producer *p, size_t want)
 {
-	if (p->frag_len + len > p->frag_cap) {
-		size_t cap = p->frag_cap ? p->frag_cap : 256;
-		while (cap < p->frag_len + len)
-			cap *= 2;
-		char *n = realloc(p->frag, cap);
-		if (!n)
-			return -ENOMEM;
-		p->frag = n;
-		p->frag_cap = cap;
+	if (want <= p->frag_cap)
+		return 0;
+	lfs_volume *v = p->t->vol;
+	size_t cap = p->frag_cap ? p->frag_cap : 256;
+	while (cap < want)
+		cap *= 2;
+	uint64_t delta = cap - p->frag_cap;
+	uint64_t now = atomic_fetch_add(&v->held_bytes, delta) + delta;
+	if (now > v->held_max) {
+		atomic_fetch_sub(&v->held_bytes, delta);
+		return -ENOBUFS;
 	}
-	memcpy(p->frag + p->frag_len, buf, len);
-	p->frag_len += len;
+	char *n = realloc(p->frag, cap);
+	if (!n) {
+		atomic_fetch_sub(&v->held_bytes, delta);
+		return -ENOMEM;
+	}
+	p->frag = n;
+	p->frag_cap = cap;
 	return 0;
+}
+
+/* The fragment was committed or dropped: a large buffer goes back. */
+static void frag_release(lfs_producer *p, bool all)
+{
+	if (p->frag_len || (!all && p->frag_cap <= FRAG_KEEP))
+		return;
+	atomic_fetch_sub(&p->t->vol->held_bytes, p->frag_cap);
+	free(p->frag);
+	p->frag = NULL;
+	p->frag_cap = 0;
 }
 
 static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
@@ -91,12 +120,20 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 		if (p->frag_len && !first)
 			p->discarding = true;
 		p->frag_len = 0;
+		frag_release(p, false);
 		return -EMSGSIZE;
 	}
 	/* A too-long line of this write's own: the write fails, nothing held
 	 * changes. */
 	if (head && tail + 1 > st.max_record && tail)
 		return -EMSGSIZE;
+	/* Room for what this write leaves held, before anything is appended:
+	 * a write over the budget appends nothing. */
+	if (tail) {
+		rc = frag_reserve(p, head ? tail : p->frag_len + tail);
+		if (rc < 0)
+			return rc;
+	}
 	if (head) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)b, head}};
 		int skip = p->frag_len ? 0 : 1;
@@ -106,9 +143,10 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 		p->frag_len = 0;
 	}
 	if (tail) {
-		rc = hold_fragment(p, b + head, tail);
-		if (rc < 0)
-			return rc;
+		memcpy(p->frag + p->frag_len, b + head, tail);
+		p->frag_len += tail;
+	} else {
+		frag_release(p, false);
 	}
 	return (ssize_t)len;
 }
@@ -133,6 +171,7 @@ int lfs_producer_flush(lfs_producer *p, bool sync)
 			return rc;
 		}
 		p->frag_len = 0;
+		frag_release(p, false);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return sync ? lfs_topic_sync(p->t) : 0;
@@ -143,9 +182,10 @@ int lfs_producer_close(lfs_producer *p)
 	if (!p)
 		return 0;
 	int rc = lfs_producer_flush(p, false);
+	p->frag_len = 0; /* a fragment the flush could not commit is lost */
+	frag_release(p, true);
 	lfs_topic_release(p->t);
 	lfs_topic_put(p->t);
-	free(p->frag);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 	return rc;

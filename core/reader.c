@@ -61,22 +61,67 @@ static int pin_from(lfs_reader *r, size_t i)
 	return 0;
 }
 
-/* Skips n lines from data position pos in a line-framed segment. */
-static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t n, uint64_t *out)
+struct nl_job {
+	const char *p;
+	size_t len;
+	const char *nl;
+};
+
+static void nl_job_run(void *arg)
 {
-	int rc = lfs_segment_map_data(s);
-	if (rc < 0)
-		return rc;
-	const char *d = (const char *)atomic_load(&s->data);
-	uint64_t size = atomic_load(&s->size);
+	struct nl_job *j = arg;
+	j->nl = memchr(j->p, '\n', j->len);
+}
+
+struct count_job {
+	const unsigned char *p;
+	size_t len, n;
+};
+
+static void count_job_run(void *arg)
+{
+	struct count_job *j = arg;
+	j->n = lfs_count_byte(j->p, j->len, '\n');
+}
+
+/* Skips n lines from data position pos of a line-framed batch that ends at
+ * end, through lfs_segment_peek: checked bytes only, within the mapping. */
+static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t end, uint64_t n, uint64_t *out)
+{
 	while (n--) {
-		const char *nl = memchr(d + pos, '\n', (size_t)(size - pos));
-		if (!nl)
-			return -EUCLEAN;
-		pos = (uint64_t)(nl - d) + 1;
+		const void *p;
+		ssize_t len = pos < end ? lfs_segment_peek(s, pos, (size_t)(end - pos), &p) : 0;
+		if (len < 0)
+			return (int)len;
+		struct nl_job j = {p, (size_t)len, NULL};
+		if (len == 0 || lfs_mapped_access(nl_job_run, &j) < 0 || !j.nl)
+			return -EIO;
+		pos += (uint64_t)(j.nl - (const char *)p) + 1;
 	}
 	*out = pos;
 	return 0;
+}
+
+/* Whether an index entry read from s can be used: within the data and, for
+ * a batch holding `offset`, holding it. The entries of a segment loaded from
+ * disk were checked against their seal's CRC, not against a volume crafted
+ * to pass it. */
+static bool entry_sane(lfs_segment *s, const struct lfs_idx_entry *e, uint64_t offset)
+{
+	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+	if (e->pos > size || e->len > size - e->pos || e->offset < s->base ||
+	    (offset != UINT64_MAX && (offset < e->offset || offset - e->offset >= e->count)))
+		return false;
+	return true;
+}
+
+static int bad_entry(lfs_segment *s, uint64_t i)
+{
+	lfs_log(s->topic->vol, 0,
+		"topic %s: segment %llu: index entry %llu points outside the segment: "
+		"reads there fail with EIO (run fsck.logfs)",
+		s->topic->name, (unsigned long long)s->base, (unsigned long long)i);
+	return -EIO;
 }
 
 /* Finds where record `offset` starts within segment s. */
@@ -86,14 +131,18 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 	int rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
-	lfs_segment_read_entry(s, lfs_segment_find_offset(s, offset), &e);
+	uint64_t i = lfs_segment_find_offset(s, offset);
+	lfs_segment_read_entry(s, i, &e);
+	if (!entry_sane(s, &e, offset))
+		return bad_entry(s, i);
 	if (e.offset == offset) {
 		*pos = e.pos;
 		return 0;
 	}
 	if (s->framing != LFS_FRAMING_LINE)
 		return -EUCLEAN;
-	return skip_lines(s, e.pos, offset - e.offset, pos);
+	rc = skip_lines(s, e.pos, e.pos + e.len, offset - e.offset, pos);
+	return rc == -EIO ? bad_entry(s, i) : rc;
 }
 
 static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
@@ -164,13 +213,15 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			if (st->value >= e.offset + e.count &&
 			    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
 				lfs_segment_read_entry(s, k + 1, &e);
+				if (!entry_sane(s, &e, UINT64_MAX))
+					return bad_entry(s, k + 1);
 				*seg_index = lo;
 				r->start_pos = s->stream_pos + e.pos;
 				r->start_offset = e.offset;
 				return 0;
 			}
 		}
-		uint64_t pos;
+		uint64_t pos = 0;
 		int rc = locate_offset(s, st->value, &pos);
 		if (rc < 0)
 			return rc;
@@ -207,6 +258,8 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			if (k < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
 				struct lfs_idx_entry e;
 				lfs_segment_read_entry(s, k, &e);
+				if (!entry_sane(s, &e, UINT64_MAX))
+					return bad_entry(s, k);
 				*seg_index = i;
 				r->start_pos = s->stream_pos + e.pos;
 				r->start_offset = e.offset;
@@ -347,7 +400,10 @@ int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 	if (rc < 0)
 		return rc;
 	const unsigned char *d = atomic_load(&s->data);
-	*out = e.offset + lfs_count_byte(d + e.pos, (size_t)(rel + 1 - e.pos), '\n');
+	struct count_job j = {d + e.pos, (size_t)(rel + 1 - e.pos), 0};
+	if (!d || rel >= s->data_maplen || lfs_mapped_access(count_job_run, &j) < 0)
+		return -EIO;
+	*out = e.offset + j.n;
 	return 0;
 }
 

@@ -18,11 +18,84 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A sealed segment's file can be cut behind the daemon's back (another
+ * process, a damaged disk) after it was mapped: touching a page past the
+ * new end raises SIGBUS. The daemon's own reads of mappings run under
+ * lfs_mapped_access, which turns that SIGBUS into -EIO for the one read
+ * (a reply the kernel copies from such a mapping fails inside the kernel,
+ * which ends that request with EIO itself: mount_untrusted.sh reads both
+ * ways). */
+static _Thread_local sigjmp_buf *bus_env;
+static struct sigaction bus_prev;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (bus_env)
+		siglongjmp(*bus_env, 1);
+	/* Not a guarded access: back to what the process had, and the
+	 * faulting instruction faults again under it. */
+	sigaction(SIGBUS, &bus_prev, NULL);
+}
+
+static void bus_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_prev);
+}
+
+int lfs_mapped_access(void (*fn)(void *), void *arg)
+{
+	sigjmp_buf env;
+	pthread_once(&bus_once, bus_install);
+	if (sigsetjmp(env, 0)) {
+		bus_env = NULL;
+		return -EIO;
+	}
+	bus_env = &env;
+	fn(arg);
+	bus_env = NULL;
+	return 0;
+}
+
+struct crc_job {
+	const unsigned char *p;
+	size_t len;
+	uint32_t crc;
+};
+
+static void crc_job_run(void *arg)
+{
+	struct crc_job *j = arg;
+	j->crc = lfs_crc32c(0, j->p, j->len);
+}
+
+struct copy_job {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
+static void copy_job_run(void *arg)
+{
+	struct copy_job *j = arg;
+	memcpy(j->dst, j->src, j->len);
+}
 
 static size_t page_round(uint64_t n)
 {
@@ -66,6 +139,12 @@ void lfs_segment_put(lfs_segment *s)
 		close(s->idx_fd);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+static void note_data_file(lfs_segment *s, const struct stat *st)
+{
+	s->data_dev = (uint64_t)st->st_dev;
+	s->data_ino = (uint64_t)st->st_ino;
 }
 
 /* Opens one of the segment's files (O_TRUNC: a new one, replacing whatever
@@ -196,6 +275,12 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 	if (rc < 0)
 		goto fail;
 	s->idx_alloc = sizeof(hdr);
+	struct stat st;
+	if (fstat(s->data_fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	note_data_file(s, &st);
 	rc = map_active(s, topic_segment_size(t));
 	if (rc < 0)
 		goto fail;
@@ -397,6 +482,7 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_r
 		goto fail;
 	}
 	s->data_alloc = (uint64_t)st.st_size;
+	note_data_file(s, &st);
 	rc = map_active(s, topic_segment_size(t));
 	if (rc < 0)
 		goto fail;
@@ -568,12 +654,19 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
-/* Whether a sealed segment's seal entry says what was loaded of it. */
-static bool seal_agrees(lfs_segment *s, const unsigned char *raw, uint64_t n)
+/* Whether a sealed segment's index (mapped at map, len bytes) says what
+ * was loaded of it: its seal agrees, and the entries the seal vouches for
+ * are the ones it sealed (their CRC). Reads trust the entries' fields from
+ * then on (lfs_segment_read_entry), so a flipped byte in one must be found
+ * here: one pass over the index, small beside the data. */
+static bool seal_agrees(lfs_segment *s, const unsigned char *map, size_t len, uint64_t n)
 {
 	struct lfs_idx_entry e;
-	return lfs_idx_entry_decode(raw, &e) == 0 && e.type == LFS_ENTRY_SEAL && e.count == n &&
-	       e.offset == atomic_load(&s->next_offset) && e.pos == atomic_load(&s->size);
+	struct crc_job j = {map + LFS_IDX_HEADER_SIZE, (size_t)n * LFS_IDX_ENTRY_SIZE, 0};
+	return lfs_idx_entry_decode(map + len - LFS_IDX_ENTRY_SIZE, &e) == 0 &&
+	       e.type == LFS_ENTRY_SEAL && e.count == n && e.offset == atomic_load(&s->next_offset) &&
+	       e.pos == atomic_load(&s->size) && lfs_mapped_access(crc_job_run, &j) == 0 &&
+	       j.crc == e.crc;
 }
 
 /* A file a read needs that is now refused (open_seg_file logged why) is
@@ -601,7 +694,7 @@ static int map_idx_locked(lfs_segment *s)
 	void *p = (uint64_t)st.st_size == len ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : NULL;
 	if (p == MAP_FAILED) {
 		rc = -errno;
-	} else if (!p || !seal_agrees(s, (const unsigned char *)p + len - LFS_IDX_ENTRY_SIZE, n)) {
+	} else if (!p || !seal_agrees(s, p, len, n)) {
 		/* What was loaded (the seal at mount, or the summary of the
 		 * last clean close) no longer describes the files: changed
 		 * behind the daemon's back. Serving it could show wrong
@@ -647,6 +740,14 @@ static void read_ahead(lfs_segment *s, uint64_t upto, uint64_t size)
  * batches are this process's own appends. Checking as reads arrive keeps a first read to one pass
  * over the data, and asking the kernel to read ahead of the check makes a
  * cold segment stream at disk speed rather than fault page by page. */
+/* A batch's bytes against its CRC; false too when they cannot be read (the
+ * file was cut under the mapping). */
+static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
+{
+	struct crc_job j = {p, len, 0};
+	return lfs_mapped_access(crc_job_run, &j) == 0 && j.crc == crc;
+}
+
 static void verify_upto(lfs_segment *s, uint64_t want)
 {
 	pthread_mutex_lock(&s->mu);
@@ -662,7 +763,7 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 						 s->verify_next * LFS_IDX_ENTRY_SIZE,
 					 &e) < 0 ||
 		    e.pos != good || e.pos + e.len > s->data_maplen ||
-		    lfs_crc32c(0, d + e.pos, e.len) != e.crc) {
+		    !batch_crc_ok(d + e.pos, e.len, e.crc)) {
 			lfs_log(s->topic->vol, 0,
 				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 				"reads from byte %llu fail with EIO (run fsck.logfs)",
@@ -699,7 +800,19 @@ int lfs_segment_map_data(lfs_segment *s)
 		struct stat st;
 		if (fd < 0) {
 			rc = read_open_error(fd);
-		} else if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size) {
+		} else if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			close(fd);
+		} else if (s->data_ino && ((uint64_t)st.st_dev != s->data_dev ||
+					   (uint64_t)st.st_ino != s->data_ino)) {
+			/* Not the file that was checked (replaced behind the
+			 * daemon's back since): fsck.logfs repairs it. */
+			lfs_log(s->topic->vol, 0,
+				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
+				s->topic->name, (unsigned long long)s->base);
+			rc = -EIO;
+			close(fd);
+		} else if ((uint64_t)st.st_size < size) {
 			/* The file is shorter than its seal says (cut behind
 			 * our back): mapping past its end would make reads
 			 * there fault (SIGBUS). Map what is there; the batches
@@ -712,6 +825,7 @@ int lfs_segment_map_data(lfs_segment *s)
 				atomic_store(&s->good_end, 0); /* nothing to map */
 			} else {
 				s->data_maplen = len;
+				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
 				if (!atomic_load(&s->verify_pending))
 					atomic_store(&s->good_end, len);
@@ -723,6 +837,7 @@ int lfs_segment_map_data(lfs_segment *s)
 				rc = -errno;
 			} else {
 				s->data_maplen = size;
+				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
 			}
 			close(fd);
@@ -833,24 +948,138 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 	return (ssize_t)len;
 }
 
+/* Checks the batches from verify_next on, in order, reading them from the
+ * data file through fd (under s->mu), like verify_upto but for all of them
+ * and without the mapping: on this class of machine, faulting a cached
+ * segment's pages into a mapping costs several times a pread(2) of them,
+ * and a segment handed to passthrough is never mapped at all. Returns 0,
+ * or -errno when the file could not be read (nothing is concluded then). */
+#define VERIFY_CHUNK (256u << 10) /* stays in the L2 cache between read and CRC */
+static int verify_fd_locked(lfs_segment *s, int fd)
+{
+	if (!atomic_load(&s->verify_pending))
+		return 0;
+	int rc = map_idx_locked(s);
+	if (rc < 0)
+		return rc;
+	unsigned char *buf = malloc(VERIFY_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* advice: speed only */
+	uint64_t n = atomic_load(&s->nentries), good = atomic_load(&s->good_end);
+	while (rc == 0 && s->verify_next < n) {
+		struct lfs_idx_entry e;
+		bool ok = lfs_idx_entry_decode(atomic_load(&s->idx) + LFS_IDX_HEADER_SIZE +
+						       s->verify_next * LFS_IDX_ENTRY_SIZE,
+					       &e) == 0 &&
+			  e.pos == good;
+		uint32_t crc = 0;
+		for (uint64_t done = 0; ok && done < e.len;) {
+			size_t k = e.len - done < VERIFY_CHUNK ? (size_t)(e.len - done) : VERIFY_CHUNK;
+			rc = lfs_pread_full(fd, buf, k, e.pos + done);
+			if (rc == -ENODATA) /* the file ends inside the batch */
+				rc = 0, ok = false;
+			if (rc < 0)
+				break;
+			crc = lfs_crc32c(crc, buf, k);
+			done += k;
+		}
+		if (rc < 0)
+			break;
+		if (!ok || crc != e.crc) {
+			lfs_log(s->topic->vol, 0,
+				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
+				"reads from byte %llu fail with EIO (run fsck.logfs)",
+				s->topic->name, (unsigned long long)s->base,
+				(unsigned long long)e.offset, (unsigned long long)good);
+			/* The volume stays marked dirty at unmount, so that the
+			 * next mount and fsck.logfs check it in full. */
+			atomic_store(&s->topic->vol->checksum_errors, true);
+			atomic_store(&s->verify_pending, false);
+			break;
+		}
+		good += e.len;
+		s->verify_next++;
+	}
+	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
+		good = UINT64_MAX;
+		atomic_store(&s->verify_pending, false);
+	}
+	atomic_store_explicit(&s->good_end, good, memory_order_release);
+	free(buf);
+	return rc;
+}
+
+/* Opens the data file of a sealed segment and checks that it is the file
+ * this segment is (the one mapped, if any, else it becomes that one) and of
+ * exactly its payload's length; then checks its batches if that is still to
+ * be done. Returns the descriptor or -errno (-EIO: a batch fails). */
+static int open_verified(lfs_segment *s)
+{
+	if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
+		return -EINVAL;
+	int fd = open_seg_file(s, "log", O_RDONLY);
+	if (fd < 0)
+		return read_open_error(fd);
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != atomic_load(&s->size) ||
+	    (s->data_ino && ((uint64_t)st.st_dev != s->data_dev || (uint64_t)st.st_ino != s->data_ino)))
+		rc = -ESTALE;
+	else if (!s->data_ino)
+		note_data_file(s, &st);
+	if (rc == 0)
+		rc = verify_fd_locked(s, fd);
+	if (rc == 0 && atomic_load_explicit(&s->good_end, memory_order_acquire) < atomic_load(&s->size))
+		rc = -EIO;
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int lfs_segment_verify(lfs_segment *s)
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+	if (!atomic_load(&s->verify_pending))
+		return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
+	if (atomic_load_explicit(&s->sealed, memory_order_acquire)) {
+		int fd = open_verified(s);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	}
+	/* The active segment an earlier mount wrote: its file runs past its
+	 * data (preallocated), so it is checked through its mapping. */
 	if (size == 0)
 		return 0;
 	int rc = lfs_segment_map_data(s);
 	if (rc < 0)
 		return rc;
-	if (atomic_load(&s->verify_pending))
-		verify_upto(s, size);
+	verify_upto(s, size);
 	return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
+}
+
+int lfs_segment_open_data(lfs_segment *s)
+{
+	return open_verified(s);
 }
 
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
 {
 	const void *p;
 	ssize_t n = lfs_segment_peek(s, off, len, &p);
-	if (n > 0)
-		memcpy(buf, p, (size_t)n);
+	struct copy_job j = {buf, p, (size_t)(n > 0 ? n : 0)};
+	if (n > 0 && lfs_mapped_access(copy_job_run, &j) < 0)
+		return -EIO;
 	return n;
 }

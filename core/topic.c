@@ -108,11 +108,29 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 	if (lfs_mirror_name_check(meta->mirror) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&t->conf_mu);
-	int rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
+	int rc = lfs_topic_dir_own(t->dirfd, meta);
+	if (rc == 0)
+		rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
+	if (rc < 0)
+		lfs_topic_dir_own(t->dirfd, &t->meta); /* best effort */
 	if (rc == 0)
 		t->meta = *meta;
 	pthread_mutex_unlock(&t->conf_mu);
 	return rc;
+}
+
+/* A topic's backing directory belongs to the topic's owner where the daemon
+ * may give it (as root, not acting as the volume's owner), so that
+ * fsck.logfs can prove the owner when topic.conf is damaged. Elsewhere it
+ * stays the daemon's, which is the narrower proof. Its mode stays
+ * LFS_DIR_MODE. */
+int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (fchown(dirfd, meta->uid, meta->gid) < 0 && errno != EPERM)
+		return -errno;
+	return 0;
 }
 
 void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
@@ -538,10 +556,16 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 	}
 	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);
 	if (rc < 0) {
-		lfs_log(v, 1, "topic %s: %s unreadable (%s), using defaults", name, LFS_TOPIC_CONF,
-			strerror(-rc));
-		t->meta = (struct lfs_topic_meta){.mode = 0755};
-		t->own_mask = 0;
+		/* The topic's owner, mode and framing are in topic.conf: any
+		 * guess could open the topic to others or split its bytes
+		 * into other records. The caller leaves it out of the mount
+		 * until fsck.logfs rebuilds the file from what it can prove. */
+		const char *why = lfs_refusal(rc);
+		lfs_log(v, 0, "topic %s: %s %s: the topic's owner, mode and framing are unknown",
+			name, LFS_TOPIC_CONF, why ? why : rc == -EUCLEAN ? "damaged" : strerror(-rc));
+		if (rc == -EUCLEAN || rc == -ENOENT)
+			rc = -EUCLEAN;
+		goto fail;
 	}
 	rc = load_segments(t, was_clean, sum, rep);
 	if (rc < 0)
@@ -763,8 +787,12 @@ static size_t seals_due(lfs_topic *t, uint32_t sync_mode, uint64_t now_ns)
 	for (size_t i = 0; i < t->nunsealed; i++)
 		bytes += atomic_load(&t->unsealed[i]->size);
 	size_t k = 0;
+	/* The ticker reads its clock before it takes append_mu, so a segment
+	 * rolled in between is younger than now_ns says: not due. */
 	while (k < t->nunsealed &&
-	       (bytes > NEVER_UNSEALED_MAX || now_ns - t->unsealed[k]->frozen_ns >= NEVER_SEAL_AGE_NS)) {
+	       (bytes > NEVER_UNSEALED_MAX ||
+		(now_ns >= t->unsealed[k]->frozen_ns &&
+		 now_ns - t->unsealed[k]->frozen_ns >= NEVER_SEAL_AGE_NS))) {
 		bytes -= atomic_load(&t->unsealed[k]->size);
 		k++;
 	}

@@ -485,6 +485,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->readonly = o->flags & LFS_OPEN_RDONLY;
 	v->log = o->log;
 	v->log_ctx = o->log_ctx;
+	v->held_max = o->held_max ? o->held_max : LFS_HELD_MAX_DEFAULT;
 	v->clock = o->clock ? o->clock : real_clock;
 	v->clock_ctx = o->clock_ctx;
 	pthread_rwlock_init(&v->topics_lock, NULL);
@@ -521,7 +522,11 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	lfs_settings_merge(&v->defaults, &v->sb.defaults, &o->overrides, o->override_mask);
 	v->topics_fd = lfs_open_dir(v->dirfd, LFS_TOPICS_DIR);
 	if (v->topics_fd < 0) {
-		rc = v->topics_fd == -ENOENT ? -EUCLEAN : v->topics_fd;
+		/* The superblock was good: say what is wrong, not "no volume". */
+		rc = v->topics_fd;
+		const char *why = lfs_refusal(rc);
+		lfs_log(v, 0, "volume %s: its directory '%s' %s: run fsck.logfs", path, LFS_TOPICS_DIR,
+			why ? why : rc == -ENOENT ? "is missing" : strerror(-rc));
 		goto fail;
 	}
 	int state = lfs_state_read(v->dirfd);
@@ -618,6 +623,11 @@ const struct lfs_sb_info *lfs_volume_info(const lfs_volume *v)
 	return &v->sb;
 }
 
+uint64_t lfs_volume_held_bytes(lfs_volume *v)
+{
+	return atomic_load(&v->held_bytes);
+}
+
 bool lfs_volume_readonly(const lfs_volume *v)
 {
 	return v->readonly;
@@ -693,6 +703,11 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	int dfd = lfs_open_dir(v->topics_fd, name);
 	if (dfd < 0) {
 		rc = dfd;
+		goto undo;
+	}
+	rc = lfs_topic_dir_own(dfd, meta);
+	if (rc < 0) {
+		close(dfd);
 		goto undo;
 	}
 	/* Fix (reliability_regress.sh): the framing decides how a topic's

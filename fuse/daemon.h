@@ -32,6 +32,9 @@ void ops_release_all(void);
 /* ops.c: may the kernel send parallel writes to this open file? */
 bool ops_parallel_writes(uint64_t fh);
 
+/* ops.c: the backing id an open reply hands the kernel (0: none). */
+int32_t ops_backing_id(uint64_t fh);
+
 /* devio.c: hooks the device I/O of a mounted session (see there why). */
 int devio_install(struct fuse_session *se);
 /* devio.c: before the mount, raises fs.fuse.max_pages_limit where it can;
@@ -40,6 +43,29 @@ unsigned devio_prepare(void);
 /* devio.c: the largest write-framed record that one write request carries
  * whole when it has this many page slots. */
 uint64_t devio_write_record_max(unsigned slots);
+
+/* passthrough.c: sealed segments through the kernel's FUSE passthrough. */
+struct kabi_init_in;
+struct kabi_init_out;
+enum pt_mode {
+	PT_NONE,    /* passthrough not negotiated: nothing is counted */
+	PT_CACHED,  /* read through the daemon and the page cache */
+	PT_BACKING, /* read by the kernel from the backing data file */
+};
+/* Before the mount: the mount option passthrough=on|off. */
+void pt_configure(bool on);
+/* The session's device descriptor, from the mount until the session loop
+ * ends; after pt_detach no backing id is registered or closed. */
+void pt_attach(int fd);
+void pt_detach(void);
+/* In the INIT reply: accepts the kernel's offer of passthrough when it may,
+ * and logs once how sealed segments are read. */
+void pt_negotiate(const struct kabi_init_in *in, struct kabi_init_out *out);
+/* At the open of sealed segment s (node n): how this open file reads it,
+ * with the backing id for PT_BACKING. */
+enum pt_mode pt_open(struct node *n, lfs_segment *s, int32_t *backing_id);
+/* At the release of an open file pt_open answered mode for. */
+void pt_release(struct node *n, enum pt_mode mode);
 
 /* cursors.c: TOPIC/cursors/ and its files (the FUSE side of core/cursor.c) */
 #define CURSORS_DIR "cursors"

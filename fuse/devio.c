@@ -1,16 +1,25 @@
 /*
  * Device I/O hooks (libfuse's custom I/O) around /dev/fuse, for what
- * libfuse 3.14 cannot express: the request size in the reply to INIT (below,
- * "Request size"), and FOPEN_PARALLEL_DIRECT_WRITES in the reply to OPEN. Without it the kernel runs the direct writes of one inode
- * one at a time, so writers of one topic could never share a group commit.
- * The kernel still serialises O_APPEND writes and writes that extend its
- * idea of the file size; writers that open `tail` without O_APPEND (shell
- * `>` rather than `>>`) run in parallel.
+ * libfuse 3.14 cannot express, written into its replies on their way out:
+ *  - INIT: the request size (below, "Request size") and FUSE passthrough
+ *    (flags2 bit 37 and max_stack_depth, when passthrough.c accepts the
+ *    kernel's offer); every change to the INIT reply is made in rewrite_init;
+ *  - OPEN of a sealed segment read through passthrough: FOPEN_PASSTHROUGH
+ *    and the backing id, without FOPEN_KEEP_CACHE (the kernel refuses it
+ *    with passthrough);
+ *  - OPEN of a producer handle: FOPEN_PARALLEL_DIRECT_WRITES. Without it the
+ *    kernel runs the direct writes of one inode one at a time, so writers of
+ *    one topic could never share a group commit. The kernel still
+ *    serialises O_APPEND writes and writes that extend its idea of the file
+ *    size; writers that open `tail` without O_APPEND (shell `>` rather than
+ *    `>>`) run in parallel.
  *
  * libfuse's worker thread that reads a request is the one that replies to
- * it, so the request's opcode is remembered per thread.
+ * it, so the request's opcode is remembered per thread. The layouts of what
+ * Debian 12's <linux/fuse.h> lacks are kabi.h's.
  */
 #include "daemon.h"
+#include "kabi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +32,9 @@
 
 static _Thread_local uint32_t cur_opcode;
 static _Thread_local uint64_t cur_unique;
+/* The INIT request, kept for its reply (one INIT per session, read and
+ * answered by one thread). */
+static _Thread_local struct kabi_init_in init_in;
 
 /* ---- Request size ----
  *
@@ -126,10 +138,10 @@ uint64_t devio_write_record_max(unsigned slots)
 	return w < RECORD_MAX_CAP ? w : RECORD_MAX_CAP;
 }
 
-static void init_reply(struct fuse_init_out *arg)
+static void init_request_size(struct kabi_init_out *arg)
 {
 	unsigned slots = init_max_pages ? prepared_slots : 32; /* FUSE_DEFAULT_MAX_PAGES_PER_REQ */
-	if (init_max_pages && (arg->flags & FUSE_MAX_PAGES) && init_buflen >= libfuse_bufsize()) {
+	if (init_max_pages && (arg->flags & KABI_MAX_PAGES) && init_buflen >= libfuse_bufsize()) {
 		arg->max_pages = (uint16_t)want_pages();
 		arg->max_write = (uint32_t)want_max_write();
 	} else if (init_max_pages) {
@@ -145,6 +157,24 @@ static void init_reply(struct fuse_init_out *arg)
 			   slots, (unsigned long long)w, slots, want_pages());
 }
 
+/* Every change the daemon makes to libfuse's INIT reply. */
+static void rewrite_init(const struct kabi_init_in *in, struct kabi_init_out *out)
+{
+	init_request_size(out);
+	pt_negotiate(in, out);
+}
+
+static void rewrite_open(struct kabi_open_out *arg)
+{
+	int32_t id = ops_backing_id(arg->fh);
+	if (id > 0) {
+		arg->open_flags = (arg->open_flags & ~KABI_FOPEN_KEEP_CACHE) | KABI_FOPEN_PASSTHROUGH;
+		arg->backing_id = id;
+	} else if (ops_parallel_writes(arg->fh)) {
+		arg->open_flags |= FOPEN_PARALLEL_DIRECT_WRITES | FOPEN_STREAM;
+	}
+}
+
 static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 {
 	(void)userdata;
@@ -153,10 +183,16 @@ static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 		const struct fuse_in_header *in = buf;
 		cur_opcode = in->opcode;
 		cur_unique = in->unique;
-		if (in->opcode == FUSE_INIT &&
-		    n >= (ssize_t)(sizeof(*in) + offsetof(struct fuse_init_in, flags) + 4)) {
-			const struct fuse_init_in *ii = (const void *)(in + 1);
-			init_max_pages = (ii->flags & FUSE_MAX_PAGES) != 0;
+		if (in->opcode == FUSE_INIT) {
+			/* Older kernels send a shorter argument: the rest
+			 * reads as zero (no flags2). */
+			size_t arg = (size_t)n - sizeof(*in);
+			memset(&init_in, 0, sizeof(init_in));
+			memcpy(&init_in, (const char *)buf + sizeof(*in),
+			       arg < sizeof(init_in) ? arg : sizeof(init_in));
+			if (!(init_in.flags & KABI_INIT_EXT))
+				init_in.flags2 = 0;
+			init_max_pages = (init_in.flags & KABI_MAX_PAGES) != 0;
 			init_buflen = len;
 		}
 	}
@@ -166,20 +202,16 @@ static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	(void)userdata;
-	if (count == 2 && cur_opcode == FUSE_INIT &&
-	    iov[0].iov_len == sizeof(struct fuse_out_header) &&
-	    iov[1].iov_len == sizeof(struct fuse_init_out)) {
+	if (count == 2 && iov[0].iov_len == sizeof(struct fuse_out_header)) {
 		const struct fuse_out_header *out = iov[0].iov_base;
-		if (out->unique == cur_unique && out->error == 0)
-			init_reply(iov[1].iov_base);
-	}
-	if (count == 2 && cur_opcode == FUSE_OPEN &&
-	    iov[0].iov_len == sizeof(struct fuse_out_header) &&
-	    iov[1].iov_len == sizeof(struct fuse_open_out)) {
-		const struct fuse_out_header *out = iov[0].iov_base;
-		struct fuse_open_out *arg = iov[1].iov_base;
-		if (out->unique == cur_unique && out->error == 0 && ops_parallel_writes(arg->fh))
-			arg->open_flags |= FOPEN_PARALLEL_DIRECT_WRITES | FOPEN_STREAM;
+		bool ok = out->unique == cur_unique && out->error == 0;
+		/* libfuse answers INIT with the whole 64-byte structure for
+		 * protocol 7.23 and later; shorter replies are left alone. */
+		if (ok && cur_opcode == FUSE_INIT && iov[1].iov_len == sizeof(struct kabi_init_out))
+			rewrite_init(&init_in, iov[1].iov_base);
+		else if (ok && cur_opcode == FUSE_OPEN &&
+			 iov[1].iov_len == sizeof(struct kabi_open_out))
+			rewrite_open(iov[1].iov_base);
 	}
 	return writev(fd, iov, count);
 }
@@ -187,5 +219,9 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 int devio_install(struct fuse_session *se)
 {
 	static const struct fuse_custom_io io = {.read = dev_read, .writev = dev_writev};
-	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	int fd = fuse_session_fd(se);
+	int rc = fuse_session_custom_io(se, &io, fd);
+	if (rc == 0)
+		pt_attach(fd);
+	return rc;
 }

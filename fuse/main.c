@@ -30,14 +30,26 @@ struct cmdline {
 	char *volume, *mountpoint;
 	int foreground, debug, help, version;
 	bool ro;
+	bool no_passthrough;
 	bool bad;
 	struct lfs_settings overrides;
 	uint32_t mask;
+	uint64_t held_max;
 	struct mirror_config mirror;
 	bool mirror_given;
 };
 
-enum { KEY_SETTING, KEY_RO, KEY_DEBUG, KEY_HELP, KEY_VERSION, KEY_MIRROR, KEY_MIRROR_REPLICAS };
+enum {
+	KEY_SETTING,
+	KEY_RO,
+	KEY_PASSTHROUGH,
+	KEY_DEBUG,
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_MIRROR,
+	KEY_MIRROR_REPLICAS,
+	KEY_HELD_MAX
+};
 
 static const struct fuse_opt cmdline_opts[] = {
 	{"-f", offsetof(struct cmdline, foreground), 1},
@@ -48,6 +60,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("passthrough=", KEY_PASSTHROUGH),
 	FUSE_OPT_KEY("segment_size=", KEY_SETTING),
 	FUSE_OPT_KEY("segment_ms=", KEY_SETTING),
 	FUSE_OPT_KEY("retention_bytes=", KEY_SETTING),
@@ -55,6 +68,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("sync=", KEY_SETTING),
 	FUSE_OPT_KEY("framing=", KEY_SETTING),
 	FUSE_OPT_KEY("max_record=", KEY_SETTING),
+	FUSE_OPT_KEY("held_max=", KEY_HELD_MAX),
 	FUSE_OPT_KEY("mirror=", KEY_MIRROR),
 	FUSE_OPT_KEY("mirror_replicas=", KEY_MIRROR_REPLICAS),
 	FUSE_OPT_END,
@@ -111,6 +125,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		c->mask |= 1u << id;
 		return 0;
 	}
+	case KEY_HELD_MAX:
+		if (lfs_parse_size(arg + strlen("held_max="), &c->held_max) < 0 || c->held_max == 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s'\n", arg);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
 	case KEY_MIRROR:
 	case KEY_MIRROR_REPLICAS: {
 		char err[256];
@@ -141,6 +162,17 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_RO:
 		c->ro = true;
 		return 1; /* the kernel mounts read-only too */
+	case KEY_PASSTHROUGH: {
+		const char *v = arg + strlen("passthrough=");
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			fprintf(stderr, PROG ": invalid mount option '%s' (passthrough=on or off)\n",
+				arg);
+			c->bad = true;
+			return -1;
+		}
+		c->no_passthrough = strcmp(v, "off") == 0;
+		return 0;
+	}
 	case KEY_DEBUG:
 		c->debug = c->foreground = 1;
 		return 1;
@@ -169,10 +201,13 @@ static void usage(FILE *f)
 		"  -o sync=always|MS|never  durability of appends (default 100)\n"
 		"  -o framing=line|write    framing of new topics (default line)\n"
 		"  -o max_record=SIZE   largest record (default 1M)\n"
+		"  -o held_max=SIZE     memory of all held line fragments (default 256M)\n"
 		"  -o mirror=nats://HOST:PORT[,nats://HOST:PORT...]\n"
 		"                       mirror topics into this NATS JetStream cluster\n"
 		"  -o mirror_replicas=N replicas of the streams logfs creates (1-5, default 1)\n"
 		"  -o ro                read-only mount\n"
+		"  -o passthrough=on|off  read sealed segments through the kernel's FUSE\n"
+		"                       passthrough where available (default on)\n"
 		"  -o allow_other,...   standard FUSE mount options\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        version\n"
@@ -320,6 +355,8 @@ int main(int argc, char *argv[])
 		if (!c.bad)
 			fprintf(stderr, PROG ": invalid arguments\n");
 		fprintf(stderr, "Try '" PROG " --help'.\n");
+		free(c.volume);
+		free(c.mountpoint);
 		fuse_opt_free_args(&args);
 		return EXIT_USAGE;
 	}
@@ -369,6 +406,7 @@ int main(int argc, char *argv[])
 	struct lfs_open_opts oo = {.flags = LFS_OPEN_DEFER_TICKER | (c.ro ? LFS_OPEN_RDONLY : 0),
 				   .overrides = c.overrides,
 				   .override_mask = c.mask,
+				   .held_max = c.held_max,
 				   .log = core_log};
 	struct lfs_open_report rep;
 	rc = open_volume(volume, &oo, &rep);
@@ -378,6 +416,7 @@ int main(int argc, char *argv[])
 	}
 	daemon_state.readonly = c.ro;
 	daemon_state.debug = c.debug;
+	pt_configure(!c.no_passthrough);
 	if (!rep.was_clean)
 		daemon_log(1, "%s: recovered after an unclean stop: %u segments scanned, "
 			   "%llu records and %llu bytes cut",
@@ -454,6 +493,9 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:
+	/* The device descriptor goes with the session, and no backing id
+	 * outlives it in the kernel. */
+	pt_detach();
 	fuse_session_unmount(se);
 out_sig:
 	fuse_remove_signal_handlers(se);

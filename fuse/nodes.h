@@ -23,6 +23,10 @@ struct node {
 	char *at;         /* NODE_AT: the text after '@'; NODE_CURSOR: its name */
 	uint64_t nlookup;
 	struct node *hnext_ino, *hnext_key;
+	/* NODE_SEGMENT, protected by pt_mu (passthrough.c): how the kernel
+	 * inode's open files read it, and the backing id they share. */
+	uint32_t pt_opens, cached_opens;
+	int32_t backing_id;
 };
 
 int nodes_init(void);

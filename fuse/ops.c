@@ -34,8 +34,10 @@ struct handle {
 	lfs_producer *producer; /* tail opened for writing */
 	lfs_segment *segment;   /* sealed segment */
 	lfs_cursor *cursor;     /* a cursor (reading or not) */
-	struct node *node;      /* a cursor's node, held while open */
+	struct node *node;      /* a cursor's or a sealed segment's node, held while open */
 	bool writable, reading; /* a cursor handle's access */
+	enum pt_mode pt;        /* sealed segment: how the kernel reads it */
+	int32_t backing_id;     /* PT_BACKING: the kernel's id of its data file */
 	fuse_ino_t ino;
 	pid_t pid; /* the process that opened it */
 	_Atomic pid_t writer; /* the process (thread) that wrote last */
@@ -100,6 +102,21 @@ static struct timespec ns_to_ts(uint64_t ns)
 static void set_times(struct stat *st, uint64_t ns)
 {
 	st->st_mtim = st->st_ctim = st->st_atim = ns_to_ts(ns);
+}
+
+/* The stat of a sealed segment that an open file of inode ino holds: fstat(2)
+ * reaches the daemon without the file handle (GETATTR by inode). */
+static bool open_segment_stat(fuse_ino_t ino, struct lfs_segment_stat *ss)
+{
+	bool found = false;
+	pthread_mutex_lock(&handles_mu);
+	for (struct handle *h = handles.next; h != &handles && !found; h = h->next)
+		if (h->ino == ino && h->segment) {
+			lfs_segment_stat(h->segment, ss);
+			found = true;
+		}
+	pthread_mutex_unlock(&handles_mu);
+	return found;
 }
 
 /* Fills st for node n; h (may be NULL) gives a handle's own view. */
@@ -173,21 +190,26 @@ static int node_stat(struct node *n, struct handle *h, struct stat *st, double *
 	case NODE_SEGMENT: {
 		lfs_segment *s;
 		struct lfs_segment_stat ss;
+		st->st_nlink = 1;
 		if (h && h->segment) {
-			s = h->segment;
-			lfs_segment_stat(s, &ss);
+			lfs_segment_stat(h->segment, &ss);
 		} else {
 			int rc = lfs_segment_get(n->topic, n->base, &s);
-			if (rc < 0)
+			if (rc == 0) {
+				lfs_segment_stat(s, &ss);
+				lfs_segment_put(s);
+			} else if (open_segment_stat(n->ino, &ss)) {
+				/* Removed (rm, retention) while open: what
+				 * fstat(2) shows of an unlinked file. */
+				st->st_nlink = 0;
+			} else {
 				return rc;
-			lfs_segment_stat(s, &ss);
-			lfs_segment_put(s);
+			}
 		}
 		lfs_topic_get_meta(n->topic, &m);
 		st->st_mode = S_IFREG | 0444;
 		st->st_uid = m.uid;
 		st->st_gid = m.gid;
-		st->st_nlink = 1;
 		st->st_size = (off_t)ss.bytes;
 		st->st_blocks = (blkcnt_t)((ss.bytes + 511) / 512);
 		set_times(st, ss.last_timestamp);
@@ -413,6 +435,8 @@ static void release_handle(struct handle *h)
 			daemon_log(3, "topic %s: cursor %s: commit at close failed: %s",
 				   lfs_topic_name(h->topic), h->node->at, strerror(-rc));
 	}
+	if (h->node)
+		pt_release(h->node, h->pt);
 	nodes_put(h->node);
 	if (h->segment) {
 		lfs_segment_put(h->segment);
@@ -470,8 +494,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = wr ? -EACCES
 			     : fi->flags & O_TRUNC ? -EPERM
 						   : lfs_segment_get(n->topic, n->base, &h->segment);
-			if (rc == 0)
+			if (rc == 0) {
 				lfs_topic_hold(n->topic);
+				/* The kernel may send FORGET for the node before
+				 * RELEASE of its last file: hold it until then. */
+				h->node = n;
+				n = NULL;
+				h->pt = pt_open(h->node, h->segment, &h->backing_id);
+			}
+			/* With passthrough, devio.c clears it: the kernel
+			 * refuses the pair. */
 			fi->keep_cache = 1;
 			break;
 		default:
@@ -491,6 +523,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	handles_add(h);
 	if (fuse_reply_open(req, fi) != 0)
 		release_handle(h);
+}
+
+int32_t ops_backing_id(uint64_t fh)
+{
+	const struct handle *h = (const struct handle *)(uintptr_t)fh;
+	return h && h->pt == PT_BACKING ? h->backing_id : 0;
 }
 
 bool ops_parallel_writes(uint64_t fh)

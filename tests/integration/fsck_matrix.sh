@@ -184,7 +184,9 @@ check "topic deletion cut short: not kept in lost+found" test ! -e "$V/lost+foun
 run "damaged topic.conf (readable lines kept)" clean \
 	"printf 'mode=750\\nuid=0\\ngid=0\\nretention_bytes=123456\\nbogus\\nsync=nonsense\\ncrc=00000000\\n' >\"\$V/topics/t/topic.conf\"" \
 	"$ALL_T" "$ALL_W"
-check "damaged topic.conf: mode kept" grep -q '^mode=750$' "$V/topics/t/topic.conf"
+# A mode read from a damaged file is kept no wider than the backing
+# directory's (700): damage never widens access.
+check "damaged topic.conf: mode kept, no wider than the directory's" grep -q '^mode=700$' "$V/topics/t/topic.conf"
 check "damaged topic.conf: retention_bytes kept" grep -q '^retention_bytes=123456$' "$V/topics/t/topic.conf"
 check "damaged topic.conf: the bad lines dropped" sh -c "! grep -q -e bogus -e nonsense '$V/topics/t/topic.conf'"
 run "missing topic.conf of a write-framed topic (framing from the segments)" clean \

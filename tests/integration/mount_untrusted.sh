@@ -136,6 +136,44 @@ check "... the topic is left out" test ! -e "$M/t"
 check "... the other topics are mounted" same "$M/ok/tail" "$T/three"
 lfs_umount "$M"
 
+# ---- 6. a flipped byte in an index entry's pos of a sealed segment ----
+fresh
+lfs_mount "$V" "$M" || exit 1
+# Batches of 10 records after the 3 of fresh: @5 is inside the second
+# batch (offsets 3..12), reached by skipping lines.
+for i in $(seq 0 99); do lines 10 $((i * 10)) >"$T/b"; dd if="$T/b" of="$M/t/tail" bs=4K conv=notrunc status=none oflag=append; done
+lfs_umount "$M"
+check "setup: segment 0 is sealed" test -e "$V/topics/t/00000000000000000500.log" -o \
+	"$(ls "$V/topics/t" | grep -c '\.log$')" -gt 1
+# Entry 1 starts at byte 64 + 48; its pos is the 8 bytes at +8: flip the top one.
+"$LFS_BUILD/tests/tools/lfs_flip" "$V/topics/t/$SEG0.idx" $((64 + 48 + 15)) 6
+lfs_mount "$V" "$M" || exit 1
+check "stat of @5 over a damaged index entry fails with EIO" fails_with EIO stat "$M/t/@5"
+check "... so does reading it" sh_fails_with EIO "cat '$M/t/@5' >/dev/null"
+check "... the daemon is alive" alive "$DPID"
+check "... the other topics still read" same "$M/ok/tail" "$T/three"
+lfs_umount "$M"
+
+# ---- 7. a sealed .log cut behind the mounted daemon ----
+fresh
+lfs_mount "$V" "$M" -o segment_size=4M || exit 1
+seq -f 'record %07g' 1 500000 | dd of="$M/t/tail" bs=64K status=none
+lfs_umount "$M"
+lfs_mount "$V" "$M" || exit 1
+# The first 1 MiB read (and checked) before the cut, the rest not.
+dd if="$M/t/$SEG0.log" of=/dev/null bs=64K count=16 status=none
+truncate -s 512K "$V/topics/t/$SEG0.log"
+sync
+echo 3 >/proc/sys/vm/drop_caches
+check "a sealed .log cut after it was mapped: reading past the cut fails with EIO" \
+	sh_fails_with EIO "timeout 20 dd if='$M/t/$SEG0.log' of=/dev/null bs=64K skip=48 count=1 status=none"
+check "... the daemon is alive" alive "$DPID"
+check "... reading checked bytes past the cut fails with EIO, no hang" \
+	sh_fails_with EIO "timeout 20 dd if='$M/t/$SEG0.log' of=/dev/null bs=4K skip=200 count=1 status=none"
+check "... the daemon is still alive" alive "$DPID"
+check "... the other topics still read" same "$M/ok/tail" "$T/three"
+lfs_umount "$M"
+
 # ---- 2. a symlink as the trash directory of a deleted topic ----
 fresh
 ln -s "$T/vdir" "$V/topics/.deleted.t"
@@ -187,12 +225,71 @@ check "fsck repairing the superblock with a symlink at .superblock.tmp: victim u
 	victim_intact
 check "... the superblock was repaired" "$FSCK" -n "$V"
 
+# ---- 5. a damaged topic.conf never widens access or changes framing ----
+fresh
+lfs_mount "$V" "$M" || exit 1
+mkdir "$M/s"
+setfattr -n user.logfs.framing -v write "$M/s"
+chown 1234:1235 "$M/s"
+chmod 0700 "$M/s"
+printf 'held' >"$M/s/tail"
+lfs_umount "$M"
+check "setup: topic.conf says mode 700, owner 1234, framing write" \
+	sh -c "grep -qx mode=700 '$V/topics/s/topic.conf' && grep -qx uid=1234 '$V/topics/s/topic.conf' && grep -qx framing=write '$V/topics/s/topic.conf'"
+# Overwrite the first line (CRC mismatch), as a damaged disk might.
+printf 'mode=777\n' | dd of="$V/topics/s/topic.conf" conv=notrunc status=none
+lfs_mount "$V" "$M" || exit 1
+check "damaged topic.conf: the topic is left out of the mount" test ! -e "$M/s"
+check "... the daemon says why" grep -q "topic s: topic.conf damaged" "$DERR"
+check "... the other topics are mounted" same "$M/ok/tail" "$T/three"
+lfs_umount "$M"
+check "... fsck -n reports it (exit 4)" sh -c "'$FSCK' -n '$V' >'$T/fsck.out' 2>&1; [ \$? -eq 4 ]"
+check "... fsck -y repairs it (exit 1)" sh -c "'$FSCK' -y '$V' >'$T/fsck.out' 2>&1; [ \$? -eq 1 ]"
+lfs_mount "$V" "$M" || exit 1
+check "... after the repair: owner from the directory, mode no wider than before" \
+	eq "$(stat -c '%a %u %g' "$M/s")" "700 1234 1235"
+check "... framing from the segments" eq "$(xattr "$M/s" framing)" write
+check "... the record is there" eq "$(cat "$M/s/tail")" held
+lfs_umount "$M"
+
+# ---- 14. a missing topics/ directory is named ----
+fresh
+rm -rf "$V/topics"
+mkdir -p "$M"
+timeout 20 "$LOGFS" "$V" "$M" -f >"$T/out" 2>&1
+check "no topics/: the mount fails" test $? -eq 1
+check "... saying that topics/ is missing" grep -q "its directory 'topics' is missing: run fsck.logfs" "$T/out"
+check "... not that there is no superblock" sh -c "! grep -q superblock '$T/out'"
+ln -s "$T/vdir" "$V/topics"
+timeout 20 "$LOGFS" "$V" "$M" -f >"$T/out" 2>&1
+check "topics/ a symlink: the mount fails, saying so" grep -q "its directory 'topics' is a symbolic link" "$T/out"
+check "... and nothing outside the volume changed" vdir_intact
+
 # ---- 4. modes: the volume reveals no more than the mount ----
 fresh
 check "mkfs makes the volume directory 0700" eq "$(stat -c %a "$V")" 700
 check "the topics directory is 0700" eq "$(stat -c %a "$V/topics")" 700
 check "a topic's backing directory is 0700" eq "$(stat -c %a "$V/topics/t")" 700
 check "backing files are 0600" eq "$(find "$V" -type f ! -perm 0600 | wc -l)" 0
+lfs_mount "$V" "$M" || exit 1
+mkdir -m 0700 "$M/secret"
+echo classified >>"$M/secret/tail"
+lfs_umount "$M"
+check "a 0700 topic's backing files are 0600" \
+	eq "$(stat -c %a "$V/topics/secret/$SEG0.log" "$V/topics/secret/$SEG0.idx" | sort -u)" 600
+# Modes made wider behind the daemon's back (or by an older version).
+chmod 0644 "$V/topics/secret/$SEG0.log"
+chmod 0755 "$V/topics/secret"
+chmod 0666 "$V/topics/ok/$SEG0.idx"
+check "fsck -n reports backing files wider than their topic (exit 4)" \
+	sh -c "'$FSCK' -n '$V' >'$T/fsck.out' 2>&1; [ \$? -eq 4 ]"
+check "... the file of the 0700 topic" grep -q "topic secret: '$SEG0.log' mode 644 is wider than the topic's 700" "$T/fsck.out"
+check "... the directory of the 0700 topic" grep -q "topic secret: backing directory mode 755 is wider than the topic's 700" "$T/fsck.out"
+check "... a file writable by others in a 0755 topic" grep -q "topic ok: '$SEG0.idx' mode 666 is wider than the topic's 755" "$T/fsck.out"
+check "... and nothing else" eq "$(grep -c 'wider than' "$T/fsck.out")" 3
+check "fsck -y narrows them (exit 1)" sh -c "'$FSCK' -y '$V' >'$T/fsck.out' 2>&1; [ \$? -eq 1 ]"
+check "... to 0600 and 0700" eq "$(stat -c %a "$V/topics/secret/$SEG0.log" "$V/topics/secret" "$V/topics/ok/$SEG0.idx" | tr '\n' ' ')" "600 700 600 "
+check "... and the volume is clean then" "$FSCK" -n "$V"
 mkdir -p "$T/existing"
 chmod 0755 "$T/existing"
 "$MKFS" -q "$T/existing" >/dev/null 2>&1

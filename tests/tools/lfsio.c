@@ -26,6 +26,10 @@
  *   read SLOT N            one read(2) of up to N bytes, copied to stdout
  *   pread SLOT OFF N       one pread(2), copied to stdout
  *   readall SLOT           read(2) until 0, copied to stdout
+ *   mmap SLOT              maps the whole file (st_size) read-only and
+ *                          copies the mapping to stdout
+ *   reopen N PATH          N times: open PATH read-only, read one byte,
+ *                          close (stops at the first error)
  *   size SLOT              prints lseek(SLOT, 0, SEEK_END) and restores
  *                          the offset
  *   fstat SLOT             prints st_size from fstat(2)
@@ -48,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -74,6 +79,7 @@ static const struct {
 	{"EROFS", EROFS},   {"EMSGSIZE", EMSGSIZE}, {"ENAMETOOLONG", ENAMETOOLONG},
 	{"ENOTEMPTY", ENOTEMPTY}, {"ENOTCONN", ENOTCONN}, {"ENODATA", ENODATA},
 	{"ENOTSUP", ENOTSUP}, {"EOPNOTSUPP", EOPNOTSUPP}, {"ESPIPE", ESPIPE},
+	{"ENOBUFS", ENOBUFS},
 };
 
 static const char *errname(int e)
@@ -313,6 +319,32 @@ int main(int argc, char **argv)
 					return 1;
 			if (n < 0)
 				rc = errno;
+		} else if (strcmp(op, "mmap") == 0) {
+			int s = slot(ARG());
+			struct stat st;
+			void *p = NULL;
+			if (fstat(fds[s], &st) < 0)
+				rc = errno;
+			else if (st.st_size > 0 &&
+				 (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fds[s], 0)) ==
+					 MAP_FAILED)
+				rc = errno;
+			else if (p) {
+				if (copy_out(p, (ssize_t)st.st_size) < 0)
+					return 1;
+				munmap(p, (size_t)st.st_size);
+			}
+		} else if (strcmp(op, "reopen") == 0) {
+			long n = atol(ARG());
+			const char *path = ARG();
+			for (long k = 0; k < n && rc == 0; k++) {
+				char c;
+				int fd = open(path, O_RDONLY | O_CLOEXEC);
+				if (fd < 0 || read(fd, &c, 1) < 0)
+					rc = errno;
+				if (fd >= 0 && close(fd) < 0 && rc == 0)
+					rc = errno;
+			}
 		} else if (strcmp(op, "size") == 0) {
 			int s = slot(ARG());
 			off_t cur = lseek(fds[s], 0, SEEK_CUR), end = lseek(fds[s], 0, SEEK_END);

@@ -779,6 +779,139 @@ static void test_truncated_sealed_segment(void **state)
 	free(bases);
 }
 
+/* The whole contents of a descriptor from its start. */
+static size_t read_fd_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t k;
+	while (n < cap && (k = pread(fd, buf + n, cap - n, (off_t)n)) > 0)
+		n += (size_t)k;
+	assert_true(k >= 0);
+	return n;
+}
+
+/* Reopens the volume, as a new mount does: what was verified is forgotten. */
+static void reopen(struct fix *f)
+{
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+}
+
+/* A sealed segment checked whole (the FUSE passthrough's promise): every
+ * batch good gives 0 and a descriptor of exactly its payload, for segments
+ * written in this run and for segments loaded from disk, whose checks start
+ * anew with every open of the volume. */
+static void test_verify_and_open_data(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 4);
+	char *buf = malloc(f->data.len);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i + 1 < nb; i++) {
+			lfs_segment *sg;
+			assert_int_equal(lfs_segment_get(f->t, bases[i], &sg), 0);
+			assert_int_equal(lfs_segment_verify(sg), 0);
+			assert_int_equal(lfs_segment_verify(sg), 0);
+			int fd = lfs_segment_open_data(sg);
+			assert_true(fd >= 0);
+			uint64_t from = f->rec_pos[bases[i]], to = f->rec_pos[bases[i + 1]];
+			assert_int_equal(read_fd_all(fd, buf, f->data.len), to - from);
+			assert_memory_equal(buf, f->data.p + from, to - from);
+			close(fd);
+			lfs_segment_put(sg);
+		}
+		reopen(f);
+	}
+	free(buf);
+	free(bases);
+}
+
+/* A segment whose data the disk changed after its seal fails the check
+ * (after a new open of the volume, and however often asked), and its file
+ * is not handed out; the reads before the bad batch still work. */
+static void test_verify_corrupt_segment(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	uint64_t seg = bases[1], bad = bases[1] + 3;
+	lfs_topic_put(f->t);
+	f->t = NULL;
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	char *lp = tu_seg_path(f->vol, "app", seg, "log");
+	FILE *fp = fopen(lp, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, (long)(f->rec_pos[bad] - f->rec_pos[seg] + 1), SEEK_SET), 0);
+	fputc('#', fp);
+	fclose(fp);
+	free(lp);
+	f->v = tu_open(f->vol);
+	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+
+	lfs_segment *sg;
+	assert_int_equal(lfs_segment_get(f->t, seg, &sg), 0);
+	assert_int_equal(lfs_segment_verify(sg), -EIO);
+	assert_int_equal(lfs_segment_verify(sg), -EIO);
+	assert_int_equal(lfs_segment_open_data(sg), -EIO);
+	char buf[64];
+	assert_int_equal(lfs_segment_read(sg, buf, 10, 0), 10);
+	assert_memory_equal(buf, f->data.p + f->rec_pos[seg], 10);
+	assert_int_equal(lfs_segment_read(sg, buf, 10, f->rec_pos[bad] - f->rec_pos[seg]), -EIO);
+	lfs_segment_put(sg);
+	/* Its neighbours are whole. */
+	assert_int_equal(lfs_segment_get(f->t, bases[0], &sg), 0);
+	int fd = lfs_segment_open_data(sg);
+	assert_true(fd >= 0);
+	close(fd);
+	lfs_segment_put(sg);
+	free(bases);
+}
+
+/* A data file cut short, or replaced by another file after the check, is
+ * not handed out: what a passthrough would serve must be what was checked. */
+static void test_open_data_refuses_other_files(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	reopen(f);
+
+	lfs_segment *sg;
+	assert_int_equal(lfs_segment_get(f->t, bases[0], &sg), 0);
+	assert_int_equal(lfs_segment_verify(sg), 0);
+	char *lp = tu_seg_path(f->vol, "app", bases[0], "log");
+	char *tmp = tu_fmt("%s.new", lp);
+	uint64_t len = f->rec_pos[bases[1]];
+	FILE *fp = fopen(tmp, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(f->data.p, 1, len, fp), len);
+	fclose(fp);
+	assert_int_equal(rename(tmp, lp), 0);
+	assert_int_equal(lfs_segment_open_data(sg), -ESTALE);
+	lfs_segment_put(sg);
+
+	assert_int_equal(lfs_segment_get(f->t, bases[1], &sg), 0);
+	assert_int_equal(lfs_segment_verify(sg), 0);
+	free(lp);
+	lp = tu_seg_path(f->vol, "app", bases[1], "log");
+	assert_int_equal(truncate(lp, 1), 0);
+	assert_int_equal(lfs_segment_open_data(sg), -ESTALE);
+	lfs_segment_put(sg);
+	free(tmp);
+	free(lp);
+	free(bases);
+}
+
 /* Flips one byte of a segment file of topic "act". */
 static void flip_byte(const char *vol, uint64_t base, uint64_t at)
 {
@@ -886,6 +1019,9 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_read_any_range),
+		T(test_verify_and_open_data),
+		T(test_verify_corrupt_segment),
+		T(test_open_data_refuses_other_files),
 		T(test_reader_grows),
 		T(test_open_at_every_offset),
 		T(test_open_at_boundaries),

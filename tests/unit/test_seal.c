@@ -77,6 +77,21 @@ static void test_never_seals_after_age(void **state)
 	free(b);
 }
 
+/* A tick whose clock was read before a roll (the ticker runs beside the
+ * appenders) does not take the segment rolled since for 30 s old. */
+static void test_never_tick_from_before_the_roll(void **state)
+{
+	struct tu_fix *f = *state;
+	uint64_t before = tu_now();
+	tu_advance_ms(5);
+	size_t n;
+	uint64_t *b = never_rolled(f->t, 2, &n);
+	lfs_topic_tick(f->t, before);
+	for (size_t i = 0; i < n; i++)
+		assert_false(seal_on_disk(f->vol, b[i]));
+	free(b);
+}
+
 static void test_interval_and_always_seal_at_tick(void **state)
 {
 	struct tu_fix *f = *state;
@@ -168,6 +183,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_never_seals_after_age, setup_small,
+						tu_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_never_tick_from_before_the_roll, setup_small,
 						tu_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_interval_and_always_seal_at_tick, setup_small,
 						tu_fix_teardown),

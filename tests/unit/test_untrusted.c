@@ -208,6 +208,88 @@ static void test_open_dir_refuses_link(void **state)
 	close(d);
 }
 
+/* A sealed segment whose index entry 1 is rewritten with the given pos and
+ * len, every CRC (the entry's, the seal's over the entries) made to match:
+ * a volume crafted to pass the checksums. Returns the volume, closed. */
+static char *crafted_volume(uint64_t pos, uint32_t len)
+{
+	char *vol = tu_mkvol(4096);
+	lfs_volume *v = tu_open(vol);
+	lfs_topic *t = tu_topic(v, "t");
+	/* Batches of 10 lines (offsets 10i..10i+9) until segment 0 rolls. */
+	for (int i = 0; i < 100; i++) {
+		char b[200];
+		size_t n = 0;
+		for (int k = 0; k < 10; k++)
+			n += (size_t)snprintf(b + n, sizeof(b) - n, "rec %04d\n", i * 10 + k);
+		tu_append(t, LFS_FRAMING_LINE, b, n);
+	}
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+
+	char *ip = tu_seg_path(vol, "t", 0, "idx");
+	int fd = open(ip, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	size_t isz = (size_t)st.st_size, n = (isz - LFS_IDX_HEADER_SIZE) / LFS_IDX_ENTRY_SIZE - 1;
+	assert_true(n > 2);
+	unsigned char *x = malloc(isz);
+	assert_non_null(x);
+	assert_int_equal(pread(fd, x, isz, 0), (ssize_t)isz);
+	struct lfs_idx_entry e, seal;
+	unsigned char *e1 = x + LFS_IDX_HEADER_SIZE + LFS_IDX_ENTRY_SIZE;
+	assert_int_equal(lfs_idx_entry_decode(e1, &e), 0);
+	assert_int_equal(e.offset, 10);
+	e.pos = pos;
+	e.len = len;
+	lfs_idx_entry_encode(&e, e1);
+	unsigned char *sp = x + isz - LFS_IDX_ENTRY_SIZE;
+	assert_int_equal(lfs_idx_entry_decode(sp, &seal), 0);
+	seal.crc = lfs_crc32c(0, x + LFS_IDX_HEADER_SIZE, n * LFS_IDX_ENTRY_SIZE);
+	lfs_idx_entry_encode(&seal, sp);
+	assert_int_equal(pwrite(fd, x, isz, 0), (ssize_t)isz);
+	close(fd);
+	free(x);
+	free(ip);
+	return vol;
+}
+
+static void expect_eio_at(const char *vol, uint64_t offset)
+{
+	lfs_volume *v = tu_open(vol);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, "t", &t), 0);
+	lfs_reader *r = NULL;
+	struct lfs_start at = {.kind = LFS_START_OFFSET, .value = offset};
+	assert_int_equal(lfs_reader_open(t, &at, &r), -EIO);
+	/* Offsets before the damaged entry are still found (those after it
+	 * are not: a segment is checked in order, up to its first bad
+	 * batch). */
+	at.value = 5;
+	assert_int_equal(lfs_reader_open(t, &at, &r), 0);
+	lfs_reader_close(r);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+static void test_entry_pos_beyond_segment(void **state)
+{
+	(void)state;
+	char *vol = crafted_volume(1ull << 62, 100);
+	expect_eio_at(vol, 15); /* skips lines from pos */
+	expect_eio_at(vol, 10); /* starts at pos */
+	tu_rmvol(vol);
+}
+
+static void test_entry_len_beyond_segment(void **state)
+{
+	(void)state;
+	char *vol = crafted_volume(90, 0xffffffffu);
+	expect_eio_at(vol, 15);
+	tu_rmvol(vol);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
@@ -215,7 +297,8 @@ int main(void)
 		T(test_open_refuses_symlink),	    T(test_open_refuses_fifo_and_dir),
 		T(test_open_regular),		    T(test_create_replaces_link),
 		T(test_atomic_write_through_link), T(test_remove_tree_never_follows),
-		T(test_open_dir_refuses_link),
+		T(test_open_dir_refuses_link),	    T(test_entry_pos_beyond_segment),
+		T(test_entry_len_beyond_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

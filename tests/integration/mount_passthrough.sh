@@ -1,0 +1,164 @@
+#!/bin/sh
+# SPEC mount option passthrough=on|off: sealed segments are read through the
+# kernel's FUSE passthrough where it is available, and the daemon serves
+# them otherwise. Both paths serve the same bytes (cat, a repeated cat,
+# mmap); with passthrough on, reads of a sealed segment do not reach the
+# daemon (counted in its -d trace); a segment whose data fails its checksum
+# is never handed to the kernel and reads fail with EIO on both paths; rm
+# and retention of an open segment leave the open file readable; opens and
+# closes leak neither descriptors nor backing files.
+. "$LFS_SRC/tests/lib/mount.sh"
+
+V=$T/vol M=$T/mnt
+vol_new "$V" -s 1M || exit 1
+lfs_mount "$V" "$M" || exit 1
+mkdir "$M/app"
+seq 1 400000 | sed 's/^/record /' >"$T/all"
+cat "$T/all" >"$M/app/tail"
+lfs_umount "$M"
+# Segments loaded from disk: their batches are checked anew by this mount.
+SEGS=$(cd "$V/topics/app" && ls ./*.log | sed 's|^\./||' | sort)
+NSEG=$(echo "$SEGS" | wc -l)
+LAST=$(echo "$SEGS" | tail -n 1)
+SEALED=$(echo "$SEGS" | sed '$d')
+check "setup: at least three sealed segments and the active one" test "$NSEG" -ge 4
+cat $(for s in $SEALED; do echo "$V/topics/app/$s"; done) >"$T/sealed"
+check "setup: the sealed segments hold the start of the log" \
+	sh -c "head -c $(size "$T/sealed") '$T/all' | cmp -s - '$T/sealed'"
+
+# reads NODEID: how many READ requests for the node the daemon's trace shows.
+reads() { grep -c "opcode: READ (15), nodeid: $1," "$DERR"; }
+
+for mode in on off; do
+	lfs_mount "$V" "$M" -d -o "passthrough=$mode" || exit 1
+	if [ $mode = on ]; then
+		check "passthrough=on: the daemon says sealed segments go through passthrough" \
+			grep -q "sealed segments are read through FUSE passthrough" "$DERR"
+	else
+		check "passthrough=off: the daemon says the daemon reads them, and why" \
+			grep -q "sealed segments are read through the daemon: passthrough=off" "$DERR"
+	fi
+	check "passthrough=$mode: how segments are read is logged once" \
+		eq "$(grep -c 'sealed segments are read through' "$DERR")" 1
+	for s in $SEALED; do
+		ino=$(stat -c %i "$M/app/$s")
+		before=$(reads "$ino")
+		check "passthrough=$mode: cat $s is its data file" same "$M/app/$s" "$V/topics/app/$s"
+		check "passthrough=$mode: cat $s again is the same" same "$M/app/$s" "$V/topics/app/$s"
+		"$LFSIO" open 0 r "$M/app/$s" mmap 0 close 0 >"$T/mmap.out"
+		check "passthrough=$mode: mmap of $s is its data file" same "$T/mmap.out" "$V/topics/app/$s"
+		after=$(reads "$ino")
+		if [ $mode = on ]; then
+			check "passthrough=on: no read of $s reached the daemon" eq "$after" "$before"
+		else
+			check "passthrough=off: reads of $s reached the daemon" test "$after" -gt "$before"
+		fi
+	done
+	cat "$M"/app/*.log >"$T/cat.out"
+	check "passthrough=$mode: cat of all segments is the sealed log" same "$T/cat.out" "$T/sealed"
+	check "passthrough=$mode: tail (read by the daemon) is the whole log" same "$M/app/tail" "$T/all"
+	lfs_umount "$M"
+done
+
+# ---- a sealed segment whose data changed on disk after its seal ----
+BAD=$(echo "$SEALED" | head -n 1)
+GOOD=$(echo "$SEALED" | sed -n 2p)
+cp "$V/topics/app/$BAD" "$T/bad.orig"
+printf 'X' | dd of="$V/topics/app/$BAD" bs=1 seek=5000 conv=notrunc status=none
+for mode in on off; do
+	lfs_mount "$V" "$M" -d -o "passthrough=$mode" || exit 1
+	ino=$(stat -c %i "$M/app/$BAD")
+	check "passthrough=$mode: reading the damaged segment fails with EIO" \
+		sh_fails_with EIO "cat '$M/app/$BAD' >/dev/null"
+	check "passthrough=$mode: the damaged segment was read by the daemon, not handed to the kernel" \
+		test "$(reads "$ino")" -gt 0
+	check "passthrough=$mode: the daemon logged the checksum failure" grep -q "fails its checksum" "$DERR"
+	gino=$(stat -c %i "$M/app/$GOOD")
+	check "passthrough=$mode: the next segment reads whole" same "$M/app/$GOOD" "$V/topics/app/$GOOD"
+	if [ $mode = on ]; then
+		check "passthrough=on: ... through passthrough" eq "$(reads "$gino")" 0
+	fi
+	lfs_umount "$M"
+done
+# Put the byte back: the volume is whole again.
+cp "$T/bad.orig" "$V/topics/app/$BAD"
+
+# ---- rm and retention of an open segment ----
+S0=$(echo "$SEALED" | head -n 1)
+S1=$(echo "$SEALED" | sed -n 2p)
+S2=$(echo "$SEALED" | sed -n 3p)
+for s in $S0 $S1 $S2; do cp "$V/topics/app/$s" "$T/$s"; done
+# rmopen MODE SEG: reads SEG through a file that stays open across its rm
+# (read, fstat, read to the end, mmap), with passthrough=MODE.
+rmopen()
+{
+	lfs_mount "$V" "$M" -d -o "passthrough=$1" || return 1
+	ino=$(stat -c %i "$M/app/$2")
+	"$LFSIO" open 0 r "$M/app/$2" read 0 100 sh "rm '$M/app/$2'" \
+		sh "! ls '$M/app' | grep -q '$2'" fstat 0 readall 0 mmap 0 close 0 \
+		>"$T/rm.out" 2>"$T/rm.err"
+	rc=$?
+	[ $rc -eq 0 ] || note "$(cat "$T/rm.err")"
+	check "passthrough=$1: rm of an open segment works, and its file still reads and stats" eq "$rc" 0
+	{ head -c 100 "$T/$2"; size "$T/$2"; tail -c +101 "$T/$2"; cat "$T/$2"; } >"$T/rm.want"
+	check "passthrough=$1: ... the open file reads it whole after the rm (read, fstat, mmap)" \
+		same "$T/rm.out" "$T/rm.want"
+	check "passthrough=$1: new opens do not see the removed segment" fails_with ENOENT cat "$M/app/$2"
+	if [ "$1" = on ]; then
+		check "passthrough=on: no read of the removed segment reached the daemon" eq "$(reads "$ino")" 0
+	fi
+	lfs_umount "$M"
+}
+rmopen on "$S0"
+rmopen off "$S1"
+lfs_mount "$V" "$M" -d || exit 1
+ino=$(stat -c %i "$M/app/$S2")
+"$LFSIO" open 0 r "$M/app/$S2" read 0 100 \
+	sh "setfattr -n user.logfs.retention_bytes -v 1 '$M/app'" \
+	sh "i=0; while ls '$M/app' | grep -q '$S2'; do i=\$((i+1)); [ \$i -lt 300 ] || exit 1; sleep 0.05; done" \
+	readall 0 close 0 >"$T/ret.out" 2>"$T/ret.err"
+rc=$?
+[ $rc -eq 0 ] || note "$(cat "$T/ret.err")"
+check "retention deleted an open passthrough segment" eq "$rc" 0
+check "... and the open file reads it whole after retention" same "$T/ret.out" "$T/$S2"
+check "... without a read reaching the daemon" eq "$(reads "$ino")" 0
+lfs_umount "$M"
+
+# ---- no leak: 10,000 opens and closes ----
+# On a tmpfs, a removed file's space comes back only when nothing holds it:
+# neither a daemon descriptor nor a backing file the kernel was given.
+tmpfs_new "$T/fs" 64M || exit 1
+V2=$T/fs/vol
+vol_new "$V2" -s 1M || exit 1
+lfs_mount "$V2" "$M" || exit 1
+mkdir "$M/app"
+cat "$T/all" >"$M/app/tail"
+S=$(ls "$M/app" | head -n 1)
+fds_before=$(ls "/proc/$DPID/fd" | wc -l)
+check "10,000 opens and closes of a sealed segment" "$LFSIO" reopen 10000 "$M/app/$S"
+check "the daemon's descriptors are back to where they were" eq "$(ls "/proc/$DPID/fd" | wc -l)" "$fds_before"
+used_before=$(df -k --output=used "$T/fs" | tail -n 1)
+seg_kb=$(du -k "$V2/topics/app/$S" | cut -f1)
+rm "$M/app/$S"
+used_after=$(df -k --output=used "$T/fs" | tail -n 1)
+check "removing the segment frees its space: no backing file is held" \
+	test "$used_after" -le $((used_before - seg_kb))
+lfs_umount "$M"
+
+# ---- the option's values ----
+for opt in passthrough=maybe passthrough= passthrough=ON; do
+	"$LOGFS" "$V" "$M" -f -o "$opt" >"$T/o" 2>"$T/e" &
+	p=$!
+	_pids="$_pids $p"
+	if wait_gone "$p" 10; then
+		wait "$p"
+		rc=$?
+	else
+		rc=running
+		lfs_umount "$M" "$p"
+	fi
+	check "-o $opt is refused with exit status 2" eq "$rc" 2
+	check "-o $opt: the message names the option" grep -q "invalid mount option '$opt'" "$T/e"
+done
+check "after the refusals nothing is mounted" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+finish
