@@ -74,6 +74,10 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 $(BUILD)/tests/tools/nats_tool: tests/tools/nats_tool.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(NATS_LIBS) $(LDFLAGS)
+# The mirror's client-side reference publisher: libnats, no core.
+$(BUILD)/bench/mirror_pub: bench/mirror_pub.c bench/benchutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(NATS_LIBS) $(LDFLAGS)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)

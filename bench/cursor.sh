@@ -5,7 +5,7 @@
 #     pwrite + fdatasync on the backing filesystem (bench/cursor -c);
 #   - mount time of a volume with 1000 cursors on each of 10 topics against
 #     the same volume without them (bench/mountwait, median of ROUNDS).
-# Run as root after `make all $(ls bench/*.c | sed 's|\.c$||; s|^|build/|')`:
+# Run as root after `make all build/bench/cursor build/bench/mountwait`:
 #   sh bench/cursor.sh [BUILD] [DATA_MB] [ROUNDS]
 set -eu
 B=${1:-build}
@@ -18,7 +18,7 @@ mkdir -p "$M"
 "$B/mkfs.logfs" -q "$W/vol"
 
 mount_vol() {
-	set -- $(MOUNTWAIT_LOG="$W/daemon.log" "$B/mountwait" "$M" 60 "$B/logfs" "$W/vol" "$M" -f)
+	set -- $(MOUNTWAIT_LOG="$W/daemon.log" "$B/bench/mountwait" "$M" 60 "$B/logfs" "$W/vol" "$M" -f)
 	DPID=$1
 	echo "$2"
 }
@@ -34,8 +34,8 @@ mkdir "$M/app"
 head -c $((MB * 1024 * 1024)) /dev/zero | tr '\0' 'x' | fold -w 99 >"$W/data"
 dd if="$W/data" of="$M/app/tail" bs=1M status=none
 echo "# data: $MB MiB of 100-byte records"
-"$B/cursor" -t "$M/app"
-"$B/cursor" -c 200 "$M/app" "$W/syncfile"
+"$B/bench/cursor" -t "$M/app"
+"$B/bench/cursor" -c 200 "$M/app" "$W/syncfile"
 
 # Mount time: 10 topics, then 1000 cursors on each.
 for t in 0 1 2 3 4 5 6 7 8 9; do

@@ -33,9 +33,10 @@
  * granularity, a position reached is durable within a second. */
 #define COMMIT_EVERY_NS 500000000ull
 
+/* Kept small (the name apart): a mount builds one per cursor of every
+ * topic, and fresh memory costs a page fault per 4 KiB touched. */
 struct rec {
-	struct lfs_cursor_slot s;
-	uint64_t pair;
+	struct lfs_cursor_found c; /* name, state and pair */
 	unsigned opens;     /* handles open on it */
 	lfs_cursor *reader; /* the reading handle, or NULL */
 };
@@ -68,7 +69,7 @@ static ssize_t find(struct lfs_cursor_store *st, const char *name)
 	size_t lo = 0, hi = st->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(st->recs[mid]->s.name, name);
+		int c = strcmp(st->recs[mid]->c.name, name);
 		if (c == 0)
 			return (ssize_t)mid;
 		if (c < 0)
@@ -115,20 +116,40 @@ static int write_sync(int fd, const void *buf, size_t len, uint64_t off)
 
 /* Durably replaces the record's state by s (seq one higher): the slot that
  * does not hold the current state is written. */
-static int commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_slot *s)
+static void to_slot(const struct lfs_cursor_found *c, struct lfs_cursor_slot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->seq = c->seq;
+	s->offset = c->offset;
+	s->committed_at = c->committed_at;
+	s->skipped = c->skipped;
+	s->flags = c->flags;
+	snprintf(s->name, sizeof(s->name), "%s", c->name);
+}
+
+void lfs_cursor_found_free(struct lfs_cursor_found *f, size_t n)
+{
+	for (size_t i = 0; f && i < n; i++)
+		free(f[i].name);
+	free(f);
+}
+
+static int commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_found *s)
 {
 	unsigned char buf[LFS_CURSOR_SLOT_SIZE];
-	struct lfs_cursor_slot n = *s;
-	n.seq = r->s.seq + 1;
-	lfs_cursor_slot_encode(&n, buf);
+	struct lfs_cursor_found n = *s;
+	struct lfs_cursor_slot slot;
+	n.seq = r->c.seq + 1;
+	to_slot(&n, &slot);
+	lfs_cursor_slot_encode(&slot, buf);
 	int rc = write_sync(t->cursors->fd, buf, sizeof(buf),
-			    r->pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
+			    r->c.pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
 	if (rc < 0) {
-		lfs_log(t->vol, 0, "topic %s: cursor %s: commit failed: %s", t->name, r->s.name,
+		lfs_log(t->vol, 0, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
 			strerror(-rc));
 		return rc;
 	}
-	r->s = n;
+	r->c = n;
 	return 0;
 }
 
@@ -179,20 +200,21 @@ static int pend(struct pending *p, const char *topic, const char *fmt, ...)
 static int cmp_found(const void *a, const void *b)
 {
 	const struct lfs_cursor_found *x = a, *y = b;
-	int c = strcmp(x->slot.name, y->slot.name);
+	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;
-	return x->slot.seq < y->slot.seq ? 1 : x->slot.seq > y->slot.seq ? -1 : 0;
+	return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
 }
 
-/* Decodes the store's bytes into valid cursors (unsorted) and problems. */
-static int decode_store(const unsigned char *buf, size_t len, const char *topic,
+/* Decodes whole pairs (the first is pair number `first`) into valid
+ * cursors (unsorted) and problems. */
+static int decode_pairs(const unsigned char *buf, uint64_t npairs, uint64_t first, const char *topic,
 			struct found_list *fl, struct pending *pp)
 {
-	uint64_t npairs = len / LFS_CURSOR_PAIR_SIZE;
 	int rc = 0;
-	for (uint64_t i = 0; i < npairs && rc == 0; i++) {
-		const unsigned char *p = buf + i * LFS_CURSOR_PAIR_SIZE;
+	for (uint64_t k = 0; k < npairs && rc == 0; k++) {
+		uint64_t i = first + k;
+		const unsigned char *p = buf + k * LFS_CURSOR_PAIR_SIZE;
 		struct lfs_cursor_slot s[2];
 		int r0 = lfs_cursor_slot_decode(p, &s[0]);
 		int r1 = lfs_cursor_slot_decode(p + LFS_CURSOR_SLOT_SIZE, &s[1]);
@@ -217,12 +239,51 @@ static int decode_store(const unsigned char *buf, size_t len, const char *topic,
 			fl->v = v;
 			fl->cap = cap;
 		}
-		if (rc == 0)
-			fl->v[fl->n++] = (struct lfs_cursor_found){.slot = s[best], .pair = i};
+		if (rc == 0) {
+			const struct lfs_cursor_slot *b = &s[best];
+			char *name = strdup(b->name);
+			if (!name)
+				return -ENOMEM;
+			fl->v[fl->n++] = (struct lfs_cursor_found){.name = name,
+								   .seq = b->seq,
+								   .offset = b->offset,
+								   .committed_at = b->committed_at,
+								   .skipped = b->skipped,
+								   .flags = b->flags,
+								   .pair = i};
+		}
 	}
+	return rc;
+}
+
+/* Reads and decodes the store in chunks: a mount reads every topic's store,
+ * and one buffer the size of a store of 1000 cursors (512 KiB) per topic
+ * cost more in page faults than the decoding. */
+#define CHUNK_PAIRS 128
+static int decode_store(int fd, const char *topic, struct found_list *fl, struct pending *pp)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	uint64_t len = (uint64_t)sb.st_size, npairs = len / LFS_CURSOR_PAIR_SIZE;
+	unsigned char *buf = malloc(CHUNK_PAIRS * LFS_CURSOR_PAIR_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	fl->v = npairs ? malloc(npairs * sizeof(*fl->v)) : NULL;
+	fl->cap = fl->v ? npairs : 0;
+	int rc = 0;
+	for (uint64_t at = 0; at < npairs && rc == 0; at += CHUNK_PAIRS) {
+		uint64_t n = npairs - at < CHUNK_PAIRS ? npairs - at : CHUNK_PAIRS;
+		rc = lfs_pread_full(fd, buf, n * LFS_CURSOR_PAIR_SIZE, at * LFS_CURSOR_PAIR_SIZE);
+		if (rc == -ENODATA)
+			rc = -EIO; /* shrunk under us */
+		if (rc == 0)
+			rc = decode_pairs(buf, n, at, topic, fl, pp);
+	}
+	free(buf);
 	if (rc == 0 && len % LFS_CURSOR_PAIR_SIZE)
-		rc = pend(pp, topic, "cursor store: %zu bytes at its end are not a whole entry",
-			  len % LFS_CURSOR_PAIR_SIZE);
+		rc = pend(pp, topic, "cursor store: %llu bytes at its end are not a whole entry",
+			  (unsigned long long)(len % LFS_CURSOR_PAIR_SIZE));
 	return rc;
 }
 
@@ -234,33 +295,15 @@ static int rewrite_store(int tfd, struct found_list *fl)
 	if (!buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < fl->n; i++) {
-		struct lfs_cursor_slot *s = &fl->v[i].slot;
-		lfs_cursor_slot_encode(s, buf + i * LFS_CURSOR_PAIR_SIZE +
-						  (s->seq & 1) * LFS_CURSOR_SLOT_SIZE);
+		struct lfs_cursor_slot slot;
+		to_slot(&fl->v[i], &slot);
+		lfs_cursor_slot_encode(&slot, buf + i * LFS_CURSOR_PAIR_SIZE +
+						      (slot.seq & 1) * LFS_CURSOR_SLOT_SIZE);
 		fl->v[i].pair = i;
 	}
 	int rc = lfs_write_file_atomic(tfd, LFS_CURSOR_FILE, buf, len);
 	free(buf);
 	return rc;
-}
-
-static int read_store(int fd, unsigned char **out, size_t *len)
-{
-	struct stat sb;
-	if (fstat(fd, &sb) < 0)
-		return -errno;
-	size_t n = (size_t)sb.st_size;
-	unsigned char *buf = malloc(n ? n : 1);
-	if (!buf)
-		return -ENOMEM;
-	int rc = n ? lfs_pread_full(fd, buf, n, 0) : 0;
-	if (rc < 0) {
-		free(buf);
-		return rc == -ENODATA ? -EIO : rc;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
@@ -269,8 +312,6 @@ int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t 
 {
 	struct found_list fl = {0};
 	struct pending pp = {0};
-	unsigned char *buf = NULL;
-	size_t len = 0;
 	int rc;
 
 	(void)first; /* below the first retained record is retention's doing,
@@ -289,29 +330,28 @@ int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t 
 	}
 	if (fd < 0)
 		return fd;
-	rc = read_store(fd, &buf, &len);
+	rc = decode_store(fd, topic, &fl, &pp);
 	close(fd);
-	if (rc < 0)
-		return rc;
-	rc = decode_store(buf, len, topic, &fl, &pp);
-	free(buf);
 	if (rc < 0)
 		goto out;
 	if (fl.n)
 		qsort(fl.v, fl.n, sizeof(*fl.v), cmp_found);
 	/* Names are unique: the newest commit of a name wins. */
 	size_t k = 0;
-	for (size_t i = 0; i < fl.n && rc == 0; i++) {
-		if (k && !strcmp(fl.v[k - 1].slot.name, fl.v[i].slot.name)) {
-			rc = pend(&pp, topic, "cursor %s: stored twice, the copy at position %llu is dropped",
-				  fl.v[i].slot.name, (unsigned long long)fl.v[i].slot.offset);
+	for (size_t i = 0; i < fl.n; i++) {
+		if (k && !strcmp(fl.v[k - 1].name, fl.v[i].name)) {
+			if (rc == 0)
+				rc = pend(&pp, topic,
+					  "cursor %s: stored twice, the copy at position %llu is dropped",
+					  fl.v[i].name, (unsigned long long)fl.v[i].offset);
+			free(fl.v[i].name);
 			continue;
 		}
 		fl.v[k++] = fl.v[i];
 	}
 	fl.n = k;
 	for (size_t i = 0; i < fl.n && rc == 0; i++) {
-		struct lfs_cursor_slot *s = &fl.v[i].slot;
+		struct lfs_cursor_found *s = &fl.v[i];
 		if (s->offset > next) {
 			rc = pend(&pp, topic, "cursor %s: position %llu is beyond the log's end (%llu): "
 				  "set to %llu",
@@ -342,7 +382,7 @@ done:
 		fl.v = NULL;
 	}
 out:
-	free(fl.v);
+	lfs_cursor_found_free(fl.v, fl.n);
 	free(pp.v);
 	return rc;
 }
@@ -374,8 +414,10 @@ void lfs_cursors_free(lfs_topic *t)
 	struct lfs_cursor_store *st = t->cursors;
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->n; i++)
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->recs[i]->c.name);
 		free(st->recs[i]);
+	}
 	free(st->recs);
 	free(st->free);
 	if (st->fd >= 0)
@@ -412,8 +454,8 @@ int lfs_cursors_load(lfs_topic *t)
 			rc = -ENOMEM;
 			break;
 		}
-		r->s = f[i].slot;
-		r->pair = f[i].pair;
+		r->c = f[i];
+		f[i].name = NULL; /* the record's now */
 		st->recs[st->n++] = r;
 		if (f[i].pair + 1 > npairs)
 			npairs = f[i].pair + 1;
@@ -446,17 +488,17 @@ int lfs_cursors_load(lfs_topic *t)
 		goto fail;
 	}
 	for (size_t i = 0; i < st->n; i++)
-		used[st->recs[i]->pair] = 1;
+		used[st->recs[i]->c.pair] = 1;
 	for (uint64_t i = npairs; i-- > 0 && rc == 0;)
 		if (!used[i])
 			rc = push_free(st, i);
 	free(used);
 	if (rc < 0)
 		goto fail;
-	free(f);
+	lfs_cursor_found_free(f, n);
 	return 0;
 fail:
-	free(f);
+	lfs_cursor_found_free(f, n);
 	lfs_cursors_free(t);
 	return rc;
 }
@@ -490,20 +532,25 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 		st->cap = cap;
 	}
 	struct rec *r = calloc(1, sizeof(*r));
-	rc = r ? ensure_file(t) : -ENOMEM;
+	char *dup = strdup(name);
+	rc = r && dup ? ensure_file(t) : -ENOMEM;
 	if (rc < 0) {
 		free(r);
+		free(dup);
 		goto out;
 	}
-	r->pair = st->nfree ? st->free[st->nfree - 1] : st->npairs;
-	snprintf(r->s.name, sizeof(r->s.name), "%s", name);
-	r->s.seq = 1;
-	r->s.offset = first_offset(t);
-	r->s.committed_at = lfs_volume_now(t->vol);
+	r->c.pair = st->nfree ? st->free[st->nfree - 1] : st->npairs;
+	r->c.name = dup;
+	r->c.seq = 1;
+	r->c.offset = first_offset(t);
+	r->c.committed_at = lfs_volume_now(t->vol);
 	unsigned char buf[LFS_CURSOR_PAIR_SIZE] = {0};
-	lfs_cursor_slot_encode(&r->s, buf + LFS_CURSOR_SLOT_SIZE);
-	rc = write_sync(st->fd, buf, sizeof(buf), r->pair * LFS_CURSOR_PAIR_SIZE);
+	struct lfs_cursor_slot slot;
+	to_slot(&r->c, &slot);
+	lfs_cursor_slot_encode(&slot, buf + LFS_CURSOR_SLOT_SIZE);
+	rc = write_sync(st->fd, buf, sizeof(buf), r->c.pair * LFS_CURSOR_PAIR_SIZE);
 	if (rc < 0) {
+		free(dup);
 		free(r);
 		goto out;
 	}
@@ -516,7 +563,7 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	st->recs[at] = r;
 	st->n++;
 	lfs_log(t->vol, 2, "topic %s: cursor %s created at offset %llu", t->name, name,
-		(unsigned long long)r->s.offset);
+		(unsigned long long)r->c.offset);
 out:
 	pthread_mutex_unlock(&st->mu);
 	return rc;
@@ -537,9 +584,9 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 	} else {
 		struct rec *r = st->recs[i];
 		unsigned char zero[LFS_CURSOR_PAIR_SIZE] = {0};
-		rc = push_free(st, r->pair); /* room first: nothing to undo after the write */
+		rc = push_free(st, r->c.pair); /* room first: nothing to undo after the write */
 		if (rc == 0) {
-			rc = write_sync(st->fd, zero, sizeof(zero), r->pair * LFS_CURSOR_PAIR_SIZE);
+			rc = write_sync(st->fd, zero, sizeof(zero), r->c.pair * LFS_CURSOR_PAIR_SIZE);
 			if (rc < 0)
 				st->nfree--;
 		}
@@ -547,6 +594,7 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 			memmove(st->recs + i, st->recs + i + 1,
 				(st->n - (size_t)i - 1) * sizeof(*st->recs));
 			st->n--;
+			free(r->c.name);
 			free(r);
 		}
 	}
@@ -562,7 +610,7 @@ int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 	int rc = v ? 0 : -ENOMEM;
 	size_t n = 0;
 	for (; rc == 0 && n < st->n; n++)
-		if (!(v[n] = strdup(st->recs[n]->s.name)))
+		if (!(v[n] = strdup(st->recs[n]->c.name)))
 			rc = -ENOMEM;
 	pthread_mutex_unlock(&st->mu);
 	if (rc < 0) {
@@ -589,13 +637,13 @@ int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 		struct lfs_topic_stat ts;
 		lfs_topic_stat(t, &ts);
 		memset(out, 0, sizeof(*out));
-		out->offset = r->s.offset;
-		out->committed_at = r->s.committed_at;
-		out->skipped = r->s.skipped;
-		out->explicit_commit = r->s.flags & LFS_CURSOR_EXPLICIT;
+		out->offset = r->c.offset;
+		out->committed_at = r->c.committed_at;
+		out->skipped = r->c.skipped;
+		out->explicit_commit = r->c.flags & LFS_CURSOR_EXPLICIT;
 		out->reading = r->reader != NULL;
-		out->lag = ts.next_offset > r->s.offset ? ts.next_offset - r->s.offset : 0;
-		struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->s.offset};
+		out->lag = ts.next_offset > r->c.offset ? ts.next_offset - r->c.offset : 0;
+		struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->c.offset};
 		lfs_reader *rd;
 		if (out->lag && lfs_reader_open(t, &start, &rd) == 0) {
 			out->backlog = lfs_reader_size(rd);
@@ -659,7 +707,7 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 		rc = parse_position(t, text, now_ns, &off);
 	if (rc == 0) {
 		struct rec *r = st->recs[i];
-		struct lfs_cursor_slot s = r->s;
+		struct lfs_cursor_found s = r->c;
 		s.offset = off;
 		s.committed_at = lfs_volume_now(t->vol);
 		rc = commit_slot(t, r, &s);
@@ -683,10 +731,10 @@ int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit
 		rc = -EROFS;
 	} else {
 		struct rec *r = st->recs[i];
-		struct lfs_cursor_slot s = r->s;
+		struct lfs_cursor_found s = r->c;
 		s.flags = explicit_commit ? s.flags | LFS_CURSOR_EXPLICIT
 					  : s.flags & ~LFS_CURSOR_EXPLICIT;
-		if (s.flags != r->s.flags)
+		if (s.flags != r->c.flags)
 			rc = commit_slot(t, r, &s);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -701,7 +749,7 @@ static int commit_handle(lfs_cursor *c, uint64_t now_ns)
 {
 	lfs_topic *t = c->t;
 	struct rec *r = c->rec;
-	if (!c->reader || r->reader != c || (r->s.flags & LFS_CURSOR_EXPLICIT) || t->vol->readonly)
+	if (!c->reader || r->reader != c || (r->c.flags & LFS_CURSOR_EXPLICIT) || t->vol->readonly)
 		return 0;
 	uint64_t off;
 	pthread_mutex_lock(&c->mu);
@@ -710,9 +758,9 @@ static int commit_handle(lfs_cursor *c, uint64_t now_ns)
 	if (rc < 0)
 		return rc;
 	c->last_commit_ns = now_ns;
-	if (off == r->s.offset)
+	if (off == r->c.offset)
 		return 0;
-	struct lfs_cursor_slot s = r->s;
+	struct lfs_cursor_found s = r->c;
 	s.offset = off;
 	s.committed_at = now_ns;
 	return commit_slot(t, r, &s);
@@ -745,25 +793,25 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 		st->readers--;
 	}
 	if (read) {
-		struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->s.offset};
+		struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->c.offset};
 		rc = lfs_reader_open(t, &start, &c->reader);
 		if (rc < 0)
 			goto out;
 		uint64_t from = lfs_reader_start_offset(c->reader);
-		if (from > r->s.offset) {
-			uint64_t lost = from - r->s.offset;
+		if (from > r->c.offset) {
+			uint64_t lost = from - r->c.offset;
 			lfs_log(t->vol, 1,
 				"topic %s: cursor %s: %llu records (offsets %llu to %llu) were deleted "
 				"before it read them: it resumes at offset %llu",
 				t->name, name, (unsigned long long)lost,
-				(unsigned long long)r->s.offset, (unsigned long long)from - 1,
+				(unsigned long long)r->c.offset, (unsigned long long)from - 1,
 				(unsigned long long)from);
-			struct lfs_cursor_slot s = r->s;
+			struct lfs_cursor_found s = r->c;
 			s.offset = from;
 			s.skipped += lost;
 			s.committed_at = lfs_volume_now(t->vol);
 			if (t->vol->readonly)
-				r->s = s;
+				r->c = s;
 			else
 				rc = commit_slot(t, r, &s);
 			if (rc < 0) {

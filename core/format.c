@@ -168,10 +168,8 @@ int lfs_seg_name_parse(const char *name, const char *ext, uint64_t *base)
 
 static bool zeros(const unsigned char *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
+	static const unsigned char zero[LFS_CURSOR_SLOT_SIZE];
+	return len <= sizeof(zero) && memcmp(p, zero, len) == 0;
 }
 
 void lfs_cursor_slot_encode(const struct lfs_cursor_slot *s, unsigned char out[LFS_CURSOR_SLOT_SIZE])

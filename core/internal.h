@@ -217,9 +217,12 @@ struct lfs_cursor_store;
  * the valid cursors, clamped, with the pair each lives in (after a
  * rewrite, its new one); caller frees. Returns problems found or -errno. */
 struct lfs_cursor_found {
-	struct lfs_cursor_slot slot;
+	char *name; /* malloc'd */
+	uint64_t seq, offset, committed_at, skipped;
+	uint32_t flags;
 	uint64_t pair;
 };
+void lfs_cursor_found_free(struct lfs_cursor_found *f, size_t n);
 int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
 			   lfs_problem_fn fn, void *ctx, struct lfs_cursor_found **out,
 			   size_t *count, bool *repaired);

@@ -358,6 +358,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "Try '" PROG " --help'.\n");
 		free(c.volume);
 		free(c.mountpoint);
+		mirror_config_free(&c.mirror);
 		fuse_opt_free_args(&args);
 		return EXIT_USAGE;
 	}

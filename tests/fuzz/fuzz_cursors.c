@@ -62,11 +62,11 @@ static void fz_count(void *ctx, const struct lfs_problem *p)
 static void fz_valid(const struct lfs_cursor_found *f, size_t n, uint64_t next)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (lfs_topic_name_check(f[i].slot.name) < 0)
+		if (lfs_topic_name_check(f[i].name) < 0)
 			fz_fail("an invalid name was accepted");
-		if (f[i].slot.offset > next)
+		if (f[i].offset > next)
 			fz_fail("a position beyond the next offset was kept");
-		if (i && strcmp(f[i - 1].slot.name, f[i].slot.name) >= 0)
+		if (i && strcmp(f[i - 1].name, f[i].name) >= 0)
 			fz_fail("names not sorted and unique");
 	}
 }
@@ -128,13 +128,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m != n)
 			fz_fail("a repair changed the set of cursors");
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(f[i].slot.name, g[i].slot.name) || f[i].slot.offset != g[i].slot.offset ||
-			    f[i].slot.seq != g[i].slot.seq || f[i].slot.skipped != g[i].slot.skipped ||
-			    f[i].slot.flags != g[i].slot.flags)
+			if (strcmp(f[i].name, g[i].name) || f[i].offset != g[i].offset ||
+			    f[i].seq != g[i].seq || f[i].skipped != g[i].skipped ||
+			    f[i].flags != g[i].flags)
 				fz_fail("a repair changed a cursor");
-		free(g);
+		lfs_cursor_found_free(g, m);
 	}
-	free(f);
+	lfs_cursor_found_free(f, n);
 	free(store);
 	unlinkat(dirfd, LFS_CURSOR_FILE, 0);
 	return 0;

@@ -441,13 +441,13 @@ static void test_damaged_store(void **state)
 	assert_int_equal(problems, 4);
 	assert_false(repaired);
 	assert_int_equal(nfound, 3);
-	assert_string_equal(found[0].slot.name, "four");
-	assert_int_equal(found[0].slot.offset, 4);
-	assert_string_equal(found[1].slot.name, "one");
-	assert_int_equal(found[1].slot.offset, 1);
-	assert_string_equal(found[2].slot.name, "three");
-	assert_int_equal(found[2].slot.offset, 4);
-	free(found);
+	assert_string_equal(found[0].name, "four");
+	assert_int_equal(found[0].offset, 4);
+	assert_string_equal(found[1].name, "one");
+	assert_int_equal(found[1].offset, 1);
+	assert_string_equal(found[2].name, "three");
+	assert_int_equal(found[2].offset, 4);
+	lfs_cursor_found_free(found, nfound);
 	char *store = tu_fmt("%s/%s", dir, LFS_CURSOR_FILE);
 	assert_int_equal(tu_file_size(store), 4 * LFS_CURSOR_PAIR_SIZE + 100);
 

@@ -1,0 +1,102 @@
+#!/bin/sh
+# The mirror into NATS JetStream (docs/BENCHMARKS.md, "Mirror"), on a
+# three-node JetStream cluster on loopback started here, R3 streams:
+#   - throughput of 100-byte records: the mirror catching up on N records
+#     against bench/mirror_pub, a plain libnats program publishing the same
+#     messages asynchronously with the same window (the client-side limit);
+#   - the time from an append's return to its acknowledgement by the
+#     stream, p50 and p99 (bench/mirror_lat -l);
+#   - producers' append throughput with the mirror on against off
+#     (bench/mirror_lat -p, median of ROUNDS).
+# Run as root after `make all build/bench/mirror_pub build/bench/mirror_lat
+# build/tests/tools/nats_tool`:
+#   sh bench/mirror.sh [BUILD] [N] [ROUNDS]
+set -eu
+B=${1:-build}
+N=${2:-200000}
+ROUNDS=${3:-5}
+W=$(mktemp -d "${TMPDIR:-/var/tmp}/lfs-mirror-bench.XXXXXX")
+M=$W/mnt
+PIDS=""
+cleanup()
+{
+	fusermount3 -u "$M" 2>/dev/null || true
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+now() { date +%s.%N; }
+
+# The cluster.
+for i in 1 2 3; do
+	eval "P$i=$("$B/tests/tools/nats_tool" port)"
+	eval "R$i=$("$B/tests/tools/nats_tool" port)"
+done
+ROUTES="nats-route://127.0.0.1:$R1,nats-route://127.0.0.1:$R2,nats-route://127.0.0.1:$R3"
+for i in 1 2 3; do
+	eval "p=\$P$i; r=\$R$i"
+	mkdir -p "$W/js$i"
+	cat >"$W/n$i.conf" <<EOC
+server_name: n$i
+listen: 127.0.0.1:$p
+jetstream { store_dir: "$W/js$i" }
+cluster { name: bench, listen: 127.0.0.1:$r, routes: [$ROUTES] }
+EOC
+	nats-server -c "$W/n$i.conf" >"$W/n$i.log" 2>&1 &
+	PIDS="$PIDS $!"
+done
+URL=nats://127.0.0.1:$P1
+URLS="$URL,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3"
+n=0
+until "$B/tests/tools/nats_tool" ready "$URL" 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 600 ] || { echo "no JetStream leader after 60 s" >&2; exit 1; }
+	sleep 0.1
+done
+echo "# cluster: 3 nats-server $(nats-server --version | awk '{print $NF}') on loopback, R3 streams"
+
+# The reference: a plain async publisher.
+ref=$("$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
+echo "reference_publisher_msgs_per_s $ref"
+
+# The mirror catching up on N records appended before it was set.
+mkdir -p "$M"
+"$B/mkfs.logfs" -q "$W/vol"
+"$B/logfs" "$W/vol" "$M" -o "mirror=$URLS,mirror_replicas=3"
+mkdir "$M/bench"
+yes "$(printf '%099d' 0 | tr 0 x)" | head -n "$N" >"$W/data"
+dd if="$W/data" of="$M/bench/tail" bs=1M status=none
+[ "$(getfattr --only-values -n user.logfs.next_offset "$M/bench" 2>/dev/null)" = "$N" ]
+t0=$(now)
+setfattr -n user.logfs.mirror -v MIR "$M/bench"
+until [ "$(getfattr --only-values -n user.logfs.mirror_lag "$M/bench" 2>/dev/null)" = 0 ]; do
+	sleep 0.01
+done
+t1=$(now)
+mir=$(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
+echo "mirror_msgs_per_s $mir"
+echo "mirror_over_reference $(echo "$mir $ref" | awk '{ printf "%.2f", $1 / $2 }')"
+
+# Append -> acknowledgement latency.
+set -- $("$B/bench/mirror_lat" -l "$M/bench" 2000)
+echo "ack_latency_us_p50 $1"
+echo "ack_latency_us_p99 $2"
+
+# Producers with the mirror on and off (alternating rounds).
+on=""
+off=""
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+	on="$on $("$B/bench/mirror_lat" -p "$M/bench" 3)"
+	setfattr -n user.logfs.mirror -v "" "$M/bench"
+	off="$off $("$B/bench/mirror_lat" -p "$M/bench" 3)"
+	setfattr -n user.logfs.mirror -v MIR "$M/bench"
+	i=$((i + 1))
+done
+on=$(echo $on | tr ' ' '\n' | median)
+off=$(echo $off | tr ' ' '\n' | median)
+echo "producer_appends_per_s_mirror_off $off"
+echo "producer_appends_per_s_mirror_on $on"
+echo "producer_on_over_off $(echo "$on $off" | awk '{ printf "%.2f", $1 / $2 }')"
