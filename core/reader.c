@@ -347,15 +347,10 @@ uint64_t lfs_reader_start_offset(lfs_reader *r)
 	return r->start_offset;
 }
 
-/* Only reads the reader (never its segment cache): a cursor's background
- * commit calls it while the reading thread may be between requests. */
-int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
+/* The index of the pinned segment holding stream position pos, or SIZE_MAX:
+ * a bisection that reads the pinned array only. */
+static size_t pinned_index(const lfs_reader *r, uint64_t pos)
 {
-	if (byte == 0) {
-		*out = r->start_offset;
-		return 0;
-	}
-	uint64_t pos = r->start_pos + byte - 1; /* the last byte returned */
 	size_t lo = 0, hi = r->nsegs;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -365,6 +360,21 @@ int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 			hi = mid;
 	}
 	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
+		return SIZE_MAX;
+	return lo;
+}
+
+/* Only reads the reader (never its segment cache): a cursor's background
+ * commit calls it while the reading thread may be between requests. */
+int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
+{
+	if (byte == 0) {
+		*out = r->start_offset;
+		return 0;
+	}
+	uint64_t pos = r->start_pos + byte - 1; /* the last byte returned */
+	size_t lo = pinned_index(r, pos);
+	if (lo == SIZE_MAX)
 		return -EIO;
 	lfs_segment *s = r->segs[lo];
 	uint64_t rel = pos - s->stream_pos;
@@ -477,15 +487,8 @@ static lfs_segment *pinned_at(lfs_reader *r, uint64_t pos)
 		    (r->cursor + 1 == r->nsegs || pos < r->segs[r->cursor + 1]->stream_pos))
 			return s;
 	}
-	size_t lo = 0, hi = r->nsegs;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->segs[mid]->stream_pos <= pos)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
+	size_t lo = pinned_index(r, pos);
+	if (lo == SIZE_MAX)
 		return NULL;
 	r->cursor = lo;
 	return r->segs[lo];

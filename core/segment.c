@@ -748,6 +748,31 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
 	return lfs_mapped_access(crc_job_run, &j) == 0 && j.crc == crc;
 }
 
+/* The batch at `offset`, starting at byte `good`, failed its check (s->mu
+ * held): reads from there on fail with EIO, and the volume stays marked
+ * dirty at unmount, so that the next mount and fsck.logfs check it in full. */
+static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
+{
+	lfs_log(s->topic->vol, 0,
+		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
+		"reads from byte %llu fail with EIO (run fsck.logfs)",
+		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset,
+		(unsigned long long)good);
+	atomic_store(&s->topic->vol->checksum_errors, true);
+	atomic_store(&s->verify_pending, false);
+}
+
+/* Publishes how far the batches of s are known good (s->mu held): all of
+ * them once the n entries are checked and none failed. */
+static void verify_done(lfs_segment *s, uint64_t n, uint64_t good)
+{
+	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
+		good = UINT64_MAX;
+		atomic_store(&s->verify_pending, false);
+	}
+	atomic_store_explicit(&s->good_end, good, memory_order_release);
+}
+
 static void verify_upto(lfs_segment *s, uint64_t want)
 {
 	pthread_mutex_lock(&s->mu);
@@ -764,25 +789,13 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 					 &e) < 0 ||
 		    e.pos != good || e.pos + e.len > s->data_maplen ||
 		    !batch_crc_ok(d + e.pos, e.len, e.crc)) {
-			lfs_log(s->topic->vol, 0,
-				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
-				"reads from byte %llu fail with EIO (run fsck.logfs)",
-				s->topic->name, (unsigned long long)s->base,
-				(unsigned long long)e.offset, (unsigned long long)good);
-			/* The volume stays marked dirty at unmount, so that the
-			 * next mount and fsck.logfs check it in full. */
-			atomic_store(&s->topic->vol->checksum_errors, true);
-			atomic_store(&s->verify_pending, false);
+			verify_failed(s, e.offset, good);
 			break;
 		}
 		good += e.len;
 		s->verify_next++;
 	}
-	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
-		good = UINT64_MAX;
-		atomic_store(&s->verify_pending, false);
-	}
-	atomic_store_explicit(&s->good_end, good, memory_order_release);
+	verify_done(s, n, good);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -987,25 +1000,13 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 		if (rc < 0)
 			break;
 		if (!ok || crc != e.crc) {
-			lfs_log(s->topic->vol, 0,
-				"topic %s: segment %llu: batch at offset %llu fails its checksum: "
-				"reads from byte %llu fail with EIO (run fsck.logfs)",
-				s->topic->name, (unsigned long long)s->base,
-				(unsigned long long)e.offset, (unsigned long long)good);
-			/* The volume stays marked dirty at unmount, so that the
-			 * next mount and fsck.logfs check it in full. */
-			atomic_store(&s->topic->vol->checksum_errors, true);
-			atomic_store(&s->verify_pending, false);
+			verify_failed(s, e.offset, good);
 			break;
 		}
 		good += e.len;
 		s->verify_next++;
 	}
-	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
-		good = UINT64_MAX;
-		atomic_store(&s->verify_pending, false);
-	}
-	atomic_store_explicit(&s->good_end, good, memory_order_release);
+	verify_done(s, n, good);
 	free(buf);
 	return rc;
 }
