@@ -177,14 +177,8 @@ static int pend(struct pending *p, const char *topic, const char *fmt, ...)
 
 static int pend(struct pending *p, const char *topic, const char *fmt, ...)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct lfs_problem *v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
+	if (lfs_array_reserve(&p->v, p->n, &p->cap, sizeof(*p->v), 8) < 0)
+		return -ENOMEM;
 	struct lfs_problem *q = &p->v[p->n++];
 	memset(q, 0, sizeof(*q));
 	q->kind = LFS_PROB_CURSOR;
@@ -231,14 +225,8 @@ static int decode_pairs(const unsigned char *buf, uint64_t npairs, uint64_t firs
 			rc = pend(pp, topic, "cursor %s: one of its two copies is damaged, the other "
 				  "(position %llu) is used",
 				  s[best].name, (unsigned long long)s[best].offset);
-		if (rc == 0 && fl->n == fl->cap) {
-			size_t cap = fl->cap ? fl->cap * 2 : 64;
-			struct lfs_cursor_found *v = realloc(fl->v, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			fl->v = v;
-			fl->cap = cap;
-		}
+		if (rc == 0 && lfs_array_reserve(&fl->v, fl->n, &fl->cap, sizeof(*fl->v), 64) < 0)
+			return -ENOMEM;
 		if (rc == 0) {
 			const struct lfs_cursor_slot *b = &s[best];
 			char *name = strdup(b->name);
@@ -397,14 +385,8 @@ static void log_problem(void *ctx, const struct lfs_problem *p)
 
 static int push_free(struct lfs_cursor_store *st, uint64_t pair)
 {
-	if (st->nfree == st->freecap) {
-		size_t cap = st->freecap ? st->freecap * 2 : 16;
-		uint64_t *v = realloc(st->free, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		st->free = v;
-		st->freecap = cap;
-	}
+	if (lfs_array_reserve(&st->free, st->nfree, &st->freecap, sizeof(*st->free), 16) < 0)
+		return -ENOMEM;
 	st->free[st->nfree++] = pair;
 	return 0;
 }
@@ -521,15 +503,9 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 		rc = -EROFS;
 		goto out;
 	}
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 16;
-		struct rec **v = realloc(st->recs, cap * sizeof(*v));
-		if (!v) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		st->recs = v;
-		st->cap = cap;
+	if (lfs_array_reserve(&st->recs, st->n, &st->cap, sizeof(*st->recs), 16) < 0) {
+		rc = -ENOMEM;
+		goto out;
 	}
 	struct rec *r = calloc(1, sizeof(*r));
 	char *dup = strdup(name);
@@ -614,9 +590,7 @@ int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 			rc = -ENOMEM;
 	pthread_mutex_unlock(&st->mu);
 	if (rc < 0) {
-		for (size_t i = 0; v && i < n; i++)
-			free(v[i]);
-		free(v);
+		lfs_names_free(v, n);
 		return rc;
 	}
 	*names = v;

@@ -278,6 +278,12 @@ const char *lfs_refusal(int err);
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
 int lfs_fsync_dir(int dirfd);
+/* Makes room for one more element in a growable array of *n of *cap
+ * elements of `size` bytes (doubling, `first` at the start): 0 or -ENOMEM,
+ * the array untouched then. */
+int lfs_array_reserve(void *arrp, size_t n, size_t *cap, size_t size, size_t first);
+/* Frees a list of n names (lfs_volume_list_topics, lfs_cursor_list). */
+void lfs_names_free(char **names, size_t n);
 
 /* summary.c: the sealed segments of every topic, written at a clean close
  * and read by the next open instead of each segment's files. */

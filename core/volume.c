@@ -659,9 +659,7 @@ int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
 			rc = -ENOMEM;
 	pthread_rwlock_unlock(&v->topics_lock);
 	if (rc < 0) {
-		for (size_t i = 0; out && i < n; i++)
-			free(out[i]);
-		free(out);
+		lfs_names_free(out, n);
 		return rc;
 	}
 	*names = out;
