@@ -524,6 +524,23 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		return rc;
 
 	lfs_segment *last = t->nsegs ? t->segs[t->nsegs - 1] : NULL;
+	if (last && !t->active && !t->vol->readonly && atomic_load(&last->sealed) &&
+	    atomic_load(&last->next_offset) == last->base) {
+		/* A sealed segment without records at the end (recovery
+		 * emptied it: its data was lost, and no offset with it): the
+		 * new active segment starts at the same base, so its files
+		 * would take the place of this one's (fuzz_volume found the
+		 * two in the list, the second read as the first). It keeps
+		 * nothing: it goes. */
+		pthread_rwlock_wrlock(&t->segs_lock);
+		t->nsegs--;
+		rc = lfs_segment_unlink(last);
+		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_segment_put(last);
+		if (rc < 0)
+			return rc;
+		last = t->nsegs ? t->segs[t->nsegs - 1] : NULL;
+	}
 	uint64_t next = last ? atomic_load(&last->next_offset) : 0;
 	uint64_t end = last ? last->stream_pos + atomic_load(&last->size) : 0;
 	if (!t->active && !t->vol->readonly) {
@@ -946,6 +963,13 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	}
 	/* A sealed active segment is what a failed roll leaves (see roll). */
 	bool rolled = atomic_load(&s->sealed) || should_roll(s, &st, len, now);
+	/* What an earlier mount wrote into the active segment is checked
+	 * before anything is appended after it: reads fail from a bad batch
+	 * to the end of its segment (and do again after a remount), so a
+	 * record acknowledged behind one could never be read. A segment
+	 * with a bad batch is rolled instead (fuzz_volume found this). */
+	if (!rolled && atomic_load(&s->good_end) != UINT64_MAX && lfs_segment_verify(s) < 0)
+		rolled = true;
 	if (rolled) {
 		rc = roll(t, st.framing);
 		if (rc < 0) {
