@@ -699,7 +699,7 @@ static void undo_create(lfs_volume *v, const char *name)
 		(void)unlinkat(v->topics_fd, path, 0); /* absent ones: ENOENT */
 	}
 	if (unlinkat(v->topics_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		lfs_log(v, 0, "topic %s: its creation failed and its directory cannot be removed: %s",
+		lfs_log(v, LFS_LOG_ERR, "topic %s: its creation failed and its directory cannot be removed: %s",
 			name, strerror(errno));
 }
 
