@@ -42,7 +42,7 @@ struct rec {
 };
 
 struct lfs_cursor_store {
-	pthread_mutex_t mu;
+	lfs_mutex mu;
 	int fd;              /* -1 until the file exists (or read-only) */
 	struct rec **recs;   /* sorted by name */
 	size_t n, cap;
@@ -56,7 +56,7 @@ struct lfs_cursor {
 	lfs_topic *t;
 	struct rec *rec;
 	lfs_reader *reader; /* NULL for a handle that does not read */
-	pthread_mutex_t mu;
+	lfs_mutex mu;
 	uint64_t consumed;       /* bytes of the view returned so far (under mu) */
 	uint64_t last_commit_ns; /* under the store's mu */
 	atomic_bool flushed;     /* its opener closed it and it has not read since */
@@ -404,7 +404,7 @@ void lfs_cursors_free(lfs_topic *t)
 	free(st->free);
 	if (st->fd >= 0)
 		close(st->fd);
-	pthread_mutex_destroy(&st->mu);
+	lfs_mutex_destroy(&st->mu);
 	free(st);
 	t->cursors = NULL;
 }
@@ -414,7 +414,7 @@ int lfs_cursors_load(lfs_topic *t)
 	struct lfs_cursor_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	pthread_mutex_init(&st->mu, NULL);
+	lfs_mutex_init(&st->mu);
 	st->fd = -1;
 	t->cursors = st;
 
@@ -493,7 +493,7 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	int rc = lfs_topic_name_check(name);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	if (i >= 0) {
 		rc = excl ? -EEXIST : 1;
@@ -541,14 +541,14 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	lfs_log(t->vol, LFS_LOG_INFO, "topic %s: cursor %s created at offset %llu", t->name, name,
 		(unsigned long long)r->c.offset);
 out:
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
 int lfs_cursor_delete(lfs_topic *t, const char *name)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	int rc = 0;
 	if (i < 0) {
@@ -574,21 +574,21 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 			free(r);
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
 int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	char **v = calloc(st->n + 1, sizeof(*v));
 	int rc = v ? 0 : -ENOMEM;
 	size_t n = 0;
 	for (; rc == 0 && n < st->n; n++)
 		if (!(v[n] = strdup(st->recs[n]->c.name)))
 			rc = -ENOMEM;
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	if (rc < 0) {
 		lfs_names_free(v, n);
 		return rc;
@@ -601,7 +601,7 @@ int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	int rc = 0;
 	if (i < 0) {
@@ -624,7 +624,7 @@ int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 			lfs_reader_close(rd);
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
@@ -667,7 +667,7 @@ static int parse_position(lfs_topic *t, const char *text, uint64_t now_ns, uint6
 int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t now_ns)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	int rc = 0;
 	uint64_t off = 0;
@@ -689,14 +689,14 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 			lfs_log(t->vol, LFS_LOG_INFO, "topic %s: cursor %s set to offset %llu", t->name, name,
 				(unsigned long long)off);
 	}
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
 int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	int rc = 0;
 	if (i < 0) {
@@ -711,7 +711,7 @@ int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit
 		if (s.flags != r->c.flags)
 			rc = commit_slot(t, r, &s);
 	}
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
@@ -721,14 +721,15 @@ int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit
  * took over, a non-reading handle and explicit mode commit nothing. */
 static int commit_handle(lfs_cursor *c, uint64_t now_ns)
 {
+	LFS_ASSERT_HELD(&c->t->cursors->mu);
 	lfs_topic *t = c->t;
 	struct rec *r = c->rec;
 	if (!c->reader || r->reader != c || (r->c.flags & LFS_CURSOR_EXPLICIT) || t->vol->readonly)
 		return 0;
 	uint64_t off;
-	pthread_mutex_lock(&c->mu);
+	lfs_mutex_lock(&c->mu);
 	int rc = lfs_reader_offset_at(c->reader, c->consumed, &off);
-	pthread_mutex_unlock(&c->mu);
+	lfs_mutex_unlock(&c->mu);
 	if (rc < 0)
 		return rc;
 	c->last_commit_ns = now_ns;
@@ -746,9 +747,9 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 	lfs_cursor *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	pthread_mutex_init(&c->mu, NULL);
+	lfs_mutex_init(&c->mu);
 	c->t = t;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	ssize_t i = find(st, name);
 	int rc = 0;
 	if (i < 0) {
@@ -800,9 +801,9 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 	r->opens++;
 	c->rec = r;
 out:
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	if (rc < 0) {
-		pthread_mutex_destroy(&c->mu);
+		lfs_mutex_destroy(&c->mu);
 		free(c);
 		return rc;
 	}
@@ -829,10 +830,10 @@ ssize_t lfs_cursor_peek(lfs_cursor *c, uint64_t off, size_t len, struct iovec *i
 {
 	if (!c->reader)
 		return -EBADF;
-	pthread_mutex_lock(&c->mu);
+	lfs_mutex_lock(&c->mu);
 	ssize_t n = lfs_reader_peek(c->reader, off, len, iov, max, niov);
 	consumed_to(c, off, n);
-	pthread_mutex_unlock(&c->mu);
+	lfs_mutex_unlock(&c->mu);
 	return n;
 }
 
@@ -840,19 +841,19 @@ ssize_t lfs_cursor_read(lfs_cursor *c, void *buf, size_t len, uint64_t off)
 {
 	if (!c->reader)
 		return -EBADF;
-	pthread_mutex_lock(&c->mu);
+	lfs_mutex_lock(&c->mu);
 	ssize_t n = lfs_reader_read(c->reader, buf, len, off);
 	consumed_to(c, off, n);
-	pthread_mutex_unlock(&c->mu);
+	lfs_mutex_unlock(&c->mu);
 	return n;
 }
 
 int lfs_cursor_flush(lfs_cursor *c, bool hand_over)
 {
 	struct lfs_cursor_store *st = c->t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	int rc = commit_handle(c, lfs_volume_now(c->t->vol));
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	if (hand_over && c->reader)
 		atomic_store(&c->flushed, true);
 	return rc;
@@ -864,16 +865,16 @@ int lfs_cursor_close(lfs_cursor *c)
 		return 0;
 	lfs_topic *t = c->t;
 	struct lfs_cursor_store *st = t->cursors;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	int rc = commit_handle(c, lfs_volume_now(c->t->vol));
 	if (c->rec->reader == c) {
 		c->rec->reader = NULL;
 		st->readers--;
 	}
 	c->rec->opens--;
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 	lfs_reader_close(c->reader);
-	pthread_mutex_destroy(&c->mu);
+	lfs_mutex_destroy(&c->mu);
 	free(c);
 	lfs_topic_release(t);
 	lfs_topic_put(t);
@@ -885,11 +886,11 @@ void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns)
 	struct lfs_cursor_store *st = t->cursors;
 	if (!st || t->vol->readonly)
 		return;
-	pthread_mutex_lock(&st->mu);
+	lfs_mutex_lock(&st->mu);
 	for (size_t i = 0; st->readers && i < st->n; i++) {
 		lfs_cursor *c = st->recs[i]->reader;
 		if (c && now_ns > c->last_commit_ns && now_ns - c->last_commit_ns >= COMMIT_EVERY_NS)
 			commit_handle(c, now_ns); /* a failure is logged; retried next tick */
 	}
-	pthread_mutex_unlock(&st->mu);
+	lfs_mutex_unlock(&st->mu);
 }

@@ -115,7 +115,7 @@ lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base)
 	s->idx_fd = -1;
 	atomic_init(&s->next_offset, base);
 	atomic_init(&s->good_end, UINT64_MAX);
-	pthread_mutex_init(&s->mu, NULL);
+	lfs_mutex_init(&s->mu);
 	return s;
 }
 
@@ -137,7 +137,7 @@ void lfs_segment_put(lfs_segment *s)
 		close(s->data_fd);
 	if (s->idx_fd >= 0)
 		close(s->idx_fd);
-	pthread_mutex_destroy(&s->mu);
+	lfs_mutex_destroy(&s->mu);
 	free(s);
 }
 
@@ -628,11 +628,11 @@ int lfs_segment_write_seal(lfs_segment *s)
 	/* The mappings stay (readers may hold pointers into them); writing
 	 * ends here. A group commit leader may be syncing through the
 	 * descriptors (commit_wait): close them under s->mu. */
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	close(s->data_fd);
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 	return 0;
 }
 
@@ -753,6 +753,7 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
  * dirty at unmount, so that the next mount and fsck.logfs check it in full. */
 static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
 {
+	LFS_ASSERT_HELD(&s->mu);
 	lfs_log(s->topic->vol, LFS_LOG_ERR,
 		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 		"reads from byte %llu fail with EIO (run fsck.logfs)",
@@ -766,6 +767,7 @@ static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
  * them once the n entries are checked and none failed. */
 static void verify_done(lfs_segment *s, uint64_t n, uint64_t good)
 {
+	LFS_ASSERT_HELD(&s->mu);
 	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
 		good = UINT64_MAX;
 		atomic_store(&s->verify_pending, false);
@@ -775,9 +777,9 @@ static void verify_done(lfs_segment *s, uint64_t n, uint64_t good)
 
 static void verify_upto(lfs_segment *s, uint64_t want)
 {
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	if (!atomic_load(&s->verify_pending) || map_idx_locked(s) < 0) {
-		pthread_mutex_unlock(&s->mu);
+		lfs_mutex_unlock(&s->mu);
 		return;
 	}
 	const unsigned char *d = atomic_load(&s->data);
@@ -796,7 +798,7 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 		s->verify_next++;
 	}
 	verify_done(s, n, good);
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 }
 
 int lfs_segment_map_data(lfs_segment *s)
@@ -806,7 +808,7 @@ int lfs_segment_map_data(lfs_segment *s)
 	uint64_t size = atomic_load(&s->size);
 	if (size == 0)
 		return 0;
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	int rc = 0;
 	if (!atomic_load(&s->data)) {
 		int fd = open_seg_file(s, "log", O_RDONLY);
@@ -856,7 +858,7 @@ int lfs_segment_map_data(lfs_segment *s)
 			close(fd);
 		}
 	}
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -864,9 +866,9 @@ int lfs_segment_map_idx(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->idx, memory_order_acquire))
 		return 0;
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	int rc = map_idx_locked(s);
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -1029,7 +1031,7 @@ static int open_verified(lfs_segment *s)
 		close(fd);
 		return rc;
 	}
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != atomic_load(&s->size) ||
 	    (s->data_ino && ((uint64_t)st.st_dev != s->data_dev || (uint64_t)st.st_ino != s->data_ino)))
 		rc = -ESTALE;
@@ -1039,7 +1041,7 @@ static int open_verified(lfs_segment *s)
 		rc = verify_fd_locked(s, fd);
 	if (rc == 0 && atomic_load_explicit(&s->good_end, memory_order_acquire) < atomic_load(&s->size))
 		rc = -EIO;
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 	if (rc < 0) {
 		close(fd);
 		return rc;
