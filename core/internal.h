@@ -14,7 +14,7 @@
  *                                         commit
  *   cursors->mu (the store)   cursor.c    the cursor store of a topic: its
  *                                         records, file, free pairs
- *   cursor->mu                cursor.c    one handle's consumed count
+ *   cursor->mu                cursorhandle.c one handle's consumed count
  *   topic->sync_mu            commit.c    group commit state (syncing,
  *                                         durable_offset); nothing else is
  *                                         taken or held with it
@@ -49,6 +49,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 /* Roll when the index would hold more entries than this (like Kafka's
  * segment.index.bytes): it bounds the active index mapping. */
@@ -215,8 +216,18 @@ void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
 struct lfs_sum_seg;
 struct lfs_sum_topic;
 
-/* segment.c */
+/* segment.c (the object, the active segment, sealing), segload.c (loading),
+ * segread.c (mapping, verifying and reading sealed segments) */
 lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base);
+/* Opens the segment's file of extension ext ("log", "idx") in its topic's
+ * directory; a refusal is logged. fd or -errno. */
+int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags);
+/* Records which data file was mapped (under s->mu). */
+void lfs_segment_note_data_file(lfs_segment *s, const struct stat *st);
+/* Maps the active segment's two files, room for segment_size bytes. */
+int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size);
+/* The topic's segment_size setting. */
+uint64_t lfs_topic_segment_size(lfs_topic *t);
 void lfs_segment_ref(lfs_segment *s);
 int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
 			      lfs_segment **out);
@@ -264,7 +275,7 @@ void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
  * bytes [0, byte). Changes nothing in the reader. */
 int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out);
 
-/* cursor.c */
+/* cursor.c, cursorcheck.c, cursorhandle.c */
 struct lfs_cursor_store;
 /* Checks a topic's cursor store against the log [first, next] (the check
  * that mount and fsck share): damaged slots, duplicate names, a partial
@@ -280,6 +291,11 @@ struct lfs_cursor_found {
 	uint64_t pair;
 };
 void lfs_cursor_found_free(struct lfs_cursor_found *f, size_t n);
+/* The store file, through the volume's one way of opening files (no link
+ * followed, nothing but a regular file): fd, or -EUCLEAN for a refusal. */
+int lfs_cursor_store_open(int tfd, int flags);
+/* The slot that holds cursor state c. */
+void lfs_cursor_found_to_slot(const struct lfs_cursor_found *c, struct lfs_cursor_slot *s);
 int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
 			   lfs_problem_fn fn, void *ctx, struct lfs_cursor_found **out,
 			   size_t *count, bool *repaired);
