@@ -44,6 +44,56 @@ segs=$(ls "$M/t" | grep -c '\.log$')
 check "... and so have the sealed segments" \
 	test "$(ls "$M/t" | grep '\.log$' | sed "s|^|$M/t/|" | xargs stat -c %i "$P" | sort -u | wc -l)" -eq $((segs + 1))
 
+# ---- a Python follower ----
+# As followers are written: read to the end, then poll; reopen when the
+# name's st_ino is not the descriptor's (rotation), seek to 0 when the
+# descriptor's size is below the position (truncation). Across rolls and
+# retention it must do neither, and read every line once.
+mkdir "$M/pf"
+python3 - "$M/pf/tail" 3000 "$T/pf.ready" >"$T/pf.out" 2>"$T/pf.err" <<'PY' &
+import os, sys, time
+path, want, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fd = os.open(path, os.O_RDONLY)
+open(ready, "w").close()
+pos, buf, lines, events = 0, b"", 0, []
+deadline = time.time() + 120
+while lines < want and time.time() < deadline:
+    data = os.read(fd, 65536)
+    if data:
+        pos += len(data)
+        buf += data
+        *done, buf = buf.split(b"\n")
+        for l in done:
+            sys.stdout.write(l.decode() + "\n")
+        lines += len(done)
+        continue
+    if os.stat(path).st_ino != os.fstat(fd).st_ino:
+        events.append("rotation seen")
+        os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        pos = 0
+    elif os.fstat(fd).st_size < pos:
+        events.append("truncation seen")
+        os.lseek(fd, 0, os.SEEK_SET)
+        pos = 0
+    time.sleep(0.02)
+for e in events:
+    print(e, file=sys.stderr)
+sys.exit(0 if lines == want and not events else 1)
+PY
+pf=$!
+_pids="$_pids $pf"
+wait_for 10 test -e "$T/pf.ready"
+i=0
+while [ $i -lt 30 ]; do
+	seq $((i * 100 + 1)) $((i * 100 + 100)) | sed 's/^/py follow /' >>"$M/pf/tail"
+	i=$((i + 1))
+done
+check "a Python follower reads every line across rolls and retention" wait "$pf"
+check "... saw no rotation and no truncation" test ! -s "$T/pf.err"
+check "... in order, once each" sh -c "seq 1 3000 | sed 's/^/py follow /' | cmp -s - '$T/pf.out'"
+check "... (retention deleted segments meanwhile)" test "$(xattr "$M/pf" first_offset)" -gt 0
+
 # ---- each handle's own view, 1000 rounds ----
 # lfsview: a reader opened before retention deletes what it has not read
 # sees more than the retained log; its lseek(SEEK_END) and fstat (also from
@@ -137,6 +187,49 @@ check "16 writers with fdatasync after each write and 4 without, on a sync=alway
 check "every acknowledged record present once, in order per writer" \
 	sh -c "grep -E '^w(1[6-9]) ' '$M/f/tail' | '$LFSREC' check - 20 1500 -l 1:100 -P &&
 	       grep -vE '^w(1[6-9]) ' '$M/f/tail' | '$LFSREC' check - 16 300 -l 1:100"
+
+# ---- commit rounds ----
+# With one inode for every open, the kernel ran one O_APPEND write or fsync
+# of a topic at a time, each its own commit round. Now they reach the daemon
+# together and share rounds: strace counts the daemon's flushes (one
+# io_uring_enter per round, or fdatasync/fsync without io_uring).
+# commit_rounds TOPIC ARGS...: 16 lfsrec writers of 200 records each with
+# ARGS; sets ROUNDS.
+commit_rounds()
+{
+	_topic=$1
+	shift
+	strace -f -c -e trace=io_uring_enter,fdatasync,fsync -p "$DPID" -o "$T/strace.out" \
+		2>"$T/strace.err" &
+	_st=$!
+	_threads=$(ls "/proc/$DPID/task" | wc -l)
+	wait_for 20 sh -c "[ \$(grep -c attached '$T/strace.err') -ge $_threads ]" || return 1
+	_wp=""
+	for _w in $(seq 0 15); do
+		"$LFSREC" write "$_topic/tail" "$_w" 200 -l 1:100 "$@" &
+		_wp="$_wp $!"
+	done
+	_bad=0
+	for _p in $_wp; do wait "$_p" || _bad=1; done
+	kill -INT "$_st"
+	wait "$_st"
+	ROUNDS=$(awk '$NF == "io_uring_enter" || $NF == "fdatasync" || $NF == "fsync" { n += $4 } END { print n + 0 }' "$T/strace.out")
+	note "$_topic: $ROUNDS commit rounds for 3200 writes"
+	[ $_bad -eq 0 ] && "$LFSREC" check "$_topic/tail" 16 200 -l 1:100
+}
+if command -v strace >/dev/null; then
+	mkdir "$M/gs" "$M/ga"
+	check "16 writers, write + fdatasync each, on a sync=never topic: every record" \
+		commit_rounds "$M/gs" -S
+	check "... their fsyncs shared commit rounds (at most one per two fsyncs)" \
+		test "$ROUNDS" -le 1600
+	setfattr -n user.logfs.sync -v always "$M/ga"
+	check "16 O_APPEND writers on a sync=always topic: every record" commit_rounds "$M/ga"
+	check "... their writes shared commit rounds (at most one per two writes)" \
+		test "$ROUNDS" -le 1600
+else
+	skip "fsyncs and O_APPEND writes share commit rounds" "strace missing"
+fi
 
 # ---- the node table ----
 # rss: the daemon's resident set, in KiB.
