@@ -415,7 +415,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		if (de->d_type == DT_DIR && !v->readonly &&
 		    !strncmp(de->d_name, LFS_TRASH_PREFIX, strlen(LFS_TRASH_PREFIX))) {
 			/* A topic deletion that a crash cut short. */
-			lfs_log(v, 1, "topic %s: finishing its deletion",
+			lfs_log(v, LFS_LOG_WARNING, "topic %s: finishing its deletion",
 				de->d_name + strlen(LFS_TRASH_PREFIX));
 			lfs_remove_tree(v->topics_fd, de->d_name);
 			continue;
@@ -429,14 +429,14 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 			/* One damaged topic must not take the others down: it
 			 * stays out of the mount until fsck.logfs repairs it. */
 			const char *why = lfs_refusal(rc);
-			lfs_log(v, 0,
+			lfs_log(v, LFS_LOG_ERR,
 				"topic %s: cannot load (%s%s): left out of the mount, run fsck.logfs",
 				de->d_name, why ? "a file of it " : "", why ? why : strerror(-rc));
 			rc = 0;
 			continue;
 		}
 		if (rc < 0) {
-			lfs_log(v, 0, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
+			lfs_log(v, LFS_LOG_ERR, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
 			break;
 		}
 		rc = topics_insert(v, t);
@@ -510,11 +510,11 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	if (rc < 0)
 		goto fail;
 	if (!primary_ok)
-		lfs_log(v, 1, "volume %s: primary superblock damaged: using the backup copy "
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: primary superblock damaged: using the backup copy "
 			"(fsck.logfs restores the primary)", path);
 	int bad = lfs_settings_invalid(&v->sb.defaults);
 	if (bad >= 0) {
-		lfs_log(v, 0, "volume %s: the superblock's default %s is out of range: "
+		lfs_log(v, LFS_LOG_ERR, "volume %s: the superblock's default %s is out of range: "
 			"run fsck.logfs", path, lfs_setting_name((enum lfs_setting_id)bad));
 		rc = -EINVAL;
 		goto fail;
@@ -525,7 +525,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 		/* The superblock was good: say what is wrong, not "no volume". */
 		rc = v->topics_fd;
 		const char *why = lfs_refusal(rc);
-		lfs_log(v, 0, "volume %s: its directory '%s' %s: run fsck.logfs", path, LFS_TOPICS_DIR,
+		lfs_log(v, LFS_LOG_ERR, "volume %s: its directory '%s' %s: run fsck.logfs", path, LFS_TOPICS_DIR,
 			why ? why : rc == -ENOENT ? "is missing" : strerror(-rc));
 		goto fail;
 	}
@@ -541,14 +541,14 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 			goto fail;
 	}
 	if (!was_clean)
-		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
+		lfs_log(v, LFS_LOG_WARNING, "volume %s was not cleanly unmounted: running recovery", path);
 	/* The summary of the last clean close stands in for the files of
 	 * the sealed segments it names (summary.c says why that holds after
 	 * a crash too). */
 	struct lfs_summary *sum = NULL;
 	int r = lfs_summary_read(v->dirfd, &sum);
 	if (r < 0 && r != -ENOENT)
-		lfs_log(v, 1, "volume %s: segment summary unusable (%s): reading every segment", path,
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: segment summary unusable (%s): reading every segment", path,
 			strerror(-r));
 	rc = load_topics(v, was_clean, sum, rep);
 	lfs_summary_free(sum);
@@ -593,7 +593,7 @@ int lfs_volume_close(lfs_volume *v)
 		for (size_t i = 0; i < v->ntopics; i++) {
 			int r = lfs_topic_flush(v->topics[i]);
 			if (r < 0) {
-				lfs_log(v, 0, "topic %s: flush at close failed: %s",
+				lfs_log(v, LFS_LOG_ERR, "topic %s: flush at close failed: %s",
 					v->topics[i]->name, strerror(-r));
 				if (rc == 0)
 					rc = r;
@@ -605,11 +605,11 @@ int lfs_volume_close(lfs_volume *v)
 		if (rc == 0) {
 			int r = lfs_summary_write(v);
 			if (r < 0)
-				lfs_log(v, 0, "volume %s: cannot write the segment summary: %s", v->path,
+				lfs_log(v, LFS_LOG_ERR, "volume %s: cannot write the segment summary: %s", v->path,
 					strerror(-r));
 		}
 		if (rc == 0 && atomic_load(&v->checksum_errors))
-			lfs_log(v, 0, "volume %s: left marked not cleanly unmounted: a batch failed "
+			lfs_log(v, LFS_LOG_ERR, "volume %s: left marked not cleanly unmounted: a batch failed "
 				"its checksum (the next mount recovers; run fsck.logfs)", v->path);
 		else if (rc == 0)
 			rc = lfs_state_write(v->dirfd, LFS_STATE_CLEAN);
@@ -681,6 +681,28 @@ int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out)
 	return rc;
 }
 
+/* Removes what a failed lfs_topic_create made (topics_lock held for
+ * writing). The removal of a tree opens the directory, and the failure may
+ * be EMFILE itself, which left a stray directory that the next mount took
+ * for a topic: then the files a creation makes are removed by their paths,
+ * which needs no descriptor (the directory is the one mkdirat just made,
+ * under the lock), and the directory with them. */
+static void undo_create(lfs_volume *v, const char *name)
+{
+	if (lfs_remove_tree(v->topics_fd, name) == 0)
+		return;
+	static const char *const made[] = {LFS_TOPIC_CONF, "." LFS_TOPIC_CONF ".tmp", LFS_CURSOR_FILE,
+					   "00000000000000000000.log", "00000000000000000000.idx"};
+	char path[LFS_TOPIC_NAME_MAX + 64];
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", name, made[i]);
+		(void)unlinkat(v->topics_fd, path, 0); /* absent ones: ENOENT */
+	}
+	if (unlinkat(v->topics_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		lfs_log(v, LFS_LOG_ERR, "topic %s: its creation failed and its directory cannot be removed: %s",
+			name, strerror(errno));
+}
+
 int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
 		     lfs_topic **out)
 {
@@ -737,7 +759,7 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	}
 	goto out;
 undo:
-	lfs_remove_tree(v->topics_fd, name);
+	undo_create(v, name);
 out:
 	pthread_rwlock_unlock(&v->topics_lock);
 	return rc;
