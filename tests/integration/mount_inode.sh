@@ -194,7 +194,9 @@ check "every acknowledged record present once, in order per writer" \
 # together and share rounds: strace counts the daemon's flushes (one
 # io_uring_enter per round, or fdatasync/fsync without io_uring).
 # commit_rounds TOPIC ARGS...: 16 lfsrec writers of 200 records each with
-# ARGS; sets ROUNDS.
+# ARGS; sets ROUNDS. Measured on one kernel inode for all opens: 2452
+# rounds for 3200 write + fdatasync, 3200 for 3200 O_APPEND writes on
+# sync=always; with an inode per open 434-487 and 419.
 commit_rounds()
 {
 	_topic=$1
@@ -202,8 +204,8 @@ commit_rounds()
 	strace -f -c -e trace=io_uring_enter,fdatasync,fsync -p "$DPID" -o "$T/strace.out" \
 		2>"$T/strace.err" &
 	_st=$!
-	_threads=$(ls "/proc/$DPID/task" | wc -l)
-	wait_for 20 sh -c "[ \$(grep -c attached '$T/strace.err') -ge $_threads ]" || return 1
+	# "Process N attached with M threads": every thread is traced.
+	wait_for 20 grep -q attached "$T/strace.err" || return 1
 	_wp=""
 	for _w in $(seq 0 15); do
 		"$LFSREC" write "$_topic/tail" "$_w" 200 -l 1:100 "$@" &
