@@ -68,6 +68,7 @@ full)
 	RAND_N=100000
 	ACTIVE_SIZES="16M 256M"
 	PT_REPS=9       # rounds of the passthrough reads (63 MiB each)
+	PT_GREP=5       # rounds of grep over 1 GiB and of 8 readers
 	;;
 quick)
 	REPS=1
@@ -82,6 +83,7 @@ quick)
 	RAND_N=20000
 	ACTIVE_SIZES="16M 64M"
 	PT_REPS=5
+	PT_GREP=2
 	;;
 *)
 	echo "usage: run.sh BUILD full|quick" >&2
@@ -635,6 +637,57 @@ if want passthrough; then
 		}
 	done
 	rm -rf "$PV1" "$PV2"
+
+	# grep -c over 1 GiB of sealed segments (16 of 64 MiB, all cached),
+	# and 8 concurrent readers of 8 different segments, through a fresh
+	# passthrough mount (first: including each segment's checksum pass at
+	# its first open) and again (checked), each followed at once by the
+	# same on the backing files; ratios of the pairs, medians of PT_GREP
+	# rounds.
+	PV3=$W/pvol3
+	"$B/core_bench" mkfs "$PV3" 64M >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$PV3" big 64M 1G 100 10000 seal >>"$LOG" 2>&1 || die "gen"
+	GB=$(cat "$PV3"/topics/big/*.log | wc -c)
+	PSEGS=$(cd "$PV3/topics/big" && ls ./*.log | sed 's|^\./||' | head -n 8)
+	echo "passthrough: grep over $GB bytes, readers over $(echo $PSEGS | wc -w) segments" >>"$LOG"
+	cat "$PV3"/topics/big/*.log >/dev/null
+	pt_pair() { # VAR MOUNTCMD NATIVECMD: MB/s of both (BYTES in _pb), ratio
+		_ms=$(timed_ms sh -c "$2")
+		_ns=$(timed_ms sh -c "$3")
+		_v=$(mb_per_s "$_pb" "$_ms") _n=$(mb_per_s "$_pb" "$_ns")
+		eval "acc_$1=\"\$acc_$1 $_v\" acc_$1_n=\"\$acc_$1_n $_n\""
+		eval "acc_$1_x=\"\$acc_$1_x $(echo "$_v $_n" | awk '$2 > 0 { printf "%.4g", $1 / $2 }')\""
+	}
+	for k in gf gr cf cr; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
+	mpaths() { for _p in $PSEGS; do printf '%s ' "$1/$_p"; done; }
+	RB=0
+	for _p in $PSEGS; do RB=$((RB + $(stat -c %s "$PV3/topics/big/$_p"))); done
+	r=0
+	while [ $r -lt "$PT_GREP" ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV3" "$LM" -o passthrough=on
+		_pb=$GB
+		pt_pair gf "grep -c ERROR $LM/big/*.log >/dev/null" "grep -c ERROR $PV3/topics/big/*.log >/dev/null"
+		pt_pair gr "grep -c ERROR $LM/big/*.log >/dev/null" "grep -c ERROR $PV3/topics/big/*.log >/dev/null"
+		stop_daemon "$LM" "$DPID"
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV3" "$LM" -o passthrough=on
+		_pb=$RB
+		pt_pair cf "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
+		pt_pair cr "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	for k in gf:grep_c_1G_first_after_mount gr:grep_c_1G_again \
+		cf:8_readers_8_segments_first_after_mount cr:8_readers_8_segments_again; do
+		pk=${k%%:*} pc=${k#*:}
+		eval "pa=\$acc_$pk pan=\$acc_${pk}_n pax=\$acc_${pk}_x"
+		# shellcheck disable=SC2086
+		{
+			record read_passthrough "$pc" logfs-passthrough 1G MB/s $pa
+			record read_passthrough "$pc" ext4_after_logfs-passthrough 1G MB/s $pan
+			record read_passthrough "$pc" ratio_logfs-passthrough 1G x $pax
+		}
+	done
+	rm -rf "$PV3"
 fi
 
 # ====================================================================
