@@ -21,7 +21,9 @@
 #       runs reads: it checks the volume they leave), passthrough (sealed
 #       segments through FUSE passthrough vs the daemon vs ext4), ttfb, mount (ttfb and
 #       mount are measured together), retention (also runs ttfb/mount: it
-#       trims their 1000-segment volume), mount_active. With BENCH_ONLY the
+#       trims their 1000-segment volume), mount_active, cursors
+#       (bench/cursor.sh), mirror (bench/mirror.sh: a three-node NATS
+#       JetStream cluster on loopback). With BENCH_ONLY the
 #       report goes to bench/out/BENCHMARKS.md and bench/out/plots/ instead
 #       of docs/, so a partial run never replaces the full report. Example:
 #         BENCH_ONLY=append_fdatasync sh bench/run.sh build quick
@@ -69,6 +71,10 @@ full)
 	ACTIVE_SIZES="16M 256M"
 	PT_REPS=9       # rounds of the passthrough reads (63 MiB each)
 	PT_GREP=5       # rounds of grep over 1 GiB and of 8 readers
+	CUR_MB=256      # bench/cursor.sh: data read through a cursor
+	CUR_ROUNDS=11   # bench/cursor.sh: mounts with and without cursors
+	MIR_N=200000    # bench/mirror.sh: records the mirror catches up on
+	MIR_ROUNDS=5    # bench/mirror.sh: producer rounds, mirror on and off
 	;;
 quick)
 	REPS=1
@@ -84,6 +90,10 @@ quick)
 	ACTIVE_SIZES="16M 64M"
 	PT_REPS=5
 	PT_GREP=2
+	CUR_MB=32
+	CUR_ROUNDS=3
+	MIR_N=20000
+	MIR_ROUNDS=1
 	;;
 *)
 	echo "usage: run.sh BUILD full|quick" >&2
@@ -98,12 +108,12 @@ die() {
 
 for n in $ONLY; do
 	case $n in
-	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | passthrough | ttfb | mount | retention | mount_active) ;;
+	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | passthrough | ttfb | mount | retention | mount_active | cursors | mirror) ;;
 	*) die "BENCH_ONLY: unknown section $n (see the header of bench/run.sh)" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "run as root (mounts, drop_caches)"
-for p in core_bench appender reader mountwait; do
+for p in core_bench appender reader mountwait cursor; do
 	[ -x "$B/$p" ] || die "$B/$p missing: run make bench"
 done
 [ -x "$BUILD/logfs" ] || die "$BUILD/logfs missing"
@@ -789,6 +799,50 @@ if want mount_active; then
 		}
 		rm -rf "$V"
 	done
+fi
+
+# ====================================================================
+if want cursors; then
+	section "consumer cursors (bench/cursor.sh)"
+	sh "$ROOT/bench/cursor.sh" "$BUILD" "$CUR_MB" "$CUR_ROUNDS" >"$OUT/cursors.out" 2>>"$LOG" ||
+		echo "bench: bench/cursor.sh failed (see $LOG)" >&2
+	cv() { awk -F= -v k="$1" '$1 == k { print $2 }' "$OUT/cursors.out" | tail -n 1; }
+	record cursors read_from_committed_offset cursor "${CUR_MB}M" MB/s "$(cv read_cursor_mb)"
+	record cursors read_from_committed_offset at_view "${CUR_MB}M" MB/s "$(cv read_at_mb)"
+	record cursors close_latency cursor 1 us "$(cv close_cursor_us)"
+	record cursors close_latency at_view 1 us "$(cv close_at_us)"
+	record cursors close_latency ext4_pwrite+fdatasync 1 us "$(cv fdatasync_us)"
+	record cursors mount_10_topics no_cursors 10 ms "$(cv mount_ms_no_cursors)"
+	record cursors mount_10_topics 1000_cursors_each 10 ms "$(cv mount_ms_10x1000_cursors)"
+	record cursors mount_10_topics_ratio 1000_cursors_each 10 x "$(cv mount_with_over_without)"
+	record cursors mount_10_topics_daemon_cpu no_cursors 10 ms "$(cv daemon_cpu_ms_at_mount_no_cursors)"
+	record cursors mount_10_topics_daemon_cpu 1000_cursors_each 10 ms "$(cv daemon_cpu_ms_at_mount_10x1000_cursors)"
+fi
+
+# ====================================================================
+if want mirror; then
+	section "mirror into NATS JetStream (bench/mirror.sh)"
+	if command -v nats-server >/dev/null && [ -x "$B/mirror_pub" ] && [ -x "$B/mirror_lat" ] &&
+		[ -x "$BUILD/tests/tools/nats_tool" ]; then
+		sh "$ROOT/bench/mirror.sh" "$BUILD" "$MIR_N" "$MIR_ROUNDS" >"$OUT/mirror.out" 2>>"$LOG" ||
+			echo "bench: bench/mirror.sh failed (see $LOG)" >&2
+		mval() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/mirror.out" | tail -n 1; }
+		record mirror throughput_100B reference_publisher "$MIR_N" msg/s "$(mval reference_publisher_msgs_per_s)"
+		record mirror throughput_100B mirror "$MIR_N" msg/s "$(mval mirror_msgs_per_s)"
+		record mirror throughput_100B ratio "$MIR_N" x "$(mval mirror_over_reference)"
+		record mirror client_cpu_per_msg reference_publisher "$MIR_N" us "$(mval reference_publisher_cpu_us_per_msg)"
+		record mirror client_cpu_per_msg mirror_daemon "$MIR_N" us "$(mval mirror_daemon_cpu_us_per_msg)"
+		record mirror append_to_ack p50 1 us "$(mval ack_latency_us_p50)"
+		record mirror append_to_ack p99 1 us "$(mval ack_latency_us_p99)"
+		record mirror producer_appends mirror_off 1 rec/s "$(mval producer_appends_per_s_mirror_off)"
+		record mirror producer_appends mirror_on 1 rec/s "$(mval producer_appends_per_s_mirror_on)"
+		record mirror producer_appends ratio 1 x "$(mval producer_on_over_off)"
+		record mirror cpu_per_record daemon_mirror_off 1 us "$(mval daemon_cpu_us_per_record_mirror_off)"
+		record mirror cpu_per_record daemon_mirror_on 1 us "$(mval daemon_cpu_us_per_record_mirror_on)"
+		record mirror cpu_per_record servers_mirror_on 1 us "$(mval servers_cpu_us_per_record_mirror_on)"
+	else
+		echo "bench: mirror skipped: nats-server, mirror_pub, mirror_lat or nats_tool missing" | tee -a "$LOG"
+	fi
 fi
 
 TOTAL_S=$(($(date +%s) - T0))
