@@ -117,11 +117,9 @@ static int push_free(struct lfs_cursor_store *st, uint64_t pair)
 	return 0;
 }
 
-void lfs_cursors_free(lfs_topic *t)
+/* Empties the store (its mu held, or the last reference gone). */
+static void unload_locked(struct lfs_cursor_store *st)
 {
-	struct lfs_cursor_store *st = t->cursors;
-	if (!st)
-		return;
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->recs[i]->c.name);
 		free(st->recs[i]);
@@ -130,6 +128,19 @@ void lfs_cursors_free(lfs_topic *t)
 	free(st->free);
 	if (st->fd >= 0)
 		close(st->fd);
+	st->recs = NULL;
+	st->free = NULL;
+	st->n = st->cap = st->nfree = st->freecap = 0;
+	st->npairs = 0;
+	st->fd = -1;
+}
+
+void lfs_cursors_free(lfs_topic *t)
+{
+	struct lfs_cursor_store *st = t->cursors;
+	if (!st)
+		return;
+	unload_locked(st);
 	lfs_mutex_destroy(&st->mu);
 	free(st);
 	t->cursors = NULL;
@@ -142,17 +153,28 @@ int lfs_cursors_load(lfs_topic *t)
 		return -ENOMEM;
 	lfs_mutex_init(&st->mu);
 	st->fd = -1;
-	t->cursors = st;
-
 	struct lfs_topic_stat ts;
 	lfs_topic_stat(t, &ts);
+	st->mount_first = ts.first_offset;
+	st->mount_next = ts.next_offset;
+	t->cursors = st;
+	return 0;
+}
+
+/* Reads and checks the store, as the mount's recovery would have: with
+ * the log as it was at mount (what appends added since cannot make a
+ * position stored before them valid), repairing unless read-only and
+ * logging what it found. The same check as fsck.logfs's. */
+static int load_locked(lfs_topic *t)
+{
+	struct lfs_cursor_store *st = t->cursors;
 	struct lfs_cursor_found *f = NULL;
 	size_t n = 0;
 	bool repaired;
-	int rc = lfs_cursor_store_check(t->dirfd, t->name, ts.first_offset, ts.next_offset,
+	int rc = lfs_cursor_store_check(t->dirfd, t->name, st->mount_first, st->mount_next,
 					!t->vol->readonly, log_problem, t, &f, &n, &repaired);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	st->recs = calloc(n ? n : 1, sizeof(*st->recs));
 	rc = st->recs ? 0 : -ENOMEM;
 	uint64_t npairs = 0;
@@ -204,10 +226,21 @@ int lfs_cursors_load(lfs_topic *t)
 	if (rc < 0)
 		goto fail;
 	lfs_cursor_found_free(f, n);
+	st->loaded = true;
 	return 0;
 fail:
 	lfs_cursor_found_free(f, n);
-	lfs_cursors_free(t);
+	unload_locked(st);
+	return rc;
+}
+
+int lfs_cursor_lock_store(lfs_topic *t)
+{
+	struct lfs_cursor_store *st = t->cursors;
+	lfs_mutex_lock(&st->mu);
+	int rc = st->loaded ? 0 : load_locked(t);
+	if (rc < 0)
+		lfs_mutex_unlock(&st->mu);
 	return rc;
 }
 
@@ -219,7 +252,9 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	int rc = lfs_topic_name_check(name);
 	if (rc < 0)
 		return rc;
-	lfs_mutex_lock(&st->mu);
+	rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	ssize_t i = lfs_cursor_find(st, name);
 	if (i >= 0) {
 		rc = excl ? -EEXIST : 1;
@@ -274,9 +309,10 @@ out:
 int lfs_cursor_delete(lfs_topic *t, const char *name)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	ssize_t i = lfs_cursor_find(st, name);
-	int rc = 0;
 	if (i < 0) {
 		rc = -ENOENT;
 	} else if (st->recs[i]->opens) {
@@ -307,9 +343,11 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	char **v = calloc(st->n + 1, sizeof(*v));
-	int rc = v ? 0 : -ENOMEM;
+	rc = v ? 0 : -ENOMEM;
 	size_t n = 0;
 	for (; rc == 0 && n < st->n; n++)
 		if (!(v[n] = strdup(st->recs[n]->c.name)))
@@ -327,9 +365,10 @@ int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	ssize_t i = lfs_cursor_find(st, name);
-	int rc = 0;
 	if (i < 0) {
 		rc = -ENOENT;
 	} else {
@@ -393,9 +432,10 @@ static int parse_position(lfs_topic *t, const char *text, uint64_t now_ns, uint6
 int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t now_ns)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	ssize_t i = lfs_cursor_find(st, name);
-	int rc = 0;
 	uint64_t off = 0;
 	if (i < 0)
 		rc = -ENOENT;
@@ -422,9 +462,10 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
 	ssize_t i = lfs_cursor_find(st, name);
-	int rc = 0;
 	if (i < 0) {
 		rc = -ENOENT;
 	} else if (t->vol->readonly) {

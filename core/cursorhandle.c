@@ -42,9 +42,13 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 		return -ENOMEM;
 	lfs_mutex_init(&c->mu);
 	c->t = t;
-	lfs_mutex_lock(&st->mu);
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0) {
+		lfs_mutex_destroy(&c->mu);
+		free(c);
+		return rc;
+	}
 	ssize_t i = lfs_cursor_find(st, name);
-	int rc = 0;
 	if (i < 0) {
 		rc = -ENOENT;
 		goto out;

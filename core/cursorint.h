@@ -30,6 +30,11 @@ struct lfs_cursor_store {
 	uint64_t *free;      /* zeroed pairs to reuse */
 	size_t nfree, freecap;
 	unsigned readers;    /* open reading handles */
+	/* Loaded lazily (lfs_cursor_lock_store): a mount reads no store, and
+	 * a topic's store is read and checked, against the log as it was at
+	 * mount, by the first operation on its cursors. */
+	bool loaded;
+	uint64_t mount_first, mount_next; /* the log's offsets when the topic was loaded */
 };
 
 struct lfs_cursor {
@@ -46,6 +51,10 @@ struct lfs_cursor {
 /* The index of the record called name in the store (store mu held), or
  * -(where it would go) - 1. */
 ssize_t lfs_cursor_find(struct lfs_cursor_store *st, const char *name);
+/* Locks the store of t (its mu), loading it first if no operation has
+ * yet. Returns 0 with the lock held, or -errno without it (a failed load
+ * is tried again by the next operation). */
+int lfs_cursor_lock_store(lfs_topic *t);
 /* Durably replaces the record's state by s (seq one higher): the slot that
  * does not hold the current state is written (store mu held). */
 int lfs_cursor_commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_found *s);
