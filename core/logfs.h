@@ -162,6 +162,14 @@ uint64_t lfs_volume_now(lfs_volume *v);
  * LFS_OPEN_DEFER_TICKER. */
 int lfs_volume_start_ticker(lfs_volume *v);
 
+/* The whole volume's figures: topics, and their retained payload bytes
+ * summed (each topic's lfs_topic_stat bytes). */
+struct lfs_volume_stat {
+	uint64_t topics;
+	uint64_t bytes;
+};
+int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st);
+
 /* Lists topic names in sorted order. Caller frees each name and the array. */
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
 
@@ -197,6 +205,10 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s);
 /* Sets one setting from text and persists it: -EINVAL for a bad value, or
  * for framing once the topic has records. */
 int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value);
+/* Drops the topic's own value of one setting: the volume default (mkfs
+ * -s, mount options) applies again. framing, as lfs_topic_set, only
+ * while the topic has had no record (-EINVAL). */
+int lfs_topic_unset(lfs_topic *t, enum lfs_setting_id id);
 /* Handle accounting: the daemon counts every open file of a topic here so
  * that rmdir can refuse a busy topic. Readers and producers count themselves. */
 void lfs_topic_hold(lfs_topic *t);

@@ -648,6 +648,25 @@ int lfs_volume_fd(const lfs_volume *v)
 	return v->dirfd;
 }
 
+int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st)
+{
+	lfs_topic **ts;
+	size_t n;
+	int rc = snapshot_topics(v, &ts, &n);
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->topics = n;
+	for (size_t i = 0; i < n; i++) {
+		struct lfs_topic_stat tst;
+		lfs_topic_stat(ts[i], &tst);
+		st->bytes += tst.bytes;
+		lfs_topic_put(ts[i]);
+	}
+	free(ts);
+	return 0;
+}
+
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
 {
 	pthread_rwlock_rdlock(&v->topics_lock);

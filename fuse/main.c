@@ -190,7 +190,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
+		"Usage: " PROG " VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
 		"\n"
 		"Mounts the logfs volume VOLUME (made by mkfs.logfs) on MOUNTPOINT.\n"
 		"  -f                   stay in the foreground\n"
