@@ -190,6 +190,9 @@ int lfs_segment_sync(lfs_segment *s);
  * kernel runs in parallel (measured 1.4x the sequential pair on ext4). */
 int lfs_segment_sync_ring(lfs_segment *s, struct io_uring *ring);
 int lfs_segment_unlink(lfs_segment *s);
+/* Rewrites the index header of the (empty) active segment with another
+ * framing, in place. */
+int lfs_segment_rewrite_framing(lfs_segment *s, uint32_t framing);
 void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e);
 /* Binary searches over committed entries: index of the batch holding
  * offset / of the first batch with ts >= ts (nentries if none). */
@@ -233,6 +236,13 @@ void lfs_cursors_free(lfs_topic *t);
 /* Background commit of open reading handles (close mode). */
 void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
+/* ms to ns, saturating: a limit of "ages" (say 200000d) must not wrap
+ * around into a short one. */
+static inline uint64_t lfs_ms_to_ns(uint64_t ms)
+{
+	return ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull;
+}
+
 /* topic.c */
 int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
@@ -245,8 +255,24 @@ int lfs_topic_flush(lfs_topic *t);
 int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum lfs_framing framing,
 			const struct iovec *iov, int iovcnt, struct lfs_append_result *res);
 void lfs_topic_tick(lfs_topic *t, uint64_t now_ns);
+
+/* seglist.c */
+/* Appends seg to the segment list (segs_lock held for writing). */
+int lfs_topic_segs_push(lfs_topic *t, lfs_segment *s);
+/* Creates the segment that starts at (base, stream_pos) and makes it the
+ * active one. */
+int lfs_topic_start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing);
 /* The segment holding stream position pos (live list), with a reference. */
 lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);
+/* Removes the oldest sealed segment (segs_lock held for writing). */
+int lfs_topic_drop_oldest(lfs_topic *t);
+
+/* commit.c */
+/* Queues a frozen segment for its seal (append_mu held); takes over the
+ * caller's reference. */
+int lfs_topic_queue_seal(lfs_topic *t, lfs_segment *s);
+/* Group commit: returns once every record before target is durable. */
+int lfs_topic_commit_wait(lfs_topic *t, uint64_t target);
 
 /* volume.c: pieces fsck needs */
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);

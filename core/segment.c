@@ -1084,3 +1084,25 @@ ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
 		return -EIO;
 	return n;
 }
+
+/* Rewrites the index header of the (empty) active segment with another
+ * framing, in place. The segment object and its files stay: readers that
+ * pinned it keep following the topic (they find new segments by base
+ * offset, and a replacement would have had the same base), and nothing is
+ * unlinked if the write fails. */
+int lfs_segment_rewrite_framing(lfs_segment *s, uint32_t framing)
+{
+	unsigned char hdr[LFS_IDX_HEADER_SIZE];
+	struct lfs_idx_header h = {.version = LFS_FORMAT_VERSION,
+				   .framing = framing,
+				   .base_offset = s->base,
+				   .stream_pos = s->stream_pos,
+				   .ctime_ns = s->ctime_ns};
+	lfs_idx_header_encode(&h, hdr);
+	int rc = lfs_pwrite_full(s->idx_fd, hdr, sizeof(hdr), 0);
+	if (rc == 0 && fdatasync(s->idx_fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		s->framing = framing;
+	return rc;
+}

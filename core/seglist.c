@@ -1,0 +1,126 @@
+/*
+ * A topic's segment list: sealed retained segments then the active one,
+ * under segs_lock, and the lookups over it.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Appends seg to the segment list (segs_lock held for writing). */
+int lfs_topic_segs_push(lfs_topic *t, lfs_segment *s)
+{
+	if (t->nsegs == t->segs_cap) {
+		size_t cap = t->segs_cap ? t->segs_cap * 2 : 16;
+		lfs_segment **n = realloc(t->segs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		t->segs = n;
+		t->segs_cap = cap;
+	}
+	t->segs[t->nsegs++] = s;
+	return 0;
+}
+
+/* Makes s (whose creation reference the list takes over) the active
+ * segment, adding the active pointer's own reference. */
+static int set_active(lfs_topic *t, lfs_segment *s)
+{
+	pthread_rwlock_wrlock(&t->segs_lock);
+	int rc = lfs_topic_segs_push(t, s);
+	if (rc == 0) {
+		lfs_segment_ref(s);
+		t->active = s;
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+/* Creates the segment that starts at (base, stream_pos) and makes it the
+ * active one. */
+int lfs_topic_start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing)
+{
+	lfs_segment *s;
+	int rc = lfs_segment_create_active(t, base, stream_pos, framing, &s);
+	if (rc < 0)
+		return rc;
+	rc = set_active(t, s);
+	if (rc < 0)
+		lfs_segment_put(s);
+	return rc;
+}
+
+int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
+{
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t n = 0;
+	uint64_t *v = malloc((t->nsegs + 1) * sizeof(*v));
+	if (v)
+		for (size_t i = 0; i < t->nsegs; i++)
+			if (atomic_load(&t->segs[i]->sealed))
+				v[n++] = t->segs[i]->base;
+	pthread_rwlock_unlock(&t->segs_lock);
+	if (!v)
+		return -ENOMEM;
+	*bases = v;
+	*count = n;
+	return 0;
+}
+
+int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t lo = 0, hi = t->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid]->base < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nsegs && t->segs[lo]->base == base && atomic_load(&t->segs[lo]->sealed)) {
+		lfs_segment_ref(t->segs[lo]);
+		*out = t->segs[lo];
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
+{
+	lfs_segment *s = NULL;
+	pthread_rwlock_rdlock(&t->segs_lock);
+	size_t lo = 0, hi = t->nsegs;
+	/* Last segment whose stream_pos <= pos. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid]->stream_pos <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (t->nsegs && t->segs[lo]->stream_pos <= pos) {
+		s = t->segs[lo];
+		lfs_segment_ref(s);
+	}
+	pthread_rwlock_unlock(&t->segs_lock);
+	return s;
+}
+
+/* Removes the oldest sealed segment (segs_lock held for writing). */
+int lfs_topic_drop_oldest(lfs_topic *t)
+{
+	lfs_segment *s = t->segs[0];
+	/* Open readers that still need s take a reference first, so that
+	 * unlink maps it for them. */
+	lfs_reader_retire(t, s);
+	int rc = lfs_segment_unlink(s);
+	memmove(t->segs, t->segs + 1, (t->nsegs - 1) * sizeof(*t->segs));
+	t->nsegs--;
+	lfs_segment_put(s);
+	return rc;
+}
