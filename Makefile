@@ -6,8 +6,9 @@
 #   make tsan       the core's concurrency tests under ThreadSanitizer
 #   make bench      benchmarks (bench/), make bench-quick for a short run
 #   make stress     long reliability runs (STRESS_ROUNDS, STRESS_SECONDS)
-#   make fuzz       libFuzzer on the recovery scanner, the summary parser and
-#                   the cursor store (FUZZ_SECONDS each)
+#   make fuzz       libFuzzer on the recovery scanner, the summary parser,
+#                   the cursor store, a volume's load and first reads, fsck's
+#                   walk and the producer's framing (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make uninstall  the same PREFIX and DESTDIR: removes what install put
 
@@ -71,6 +72,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a tests/unit/testutil.h
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)
+# The fuzz replay tools include the fuzz targets' sources.
+$(filter $(BUILD)/tests/tools/fuzz_replay%,$(TOOL_BIN)): $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
 # Reads a JetStream stream back for the mirror tests: libnats, no core.
 $(BUILD)/tests/tools/nats_tool: tests/tools/nats_tool.c
 	@mkdir -p $(dir $@)

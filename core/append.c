@@ -162,6 +162,13 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	}
 	/* A sealed active segment is what a failed roll leaves (see roll). */
 	bool rolled = atomic_load(&s->sealed) || should_roll(s, &st, len, now);
+	/* What an earlier mount wrote into the active segment is checked
+	 * before anything is appended after it: reads fail from a bad batch
+	 * to the end of its segment (and do again after a remount), so a
+	 * record acknowledged behind one could never be read. A segment
+	 * with a bad batch is rolled instead (fuzz_volume found this). */
+	if (!rolled && atomic_load(&s->good_end) != UINT64_MAX && lfs_segment_verify(s) < 0)
+		rolled = true;
 	if (rolled) {
 		rc = roll(t, st.framing);
 		if (rc < 0) {

@@ -474,6 +474,23 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		return rc;
 
 	lfs_segment *last = t->nsegs ? t->segs[t->nsegs - 1] : NULL;
+	if (last && !t->active && !t->vol->readonly && atomic_load(&last->sealed) &&
+	    atomic_load(&last->next_offset) == last->base) {
+		/* A sealed segment without records at the end (recovery
+		 * emptied it: its data was lost, and no offset with it): the
+		 * new active segment starts at the same base, so its files
+		 * would take the place of this one's (fuzz_volume found the
+		 * two in the list, the second read as the first). It keeps
+		 * nothing: it goes. */
+		pthread_rwlock_wrlock(&t->segs_lock);
+		t->nsegs--;
+		rc = lfs_segment_unlink(last);
+		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_segment_put(last);
+		if (rc < 0)
+			return rc;
+		last = t->nsegs ? t->segs[t->nsegs - 1] : NULL;
+	}
 	uint64_t next = last ? atomic_load(&last->next_offset) : 0;
 	uint64_t end = last ? last->stream_pos + atomic_load(&last->size) : 0;
 	if (!t->active && !t->vol->readonly) {

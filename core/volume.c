@@ -700,6 +700,28 @@ int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out)
 	return rc;
 }
 
+/* Removes what a failed lfs_topic_create made (topics_lock held for
+ * writing). The removal of a tree opens the directory, and the failure may
+ * be EMFILE itself, which left a stray directory that the next mount took
+ * for a topic: then the files a creation makes are removed by their paths,
+ * which needs no descriptor (the directory is the one mkdirat just made,
+ * under the lock), and the directory with them. */
+static void undo_create(lfs_volume *v, const char *name)
+{
+	if (lfs_remove_tree(v->topics_fd, name) == 0)
+		return;
+	static const char *const made[] = {LFS_TOPIC_CONF, "." LFS_TOPIC_CONF ".tmp", LFS_CURSOR_FILE,
+					   "00000000000000000000.log", "00000000000000000000.idx"};
+	char path[LFS_TOPIC_NAME_MAX + 64];
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", name, made[i]);
+		(void)unlinkat(v->topics_fd, path, 0); /* absent ones: ENOENT */
+	}
+	if (unlinkat(v->topics_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		lfs_log(v, 0, "topic %s: its creation failed and its directory cannot be removed: %s",
+			name, strerror(errno));
+}
+
 int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
 		     lfs_topic **out)
 {
@@ -756,7 +778,7 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	}
 	goto out;
 undo:
-	lfs_remove_tree(v->topics_fd, name);
+	undo_create(v, name);
 out:
 	pthread_rwlock_unlock(&v->topics_lock);
 	return rc;

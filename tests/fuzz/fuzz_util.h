@@ -48,7 +48,7 @@ static int fz_dir(void)
 	return fz_dirfd;
 }
 
-static void fz_put(int dirfd, const char *name, const uint8_t *b, size_t len)
+__attribute__((unused)) static void fz_put(int dirfd, const char *name, const uint8_t *b, size_t len)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

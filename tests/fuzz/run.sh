@@ -5,6 +5,9 @@
 #   scan     tests/fuzz/fuzz_scan.c: corpus/, regressions/
 #   summary  tests/fuzz/fuzz_summary.c: corpus-summary/, regressions-summary/
 #   cursors  tests/fuzz/fuzz_cursors.c: corpus-cursors/, regressions-cursors/
+#   volume   tests/fuzz/fuzz_volume.c: corpus-volume/, regressions-volume/
+#   fsck     tests/fuzz/fuzz_fsck.c: corpus-volume/ (shared), regressions-fsck/
+#   producer tests/fuzz/fuzz_producer.c: corpus-producer/, regressions-producer/
 # A crash input is written to the target's regressions directory (commit
 # it: make check replays those through tests/integration/fuzz_replay.sh).
 # Prints libFuzzer's final statistics (executions) for each target and
@@ -14,7 +17,7 @@ set -u
 BUILD=${1:-build}
 SECS=${2:-${FUZZ_SECONDS:-180}}
 if [ $# -ge 2 ]; then shift 2; else shift $#; fi
-TARGETS=${*:-scan summary cursors}
+TARGETS=${*:-scan summary cursors volume fsck producer}
 CC_FUZZ=${CC_FUZZ:-clang}
 status=0
 
@@ -50,8 +53,11 @@ for t in $TARGETS; do
 	scan) fuzz scan tests/fuzz/corpus tests/fuzz/regressions || status=1 ;;
 	summary) fuzz summary tests/fuzz/corpus-summary tests/fuzz/regressions-summary || status=1 ;;
 	cursors) fuzz cursors tests/fuzz/corpus-cursors tests/fuzz/regressions-cursors || status=1 ;;
+	volume) fuzz volume tests/fuzz/corpus-volume tests/fuzz/regressions-volume || status=1 ;;
+	fsck) fuzz fsck tests/fuzz/corpus-volume tests/fuzz/regressions-fsck || status=1 ;;
+	producer) fuzz producer tests/fuzz/corpus-producer tests/fuzz/regressions-producer || status=1 ;;
 	*)
-		echo "fuzz: unknown target '$t' (scan, summary, cursors)" >&2
+		echo "fuzz: unknown target '$t' (scan, summary, cursors, volume, fsck, producer)" >&2
 		status=1
 		;;
 	esac

@@ -10,6 +10,15 @@
 #   fuzz_cursors.c  (the cursor store decoder and check):
 #                   tests/tools/fuzz_replay_cursors, corpus-cursors/,
 #                   regressions-cursors/
+#   fuzz_volume.c   (the daemon's load and first-read path over a volume
+#                   made from the input): tests/tools/fuzz_replay_volume,
+#                   corpus-volume/, regressions-volume/
+#   fuzz_fsck.c     (fsck's volume walk, repair, and the mount after it):
+#                   tests/tools/fuzz_replay_fsck, corpus-volume/,
+#                   regressions-fsck/
+#   fuzz_producer.c (the producer's framing against a model):
+#                   tests/tools/fuzz_replay_producer, corpus-producer/,
+#                   regressions-producer/
 LFS_SRC=${LFS_SRC:-.}
 LFS_BUILD=${LFS_BUILD:-$LFS_SRC/build}
 
@@ -40,3 +49,6 @@ replay() {
 replay fuzz_replay fuzz corpus regressions
 replay fuzz_replay_summary "fuzz summary" corpus-summary regressions-summary
 replay fuzz_replay_cursors "fuzz cursors" corpus-cursors regressions-cursors
+replay fuzz_replay_volume "fuzz volume" corpus-volume regressions-volume
+replay fuzz_replay_fsck "fuzz fsck" corpus-volume regressions-fsck
+replay fuzz_replay_producer "fuzz producer" corpus-producer regressions-producer

@@ -1,0 +1,7 @@
+/*
+ * fuzz_replay_producer: the fuzz target tests/fuzz/fuzz_producer.c with a plain
+ * main() (tests/fuzz/replay.c): `make check` replays its seed corpus and
+ * kept crash inputs through tests/integration/fuzz_replay.sh.
+ */
+#include "../fuzz/fuzz_producer.c"
+#include "../fuzz/replay.c"
