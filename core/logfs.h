@@ -224,6 +224,18 @@ struct lfs_topic_stat {
 };
 void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st);
 
+/* Disk use in 512-byte blocks (st_blocks) of the topic's backing files
+ * (diskuse.c): what the segment BASE's two files hold; what the active
+ * segment's hold; what the rest of the topic's directory holds (the
+ * directory, its settings and its cursors). Together with every sealed
+ * segment's, the disk use of the whole topic directory. */
+int lfs_segment_blocks(lfs_topic *t, uint64_t base, uint64_t *blocks);
+struct lfs_topic_blocks {
+	uint64_t active;
+	uint64_t topic;
+};
+int lfs_topic_blocks(lfs_topic *t, struct lfs_topic_blocks *b);
+
 /* Base offsets of the sealed, retained segments, in order. Caller frees. */
 int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count);
 
