@@ -170,6 +170,28 @@ struct lfs_volume_stat {
 };
 int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st);
 
+/* Runtime errors recorded in the volume (errors.c; docs/FORMAT.md,
+ * "errors"): checksum failures and I/O errors the daemon met while serving.
+ * The record stays until fsck.logfs has checked every record and repaired
+ * what it found, so a clean unmount does not hide them. */
+#define LFS_ERROR_TEXT 128
+struct lfs_errors {
+	uint32_t count;    /* errors recorded (saturates) */
+	uint64_t first_ns; /* wall clock of the first and the last */
+	uint64_t last_ns;
+	char first[LFS_ERROR_TEXT]; /* what they were */
+	char last[LFS_ERROR_TEXT];
+};
+/* 1 and *e when errors are recorded, 0 when none, -EUCLEAN when the record
+ * is damaged (treat as recorded), or -errno. */
+int lfs_errors_read(int dirfd, struct lfs_errors *e);
+/* Removes the record (durably): 0, also when there was none. */
+int lfs_errors_clear(int dirfd);
+/* Records one runtime error of an open volume and logs it (level 0). */
+void lfs_volume_error(lfs_volume *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What the volume has recorded so far (count 0: nothing). */
+void lfs_volume_errors(lfs_volume *v, struct lfs_errors *e);
+
 /* Lists topic names in sorted order. Caller frees each name and the array. */
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
 
@@ -418,6 +440,7 @@ enum lfs_problem_kind {
 	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
 	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
 	LFS_PROB_CURSOR,    /* a topic's cursor store */
+	LFS_PROB_RECORDED,  /* runtime errors the daemon recorded (errors.c) */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;

@@ -702,7 +702,7 @@ static int map_idx_locked(lfs_segment *s)
 		 * shorter file would fault (SIGBUS). */
 		if (p)
 			munmap(p, len);
-		lfs_log(s->topic->vol, 0,
+		lfs_volume_error(s->topic->vol,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 			s->topic->name, (unsigned long long)s->base);
 		rc = -EIO;
@@ -753,7 +753,7 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
  * dirty at unmount, so that the next mount and fsck.logfs check it in full. */
 static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
 {
-	lfs_log(s->topic->vol, 0,
+	lfs_volume_error(s->topic->vol,
 		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 		"reads from byte %llu fail with EIO (run fsck.logfs)",
 		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset,
@@ -820,7 +820,7 @@ int lfs_segment_map_data(lfs_segment *s)
 					   (uint64_t)st.st_ino != s->data_ino)) {
 			/* Not the file that was checked (replaced behind the
 			 * daemon's back since): fsck.logfs repairs it. */
-			lfs_log(s->topic->vol, 0,
+			lfs_volume_error(s->topic->vol,
 				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 				s->topic->name, (unsigned long long)s->base);
 			rc = -EIO;

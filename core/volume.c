@@ -463,6 +463,7 @@ static void volume_free(lfs_volume *v)
 	pthread_rwlock_destroy(&v->topics_lock);
 	pthread_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
+	pthread_mutex_destroy(&v->errors_mu);
 	free(v->path);
 	free(v);
 }
@@ -491,6 +492,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	pthread_rwlock_init(&v->topics_lock, NULL);
 	pthread_mutex_init(&v->tick_mu, NULL);
 	pthread_cond_init(&v->tick_cond, NULL);
+	pthread_mutex_init(&v->errors_mu, NULL);
 	if (!v->path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -542,6 +544,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	if (!was_clean)
 		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
+	lfs_volume_errors_load(v);
 	/* The summary of the last clean close stands in for the files of
 	 * the sealed segments it names (summary.c says why that holds after
 	 * a crash too). */
@@ -590,6 +593,10 @@ int lfs_volume_close(lfs_volume *v)
 		pthread_join(v->ticker, NULL);
 	}
 	if (!v->readonly) {
+		int er = lfs_volume_errors_flush(v);
+		if (er < 0)
+			lfs_log(v, 0, "volume %s: cannot record its runtime errors: %s", v->path,
+				strerror(-er));
 		for (size_t i = 0; i < v->ntopics; i++) {
 			int r = lfs_topic_flush(v->topics[i]);
 			if (r < 0) {

@@ -24,8 +24,19 @@ struct daemon {
 extern struct daemon daemon_state;
 extern const struct fuse_lowlevel_ops logfs_ops;
 
-/* Logs to syslog (daemonized) or stderr (foreground). */
+/* log.c: the daemon's messages (level 0 error, 1 warning, 2 and up info)
+ * to syslog, to stderr while it reaches the user, and to -o log=FILE. */
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Before anything is logged: finds syslog, opens FILE (NULL: none) for
+ * appending. -errno when FILE cannot be opened. */
+int log_open(const char *file);
+bool log_has_syslog(void);
+/* After daemonizing: stderr is the saved descriptor of the user's stderr
+ * (kept when there is neither syslog nor a log file), or -1: none. */
+void log_daemonized(int saved_stderr);
+/* SIGHUP reopens the log file (logrotate), or is ignored without one. */
+int log_reopen_on_hup(void);
+void log_close(void);
 
 /* ops.c: releases every handle still open (after the session loop). */
 void ops_release_all(void);
