@@ -78,7 +78,7 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 		pthread_mutex_unlock(&t->append_mu);
 		rc = lfs_segment_write_seal(s);
 		if (rc < 0) {
-			lfs_log(t->vol, 0, "topic %s: cannot seal segment %llu yet: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot seal segment %llu yet: %s", t->name,
 				(unsigned long long)s->base, strerror(-rc));
 			break;
 		}
@@ -111,7 +111,7 @@ static int leader_sync(lfs_topic *t, lfs_segment *s)
 		if (rc < 0) {
 			free(r);
 			t->ring_failed = true;
-			lfs_log(t->vol, 1, "topic %s: io_uring unavailable (%s): syncing with fdatasync",
+			lfs_log(t->vol, LFS_LOG_WARNING, "topic %s: io_uring unavailable (%s): syncing with fdatasync",
 				t->name, strerror(-rc));
 		} else {
 			t->ring = r;
@@ -203,7 +203,7 @@ void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 			lfs_volume_error(t->vol, "topic %s: background sync failed: %s", t->name,
 					 strerror(-rc));
 		else if (rc < 0)
-			lfs_log(t->vol, 0, "topic %s: background sync failed: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: background sync failed: %s", t->name,
 				strerror(-rc));
 	}
 	lfs_topic_apply_retention(t, now_ns);

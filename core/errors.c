@@ -49,7 +49,7 @@ void lfs_volume_errors_load(lfs_volume *v)
 {
 	int rc = lfs_errors_read(v->dirfd, &v->errors);
 	if (rc == 1) {
-		lfs_log(v, 1, "volume %s: %u runtime error%s recorded (last: %s): run fsck.logfs",
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: %u runtime error%s recorded (last: %s): run fsck.logfs",
 			v->path, v->errors.count, v->errors.count == 1 ? "" : "s", v->errors.last);
 		return;
 	}
@@ -59,7 +59,7 @@ void lfs_volume_errors_load(lfs_volume *v)
 		 * the next error; fsck.logfs checks every record meanwhile. */
 		v->errors.count = 1;
 		snprintf(v->errors.last, sizeof(v->errors.last), "(the error record was unreadable)");
-		lfs_log(v, 1, "volume %s: its error record is unreadable (%s): run fsck.logfs",
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: its error record is unreadable (%s): run fsck.logfs",
 			v->path, strerror(-rc));
 	}
 }
@@ -79,7 +79,7 @@ void lfs_volume_error(lfs_volume *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	lfs_log(v, 0, "%s", msg);
+	lfs_log(v, LFS_LOG_ERR, "%s", msg);
 
 	uint64_t now = lfs_volume_now(v);
 	pthread_mutex_lock(&v->errors_mu);
@@ -105,7 +105,7 @@ void lfs_volume_error(lfs_volume *v, const char *fmt, ...)
 	}
 	pthread_mutex_unlock(&v->errors_mu);
 	if (wrote && rc < 0)
-		lfs_log(v, 0, "volume %s: cannot record the error in the volume: %s", v->path,
+		lfs_log(v, LFS_LOG_ERR, "volume %s: cannot record the error in the volume: %s", v->path,
 			strerror(-rc));
 }
 

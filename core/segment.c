@@ -157,7 +157,7 @@ static int open_seg_file(lfs_segment *s, const char *ext, int flags)
 	int fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
 				   : lfs_open_file(s->topic->dirfd, name, flags);
 	if (fd < 0 && lfs_refusal(fd))
-		lfs_log(s->topic->vol, 0, "topic %s: %s %s: not opened", s->topic->name, name,
+		lfs_log(s->topic->vol, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->topic->name, name,
 			lfs_refusal(fd));
 	return fd;
 }

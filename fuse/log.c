@@ -1,7 +1,9 @@
 /*
- * The daemon's messages (daemon_log): to syslog whenever there is one
- * (/dev/log); to stderr while it reaches the user who mounted (before
- * daemonizing, and always with -f); appended to the file of -o log=FILE.
+ * The daemon's messages (daemon_log), of an enum lfs_log_level: to syslog
+ * whenever there is one (/dev/log), at the matching priority; to stderr
+ * while it reaches the user who mounted (before daemonizing, and always
+ * with -f), errors and warnings named ("logfs: error: ..."); appended to
+ * the file of -o log=FILE.
  * Without syslog and without log=FILE, a daemonized logfs keeps the stderr
  * it was started with, so that nothing it says is lost (logfs.8, LOGGING).
  */
@@ -18,8 +20,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-#define PROG "logfs"
 
 /* Set before the threads start (log_open, log_daemonized), read after. */
 static bool use_syslog, use_stderr = true;
@@ -92,9 +92,21 @@ void log_close(void)
 	file_fd = -1;
 }
 
+int daemon_log_priority(int level)
+{
+	switch (level) {
+	case LFS_LOG_ERR:
+		return LOG_ERR;
+	case LFS_LOG_WARNING:
+		return LOG_WARNING;
+	default:
+		return LOG_INFO;
+	}
+}
+
 static const char *level_name(int level)
 {
-	return level <= 0 ? "error" : level == 1 ? "warning" : "info";
+	return level == LFS_LOG_ERR ? "error" : level == LFS_LOG_WARNING ? "warning" : "info";
 }
 
 /* One line, one write(2) on an O_APPEND file: lines of several threads
@@ -147,9 +159,17 @@ void daemon_log(int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (use_syslog)
-		syslog(level <= 0 ? LOG_ERR : level == 1 ? LOG_WARNING : LOG_INFO, "%s", msg);
+		syslog(daemon_log_priority(level), "%s", msg);
 	if (use_stderr)
-		fprintf(stderr, PROG ": %s\n", msg);
+		fprintf(stderr, PROG ": %s%s\n",
+			level == LFS_LOG_ERR ? "error: " : level == LFS_LOG_WARNING ? "warning: " : "",
+			msg);
 	if (file_fd >= 0)
 		to_file(level, msg);
+}
+
+void daemon_core_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	daemon_log(level, "%s", msg);
 }

@@ -19,9 +19,9 @@ static const char *const root_stats[] = {"label", "uuid", "format_version", "top
 #define NROOT 5
 
 /* The volume, on the mount's root. */
-static int root_value(const char *key, char *buf, size_t len)
+static int root_value(const struct daemon *d, const char *key, char *buf, size_t len)
 {
-	const struct lfs_sb_info *sb = lfs_volume_info(daemon_state.vol);
+	const struct lfs_sb_info *sb = lfs_volume_info(d->vol);
 	struct lfs_volume_stat vs;
 	char uuid[37];
 	int rc;
@@ -36,7 +36,7 @@ static int root_value(const char *key, char *buf, size_t len)
 		return snprintf(buf, len, "%u", sb->version);
 	if (strcmp(key, "topics") != 0 && strcmp(key, "bytes") != 0)
 		return -ENODATA;
-	rc = lfs_volume_stat(daemon_state.vol, &vs);
+	rc = lfs_volume_stat(d->vol, &vs);
 	if (rc < 0)
 		return rc;
 	return snprintf(buf, len, "%llu",
@@ -120,7 +120,7 @@ static const char *const mirror_keys[] = {"mirror", "mirror_offset", "mirror_lag
 					  "mirror_error"};
 #define NMIRROR 4
 
-static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
+static int mirror_value(const struct daemon *d, struct node *n, const char *key, char *buf, size_t len)
 {
 	struct lfs_topic_meta meta;
 	struct mirror_status ms;
@@ -133,7 +133,7 @@ static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
 		;
 	if (k == NMIRROR)
 		return -ENODATA;
-	if (!daemon_state.mirror || mirror_status(daemon_state.mirror, n->topic, &ms) < 0)
+	if (!d->mirror || mirror_status(d->mirror, n->topic, &ms) < 0)
 		return k == 3 ? 0 : -ENODATA; /* not mirrored: no error either */
 	if (k == 3)
 		return snprintf(buf, len, "%s", ms.error);
@@ -142,16 +142,16 @@ static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
 }
 
 /* The value of user.logfs.KEY of node n, into buf: length or -errno. */
-static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
+static int xattr_value(const struct daemon *d, struct node *n, const char *key, char *buf, size_t len)
 {
 	if (n->kind == NODE_CURSOR)
 		return cursor_xattr_get(n, key, buf, len);
 	if (n->kind == NODE_ROOT)
-		return root_value(key, buf, len);
+		return root_value(d, key, buf, len);
 	int rc = stat_value(n, key, buf, len);
 	if (rc != -ENODATA || n->kind != NODE_TOPIC)
 		return rc;
-	rc = mirror_value(n, key, buf, len);
+	rc = mirror_value(d, n, key, buf, len);
 	if (rc != -ENODATA || strncmp(key, "mirror", 6) == 0)
 		return rc;
 	int id = lfs_setting_lookup(key);
@@ -162,15 +162,15 @@ static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
 	return lfs_setting_format(&st, id, buf, len);
 }
 
-static int node_names(struct node *n, char *buf, size_t cap)
+static int node_names(const struct daemon *d, struct node *n, char *buf, size_t cap)
 {
 	size_t used = 0;
 	const char *const *names = n->kind == NODE_TOPIC ? topic_stats : file_stats;
 	struct mirror_status ms;
 	/* The mirror's status only while it has one: a listed name that
 	 * reads as ENODATA would fail getfattr -d. */
-	bool mirrored = n->kind == NODE_TOPIC && daemon_state.mirror &&
-			mirror_status(daemon_state.mirror, n->topic, &ms) == 0;
+	bool mirrored = n->kind == NODE_TOPIC && d->mirror &&
+			mirror_status(d->mirror, n->topic, &ms) == 0;
 	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT + (mirrored ? NMIRROR : 1) : 0;
 
 	if (n->kind == NODE_CURSORS)
@@ -197,6 +197,7 @@ static int node_names(struct node *n, char *buf, size_t cap)
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char buf[MIRROR_ERROR_MAX + 64];
 	int rc;
@@ -206,7 +207,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		return;
 	}
 	rc = strncmp(name, PREFIX, strlen(PREFIX)) == 0
-		     ? xattr_value(n, name + strlen(PREFIX), buf, sizeof(buf))
+		     ? xattr_value(d, n, name + strlen(PREFIX), buf, sizeof(buf))
 		     : -ENODATA;
 	nodes_put(n);
 	if (rc < 0)
@@ -221,6 +222,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char buf[1024];
 
@@ -228,7 +230,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	int len = node_names(n, buf, sizeof(buf));
+	int len = node_names(d, n, buf, sizeof(buf));
 	nodes_put(n);
 	if (size == 0)
 		fuse_reply_xattr(req, (size_t)len);
@@ -239,10 +241,10 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 /* user.logfs.mirror: the stream to mirror into, "" for none. */
-static int set_mirror(struct node *n, const char *value, size_t size)
+static int set_mirror(const struct daemon *d, struct node *n, const char *value, size_t size)
 {
 	char val[LFS_MIRROR_NAME_MAX + 1];
-	if (daemon_state.readonly || !daemon_state.mirror)
+	if (d->readonly || !d->mirror)
 		return -EROFS;
 	if (size && value[size - 1] == '\n')
 		size--; /* from echo based tools */
@@ -250,12 +252,13 @@ static int set_mirror(struct node *n, const char *value, size_t size)
 		return -EINVAL;
 	memcpy(val, value, size);
 	val[size] = 0;
-	return mirror_set_target(daemon_state.mirror, n->topic, val);
+	return mirror_set_target(d->mirror, n->topic, val);
 }
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char val[64], cur[64];
 	int rc;
@@ -266,11 +269,11 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 		return;
 	}
 	if (n->kind == NODE_TOPIC && strcmp(name, PREFIX "mirror") == 0) {
-		rc = set_mirror(n, value, size);
+		rc = set_mirror(d, n, value, size);
 	} else if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
 		rc = -ENOTSUP;
 	} else if (n->kind == NODE_TOPIC && strncmp(name, PREFIX "mirror_", strlen(PREFIX) + 7) == 0 &&
-		   mirror_value(n, name + strlen(PREFIX), cur, sizeof(cur)) != -ENODATA) {
+		   mirror_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) != -ENODATA) {
 		rc = -EPERM; /* the mirror's status is read-only */
 	} else if (n->kind == NODE_CURSOR) {
 		if (size == 0 || size >= sizeof(val)) {
@@ -280,15 +283,15 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 			val[size] = 0;
 			if (val[size - 1] == '\n')
 				val[size - 1] = 0;
-			rc = cursor_xattr_set(n, name + strlen(PREFIX), val);
+			rc = cursor_xattr_set(d, n, name + strlen(PREFIX), val);
 			if (rc == -ENODATA)
 				rc = -ENOTSUP;
 		}
-	} else if (xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
+	} else if (xattr_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
 		rc = -ENOTSUP; /* not one of ours */
 	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(name + strlen(PREFIX)) < 0) {
 		rc = -EPERM; /* statistics are read-only */
-	} else if (daemon_state.readonly) {
+	} else if (d->readonly) {
 		rc = -EROFS;
 	} else if (size == 0 || size >= sizeof(val)) {
 		rc = -EINVAL;
@@ -314,6 +317,7 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
  * statistics cannot be removed. */
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char cur[MIRROR_ERROR_MAX + 64];
 	int rc;
@@ -325,14 +329,14 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
 		rc = -ENODATA;
 	} else if (n->kind == NODE_CURSOR) {
-		rc = cursor_xattr_remove(n, key);
-	} else if (xattr_value(n, key, cur, sizeof(cur)) < 0) {
+		rc = cursor_xattr_remove(d, n, key);
+	} else if (xattr_value(d, n, key, cur, sizeof(cur)) < 0) {
 		rc = -ENODATA;
 	} else if (n->kind == NODE_TOPIC && strcmp(key, "mirror") == 0) {
-		rc = set_mirror(n, "", 0);
+		rc = set_mirror(d, n, "", 0);
 	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(key) < 0) {
 		rc = -EPERM;
-	} else if (daemon_state.readonly) {
+	} else if (d->readonly) {
 		rc = -EROFS;
 	} else {
 		rc = lfs_topic_unset(n->topic, lfs_setting_lookup(key));
