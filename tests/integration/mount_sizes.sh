@@ -37,6 +37,17 @@ check "the topic directory carries its directory, settings and cursors" \
 	eq "$(blocks "$M/app")" "$(sum_blocks "$B" "$B/topic.conf" "$B/cursors")"
 check "a cursor carries no blocks (its bytes are the log's)" eq "$(blocks "$M/app/cursors/c1")" 0
 
+# With tail held open (a producer, a follower), stat still counts the disk.
+sleep 30 >>"$M/app/tail" &
+hold1=$!
+sleep 30 <"$M/app/tail" &
+hold2=$!
+_pids="$_pids $hold1 $hold2"
+check "with tail open for writing and reading: du still equals the volume's" \
+	eq "$(du -s "$M/app" | cut -f1)" "$(du -s "$B" | cut -f1)"
+kill "$hold1" "$hold2" 2>/dev/null
+wait "$hold1" "$hold2" 2>/dev/null
+
 # After retention (rm of the oldest segment) and a remount, du still agrees.
 rm "$M/app/$S"
 check "after rm of the oldest segment: du still equals the volume's" \
