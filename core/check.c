@@ -622,7 +622,8 @@ static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx
 			rc = lfs_pread_full(fd, buf, sizeof(buf), LFS_IDX_HEADER_SIZE);
 			if (rc < 0)
 				goto out;
-			if (lfs_idx_entry_decode(buf, &first) < 0 || first.type != LFS_ENTRY_BATCH ||
+			if (lfs_idx_entry_decode(buf, &first) < 0 ||
+			    (first.type != LFS_ENTRY_BATCH && first.type != LFS_ENTRY_LOST) ||
 			    first.offset != s->base || first.pos != 0)
 				goto out;
 			r->first_timestamp = first.ts;
@@ -698,7 +699,7 @@ static void progress(struct checker *ck, uint64_t bytes)
 static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *s, bool last,
 		    const struct lfs_scan_hint *hint, struct lfs_scan_result *r)
 {
-	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD;
+	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_LOSE_DAMAGED;
 	int rc;
 
 	ck->seg_unrepaired = 0;
@@ -721,7 +722,7 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 		return 0;
 	/* Safe: no record is lost (trailing bytes, index rebuilds, missing
 	 * seals): repair for real. (Only preen gets here: -n never repairs.) */
-	if (r->records_cut == 0 && ck->repair)
+	if (r->records_cut == 0 && r->records_lost == 0 && ck->repair)
 		return lfs_scan_segment(tc->tfd, tc->name, s->base, flags | LFS_SCAN_REPAIR, !last,
 					hint, scan_problem, ck, r);
 	for (size_t i = 0; i < ck->nheld; i++) {
@@ -748,7 +749,9 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 	if (!rs)
 		return -ENOMEM;
 	for (size_t i = 0; i < tc->nsegs; i++)
-		rs[i] = (struct lfs_rec_seg){tc->segs[i].base, tc->segs[i].has_log, tc->segs[i].has_idx};
+		rs[i] = (struct lfs_rec_seg){.base = tc->segs[i].base,
+					     .has_log = tc->segs[i].has_log,
+					     .has_idx = tc->segs[i].has_idx};
 	lfs_recover_init(&rec, rs, tc->nsegs);
 	for (size_t i = 0; i < tc->nsegs; i++) {
 		struct seg *s = &tc->segs[i];
@@ -782,7 +785,8 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 		}
 
 		struct lfs_scan_hint hint = {.framing = tc->framing,
-					     .stream_pos = lfs_recover_position(&rec, tc->tfd, i, hrc, &h)};
+					     .stream_pos = lfs_recover_position(&rec, tc->tfd, i, hrc, &h),
+					     .voldirfd = ck->dirfd};
 		struct lfs_scan_result r;
 		rc = scan_one(ck, tc, s, last, &hint, &r);
 		if (rc < 0)
@@ -886,6 +890,11 @@ static int check_topic(struct checker *ck, const char *name)
 		bool is_idx = !is_log && lfs_seg_name_parse(e->name, "idx", &base) == 0;
 		if (e->type == DT_REG &&
 		    (!strcmp(e->name, LFS_TOPIC_CONF) || !strcmp(e->name, LFS_CURSOR_FILE)))
+			continue;
+		/* A segment's rewrite a crash interrupted: the scan of the
+		 * segment finishes or undoes it. */
+		if (e->type == DT_REG && (lfs_seg_name_parse(e->name, "log.new", &base) == 0 ||
+					  lfs_seg_name_parse(e->name, "idx.new", &base) == 0))
 			continue;
 		if (e->type != DT_REG || (!is_log && !is_idx)) {
 			char where[320];
@@ -1120,6 +1129,14 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 	rc = check_superblock(&ck);
 	if (rc < 0)
 		goto out;
+	if (ck.repair && ck.sb.version < LFS_FORMAT_VERSION) {
+		/* A repair may record lost ranges, which an older version would
+		 * misread: such a program must refuse the volume. */
+		ck.sb.version = LFS_FORMAT_VERSION;
+		rc = lfs_superblock_rewrite(ck.dirfd, &ck.sb);
+		if (rc < 0)
+			goto out;
+	}
 
 	int state = lfs_state_read(ck.dirfd);
 	if (state < 0) {

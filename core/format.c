@@ -162,9 +162,11 @@ int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_
 	if (lfs_get32(in + 44) != lfs_crc32c(0, in, 44))
 		return -EUCLEAN;
 	lfs_idx_entry_fields(in, e);
-	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL)
+	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL && e->type != LFS_ENTRY_LOST)
 		return -EUCLEAN;
 	if (e->type == LFS_ENTRY_BATCH && (e->count == 0 || e->len == 0))
+		return -EUCLEAN;
+	if (e->type == LFS_ENTRY_LOST && (e->count == 0 || e->len != 0 || e->crc != 0))
 		return -EUCLEAN;
 	return 0;
 }

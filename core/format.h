@@ -9,7 +9,11 @@
 
 #include <string.h>
 
-#define LFS_FORMAT_VERSION 1
+/* Version 2 added lost-range entries (LFS_ENTRY_LOST) to the index. A
+ * version 1 volume is read as it is; opening it read-write (the daemon,
+ * fsck.logfs repairing) raises its superblock to 2 first, so that a
+ * version 1 program refuses it rather than misread a lost range. */
+#define LFS_FORMAT_VERSION 2
 
 #define LFS_SB_FILE "superblock"
 #define LFS_STATE_FILE "state"
@@ -41,6 +45,10 @@
 
 #define LFS_ENTRY_BATCH 1
 #define LFS_ENTRY_SEAL 2
+/* Records recovery lost (their batch failed its checksum while valid ones
+ * followed): offset = the first, count = how many, pos = where they were in
+ * the data (their bytes are gone from it, kept in lost+found), len = 0. */
+#define LFS_ENTRY_LOST 3
 
 /* Segment file names: 20 decimal digits of the base offset. */
 #define LFS_SEG_NAME_LEN 24 /* "00000000000000000000.log" */
@@ -56,9 +64,11 @@ struct lfs_idx_header {
 /* One entry per batch; a seal entry closes a sealed segment:
  * batch: offset = first record, pos = data position, len, count, ts, crc
  *        of the payload bytes.
+ * lost:  offset = first lost record, pos = data position, len = 0,
+ *        count = records lost, ts = the lost batch's, crc = 0.
  * seal:  offset = next offset after the segment, pos = data length,
- *        len = 0, count = number of batch entries, ts = last timestamp,
- *        crc = CRC32C of all batch entries' bytes. */
+ *        len = 0, count = number of entries before it, ts = last timestamp,
+ *        crc = CRC32C of all those entries' bytes. */
 struct lfs_idx_entry {
 	uint64_t offset;
 	uint64_t pos;

@@ -293,6 +293,7 @@ int lfs_topic_commit_wait(lfs_topic *t, uint64_t target);
 struct lfs_rec_seg {
 	uint64_t base;
 	bool has_log, has_idx;
+	bool rewriting; /* BASE.log.new or BASE.idx.new: a repair cut short */
 };
 enum lfs_rec_action {
 	LFS_REC_LOAD,            /* kept: loaded (mount) or scanned */
@@ -404,6 +405,10 @@ int lfs_summary_drop(int dirfd);
  * if taken), sub "" or "topics" or "topics/NAME"; a segment's two files. */
 int lfs_lost_found_move(int voldirfd, int fromfd, const char *name, const char *sub);
 int lfs_lost_found_move_segment(int voldirfd, int topicfd, const char *topic, uint64_t base);
+/* Writes len bytes durably to lost+found/topics/TOPIC/name (name.N if
+ * taken): the damaged bytes of a batch recorded as lost. */
+int lfs_lost_found_save(int voldirfd, const char *topic, const char *name, const void *buf,
+			size_t len);
 int lfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);

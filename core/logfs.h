@@ -466,11 +466,16 @@ typedef void (*lfs_problem_fn)(void *ctx, const struct lfs_problem *p);
 enum {
 	LFS_SCAN_REPAIR = 1 << 0,        /* cut back, rebuild, reseal */
 	LFS_SCAN_VERIFY_PAYLOAD = 1 << 1, /* check every batch CRC */
+	/* A batch failing its CRC with valid batches after it is recorded as
+	 * a lost range (its bytes kept in hint->voldirfd's lost+found), not
+	 * cut with everything after it. */
+	LFS_SCAN_LOSE_DAMAGED = 1 << 2,
 };
 /* What the caller knows of a segment, used when its index header is lost. */
 struct lfs_scan_hint {
 	uint32_t framing;    /* the topic's framing */
 	uint64_t stream_pos; /* where the previous segment ended */
+	int voldirfd;        /* the volume directory (LFS_SCAN_LOSE_DAMAGED) */
 };
 struct lfs_scan_result {
 	uint64_t base_offset;
@@ -483,6 +488,7 @@ struct lfs_scan_result {
 	bool damaged;           /* something invalid was found */
 	bool repaired;
 	uint64_t records_cut, bytes_cut;
+	uint64_t records_lost; /* in batches recorded as lost ranges */
 };
 /* Scans one segment (files BASE.log and BASE.idx in dirfd): checks the index
  * header, every entry's checksum, offsets and positions contiguous, every

@@ -100,3 +100,43 @@ int lfs_lost_found_move_segment(int voldirfd, int topicfd, const char *topic, ui
 	}
 	return 0;
 }
+
+int lfs_lost_found_save(int voldirfd, const char *topic, const char *name, const void *buf,
+			size_t len)
+{
+	char sub[300], target[300];
+	struct stat st;
+	int lf, rc;
+
+	snprintf(sub, sizeof(sub), "%s/%s", LFS_TOPICS_DIR, topic);
+	rc = open_lost_found(voldirfd, sub, &lf);
+	if (rc < 0)
+		return rc;
+	snprintf(target, sizeof(target), "%s", name);
+	for (int i = 1; fstatat(lf, target, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
+		if (i > 9999) {
+			close(lf);
+			return -EEXIST;
+		}
+		snprintf(target, sizeof(target), "%s.%d", name, i);
+	}
+	if (errno != ENOENT) {
+		rc = -errno;
+		close(lf);
+		return rc;
+	}
+	int fd = lfs_open_file(lf, target, O_WRONLY | O_CREAT);
+	if (fd < 0) {
+		close(lf);
+		return fd;
+	}
+	rc = lfs_pwrite_full(fd, buf, len, 0);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = lfs_fsync_dir(lf);
+	close(lf);
+	return rc;
+}

@@ -145,6 +145,55 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 	return rc == -EIO ? bad_entry(s, i) : rc;
 }
 
+/* Starts r at the first record that has bytes from entry k of segment i on,
+ * past lost ranges (LFS_ENTRY_LOST: offsets recovery recorded as lost).
+ * Leaves r where the caller put it (the end) when there is none. */
+static int start_at_entry(lfs_reader *r, size_t i, uint64_t k, size_t *seg_index)
+{
+	lfs_topic *t = r->t;
+	for (; i < t->nsegs; i++, k = 0) {
+		lfs_segment *s = t->segs[i];
+		uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
+		if (k >= ne)
+			continue;
+		int rc = lfs_segment_map_idx(s);
+		if (rc < 0)
+			return rc;
+		for (; k < ne; k++) {
+			struct lfs_idx_entry e;
+			lfs_segment_read_entry(s, k, &e);
+			if (e.type == LFS_ENTRY_LOST)
+				continue;
+			if (!entry_sane(s, &e, UINT64_MAX))
+				return bad_entry(s, k);
+			*seg_index = i;
+			r->start_pos = s->stream_pos + e.pos;
+			r->start_offset = e.offset;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* Whether entry k of segment s is a lost range. Only recovery writes them,
+ * sealing or rewriting what it repairs: a segment whose index is neither
+ * mapped (active) nor sealed (a rolled segment a read-only mount serves as
+ * scanned) holds none. */
+static int entry_lost(lfs_segment *s, uint64_t k, bool *lost)
+{
+	struct lfs_idx_entry e;
+	*lost = false;
+	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire) ||
+	    (!atomic_load(&s->idx) && !atomic_load(&s->sealed)))
+		return 0;
+	int rc = lfs_segment_map_idx(s);
+	if (rc < 0)
+		return rc;
+	lfs_segment_read_entry(s, k, &e);
+	*lost = e.type == LFS_ENTRY_LOST;
+	return 0;
+}
+
 static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
 {
 	lfs_topic *t = r->t;
@@ -159,6 +208,9 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 
 	switch (st->kind) {
 	case LFS_START_FIRST:
+		/* (A lost range at the start has no bytes: the first record
+		 * read is the one after it; lfs_reader_next_record skips its
+		 * offsets.) */
 		if (n) {
 			*seg_index = 0;
 			r->start_pos = t->segs[0]->stream_pos;
@@ -201,6 +253,20 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 					return 0;
 				}
 			return 0;
+		}
+		{
+			/* @N inside a lost range starts at the next record. */
+			uint64_t k = 0;
+			bool lost = false;
+			int rc = lfs_segment_map_idx(s);
+			if (rc == 0) {
+				k = lfs_segment_find_offset(s, st->value);
+				rc = entry_lost(s, k, &lost);
+			}
+			if (rc < 0)
+				return rc;
+			if (lost)
+				return start_at_entry(r, lo, k, seg_index);
 		}
 		if (after) {
 			/* In a lost range inside the segment: the batch after it. */
@@ -255,6 +321,12 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			if (rc < 0)
 				return rc;
 			uint64_t k = lfs_segment_find_time(s, st->value);
+			bool lost;
+			rc = entry_lost(s, k, &lost);
+			if (rc < 0)
+				return rc;
+			if (lost)
+				return start_at_entry(r, i, k, seg_index);
 			if (k < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
 				struct lfs_idx_entry e;
 				lfs_segment_read_entry(s, k, &e);
@@ -593,6 +665,14 @@ int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
 		return -EIO;
 	struct lfs_idx_entry e;
 	lfs_segment_read_entry(s, k, &e);
+	/* Lost ranges have no bytes: the record at the byte cursor is the
+	 * first after them (in this segment, or the next one's first when
+	 * the previous segment ended with them). */
+	uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	while (e.type == LFS_ENTRY_LOST && k + 1 < ne)
+		lfs_segment_read_entry(s, ++k, &e);
+	if (e.type == LFS_ENTRY_BATCH && r->rec_offset < e.offset && in_seg == e.pos)
+		r->rec_offset = e.offset;
 	/* The byte cursor and the record cursor must name the same record. */
 	if (r->rec_offset < e.offset || r->rec_offset - e.offset >= e.count || in_seg < e.pos ||
 	    in_seg >= e.pos + e.len)

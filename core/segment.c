@@ -495,7 +495,8 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_r
 	for (; n < max; n++) {
 		struct lfs_idx_entry e;
 		if (lfs_idx_entry_decode(x + LFS_IDX_HEADER_SIZE + n * LFS_IDX_ENTRY_SIZE, &e) < 0 ||
-		    e.type != LFS_ENTRY_BATCH || e.offset != next || e.pos != pos ||
+		    (e.type != LFS_ENTRY_BATCH && e.type != LFS_ENTRY_LOST) || e.offset != next ||
+		    e.pos != pos ||
 		    pos + e.len > s->data_alloc)
 			break;
 		if (n == 0)

@@ -226,14 +226,19 @@ static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 		return rc;
 	while ((de = readdir(d))) {
 		bool log = lfs_seg_name_parse(de->d_name, "log", &base) == 0;
-		if (!log && lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
+		/* A rewrite a crash interrupted (scan.c): the segment is
+		 * scanned, which finishes or undoes it. */
+		bool rw = lfs_seg_name_parse(de->d_name, "log.new", &base) == 0 ||
+			  lfs_seg_name_parse(de->d_name, "idx.new", &base) == 0;
+		if (!log && !rw && lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
 			continue;
 		if (lfs_array_reserve(&v, n, &cap, sizeof(*v), 64) < 0) {
 			free(v);
 			closedir(d);
 			return -ENOMEM;
 		}
-		v[n++] = (struct lfs_rec_seg){.base = base, .has_log = log, .has_idx = !log};
+		v[n++] = (struct lfs_rec_seg){
+			.base = base, .has_log = log, .has_idx = !log && !rw, .rewriting = rw};
 	}
 	closedir(d);
 	if (n) /* v is NULL for a new topic: qsort(NULL, 0) is undefined */
@@ -245,6 +250,7 @@ static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 		if (u > 0 && v[u - 1].base == v[i].base) {
 			v[u - 1].has_log |= v[i].has_log;
 			v[u - 1].has_idx |= v[i].has_idx;
+			v[u - 1].rewriting |= v[i].rewriting;
 		} else {
 			v[u++] = v[i];
 		}
@@ -271,7 +277,9 @@ static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, boo
 						       ? t->own.framing
 						       : t->vol->defaults.framing,
 				     .stream_pos = stream_pos};
-	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | (t->vol->readonly ? 0 : LFS_SCAN_REPAIR);
+	hint.voldirfd = t->vol->dirfd;
+	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_LOSE_DAMAGED |
+			 (t->vol->readonly ? 0 : LFS_SCAN_REPAIR);
 	int rc = lfs_scan_segment(t->dirfd, t->name, base, flags, seal && !t->vol->readonly, &hint,
 				  log_problem, t, &r);
 	if (rep) {
@@ -339,7 +347,7 @@ static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum,
 			return 0;
 	}
 	for (size_t j = 0; j < k; j++)
-		if (!segs[j].has_log || !segs[j].has_idx)
+		if (!segs[j].has_log || !segs[j].has_idx || segs[j].rewriting)
 			return j;
 	return k;
 }
@@ -429,12 +437,13 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		bool never_sealed = false;
 		/* A sealed index without its data file: scanned (its records
 		 * are lost, its offsets kept). */
-		rc = segs[i].has_log ? lfs_segment_load_sealed(t, segs[i].base, &s) : -ENOENT;
+		rc = segs[i].has_log && !segs[i].rewriting ? lfs_segment_load_sealed(t, segs[i].base, &s)
+							    : -ENOENT;
 		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA) {
 			/* Not sealed: the active segment, or one whose roll a
 			 * crash interrupted. Only those can be torn. */
 			struct lfs_scan_result r = {0};
-			bool scanned = !was_clean || !last || !segs[i].has_log;
+			bool scanned = !was_clean || !last || !segs[i].has_log || segs[i].rewriting;
 			if (scanned) {
 				rc = recover_segment(t, segs[i].base, stream_pos, !last, rep, &r);
 				if (rc < 0)

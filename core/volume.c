@@ -535,6 +535,15 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	bool was_clean = state == LFS_STATE_CLEAN;
 	if (rep)
 		rep->was_clean = was_clean;
+	if (!v->readonly && v->sb.version < LFS_FORMAT_VERSION) {
+		/* Recovery may write what an older version would misread (a
+		 * lost range): such a program must refuse the volume. */
+		v->sb.version = LFS_FORMAT_VERSION;
+		rc = lfs_superblock_rewrite(v->dirfd, &v->sb);
+		if (rc < 0)
+			goto fail;
+		lfs_log(v, 1, "volume %s: format raised to version %d", path, LFS_FORMAT_VERSION);
+	}
 	if (!v->readonly) {
 		/* Dirty from now until a clean close: a crash at any point
 		 * after this makes the next open run recovery. */

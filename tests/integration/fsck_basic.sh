@@ -118,10 +118,10 @@ out_has "both superblock copies damaged: not a logfs volume" 'not a logfs volume
 # --- newer format ---
 rm -rf "$TMP/bad"
 cp -a "$V" "$TMP/new"
-"$TOOLS/lfs_sbver" "$TMP/new" 2 || exit 1
+"$TOOLS/lfs_sbver" "$TMP/new" 3 || exit 1
 snap "$TMP/new" >"$TMP/before"
 expect_rc 8 "newer format version: exit 8" "$FSCK" -y "$TMP/new"
-out_has "newer format version: clear message" 'uses logfs format version 2, newer than this fsck.logfs'
+out_has "newer format version: clear message" 'uses logfs format version 3, newer than this fsck.logfs'
 snap "$TMP/new" >"$TMP/after"
 check "newer format version: nothing changed" cmp -s "$TMP/before" "$TMP/after"
 
@@ -164,7 +164,7 @@ cp -a "$V" "$TMP/o"
 "$TOOLS/lfs_flip" "$(seg "$TMP/o" t 80 log)" 1050 0
 expect_rc 4 "problem lines: exit 4" "$FSCK" -n -f "$TMP/o"
 out_has "problem lines name topic, segment and offsets" \
-	'^topic t, segment 00000000000000000080: .* \[offsets 90..119: 30 records, 3000 bytes\] (NOT REPAIRED)$'
-out_has "summary line" ': 2 topics, 7 segments, 220 records, .*: 1 problems, 0 repaired, 1 left$'
+	'^topic t, segment 00000000000000000080: .* \[offsets 90..91: 2 records, 200 bytes\] (NOT REPAIRED)$'
+out_has "summary line" ': 2 topics, 7 segments, 250 records, .*: 1 problems, 0 repaired, 1 left$'
 
 exit 0

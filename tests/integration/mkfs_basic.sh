@@ -41,7 +41,7 @@ out_has "summary: label" 'label: *mylogs'
 out_has "summary: segment size" 'segment size: *8M (8388608 bytes)'
 "$TOOLS/lfs_dump" "$V" --sb >"$TMP/sb"
 check "superblock records the options" \
-	grep -q 'version=1 uuid=0123abcd-4567-89ab-cdef-0123456789ab label=mylogs segment_size=8388608' "$TMP/sb"
+	grep -q 'version=2 uuid=0123abcd-4567-89ab-cdef-0123456789ab label=mylogs segment_size=8388608' "$TMP/sb"
 expect_rc 0 "the new volume checks clean" "$FSCK" -n -f "$V"
 expect_rc 0 "the new volume opens" "$TOOLS/lfs_dump" "$V" --topics
 mkdir "$TMP/e"
