@@ -81,7 +81,8 @@ check "getfattr -d -m user.logfs MOUNT lists the volume's attributes" eq "$(name
 	"user.logfs.bytes user.logfs.format_version user.logfs.label user.logfs.topics user.logfs.uuid "
 check "root uuid is the volume's" eq "$(xattr "$M" uuid)" "$("$LFS_BUILD/tests/tools/lfs_dump" "$V" --sb | sed -n 's/.*uuid=\([^ ]*\).*/\1/p')"
 check "root label is the volume's (mkfs -L)" eq "$(xattr "$M" label)" testvol
-check "root format_version" eq "$(xattr "$M" format_version)" 1
+check "root format_version is the superblock's" eq "$(xattr "$M" format_version)" \
+	"$("$LFS_BUILD/tests/tools/lfs_dump" "$V" --sb | sed -n 's/^version=\([0-9]*\) .*/\1/p')"
 check "root topics: every topic" eq "$(xattr "$M" topics)" 2
 check "root bytes: the topics' retained payload bytes" eq "$(xattr "$M" bytes)" 5910
 check "root attributes are read-only (EPERM)" fails_with EPERM setfattr -n user.logfs.label -v x "$M"
