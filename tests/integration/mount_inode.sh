@@ -258,13 +258,21 @@ for i in range(n):
     os.close(fd)
 PY
 }
-opens 10000
-base=$(rss)
-opens 100000
-after=$(rss)
-note "daemon RSS: $base KiB after 10,000 opens, $after KiB after 100,000 more"
-check "the daemon's memory returns to its baseline after 100,000 opens and closes (within 2 MiB)" \
-	test "$after" -le $((base + 2048))
+# A sanitizer's allocator keeps freed memory (quarantine, shadow): its
+# RSS says nothing about the daemon's; the leak checker covers those builds.
+if grep -q -e __asan_init -e __tsan_init "$LOGFS"; then
+	skip "the daemon's memory returns to its baseline after 100,000 opens and closes" \
+		"a sanitizer build (its leak checker runs at unmount)"
+	opens 10000
+else
+	opens 10000
+	base=$(rss)
+	opens 100000
+	after=$(rss)
+	note "daemon RSS: $base KiB after 10,000 opens, $after KiB after 100,000 more"
+	check "the daemon's memory returns to its baseline after 100,000 opens and closes (within 2 MiB)" \
+		test "$after" -le $((base + 2048))
+fi
 lfs_umount "$M"
 
 finish
