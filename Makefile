@@ -68,7 +68,10 @@ $(BUILD)/fsck.logfs: $(FSCK_OBJ) $(BUILD)/libcore.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcore.a $(CMOCKA_LIBS) $(URING_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcore.a $(CMOCKA_LIBS) $(URING_LIBS) $(LDFLAGS) \
+		$(TEST_WRAP)
+# test_topics injects failures into the core's directory operations.
+$(BUILD)/tests/test_topics: TEST_WRAP := -Wl,--wrap=renameat,--wrap=mkdirat
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)

@@ -40,10 +40,10 @@ int lfs_topic_blocks(lfs_topic *t, struct lfs_topic_blocks *b)
 {
 	struct stat st;
 	/* The list's last segment is the active one (seglist.c). */
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	bool any = t->nsegs > 0; /* none once the topic is deleted */
 	uint64_t active = any ? t->segs[t->nsegs - 1]->base : 0;
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	b->active = 0;
 	int rc = any ? lfs_segment_blocks(t, active, &b->active) : 0;
 	if (rc < 0)

@@ -52,6 +52,7 @@ static int pin(lfs_reader *r, lfs_segment *s)
 /* Pins the topic's segments from index i on (segs_lock held). */
 static int pin_from(lfs_reader *r, size_t i)
 {
+	LFS_ASSERT_READ_HELD(&r->t->segs_lock);
 	lfs_topic *t = r->t;
 	for (; i < t->nsegs; i++) {
 		int rc = pin(r, t->segs[i]);
@@ -194,15 +195,23 @@ static int entry_lost(lfs_segment *s, uint64_t k, bool *lost)
 	return 0;
 }
 
-static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
+/* Where a reader of st starts (segs_lock held): its first segment's index,
+ * start_pos and start_offset. next and end are the log's end as one
+ * append left it (lfs_topic_end), taken before segs_lock: segments a roll
+ * added since start at or after end. */
+static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, uint64_t end,
+		      size_t *seg_index)
 {
+	LFS_ASSERT_READ_HELD(&r->t->segs_lock);
 	lfs_topic *t = r->t;
-	uint64_t next = atomic_load_explicit(&t->next_offset, memory_order_acquire);
-	uint64_t end = atomic_load_explicit(&t->end_pos, memory_order_acquire);
 	size_t n = t->nsegs, i;
 
-	/* The end: an empty reader that grows from the next append. */
+	/* The end: an empty reader that grows from the next append, from the
+	 * segment that holds position end (the last one, unless a roll came
+	 * after the end was read). */
 	*seg_index = n ? n - 1 : 0;
+	while (*seg_index > 0 && t->segs[*seg_index]->stream_pos > end)
+		(*seg_index)--;
 	r->start_pos = end;
 	r->start_offset = next;
 
@@ -353,14 +362,21 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	if (!r)
 		return -ENOMEM;
 	r->t = t;
-	/* append_mu: find_start may start at the end of the log, which it
-	 * reads as next_offset and end_pos; an append between the two loads
-	 * would pair the offset of one record with the position of the next,
-	 * and the reader would skip a record. The write lock: the reader
-	 * joins the topic's list of readers. */
-	pthread_mutex_lock(&t->append_mu);
-	pthread_rwlock_wrlock(&t->segs_lock);
-	rc = find_start(r, st, &first);
+	/* The end of the log as a pair (an append between two loads would
+	 * pair the offset of one record with the position of the next, and
+	 * the reader would skip a record). The write lock: the reader joins
+	 * the topic's list of readers. */
+	uint64_t next, end;
+	for (;;) {
+		lfs_topic_end(t, &next, &end);
+		lfs_rwlock_wrlock(&t->segs_lock);
+		/* Rolls and retention in between may have dropped the
+		 * segment that holds end (it is rare): read the end again. */
+		if (t->nsegs == 0 || t->segs[0]->stream_pos <= end)
+			break;
+		lfs_rwlock_unlock(&t->segs_lock);
+	}
+	rc = find_start(r, st, next, end, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
 	r->rec_offset = r->start_offset;
@@ -370,8 +386,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 			t->readers->prev = r;
 		t->readers = r;
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_rwlock_unlock(&t->segs_lock);
 	if (rc < 0) {
 		for (size_t i = 0; i < r->nsegs; i++)
 			lfs_segment_put(r->segs[i]);
@@ -389,14 +404,14 @@ void lfs_reader_close(lfs_reader *r)
 {
 	if (!r)
 		return;
-	pthread_rwlock_wrlock(&r->t->segs_lock);
+	lfs_rwlock_wrlock(&r->t->segs_lock);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
 		r->t->readers = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	pthread_rwlock_unlock(&r->t->segs_lock);
+	lfs_rwlock_unlock(&r->t->segs_lock);
 	for (size_t i = 0; i < r->nretired; i++)
 		lfs_segment_put(r->retired[i]);
 	free(r->retired);
@@ -494,6 +509,7 @@ int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
  * they pinned) get a reference to it. */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s)
 {
+	LFS_ASSERT_WRITE_HELD(&t->segs_lock);
 	for (lfs_reader *r = t->readers; r; r = r->next) {
 		uint64_t last = r->nretired ? r->retired[r->nretired - 1]->base
 			      : r->nsegs  ? r->segs[r->nsegs - 1]->base
@@ -518,14 +534,14 @@ static int refresh(lfs_reader *r)
 {
 	lfs_topic *t = r->t;
 	int rc = 0;
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	/* First the segments retention took away before we got to them. */
 	while (r->nretired) {
 		if (r->nsegs == r->cap) {
 			size_t cap = r->cap ? r->cap * 2 : 8;
 			lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
 			if (!n) {
-				pthread_rwlock_unlock(&t->segs_lock);
+				lfs_rwlock_unlock(&t->segs_lock);
 				return -ENOMEM;
 			}
 			r->segs = n;
@@ -546,7 +562,7 @@ static int refresh(lfs_reader *r)
 	if (!r->nsegs)
 		lo = 0;
 	rc = pin_from(r, lo);
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 

@@ -24,11 +24,11 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	t->dirfd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	atomic_init(&t->retention_floor, UINT64_MAX);
-	pthread_mutex_init(&t->conf_mu, NULL);
-	pthread_mutex_init(&t->append_mu, NULL);
-	pthread_mutex_init(&t->seal_mu, NULL);
-	pthread_rwlock_init(&t->segs_lock, NULL);
-	pthread_mutex_init(&t->sync_mu, NULL);
+	lfs_mutex_init(&t->conf_mu);
+	lfs_mutex_init(&t->append_mu);
+	lfs_mutex_init(&t->seal_mu);
+	lfs_rwlock_init(&t->segs_lock);
+	lfs_mutex_init(&t->sync_mu);
 	pthread_cond_init(&t->sync_cond, NULL);
 	return t;
 }
@@ -47,14 +47,14 @@ static void topic_free(lfs_topic *t)
 		io_uring_queue_exit(t->ring);
 		free(t->ring);
 	}
-	pthread_mutex_destroy(&t->conf_mu);
-	pthread_mutex_destroy(&t->append_mu);
+	lfs_mutex_destroy(&t->conf_mu);
+	lfs_mutex_destroy(&t->append_mu);
 	for (size_t i = 0; i < t->nunsealed; i++)
 		lfs_segment_put(t->unsealed[i]);
 	free(t->unsealed);
-	pthread_mutex_destroy(&t->seal_mu);
-	pthread_rwlock_destroy(&t->segs_lock);
-	pthread_mutex_destroy(&t->sync_mu);
+	lfs_mutex_destroy(&t->seal_mu);
+	lfs_rwlock_destroy(&t->segs_lock);
+	lfs_mutex_destroy(&t->sync_mu);
 	pthread_cond_destroy(&t->sync_cond);
 	free(t);
 }
@@ -97,9 +97,9 @@ void lfs_topic_release(lfs_topic *t)
 
 void lfs_topic_get_meta(lfs_topic *t, struct lfs_topic_meta *meta)
 {
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	*meta = t->meta;
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 }
 
 int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
@@ -108,7 +108,7 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 		return -EROFS;
 	if (lfs_mirror_name_check(meta->mirror) < 0)
 		return -EINVAL;
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	int rc = lfs_topic_dir_own(t->dirfd, meta);
 	if (rc == 0)
 		rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
@@ -116,7 +116,7 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 		lfs_topic_dir_own(t->dirfd, &t->meta); /* best effort */
 	if (rc == 0)
 		t->meta = *meta;
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 	return rc;
 }
 
@@ -136,9 +136,9 @@ int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta)
 
 void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 {
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 	/* A max_record inherited from the mount may pass what one write can
 	 * carry; lfs_topic_set refuses a topic's own that does. */
 	uint64_t wmax = atomic_load(&t->vol->write_record_max);
@@ -159,8 +159,8 @@ static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		return -EROFS;
 	if ((unsigned)id >= LFS_SET_COUNT)
 		return -EINVAL;
-	pthread_mutex_lock(&t->append_mu);
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	own = t->own;
 	if (value)
 		rc = lfs_setting_parse(&own, id, value);
@@ -189,8 +189,8 @@ static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		t->own = own;
 		t->own_mask = mask;
 	}
-	pthread_mutex_unlock(&t->conf_mu);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->append_mu);
 	return rc;
 }
 
@@ -357,7 +357,7 @@ static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size
 			     struct lfs_recover *rec)
 {
 	int rc = 0;
-	pthread_rwlock_wrlock(&t->segs_lock);
+	lfs_rwlock_wrlock(&t->segs_lock);
 	for (size_t i = skip; i < skip + k && rc == 0; i++) {
 		struct lfs_sum_seg e;
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
@@ -368,7 +368,7 @@ static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size
 		if (rc == 0)
 			lfs_recover_keep(rec, e.stream_pos, e.size, e.next_offset, false);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
@@ -477,9 +477,9 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		}
 		lfs_recover_keep(&rec, s->stream_pos, atomic_load(&s->size),
 				 atomic_load(&s->next_offset), never_sealed);
-		pthread_rwlock_wrlock(&t->segs_lock);
+		lfs_rwlock_wrlock(&t->segs_lock);
 		rc = lfs_topic_segs_push(t, s);
-		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_rwlock_unlock(&t->segs_lock);
 		if (rc < 0) {
 			lfs_segment_put(s);
 			break;
@@ -502,10 +502,10 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		 * would take the place of this one's (fuzz_volume found the
 		 * two in the list, the second read as the first). It keeps
 		 * nothing: it goes. */
-		pthread_rwlock_wrlock(&t->segs_lock);
+		lfs_rwlock_wrlock(&t->segs_lock);
 		t->nsegs--;
 		rc = lfs_segment_unlink(last);
-		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_rwlock_unlock(&t->segs_lock);
 		lfs_segment_put(last);
 		if (rc < 0)
 			return rc;
@@ -577,7 +577,7 @@ void lfs_topic_unload(lfs_topic *t)
 void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	if (t->nsegs) {
 		lfs_segment *f = t->segs[0], *l = t->segs[t->nsegs - 1];
 		st->first_offset = f->base;
@@ -594,7 +594,7 @@ void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st)
 		if (!st->last_timestamp && t->nsegs > 1)
 			st->last_timestamp = atomic_load(&t->segs[t->nsegs - 2]->last_ts);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	st->next_offset = atomic_load_explicit(&t->next_offset, memory_order_acquire);
 	st->end_pos = atomic_load_explicit(&t->end_pos, memory_order_acquire);
 	if (st->end_pos < st->start_pos)
