@@ -123,12 +123,12 @@ tsan: deps
 
 bench: deps
 	@sh tools/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/tools/nats_tool
 	@sh bench/run.sh $(BUILD) full
 
 bench-quick: deps
 	@sh tools/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/tools/nats_tool
 	@sh bench/run.sh $(BUILD) quick
 
 # docs/RELIABILITY.md: the long forms of the reliability suites.
