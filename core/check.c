@@ -28,7 +28,8 @@
  * records would be cut, or if it is the active segment (whose torn tail the
  * daemon's own recovery would cut at mount anyway).
  *
- * A volume whose state says clean is, without `force`, checked quickly:
+ * A volume whose state says clean and that records no runtime errors
+ * (errors.c) is, without `force`, checked quickly:
  * superblock, names, topic.conf, and per segment the header, the seal and
  * the file lengths the seal vouches for (no payload read). A topic failing
  * that is checked in full.
@@ -87,6 +88,7 @@ struct checker {
 	size_t nheld, capheld;
 	unsigned seg_unrepaired; /* unrepaired problems of the current segment */
 	bool summary_dropped;
+	bool full;               /* every record: force, or recorded errors */
 	int err;                 /* first error seen inside a callback */
 };
 
@@ -949,7 +951,7 @@ static int check_topic(struct checker *ck, const char *name)
 		goto out;
 	tc.framing = seg_framing ? seg_framing : conf_framing ? conf_framing : ck->sb.defaults.framing;
 
-	bool quick = ck->res->was_clean && !ck->o->force;
+	bool quick = ck->res->was_clean && !ck->full;
 	if (quick) {
 		rc = quick_topic(ck, &tc);
 		if (rc < 0)
@@ -1000,7 +1002,8 @@ static bool top_level_known(const struct dent *e)
 	 * read (or failed to be) above. */
 	if (e->type != DT_DIR)
 		return !strcmp(e->name, LFS_SB_FILE) || !strcmp(e->name, LFS_STATE_FILE) ||
-		       !strcmp(e->name, FSCK_LOG) || !strcmp(e->name, LFS_SUMMARY_FILE);
+		       !strcmp(e->name, FSCK_LOG) || !strcmp(e->name, LFS_SUMMARY_FILE) ||
+		       !strcmp(e->name, LFS_ERRORS_FILE);
 	return !strcmp(e->name, LFS_TOPICS_DIR) || !strcmp(e->name, LOST_FOUND);
 }
 
@@ -1141,7 +1144,10 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 		goto out;
 	}
 	res->was_clean = state == LFS_STATE_CLEAN;
-	res->skipped_clean = res->was_clean && !ck.o->force;
+	struct lfs_errors recorded;
+	int nrecorded = lfs_errors_read(ck.dirfd, &recorded);
+	ck.full = ck.o->force || nrecorded != 0;
+	res->skipped_clean = res->was_clean && !ck.full;
 	unsigned state_problem = 0;
 	if (state == 0) {
 		/* Treated as dirty; repair writes a valid state at the end. */
@@ -1159,6 +1165,24 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 	if (res->cancelled) {
 		res->skipped_clean = false;
 		goto out;
+	}
+	if (nrecorded != 0) {
+		/* Every record was checked and what was found is reported
+		 * above: the record has served, unless problems are left. */
+		bool clear = ck.repair && res->unrepaired == 0;
+		if (clear && (rc = lfs_errors_clear(ck.dirfd)) < 0)
+			goto out;
+		/* The message holds 256 bytes: the count and the last error
+		 * (whose start is all the record keeps). */
+		char what[LFS_ERROR_TEXT + 64];
+		if (nrecorded == 1)
+			snprintf(what, sizeof(what), "%u runtime error%s recorded by the daemon (last: %s)",
+				 recorded.count, recorded.count == 1 ? "" : "s", recorded.last);
+		else
+			snprintf(what, sizeof(what), "runtime error record unreadable (%s)",
+				 strerror(-nrecorded));
+		problem(&ck, LFS_PROB_RECORDED, NULL, UINT64_MAX, 0, 0, 0, clear,
+			"%s%s", what, clear ? ": every record checked, record cleared" : "");
 	}
 	if (ck.repair) {
 		uint32_t want = res->unrepaired == 0 ? LFS_STATE_CLEAN : LFS_STATE_DIRTY;

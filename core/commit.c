@@ -203,7 +203,10 @@ void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 	if (st.sync_mode == LFS_SYNC_INTERVAL && atomic_load(&t->dirty) &&
 	    now_ns - atomic_load(&t->last_sync_ns) >= (uint64_t)st.sync_ms * 1000000ull) {
 		int rc = lfs_topic_sync(t);
-		if (rc < 0)
+		if (rc == -EIO) /* the disk's: the data may not be there */
+			lfs_volume_error(t->vol, "topic %s: background sync failed: %s", t->name,
+					 strerror(-rc));
+		else if (rc < 0)
 			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: background sync failed: %s", t->name,
 				strerror(-rc));
 	}

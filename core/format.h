@@ -18,6 +18,8 @@
 #define LFS_SB_FILE "superblock"
 #define LFS_STATE_FILE "state"
 #define LFS_SUMMARY_FILE "summary"
+/* Present only while runtime errors are recorded (errors.c). */
+#define LFS_ERRORS_FILE "errors"
 #define LFS_TOPICS_DIR "topics"
 #define LFS_LOST_FOUND "lost+found"
 #define LFS_TOPIC_CONF "topic.conf"
@@ -32,6 +34,10 @@
 #define LFS_STATE_SIZE 16
 #define LFS_STATE_CLEAN 1
 #define LFS_STATE_DIRTY 2
+
+#define LFS_ERRORS_MAGIC "LOGFS_ER"
+#define LFS_ERRORS_VERSION 1
+#define LFS_ERRORS_SIZE 304
 
 #define LFS_IDX_MAGIC "LOGFSIDX"
 #define LFS_IDX_HEADER_SIZE 64
@@ -120,6 +126,10 @@ int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb);
 void lfs_state_encode(uint32_t state, unsigned char out[LFS_STATE_SIZE]);
 /* Returns LFS_STATE_CLEAN/DIRTY, or 0 when unreadable. */
 uint32_t lfs_state_decode(const unsigned char *in, size_t len);
+
+void lfs_errors_encode(const struct lfs_errors *e, unsigned char out[LFS_ERRORS_SIZE]);
+/* 0, or -EUCLEAN (bad size, magic, version or checksum). */
+int lfs_errors_decode(const unsigned char *in, size_t len, struct lfs_errors *e);
 
 void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE]);
 int lfs_idx_header_decode(const unsigned char in[LFS_IDX_HEADER_SIZE], struct lfs_idx_header *h);

@@ -185,6 +185,13 @@ struct lfs_volume {
 	_Atomic uint64_t write_record_max;
 	/* A batch failed its checksum: close leaves the volume dirty. */
 	atomic_bool checksum_errors;
+	/* Runtime errors recorded in the volume (errors.c), protected by
+	 * errors_mu: what the file says, whether a newer state is still
+	 * to be written, and when it was last written (0: not this mount). */
+	pthread_mutex_t errors_mu;
+	struct lfs_errors errors;
+	bool errors_pending;
+	uint64_t errors_written_ns;
 	lfs_log_fn log;
 	void *log_ctx;
 
@@ -212,6 +219,10 @@ struct lfs_volume {
 
 void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* errors.c: reads the volume's error record at open (and logs it);
+ * writes what lfs_volume_error left pending. */
+void lfs_volume_errors_load(lfs_volume *v);
+int lfs_volume_errors_flush(lfs_volume *v);
 
 struct lfs_sum_seg;
 struct lfs_sum_topic;

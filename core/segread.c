@@ -134,7 +134,7 @@ static int map_idx_locked(lfs_segment *s)
 		 * shorter file would fault (SIGBUS). */
 		if (p)
 			munmap(p, len);
-		lfs_log(s->topic->vol, LFS_LOG_ERR,
+		lfs_volume_error(s->topic->vol,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 			s->topic->name, (unsigned long long)s->base);
 		rc = -EIO;
@@ -186,7 +186,7 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
 static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
 {
 	LFS_ASSERT_HELD(&s->mu);
-	lfs_log(s->topic->vol, LFS_LOG_ERR,
+	lfs_volume_error(s->topic->vol,
 		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 		"reads from byte %llu fail with EIO (run fsck.logfs)",
 		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset,
@@ -254,7 +254,7 @@ int lfs_segment_map_data(lfs_segment *s)
 					   (uint64_t)st.st_ino != s->data_ino)) {
 			/* Not the file that was checked (replaced behind the
 			 * daemon's back since): fsck.logfs repairs it. */
-			lfs_log(s->topic->vol, LFS_LOG_ERR,
+			lfs_volume_error(s->topic->vol,
 				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 				s->topic->name, (unsigned long long)s->base);
 			rc = -EIO;

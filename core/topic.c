@@ -146,10 +146,13 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 		s->max_record = wmax;
 }
 
-int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+/* Sets one setting of the topic from text, or, value NULL, drops the
+ * topic's own value so that the volume default applies again; persists the
+ * result. */
+static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 {
 	struct lfs_settings own;
-	int rc;
+	int rc = 0;
 	uint32_t old_framing = 0;
 
 	if (t->vol->readonly)
@@ -159,8 +162,9 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	lfs_mutex_lock(&t->append_mu);
 	lfs_mutex_lock(&t->conf_mu);
 	own = t->own;
-	rc = lfs_setting_parse(&own, id, value);
-	uint32_t mask = t->own_mask | (1u << id);
+	if (value)
+		rc = lfs_setting_parse(&own, id, value);
+	uint32_t mask = value ? t->own_mask | (1u << id) : t->own_mask & ~(1u << id);
 	uint64_t wmax = atomic_load(&t->vol->write_record_max);
 	uint32_t framing = mask & (1u << LFS_SET_FRAMING) ? own.framing : t->vol->defaults.framing;
 	if (rc == 0 && wmax && framing == LFS_FRAMING_WRITE && (mask & (1u << LFS_SET_MAX_RECORD)) &&
@@ -171,23 +175,33 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		 * may only change while the topic has never had one. */
 		if (atomic_load(&t->next_offset) != 0 || t->nsegs != 1)
 			rc = -EINVAL;
-		else if (t->active->framing != own.framing) {
+		else if (t->active->framing != framing) {
 			old_framing = t->active->framing;
-			rc = lfs_segment_rewrite_framing(t->active, own.framing);
+			rc = lfs_segment_rewrite_framing(t->active, framing);
 		}
 	}
 	if (rc == 0) {
-		rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, t->own_mask | (1u << id));
+		rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, mask);
 		if (rc < 0 && old_framing)
 			lfs_segment_rewrite_framing(t->active, old_framing); /* best effort */
 	}
 	if (rc == 0) {
 		t->own = own;
-		t->own_mask |= 1u << id;
+		t->own_mask = mask;
 	}
 	lfs_mutex_unlock(&t->conf_mu);
 	lfs_mutex_unlock(&t->append_mu);
 	return rc;
+}
+
+int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+{
+	return value ? topic_update(t, id, value) : -EINVAL;
+}
+
+int lfs_topic_unset(lfs_topic *t, enum lfs_setting_id id)
+{
+	return topic_update(t, id, NULL);
 }
 
 /* ---- loading ---- */

@@ -470,6 +470,7 @@ static void volume_free(lfs_volume *v)
 	lfs_rwlock_destroy(&v->topics_lock);
 	lfs_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
+	pthread_mutex_destroy(&v->errors_mu);
 	free(v->path);
 	free(v);
 }
@@ -499,6 +500,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	lfs_rwlock_init(&v->topics_lock);
 	lfs_mutex_init(&v->tick_mu);
 	pthread_cond_init(&v->tick_cond, NULL);
+	pthread_mutex_init(&v->errors_mu, NULL);
 	if (!v->path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -559,6 +561,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	if (!was_clean)
 		lfs_log(v, LFS_LOG_WARNING, "volume %s was not cleanly unmounted: running recovery", path);
+	lfs_volume_errors_load(v);
 	/* The summary of the last clean close stands in for the files of
 	 * the sealed segments it names (summary.c says why that holds after
 	 * a crash too). */
@@ -607,6 +610,10 @@ int lfs_volume_close(lfs_volume *v)
 		pthread_join(v->ticker, NULL);
 	}
 	if (!v->readonly) {
+		int er = lfs_volume_errors_flush(v);
+		if (er < 0)
+			lfs_log(v, LFS_LOG_ERR, "volume %s: cannot record its runtime errors: %s", v->path,
+				strerror(-er));
 		for (size_t i = 0; i < v->ntopics; i++) {
 			int r = lfs_topic_flush(v->topics[i]);
 			if (r < 0) {
@@ -663,6 +670,25 @@ uint64_t lfs_volume_write_record_max(lfs_volume *v)
 int lfs_volume_fd(const lfs_volume *v)
 {
 	return v->dirfd;
+}
+
+int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st)
+{
+	lfs_topic **ts;
+	size_t n;
+	int rc = snapshot_topics(v, &ts, &n);
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->topics = n;
+	for (size_t i = 0; i < n; i++) {
+		struct lfs_topic_stat tst;
+		lfs_topic_stat(ts[i], &tst);
+		st->bytes += tst.bytes;
+		lfs_topic_put(ts[i]);
+	}
+	free(ts);
+	return 0;
 }
 
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)

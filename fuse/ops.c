@@ -161,7 +161,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_nlink = 2;
 		set_times(st, sb->ctime_ns);
 		return 0;
-	case NODE_TOPIC:
+	case NODE_TOPIC: {
+		/* du counts each byte once (docs/DESIGN.md, "Sizes"). */
+		struct lfs_topic_blocks b;
+		int rc = lfs_topic_blocks(n->topic, &b);
+		if (rc < 0)
+			return rc;
+		st->st_blocks = (blkcnt_t)b.topic;
 		lfs_topic_get_meta(n->topic, &m);
 		lfs_topic_stat(n->topic, &ts);
 		st->st_mode = S_IFDIR | (m.mode & 07777);
@@ -170,8 +176,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_nlink = 2;
 		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
 		return 0;
+	}
 	case NODE_TAIL:
 	case NODE_AT: {
+		struct lfs_topic_blocks b;
+		int rc = lfs_topic_blocks(n->topic, &b);
+		if (rc < 0)
+			return rc;
 		lfs_topic_get_meta(n->topic, &m);
 		lfs_topic_stat(n->topic, &ts);
 		uint64_t size = ts.bytes;
@@ -193,7 +204,7 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_gid = m.gid;
 		st->st_nlink = 1;
 		st->st_size = (off_t)size;
-		st->st_blocks = (blkcnt_t)((size + 511) / 512);
+		st->st_blocks = (blkcnt_t)b.active;
 		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
 		return 0;
 	}
@@ -231,7 +242,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_uid = m.uid;
 		st->st_gid = m.gid;
 		st->st_size = (off_t)ss.bytes;
-		st->st_blocks = (blkcnt_t)((ss.bytes + 511) / 512);
+		if (st->st_nlink) {
+			uint64_t blocks;
+			int rc = lfs_segment_blocks(n->topic, n->base, &blocks);
+			if (rc < 0)
+				return rc;
+			st->st_blocks = (blkcnt_t)blocks;
+		}
 		set_times(st, ss.last_timestamp);
 		*timeout = SEALED_TIMEOUT;
 		return 0;
@@ -387,10 +404,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	int rc = node_stat(daemon_of(req), n, fi ? fh_of(fi) : NULL, &st, &timeout);
 	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT || n->kind == NODE_CURSOR) &&
-	    caller_view_size(req, n, &size)) {
-		st.st_size = (off_t)size;
-		st.st_blocks = (blkcnt_t)((size + 511) / 512);
-	}
+	    caller_view_size(req, n, &size))
+		st.st_size = (off_t)size; /* st_blocks stays the disk's (node_stat) */
 	nodes_put(n);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);

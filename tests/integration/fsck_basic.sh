@@ -14,6 +14,12 @@ expect_rc 0 "--help exits 0" "$FSCK" --help
 out_has "--help shows the synopsis" 'fsck.logfs \[-n | -y | -p\] \[-f\] \[-v\] \[-C\] VOLUME'
 expect_rc 0 "--version exits 0" "$FSCK" --version
 out_has "--version shows the version" '^fsck.logfs (logfs) [0-9]'
+expect_rc 0 "-V exits 0" "$FSCK" -V
+out_has "-V shows the version" '^fsck.logfs (logfs) [0-9]'
+expect_rc 0 "-h exits 0" "$FSCK" -h
+out_has "-h shows the synopsis after 'Usage:'" '^Usage: fsck.logfs \[-n | -y | -p\]'
+expect_rc 16 "--help=x: usage error (exit 16)" "$FSCK" --help=x
+out_has "--help=x: says it takes no argument" "^fsck.logfs: option '--help' doesn't allow an argument"
 expect_rc 16 "no volume: usage error" "$FSCK"
 out_has "usage errors are reported as 'fsck.logfs: ...'" '^fsck.logfs: no volume given'
 expect_rc 16 "two volumes: usage error" "$FSCK" "$V" "$V"

@@ -8,6 +8,12 @@ expect_rc 0 "--help exits 0" "$MKFS" --help
 out_has "--help shows the synopsis" 'mkfs.logfs \[-L LABEL\] \[-U UUID\] \[-s SEGMENT_SIZE\] \[-F\] \[-q\] VOLUME'
 expect_rc 0 "--version exits 0" "$MKFS" --version
 out_has "--version shows the version" '^mkfs.logfs (logfs) [0-9]'
+expect_rc 0 "-V exits 0" "$MKFS" -V
+out_has "-V shows the version" '^mkfs.logfs (logfs) [0-9]'
+expect_rc 0 "-h exits 0" "$MKFS" -h
+out_has "-h shows the synopsis after 'Usage:'" '^Usage: mkfs.logfs \[-L LABEL\]'
+expect_rc 1 "--version=x: exit 1" "$MKFS" --version=x
+out_has "--version=x: says it takes no argument" "^mkfs.logfs: option '--version' doesn't allow an argument"
 
 # --- usage errors: exit 1 (as mke2fs), nothing created ---
 expect_rc 1 "no volume: exit 1" "$MKFS"

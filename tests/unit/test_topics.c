@@ -606,6 +606,42 @@ static void test_readonly_volume(void **state)
 	f->v = tu_open(f->vol);
 }
 
+/* setfattr -x: a topic's own setting dropped, the default again, persisted;
+ * framing only while the topic is empty. And the volume's figures. */
+static void test_topic_unset(void **state)
+{
+	(void)state;
+	char *vol = tu_mkvol(8192);
+	lfs_volume *v = tu_open(vol);
+	lfs_topic *t = tu_topic(v, "a");
+	struct lfs_settings st;
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 4096);
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_SEGMENT_SIZE), 0);
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_SYNC), 0); /* not set: no change */
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_FRAMING), 0); /* empty topic */
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 8192);
+	assert_int_equal(st.framing, LFS_FRAMING_LINE);
+	tu_append_str(t, "x\n");
+	tu_set(t, LFS_SET_MAX_RECORD, "100");
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_FRAMING), -EINVAL); /* has a record */
+	struct lfs_volume_stat vs;
+	assert_int_equal(lfs_volume_stat(v, &vs), 0);
+	assert_int_equal(vs.topics, 1);
+	assert_int_equal(vs.bytes, 2);
+	/* Persisted: after a reopen the default still applies, the rest stays. */
+	tu_reopen(vol, &v, &t);
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 8192);
+	assert_int_equal(st.max_record, 100);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	tu_rmvol(vol);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -622,6 +658,7 @@ int main(void)
 		T(test_meta_mirror),
 		T(test_damaged_conf),
 		T(test_readonly_volume),
+		cmocka_unit_test(test_topic_unset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
