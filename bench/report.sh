@@ -308,7 +308,29 @@ esac
   already, read anew). Every read through the mount is followed at once by
   a read of the data file itself (`ext4_after_...`), and the goals are the
   medians of these pairs' ratios (`ratio_...`): on this shared machine a
-  burst of load then falls on both alike.
+  burst of load then falls on both alike. The 1G rows: `grep -c ERROR` over
+  the 16 sealed 64 MiB segments of a 1 GiB log (`TOPIC/*.log`), and 8
+  `reader` processes each reading one of 8 different segments, through a
+  fresh `passthrough=on` mount (first: each segment's checksum pass at its
+  first open included) and again, each followed at once by the same on the
+  data files; all of them cached.
+- **cursors**: `bench/cursor.sh`: `bench/cursor -t` reads 256 MiB of 100 B
+  records through a new cursor and through the same `@N` view (medians of
+  3); `bench/cursor -c` times close(2) of a cursor that read (its commit)
+  and of `@N`, next to one pwrite + fdatasync of a file on the backing
+  filesystem (medians of 200); mount time (`mountwait`) of a volume of 10
+  topics with 1000 cursors each against a copy of it without cursors,
+  mounted in alternation after a sync, and the daemon's CPU time until its
+  mount answered (`/proc/PID/task/*/schedstat`).
+- **mirror**: `bench/mirror.sh`: three nats-server processes on loopback
+  (one JetStream cluster, R3 streams). `mirror_pub` publishes N 100 B
+  messages with the mirror's headers asynchronously (window 1024); the
+  mirror then catches up on N records appended before it was set; the
+  latency is the time from an append's return until `user.logfs.mirror_lag`
+  reads 0 (2000 appends); producers append 100 B lines one write(2) each for
+  3 s with the mirror on and off in alternation (an on round starts with the
+  mirror caught up and ends when it has caught up again), with the CPU
+  time of the daemon and of the three servers per record from `/proc`.
 - **retention**: `core_bench retention`: setting `retention_bytes` so that all
   but ~10 of 1000 sealed segments go, through the core.
 TXT
