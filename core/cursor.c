@@ -14,7 +14,12 @@
  * flush (close(2)), at close, and from the volume's ticker at least every
  * second while the handle stays open.
  *
- * Locks: store->mu protects the records, the file and each record's
+ * A mount reads no store: a topic's store is read and checked by the first
+ * operation on its cursors (lfs_cursor_lock_store), against the log as it
+ * was when the topic was loaded, so a mount's time does not grow with the
+ * number of cursors and the check finds what a check at mount would have.
+ *
+ * Locks: store->mu protects the loading, the records, the file and each record's
  * reading-handle pointer; a handle's mu protects its reader and its
  * consumed count (taken under store->mu by commits, alone by reads).
  */

@@ -310,8 +310,10 @@ void lfs_cursor_found_to_slot(const struct lfs_cursor_found *c, struct lfs_curso
 int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
 			   lfs_problem_fn fn, void *ctx, struct lfs_cursor_found **out,
 			   size_t *count, bool *repaired);
-/* At topic load: runs the check (repairing unless read-only) and builds the
- * topic's cursors; logs problems. */
+/* At topic load: sets up an empty store that remembers the log's first and
+ * next offsets; the first operation on the topic's cursors runs the check
+ * (repairing unless read-only, logging problems) against them and builds
+ * the cursors (lfs_cursor_lock_store). */
 int lfs_cursors_load(lfs_topic *t);
 void lfs_cursors_free(lfs_topic *t);
 /* Background commit of open reading handles (close mode). */
