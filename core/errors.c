@@ -82,7 +82,7 @@ void lfs_volume_error(lfs_volume *v, const char *fmt, ...)
 	lfs_log(v, LFS_LOG_ERR, "%s", msg);
 
 	uint64_t now = lfs_volume_now(v);
-	pthread_mutex_lock(&v->errors_mu);
+	lfs_mutex_lock(&v->errors_mu);
 	struct lfs_errors *e = &v->errors;
 	if (e->count == 0) {
 		e->first_ns = now;
@@ -103,7 +103,7 @@ void lfs_volume_error(lfs_volume *v, const char *fmt, ...)
 			v->errors_written_ns = now ? now : 1;
 		}
 	}
-	pthread_mutex_unlock(&v->errors_mu);
+	lfs_mutex_unlock(&v->errors_mu);
 	if (wrote && rc < 0)
 		lfs_log(v, LFS_LOG_ERR, "volume %s: cannot record the error in the volume: %s", v->path,
 			strerror(-rc));
@@ -112,19 +112,19 @@ void lfs_volume_error(lfs_volume *v, const char *fmt, ...)
 int lfs_volume_errors_flush(lfs_volume *v)
 {
 	int rc = 0;
-	pthread_mutex_lock(&v->errors_mu);
+	lfs_mutex_lock(&v->errors_mu);
 	if (v->errors_pending && !v->readonly) {
 		rc = errors_write(v);
 		if (rc == 0)
 			v->errors_pending = false;
 	}
-	pthread_mutex_unlock(&v->errors_mu);
+	lfs_mutex_unlock(&v->errors_mu);
 	return rc;
 }
 
 void lfs_volume_errors(lfs_volume *v, struct lfs_errors *e)
 {
-	pthread_mutex_lock(&v->errors_mu);
+	lfs_mutex_lock(&v->errors_mu);
 	*e = v->errors;
-	pthread_mutex_unlock(&v->errors_mu);
+	lfs_mutex_unlock(&v->errors_mu);
 }

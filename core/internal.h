@@ -30,6 +30,9 @@
  *   volume->topics_lock (rw)  volume.c    the topic table (held briefly, no
  *                                         I/O and no other lock under it)
  *   volume->tick_mu           volume.c    the ticker's sleep and stop flag
+ *   volume->errors_mu         errors.c    the recorded errors and their file
+ *                                         (innermost: taken under any of the
+ *                                         above, nothing taken under it)
  *
  * A few pairs never nest and so have no order between them (conf_mu and
  * segs_lock; seal_mu is taken without append_mu held, append_mu under it).
@@ -188,7 +191,7 @@ struct lfs_volume {
 	/* Runtime errors recorded in the volume (errors.c), protected by
 	 * errors_mu: what the file says, whether a newer state is still
 	 * to be written, and when it was last written (0: not this mount). */
-	pthread_mutex_t errors_mu;
+	lfs_mutex errors_mu;
 	struct lfs_errors errors;
 	bool errors_pending;
 	uint64_t errors_written_ns;

@@ -470,7 +470,7 @@ static void volume_free(lfs_volume *v)
 	lfs_rwlock_destroy(&v->topics_lock);
 	lfs_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
-	pthread_mutex_destroy(&v->errors_mu);
+	lfs_mutex_destroy(&v->errors_mu);
 	free(v->path);
 	free(v);
 }
@@ -500,7 +500,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	lfs_rwlock_init(&v->topics_lock);
 	lfs_mutex_init(&v->tick_mu);
 	pthread_cond_init(&v->tick_cond, NULL);
-	pthread_mutex_init(&v->errors_mu, NULL);
+	lfs_mutex_init(&v->errors_mu);
 	if (!v->path) {
 		rc = -ENOMEM;
 		goto fail;
