@@ -24,6 +24,7 @@
  * consumed count (taken under store->mu by commits, alone by reads).
  */
 #include "cursorint.h"
+#include "bisect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,20 +37,24 @@
 
 /* ---- the store file ---- */
 
+struct name_key {
+	const struct lfs_cursor_store *st;
+	const char *name;
+};
+
+static bool name_before(uint64_t i, void *ctx)
+{
+	const struct name_key *k = ctx;
+	return strcmp(k->st->recs[i]->c.name, k->name) < 0;
+}
+
 ssize_t lfs_cursor_find(struct lfs_cursor_store *st, const char *name)
 {
-	size_t lo = 0, hi = st->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(st->recs[mid]->c.name, name);
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -(ssize_t)lo - 1;
+	struct name_key k = {st, name};
+	size_t i = lfs_bisect(0, st->n, name_before, &k);
+	if (i < st->n && strcmp(st->recs[i]->c.name, name) == 0)
+		return (ssize_t)i;
+	return -(ssize_t)i - 1;
 }
 
 static int ensure_file(lfs_topic *t)

@@ -3,6 +3,7 @@
  * under segs_lock, and the lookups over it.
  */
 #include "internal.h"
+#include "bisect.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -70,18 +71,29 @@ int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
 	return 0;
 }
 
+struct base_key {
+	lfs_segment *const *segs;
+	uint64_t key;
+};
+
+static bool base_before(uint64_t i, void *ctx)
+{
+	const struct base_key *k = ctx;
+	return k->segs[i]->base < k->key;
+}
+
+static bool stream_pos_at_or_before(uint64_t i, void *ctx)
+{
+	const struct base_key *k = ctx;
+	return k->segs[i]->stream_pos <= k->key;
+}
+
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
 {
 	int rc = -ENOENT;
 	lfs_rwlock_rdlock(&t->segs_lock);
-	size_t lo = 0, hi = t->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->segs[mid]->base < base)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	struct base_key k = {t->segs, base};
+	size_t lo = lfs_bisect(0, t->nsegs, base_before, &k);
 	if (lo < t->nsegs && t->segs[lo]->base == base && atomic_load(&t->segs[lo]->sealed)) {
 		lfs_segment_ref(t->segs[lo]);
 		*out = t->segs[lo];
@@ -95,15 +107,9 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
 {
 	lfs_segment *s = NULL;
 	lfs_rwlock_rdlock(&t->segs_lock);
-	size_t lo = 0, hi = t->nsegs;
 	/* Last segment whose stream_pos <= pos. */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->segs[mid]->stream_pos <= pos)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	struct base_key k = {t->segs, pos};
+	size_t lo = lfs_bisect_last(t->nsegs, stream_pos_at_or_before, &k);
 	if (t->nsegs && t->segs[lo]->stream_pos <= pos) {
 		s = t->segs[lo];
 		lfs_segment_ref(s);

@@ -4,6 +4,7 @@
  * index, and reads guarded against a file cut under its mapping (SIGBUS).
  */
 #include "internal.h"
+#include "bisect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,36 +306,41 @@ int lfs_segment_map_idx(lfs_segment *s)
 }
 
 
+struct entry_key {
+	lfs_segment *s;
+	uint64_t key;
+};
+
+static bool offset_at_or_before(uint64_t i, void *ctx)
+{
+	struct entry_key *k = ctx;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(k->s, i, &e);
+	return e.offset <= k->key;
+}
+
+static bool time_before(uint64_t i, void *ctx)
+{
+	struct entry_key *k = ctx;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(k->s, i, &e);
+	return e.ts < k->key;
+}
+
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset)
 {
-	uint64_t lo = 0, hi = atomic_load_explicit(&s->nentries, memory_order_acquire);
 	/* Last entry whose first offset is <= offset. */
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		struct lfs_idx_entry e;
-		lfs_segment_read_entry(s, mid, &e);
-		if (e.offset <= offset)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	struct entry_key k = {s, offset};
+	return lfs_bisect_last(atomic_load_explicit(&s->nentries, memory_order_acquire),
+			       offset_at_or_before, &k);
 }
 
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts)
 {
-	uint64_t lo = 0, hi = atomic_load_explicit(&s->nentries, memory_order_acquire);
 	/* First entry with timestamp >= ts; timestamps never decrease. */
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		struct lfs_idx_entry e;
-		lfs_segment_read_entry(s, mid, &e);
-		if (e.ts < ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	struct entry_key k = {s, ts};
+	return lfs_bisect(0, atomic_load_explicit(&s->nentries, memory_order_acquire), time_before,
+			  &k);
 }
 
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st)
@@ -444,6 +450,23 @@ static void *verify_run(void *arg)
 	return NULL;
 }
 
+struct pos_key {
+	const unsigned char *idx;
+	uint64_t at;
+	bool bad; /* an entry on the way did not decode */
+};
+
+static bool pos_before(uint64_t i, void *ctx)
+{
+	struct pos_key *k = ctx;
+	struct lfs_idx_entry e;
+	if (lfs_idx_entry_decode(k->idx + i * LFS_IDX_ENTRY_SIZE, &e) < 0) {
+		k->bad = true;
+		return false;
+	}
+	return e.pos < k->at;
+}
+
 /* The first batch of [lo, hi) that starts at or after byte `at`, by
  * bisection (positions grow with the index); false when an entry on the
  * way does not decode (the caller then checks in one run, which reports
@@ -451,18 +474,9 @@ static void *verify_run(void *arg)
 static bool batch_at(const unsigned char *idx, uint64_t lo, uint64_t hi, uint64_t at,
 		     uint64_t *out)
 {
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		struct lfs_idx_entry e;
-		if (lfs_idx_entry_decode(idx + mid * LFS_IDX_ENTRY_SIZE, &e) < 0)
-			return false;
-		if (e.pos < at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*out = lo;
-	return true;
+	struct pos_key k = {idx, at, false};
+	*out = lfs_bisect(lo, hi, pos_before, &k);
+	return !k.bad;
 }
 
 /* Checks the batches from verify_next on through fd (under s->mu), like

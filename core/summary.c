@@ -19,6 +19,7 @@
  * Layout: docs/FORMAT.md, "summary".
  */
 #include "internal.h"
+#include "bisect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,20 +250,25 @@ const struct lfs_sum_topic *lfs_summary_topics(const struct lfs_summary *s, size
 	return s->topics;
 }
 
+struct name_key {
+	const struct lfs_sum_topic *topics;
+	const char *name;
+};
+
+static bool name_before(uint64_t i, void *ctx)
+{
+	const struct name_key *k = ctx;
+	return strcmp(k->topics[i].name, k->name) < 0;
+}
+
 const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name)
 {
-	size_t lo = 0, hi = s ? s->ntopics : 0;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(s->topics[mid].name, name);
-		if (c == 0)
-			return &s->topics[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	size_t n = s ? s->ntopics : 0;
+	if (!n)
+		return NULL;
+	struct name_key k = {s->topics, name};
+	size_t i = lfs_bisect(0, n, name_before, &k);
+	return i < n && strcmp(s->topics[i].name, name) == 0 ? &s->topics[i] : NULL;
 }
 
 void lfs_summary_free(struct lfs_summary *s)
