@@ -140,15 +140,9 @@ static void log_repair(struct checker *ck, const struct lfs_problem *p)
 static void emit(struct checker *ck, const struct lfs_problem *p)
 {
 	if (ck->holding) {
-		if (ck->nheld == ck->capheld) {
-			size_t cap = ck->capheld ? ck->capheld * 2 : 16;
-			struct lfs_problem *v = realloc(ck->held, cap * sizeof(*v));
-			if (!v) {
-				ck->err = -ENOMEM;
-				return;
-			}
-			ck->held = v;
-			ck->capheld = cap;
+		if (lfs_array_reserve(&ck->held, ck->nheld, &ck->capheld, sizeof(*ck->held), 16) < 0) {
+			ck->err = -ENOMEM;
+			return;
 		}
 		ck->held[ck->nheld++] = *p;
 		return;
@@ -238,15 +232,9 @@ static int list_dir(int dirfd, struct dent **out, size_t *count)
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 64;
-			struct dent *nv = realloc(v, c * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = c;
+		if (lfs_array_reserve(&v, n, &cap, sizeof(*v), 64) < 0) {
+			rc = -ENOMEM;
+			break;
 		}
 		struct stat st;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -907,14 +895,9 @@ static int check_topic(struct checker *ck, const char *name)
 		if (k && tc.segs[k - 1].base == base)
 			k--;
 		if (k == tc.nsegs) {
-			if (tc.nsegs == cap) {
-				cap = cap ? cap * 2 : 64;
-				struct seg *nv = realloc(tc.segs, cap * sizeof(*nv));
-				if (!nv) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				tc.segs = nv;
+			if (lfs_array_reserve(&tc.segs, tc.nsegs, &cap, sizeof(*tc.segs), 64) < 0) {
+				rc = -ENOMEM;
+				goto out;
 			}
 			tc.segs[tc.nsegs++] = (struct seg){.base = base};
 		}

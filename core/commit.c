@@ -14,14 +14,9 @@
 int lfs_topic_queue_seal(lfs_topic *t, lfs_segment *s)
 {
 	LFS_ASSERT_HELD(&t->append_mu);
-	if (t->nunsealed == t->unsealed_cap) {
-		size_t cap = t->unsealed_cap ? t->unsealed_cap * 2 : 4;
-		lfs_segment **n = realloc(t->unsealed, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->unsealed = n;
-		t->unsealed_cap = cap;
-	}
+	if (lfs_array_reserve(&t->unsealed, t->nunsealed, &t->unsealed_cap, sizeof(*t->unsealed),
+			      4) < 0)
+		return -ENOMEM;
 	t->unsealed[t->nunsealed++] = s;
 	return 0;
 }

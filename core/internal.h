@@ -44,6 +44,7 @@
 #ifndef LFS_INTERNAL_H
 #define LFS_INTERNAL_H
 
+#include "array.h"
 #include "format.h"
 #include "lock.h"
 #include "logfs.h"
@@ -441,10 +442,6 @@ const char *lfs_refusal(int err);
 int lfs_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
 int lfs_read_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
 int lfs_fsync_dir(int dirfd);
-/* Makes room for one more element in a growable array of *n of *cap
- * elements of `size` bytes (doubling, `first` at the start): 0 or -ENOMEM,
- * the array untouched then. */
-int lfs_array_reserve(void *arrp, size_t n, size_t *cap, size_t size, size_t first);
 /* Frees a list of n names (lfs_volume_list_topics, lfs_cursor_list). */
 void lfs_names_free(char **names, size_t n);
 

@@ -57,7 +57,7 @@ struct scan {
 
 	/* The valid entries, possibly rebuilt. */
 	struct lfs_idx_entry *ents;
-	uint64_t n, cap;
+	size_t n, cap;
 	bool rewrite_from_set; /* entries from rewrite_from on must be written */
 	uint64_t rewrite_from;
 	bool changed;
@@ -101,14 +101,8 @@ static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, 
 
 static int push(struct scan *sc, const struct lfs_idx_entry *e)
 {
-	if (sc->n == sc->cap) {
-		uint64_t cap = sc->cap ? sc->cap * 2 : 1024;
-		struct lfs_idx_entry *v = realloc(sc->ents, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sc->ents = v;
-		sc->cap = cap;
-	}
+	if (lfs_array_reserve(&sc->ents, sc->n, &sc->cap, sizeof(*sc->ents), 1024) < 0)
+		return -ENOMEM;
 	sc->ents[sc->n++] = *e;
 	return 0;
 }

@@ -14,14 +14,8 @@
 int lfs_topic_segs_push(lfs_topic *t, lfs_segment *s)
 {
 	LFS_ASSERT_WRITE_HELD(&t->segs_lock);
-	if (t->nsegs == t->segs_cap) {
-		size_t cap = t->segs_cap ? t->segs_cap * 2 : 16;
-		lfs_segment **n = realloc(t->segs, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->segs = n;
-		t->segs_cap = cap;
-	}
+	if (lfs_array_reserve(&t->segs, t->nsegs, &t->segs_cap, sizeof(*t->segs), 16) < 0)
+		return -ENOMEM;
 	t->segs[t->nsegs++] = s;
 	return 0;
 }

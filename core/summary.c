@@ -70,16 +70,8 @@ void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e)
 /* Appends to a growing buffer. */
 static int put(unsigned char **buf, size_t *len, size_t *cap, const void *p, size_t n)
 {
-	if (*len + n > *cap) {
-		size_t c = *cap ? *cap : 4096;
-		while (c < *len + n)
-			c *= 2;
-		unsigned char *nb = realloc(*buf, c);
-		if (!nb)
-			return -ENOMEM;
-		*buf = nb;
-		*cap = c;
-	}
+	if (n > SIZE_MAX - *len || lfs_array_reserve_n(buf, *len + n, cap, 1, 4096) < 0)
+		return -ENOMEM;
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	return 0;

@@ -101,23 +101,6 @@ int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int lfs_array_reserve(void *arrp, size_t n, size_t *cap, size_t size, size_t first)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : first;
-	/* arrp points at a pointer of some object type: read and write it
-	 * by its bytes rather than through a void ** (aliasing rules). */
-	void *old;
-	memcpy(&old, arrp, sizeof(old));
-	void *v = realloc(old, c * size);
-	if (!v)
-		return -ENOMEM;
-	memcpy(arrp, &v, sizeof(v));
-	*cap = c;
-	return 0;
-}
-
 void lfs_names_free(char **names, size_t n)
 {
 	for (size_t i = 0; names && i < n; i++)
