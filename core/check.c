@@ -54,10 +54,6 @@
 
 #define LOST_FOUND LFS_LOST_FOUND
 #define FSCK_LOG "fsck.log"
-/* Where the superblock file keeps its backup copy: LFS_SB_BACKUP in
- * volume.c, which does not export it. */
-#define SB_BACKUP_OFF 512
-#define CONF_MAX 4096
 
 struct dent {
 	char *name;
@@ -360,21 +356,17 @@ static int check_superblock(struct checker *ck)
 		return 0;
 	}
 	/* The primary is good: check the backup as well. */
-	unsigned char buf[2 * SB_BACKUP_OFF];
+	unsigned char buf[2 * LFS_SB_BACKUP];
 	size_t len;
-	struct lfs_sb_info b;
 	rc = lfs_read_file(ck->dirfd, LFS_SB_FILE, buf, sizeof(buf), &len);
 	if (rc < 0)
 		return rc;
-	if (len >= SB_BACKUP_OFF + LFS_SB_SIZE && lfs_sb_decode(buf + SB_BACKUP_OFF, &b) == 0 &&
-	    memcmp(buf, buf + SB_BACKUP_OFF, LFS_SB_SIZE) == 0)
+	if (lfs_sb_file_backup_same(buf, len))
 		return 0;
 	bool repaired = false;
 	if (ck->repair) {
-		unsigned char out[SB_BACKUP_OFF + LFS_SB_SIZE];
-		memset(out, 0, sizeof(out));
-		memcpy(out, buf, LFS_SB_SIZE); /* the verified primary, byte for byte */
-		memcpy(out + SB_BACKUP_OFF, buf, LFS_SB_SIZE);
+		unsigned char out[LFS_SB_FILE_SIZE];
+		lfs_sb_file_encode(buf, out); /* the verified primary, byte for byte */
 		rc = lfs_write_file_atomic(ck->dirfd, LFS_SB_FILE, out, sizeof(out));
 		if (rc < 0)
 			return rc;
@@ -392,54 +384,13 @@ static int check_superblock(struct checker *ck)
 static void conf_salvage(int tfd, struct lfs_topic_meta *meta, struct lfs_settings *own,
 			 uint32_t *mask, unsigned *kept)
 {
-	char buf[CONF_MAX + 1];
+	char buf[LFS_CONF_MAX + 1];
 	size_t len;
-	unsigned have = 0;
 
 	*kept = 0;
-	if (lfs_read_file(tfd, LFS_TOPIC_CONF, buf, CONF_MAX, &len) < 0)
+	if (lfs_read_file(tfd, LFS_TOPIC_CONF, buf, LFS_CONF_MAX, &len) < 0)
 		return;
-	buf[len] = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '='), *end;
-		if (!eq || eq == line || !eq[1])
-			continue;
-		*eq = 0;
-		const char *val = eq + 1;
-		unsigned long v;
-		errno = 0;
-		if (!strcmp(line, "mode") && !(have & 1)) {
-			v = strtoul(val, &end, 8);
-			if (*end || errno || v > 07777)
-				continue;
-			meta->mode = (uint32_t)v;
-			have |= 1;
-		} else if (!strcmp(line, "uid") && !(have & 2)) {
-			v = strtoul(val, &end, 10);
-			if (*end || errno || v > UINT32_MAX)
-				continue;
-			meta->uid = (uint32_t)v;
-			have |= 2;
-		} else if (!strcmp(line, "gid") && !(have & 4)) {
-			v = strtoul(val, &end, 10);
-			if (*end || errno || v > UINT32_MAX)
-				continue;
-			meta->gid = (uint32_t)v;
-			have |= 4;
-		} else if (!strcmp(line, "mirror") && !(have & 8)) {
-			if (lfs_mirror_name_check(val) < 0)
-				continue;
-			snprintf(meta->mirror, sizeof(meta->mirror), "%s", val);
-			have |= 8;
-		} else {
-			int id = lfs_setting_lookup(line);
-			if (id < 0 || (*mask & (1u << id)) || lfs_setting_parse(own, id, val) < 0)
-				continue;
-			*mask |= 1u << id;
-		}
-		(*kept)++;
-	}
+	*kept = lfs_conf_salvage(buf, len, meta, own, mask);
 }
 
 /* Checks topic.conf; *framing gets the framing it sets (0 if none). */

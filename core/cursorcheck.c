@@ -87,27 +87,25 @@ static int decode_pairs(const unsigned char *buf, uint64_t npairs, uint64_t firs
 	int rc = 0;
 	for (uint64_t k = 0; k < npairs && rc == 0; k++) {
 		uint64_t i = first + k;
-		const unsigned char *p = buf + k * LFS_CURSOR_PAIR_SIZE;
-		struct lfs_cursor_slot s[2];
-		int r0 = lfs_cursor_slot_decode(p, &s[0]);
-		int r1 = lfs_cursor_slot_decode(p + LFS_CURSOR_SLOT_SIZE, &s[1]);
-		if (r0 == -ENOENT && r1 == -ENOENT)
+		struct lfs_cursor_slot best;
+		bool one_damaged;
+		int r = lfs_cursor_pair_decode(buf + k * LFS_CURSOR_PAIR_SIZE, &best, &one_damaged);
+		if (r == -ENOENT)
 			continue;
-		int best = r0 == 0 && (r1 != 0 || s[0].seq > s[1].seq) ? 0 : r1 == 0 ? 1 : -1;
-		if (best < 0) {
+		if (r < 0) {
 			rc = pend(pp, topic, "cursor store: entry %llu (byte %llu) is damaged: no cursor "
 				  "recoverable from it",
 				  (unsigned long long)i, (unsigned long long)(i * LFS_CURSOR_PAIR_SIZE));
 			continue;
 		}
-		if (r0 == -EUCLEAN || r1 == -EUCLEAN)
+		if (one_damaged)
 			rc = pend(pp, topic, "cursor %s: one of its two copies is damaged, the other "
 				  "(position %llu) is used",
-				  s[best].name, (unsigned long long)s[best].offset);
+				  best.name, (unsigned long long)best.offset);
 		if (rc == 0 && lfs_array_reserve(&fl->v, fl->n, &fl->cap, sizeof(*fl->v), 64) < 0)
 			return -ENOMEM;
 		if (rc == 0) {
-			const struct lfs_cursor_slot *b = &s[best];
+			const struct lfs_cursor_slot *b = &best;
 			char *name = strdup(b->name);
 			if (!name)
 				return -ENOMEM;
@@ -164,8 +162,7 @@ static int rewrite_store(int tfd, struct found_list *fl)
 	for (size_t i = 0; i < fl->n; i++) {
 		struct lfs_cursor_slot slot;
 		lfs_cursor_found_to_slot(&fl->v[i], &slot);
-		lfs_cursor_slot_encode(&slot, buf + i * LFS_CURSOR_PAIR_SIZE +
-						      (slot.seq & 1) * LFS_CURSOR_SLOT_SIZE);
+		lfs_cursor_slot_encode(&slot, buf + lfs_cursor_slot_pos(i, slot.seq));
 		fl->v[i].pair = i;
 	}
 	int rc = lfs_write_file_atomic(tfd, LFS_CURSOR_FILE, buf, len);

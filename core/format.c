@@ -1,7 +1,9 @@
 #include "format.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Superblock layout (256 bytes):
@@ -52,6 +54,33 @@ int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb)
 	sb->defaults.sync_ms = lfs_get32(in + 148);
 	sb->defaults.framing = lfs_get32(in + 152);
 	return 0;
+}
+
+void lfs_sb_file_encode(const unsigned char primary[LFS_SB_SIZE], unsigned char out[LFS_SB_FILE_SIZE])
+{
+	memset(out, 0, LFS_SB_FILE_SIZE);
+	memcpy(out, primary, LFS_SB_SIZE);
+	memcpy(out + LFS_SB_BACKUP, primary, LFS_SB_SIZE);
+}
+
+int lfs_sb_file_decode(const unsigned char *in, size_t len, struct lfs_sb_info *sb,
+		       bool *primary_ok)
+{
+	int r1 = len >= LFS_SB_SIZE ? lfs_sb_decode(in, sb) : -EUCLEAN;
+	if (primary_ok)
+		*primary_ok = r1 == 0;
+	if (r1 == 0 || r1 == -EPROTONOSUPPORT)
+		return r1;
+	if (len < LFS_SB_FILE_SIZE)
+		return -EUCLEAN;
+	return lfs_sb_decode(in + LFS_SB_BACKUP, sb);
+}
+
+bool lfs_sb_file_backup_same(const unsigned char *in, size_t len)
+{
+	struct lfs_sb_info b;
+	return len >= LFS_SB_FILE_SIZE && lfs_sb_decode(in + LFS_SB_BACKUP, &b) == 0 &&
+	       memcmp(in, in + LFS_SB_BACKUP, LFS_SB_SIZE) == 0;
 }
 
 /* State: magic[8], state u32, crc32c(0..11) */
@@ -171,6 +200,19 @@ int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_
 	return 0;
 }
 
+uint64_t lfs_lost_page_find(const unsigned char *data, uint64_t size, uint64_t from)
+{
+	uint64_t p = lfs_lost_page_of(from);
+	if (p < from)
+		p += LFS_LOST_PAGE;
+	for (; p <= size && size - p >= LFS_LOST_PAGE; p += LFS_LOST_PAGE) {
+		const unsigned char *q = data + p;
+		if (q[0] == 0 && memcmp(q, q + 1, LFS_LOST_PAGE - 1) == 0)
+			return p;
+	}
+	return size;
+}
+
 void lfs_seg_name(uint64_t base, const char *ext, char out[32])
 {
 	snprintf(out, 32, "%020llu.%s", (unsigned long long)base, ext);
@@ -242,5 +284,153 @@ int lfs_cursor_slot_decode(const unsigned char in[LFS_CURSOR_SLOT_SIZE], struct 
 	s->committed_at = lfs_get64(in + 24);
 	s->skipped = lfs_get64(in + 32);
 	s->flags = flags;
+	return 0;
+}
+
+/* topic.conf keys other than the settings': their bits in a "seen" mask
+ * follow the settings' ids. */
+enum { CONF_MODE = LFS_SET_COUNT, CONF_UID, CONF_GID, CONF_MIRROR };
+
+static int conf_uint(const char *val, int base, unsigned long max, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(val, &end, base);
+	if (*end || errno || v > max)
+		return -EUCLEAN;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* The grammar of one line, "key=value" (modified: the '=' is cut): applies
+ * it to meta, or to own and *mask for a setting. 0; -EEXIST when its key is
+ * in *seen (nothing applied); -EUCLEAN when it does not parse. *seen gets
+ * the key. */
+static int conf_line(char *line, struct lfs_topic_meta *meta, struct lfs_settings *own,
+		     uint32_t *mask, uint32_t *seen)
+{
+	char *eq = strchr(line, '=');
+	if (!eq || eq == line || !eq[1])
+		return -EUCLEAN;
+	*eq = 0;
+	const char *val = eq + 1;
+	int key = !strcmp(line, "mode")	  ? CONF_MODE
+		  : !strcmp(line, "uid")	  ? CONF_UID
+		  : !strcmp(line, "gid")	  ? CONF_GID
+		  : !strcmp(line, "mirror") ? CONF_MIRROR
+					    : lfs_setting_lookup(line);
+	if (key < 0)
+		return -EUCLEAN;
+	if (*seen & (1u << key))
+		return -EEXIST;
+	int rc = 0;
+	struct lfs_settings s = *own;
+	switch (key) {
+	case CONF_MODE:
+		rc = conf_uint(val, 8, 07777, &meta->mode);
+		break;
+	case CONF_UID:
+		rc = conf_uint(val, 10, UINT32_MAX, &meta->uid);
+		break;
+	case CONF_GID:
+		rc = conf_uint(val, 10, UINT32_MAX, &meta->gid);
+		break;
+	case CONF_MIRROR:
+		if (lfs_mirror_name_check(val) < 0)
+			return -EUCLEAN;
+		snprintf(meta->mirror, sizeof(meta->mirror), "%s", val);
+		break;
+	default:
+		/* Into a copy: a value refused leaves own as it was. */
+		if (lfs_setting_parse(&s, (enum lfs_setting_id)key, val) < 0)
+			return -EUCLEAN;
+		*own = s;
+		*mask |= 1u << key;
+	}
+	if (rc == 0)
+		*seen |= 1u << key;
+	return rc;
+}
+
+int lfs_conf_encode(const struct lfs_topic_meta *meta, const struct lfs_settings *own,
+		    uint32_t mask, char out[LFS_CONF_MAX])
+{
+	char val[64];
+	size_t n = 0, cap = LFS_CONF_MAX;
+	int w;
+
+	if (lfs_mirror_name_check(meta->mirror) < 0)
+		return -EINVAL;
+	w = snprintf(out, cap, "mode=%o\nuid=%u\ngid=%u\n", meta->mode & 07777, meta->uid,
+		     meta->gid);
+	n += (size_t)w;
+	if (meta->mirror[0] && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "mirror=%s\n", meta->mirror);
+	for (int id = 0; id < LFS_SET_COUNT && n < cap; id++) {
+		if (!(mask & (1u << id)))
+			continue;
+		if (lfs_setting_format(own, (enum lfs_setting_id)id, val, sizeof(val)) < 0)
+			return -EINVAL;
+		n += (size_t)snprintf(out + n, cap - n, "%s=%s\n",
+				      lfs_setting_name((enum lfs_setting_id)id), val);
+	}
+	if (n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "crc=%08x\n", lfs_crc32c(0, out, n));
+	return n < cap ? (int)n : -EINVAL;
+}
+
+int lfs_conf_decode(char *buf, size_t len, struct lfs_topic_meta *meta, struct lfs_settings *own,
+		    uint32_t *mask)
+{
+	buf[len] = 0;
+	char *crcline = strstr(buf, "crc=");
+	if (!crcline || (crcline != buf && crcline[-1] != '\n'))
+		return -EUCLEAN;
+	char *end;
+	unsigned long crc = strtoul(crcline + 4, &end, 16);
+	if (end != crcline + 12 || *end != '\n' || end[1] != 0 ||
+	    crc != lfs_crc32c(0, buf, (size_t)(crcline - buf)))
+		return -EUCLEAN;
+	*crcline = 0;
+
+	memset(meta, 0, sizeof(*meta));
+	memset(own, 0, sizeof(*own));
+	*mask = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint32_t seen = 0; /* a key given twice: the later line holds */
+		if (conf_line(line, meta, own, mask, &seen) < 0)
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+unsigned lfs_conf_salvage(char *buf, size_t len, struct lfs_topic_meta *meta,
+			  struct lfs_settings *own, uint32_t *mask)
+{
+	uint32_t seen = 0;
+	unsigned kept = 0;
+	buf[len] = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (conf_line(line, meta, own, mask, &seen) == 0)
+			kept++;
+	return kept;
+}
+
+int lfs_cursor_pair_decode(const unsigned char in[LFS_CURSOR_PAIR_SIZE], struct lfs_cursor_slot *s,
+			   bool *one_damaged)
+{
+	struct lfs_cursor_slot v[2];
+	int r0 = lfs_cursor_slot_decode(in, &v[0]);
+	int r1 = lfs_cursor_slot_decode(in + LFS_CURSOR_SLOT_SIZE, &v[1]);
+	*one_damaged = false;
+	if (r0 == -ENOENT && r1 == -ENOENT)
+		return -ENOENT;
+	int best = r0 == 0 && (r1 != 0 || v[0].seq > v[1].seq) ? 0 : r1 == 0 ? 1 : -1;
+	if (best < 0)
+		return -EUCLEAN;
+	*one_damaged = r0 == -EUCLEAN || r1 == -EUCLEAN;
+	*s = v[best];
 	return 0;
 }

@@ -50,7 +50,23 @@
  * the data (their bytes are gone from it, kept in lost+found), len = 0. */
 #define LFS_ENTRY_LOST 3
 
-/* Segment file names: 20 decimal digits of the base offset. */
+/* The lost-page rule: in a segment not yet sealed, a whole aligned page of
+ * LFS_LOST_PAGE bytes of the data file that reads as zeros is a page a power
+ * cut lost, not records (log data does not hold an aligned 4 KiB of NUL
+ * bytes in practice). */
+#define LFS_LOST_PAGE 4096
+/* The start of the page holding byte pos. */
+static inline uint64_t lfs_lost_page_of(uint64_t pos)
+{
+	return pos / LFS_LOST_PAGE * LFS_LOST_PAGE;
+}
+/* The start of the first whole page of data (size bytes) at or after byte
+ * from (rounded up to a page) that reads as zeros, or size when none does. */
+uint64_t lfs_lost_page_find(const unsigned char *data, uint64_t size, uint64_t from);
+
+/* Segment file names: 20 decimal digits of the base offset, then ".log",
+ * ".idx" (".log.new", ".idx.new" while a repair rewrites them); a lost
+ * batch's bytes in lost+found are named for its first offset, ".lost". */
 #define LFS_SEG_NAME_LEN 24 /* "00000000000000000000.log" */
 
 struct lfs_idx_header {
@@ -123,6 +139,22 @@ void lfs_sb_encode(const struct lfs_sb_info *sb, unsigned char out[LFS_SB_SIZE])
 /* 0, -EUCLEAN (bad magic or checksum), -EPROTONOSUPPORT (newer version). */
 int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb);
 
+/* The superblock file holds two copies, at 0 and at LFS_SB_BACKUP, zeros
+ * between, so that fsck can restore a damaged primary. */
+#define LFS_SB_BACKUP 512
+#define LFS_SB_FILE_SIZE (LFS_SB_BACKUP + LFS_SB_SIZE)
+/* Both copies of the superblock encoded from primary, byte for byte. */
+void lfs_sb_file_encode(const unsigned char primary[LFS_SB_SIZE], unsigned char out[LFS_SB_FILE_SIZE]);
+/* The superblock from the len bytes of the file: the primary copy, or the
+ * backup when the primary is damaged. 0, -EUCLEAN (no good copy),
+ * -EPROTONOSUPPORT (the primary is of a newer version: the backup is not
+ * read then). *primary_ok, when given, tells whether the primary was good. */
+int lfs_sb_file_decode(const unsigned char *in, size_t len, struct lfs_sb_info *sb,
+		       bool *primary_ok);
+/* Whether the file's backup copy is good and equal to its primary, byte for
+ * byte. */
+bool lfs_sb_file_backup_same(const unsigned char *in, size_t len);
+
 void lfs_state_encode(uint32_t state, unsigned char out[LFS_STATE_SIZE]);
 /* Returns LFS_STATE_CLEAN/DIRTY, or 0 when unreadable. */
 uint32_t lfs_state_decode(const unsigned char *in, size_t len);
@@ -140,6 +172,27 @@ void lfs_idx_entry_fields(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs
 int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 
 
+/* topic.conf, text so that an operator can read it with cat: lines
+ * "key=value" (mode=OCTAL, uid=N, gid=N, mirror=NAME when set, then each
+ * setting the topic overrides, by its name and text form) closed by
+ * "crc=XXXXXXXX", eight hex digits of the CRC32C of the lines before it. A
+ * key is read only once (a file written twice over by hand: the later line
+ * holds when the checksum is right, the first one in a salvage). */
+#define LFS_CONF_MAX 4096
+/* Encodes into out: its length, or -EINVAL (a value that has no text form,
+ * a mirror name refused, or more than LFS_CONF_MAX bytes). */
+int lfs_conf_encode(const struct lfs_topic_meta *meta, const struct lfs_settings *own,
+		    uint32_t mask, char out[LFS_CONF_MAX]);
+/* Decodes the len bytes of buf (which has room for one more; the text is
+ * cut up): 0, or -EUCLEAN when the checksum or a line is wrong. meta, own
+ * and *mask are cleared first. */
+int lfs_conf_decode(char *buf, size_t len, struct lfs_topic_meta *meta, struct lfs_settings *own,
+		    uint32_t *mask);
+/* What can still be read of a damaged topic.conf (buf as above): every line
+ * the grammar accepts whose key no line before it gave, applied over what
+ * meta, own and *mask already hold. Returns the lines kept. */
+unsigned lfs_conf_salvage(char *buf, size_t len, struct lfs_topic_meta *meta,
+			  struct lfs_settings *own, uint32_t *mask);
 
 /* The cursor store of a topic: TOPIC_DIR/cursors, a sequence of 512-byte
  * pairs of 256-byte slots, one pair per cursor (all zero: free). A commit
@@ -166,5 +219,16 @@ void lfs_cursor_slot_encode(const struct lfs_cursor_slot *s,
  * flags). */
 int lfs_cursor_slot_decode(const unsigned char in[LFS_CURSOR_SLOT_SIZE],
 			   struct lfs_cursor_slot *s);
+/* Where a commit of sequence seq writes in the store: its slot of pair number
+ * pair (pair * LFS_CURSOR_PAIR_SIZE is where the pair starts). */
+static inline uint64_t lfs_cursor_slot_pos(uint64_t pair, uint64_t seq)
+{
+	return pair * LFS_CURSOR_PAIR_SIZE + (seq & 1) * LFS_CURSOR_SLOT_SIZE;
+}
+/* The cursor a pair holds: its valid slot of the higher seq. 0 (*one_damaged:
+ * the other slot is damaged, not free), -ENOENT free (both slots all zero),
+ * -EUCLEAN neither slot valid and not both free. */
+int lfs_cursor_pair_decode(const unsigned char in[LFS_CURSOR_PAIR_SIZE], struct lfs_cursor_slot *s,
+			   bool *one_damaged);
 
 #endif

@@ -169,16 +169,11 @@ static bool batch_verifies(struct scan *sc, uint32_t framing, const struct lfs_i
 	       sc->data[e->pos + e->len - 1] == '\n' && lines == e->count;
 }
 
-/* The first whole aligned 4 KiB page of the data file from `from` (a
- * multiple of 4096) on that reads as zeros, or the data's size: a page a
- * power cut lost. Log data does not hold an aligned 4 KiB of NUL bytes in
- * practice (see rebuild_lines). */
+/* The first page of the data file from `from` on that the lost-page rule
+ * (format.h) calls lost, or the data's size. */
 static uint64_t first_zero_page(const struct scan *sc, uint64_t from)
 {
-	for (uint64_t p = from; p + 4096 <= sc->data_size; p += 4096)
-		if (lfs_all_zero(sc->data + p, 4096))
-			return p;
-	return sc->data_size;
+	return lfs_lost_page_find(sc->data, sc->data_size, from);
 }
 
 /* Appends batches of complete lines from data position `pos` up to the
@@ -192,7 +187,7 @@ static int rebuild_lines(struct scan *sc, uint64_t pos, uint64_t ts, uint64_t *r
 	 * tells it from records, and the rebuild served the zeros, joined with
 	 * the lines around them, as records. Log data does not hold an aligned
 	 * 4 KiB of NUL bytes in practice: the rest is cut instead. */
-	uint64_t limit = first_zero_page(sc, (pos + 4095) / 4096 * 4096);
+	uint64_t limit = first_zero_page(sc, pos);
 	const char *last = limit > pos ? memrchr(d + pos, '\n', limit - pos) : NULL;
 	uint64_t end = last ? (uint64_t)(last - d) + 1 : pos;
 	*records = 0;
@@ -342,7 +337,7 @@ static void cut_at(struct scan *sc, enum lfs_problem_kind kind, uint64_t i, uint
 static bool valid_follows(struct scan *sc, uint32_t framing, uint64_t i, uint64_t nraw,
 			  const struct lfs_idx_entry *e)
 {
-	if (!sc->res->had_seal && first_zero_page(sc, e->pos / 4096 * 4096) < e->pos + e->len)
+	if (!sc->res->had_seal && first_zero_page(sc, lfs_lost_page_of(e->pos)) < e->pos + e->len)
 		return false;
 	if (i < sc->lost_ok_until)
 		return true;
@@ -485,7 +480,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 				    framing_agrees(sc, framing, want_pos, nx.pos - want_pos,
 						   nx.offset - want_off) &&
 				    (sc->res->had_seal ||
-				     first_zero_page(sc, want_pos / 4096 * 4096) >= nx.pos);
+				     first_zero_page(sc, lfs_lost_page_of(want_pos)) >= nx.pos);
 			if (mend) {
 				struct lfs_idx_entry r = {
 					.offset = want_off,
@@ -615,7 +610,7 @@ static int rewrite_without_lost(struct scan *sc, bool seal)
 		const struct lfs_idx_entry *e = &sc->ents[i];
 		if (e->type != LFS_ENTRY_LOST || e->len == 0)
 			continue;
-		snprintf(name, sizeof(name), "%020llu.lost", (unsigned long long)e->offset);
+		lfs_seg_name(e->offset, "lost", name);
 		rc = lfs_lost_found_save(sc->voldirfd, sc->topic, name, sc->data + e->pos, e->len);
 		if (rc < 0)
 			return rc;

@@ -460,6 +460,286 @@ static void test_put_get_helpers(void **state)
 	assert_int_equal(b[7], 0x88);
 }
 
+/* topic.conf: the exact text, a round trip, and the checksum line. */
+static void test_conf_encode_decode(void **state)
+{
+	(void)state;
+	struct lfs_topic_meta m = {.mode = 0750, .uid = 1000, .gid = 4294967295u};
+	snprintf(m.mirror, sizeof(m.mirror), "orders.mirror");
+	struct lfs_settings own;
+	memset(&own, 0, sizeof(own));
+	own.segment_size = 1 << 20;
+	own.framing = LFS_FRAMING_WRITE;
+	uint32_t mask = (1u << LFS_SET_SEGMENT_SIZE) | (1u << LFS_SET_FRAMING);
+	char buf[LFS_CONF_MAX + 1];
+	int n = lfs_conf_encode(&m, &own, mask, buf);
+	assert_true(n > 0);
+	const char *want_lines = "mode=750\nuid=1000\ngid=4294967295\nmirror=orders.mirror\n"
+				 "segment_size=1048576\nframing=write\n";
+	size_t wl = strlen(want_lines);
+	assert_true((size_t)n == wl + 13);
+	assert_memory_equal(buf, want_lines, wl);
+	char crc[16];
+	snprintf(crc, sizeof(crc), "crc=%08x\n", lfs_crc32c(0, want_lines, wl));
+	assert_memory_equal(buf + wl, crc, 13);
+
+	struct lfs_topic_meta m2;
+	struct lfs_settings own2;
+	uint32_t mask2;
+	char copy[LFS_CONF_MAX + 1];
+	memcpy(copy, buf, (size_t)n);
+	assert_int_equal(lfs_conf_decode(copy, (size_t)n, &m2, &own2, &mask2), 0);
+	assert_int_equal(m2.mode, 0750);
+	assert_int_equal(m2.uid, 1000);
+	assert_true(m2.gid == 4294967295u);
+	assert_string_equal(m2.mirror, "orders.mirror");
+	assert_int_equal(mask2, mask);
+	assert_true(own2.segment_size == 1 << 20);
+	assert_int_equal(own2.framing, LFS_FRAMING_WRITE);
+
+	/* No mirror, no settings: three lines and the checksum. */
+	memset(&m, 0, sizeof(m));
+	m.mode = 01777;
+	n = lfs_conf_encode(&m, &own, 0, buf);
+	assert_true(n == (int)strlen("mode=1777\nuid=0\ngid=0\ncrc=00000000\n"));
+	assert_memory_equal(buf, "mode=1777\nuid=0\ngid=0\ncrc=", 26);
+
+	/* A mirror name refused is not written. */
+	snprintf(m.mirror, sizeof(m.mirror), "has space");
+	assert_int_equal(lfs_conf_encode(&m, &own, 0, buf), -EINVAL);
+}
+
+/* Decoding refuses every single-bit flip (but a letter's case in the
+ * checksum), a text with no checksum line, one
+ * with bytes after it, and lines the grammar refuses even under a right
+ * checksum. */
+static void test_conf_decode_refuses(void **state)
+{
+	(void)state;
+	struct lfs_topic_meta m = {.mode = 0640, .uid = 7, .gid = 8};
+	struct lfs_settings own;
+	memset(&own, 0, sizeof(own));
+	own.max_record = 4096;
+	char buf[LFS_CONF_MAX + 1], copy[LFS_CONF_MAX + 1];
+	int n = lfs_conf_encode(&m, &own, 1u << LFS_SET_MAX_RECORD, buf);
+	assert_true(n > 0);
+	struct lfs_topic_meta m2;
+	struct lfs_settings own2;
+	uint32_t mask2;
+	for (int i = 0; i < n * 8; i++) {
+		/* The checksum's hex digits are read either case: a flip of
+		 * bit 5 of a letter there is the same checksum. */
+		if (i / 8 >= n - 9 && i / 8 < n - 1 && i % 8 == 5 && buf[i / 8] >= 'a')
+			continue;
+		memcpy(copy, buf, (size_t)n);
+		copy[i / 8] ^= (char)(1 << (i % 8));
+		assert_int_equal(lfs_conf_decode(copy, (size_t)n, &m2, &own2, &mask2), -EUCLEAN);
+	}
+	memcpy(copy, buf, (size_t)n);
+	assert_int_equal(lfs_conf_decode(copy, (size_t)n - 13, &m2, &own2, &mask2), -EUCLEAN);
+	memcpy(copy, buf, (size_t)n);
+	copy[n] = 'x';
+	assert_int_equal(lfs_conf_decode(copy, (size_t)n + 1, &m2, &own2, &mask2), -EUCLEAN);
+
+	/* Lines with a right checksum that do not parse. */
+	static const char *bad[] = {
+		"mode=999\n",		/* not octal */
+		"mode=17777\n",	/* past 07777 */
+		"uid=4294967296\n",	/* past 32 bits */
+		"gid=12x\n",		/* trailing junk */
+		"uid=\n",		/* empty */
+		"=5\n",		/* no key */
+		"nokey\n",		/* no '=' */
+		"colour=blue\n",	/* unknown key */
+		"segment_size=huge\n", /* a setting's value refused */
+		"mirror=a b\n",	/* a mirror name refused */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t l = strlen(bad[i]);
+		memcpy(copy, bad[i], l);
+		l += (size_t)snprintf(copy + l, sizeof(copy) - l, "crc=%08x\n", lfs_crc32c(0, bad[i], l));
+		assert_int_equal(lfs_conf_decode(copy, l, &m2, &own2, &mask2), -EUCLEAN);
+	}
+	/* A key given twice under a right checksum: the later line holds. */
+	const char *twice = "uid=5\nuid=6\n";
+	size_t l = strlen(twice);
+	memcpy(copy, twice, l);
+	l += (size_t)snprintf(copy + l, sizeof(copy) - l, "crc=%08x\n", lfs_crc32c(0, twice, l));
+	assert_int_equal(lfs_conf_decode(copy, l, &m2, &own2, &mask2), 0);
+	assert_int_equal(m2.uid, 6);
+}
+
+/* A salvage keeps every line that parses, the first of each key, over the
+ * defaults it is given. */
+static void test_conf_salvage(void **state)
+{
+	(void)state;
+	char buf[LFS_CONF_MAX + 1];
+	const char *text = "mode=640\nuid=oops\nuid=12\nuid=13\ngarbage\nsegment_size=2M\n"
+			   "segment_size=4M\nretention_ms=bad\nmirror=x y\ncrc=deadbeef\n";
+	size_t l = strlen(text);
+	memcpy(buf, text, l);
+	struct lfs_topic_meta m = {.mode = 0700, .uid = 1, .gid = 2};
+	struct lfs_settings own;
+	memset(&own, 0, sizeof(own));
+	own.retention_ms = 99;
+	uint32_t mask = 0;
+	assert_int_equal(lfs_conf_salvage(buf, l, &m, &own, &mask), 3);
+	assert_int_equal(m.mode, 0640);
+	assert_int_equal(m.uid, 12);
+	assert_int_equal(m.gid, 2);        /* the default given */
+	assert_string_equal(m.mirror, ""); /* refused */
+	assert_int_equal(mask, 1u << LFS_SET_SEGMENT_SIZE);
+	assert_true(own.segment_size == 2u << 20);
+	assert_true(own.retention_ms == 99); /* a refused value changes nothing */
+	/* Nothing readable: nothing kept. */
+	memcpy(buf, "\n\n==\n", 6);
+	assert_int_equal(lfs_conf_salvage(buf, 6, &m, &own, &mask), 0);
+}
+
+/* The superblock file: two copies at 0 and LFS_SB_BACKUP, zeros between;
+ * the backup serves when the primary is damaged, not when it is newer. */
+static void test_sb_file(void **state)
+{
+	(void)state;
+	struct lfs_sb_info a, b;
+	unsigned char one[LFS_SB_SIZE], f[LFS_SB_FILE_SIZE];
+	bool ok;
+	fill_sb(&a);
+	lfs_sb_encode(&a, one);
+	lfs_sb_file_encode(one, f);
+	assert_int_equal(LFS_SB_BACKUP, 512);
+	assert_int_equal(LFS_SB_FILE_SIZE, 768);
+	assert_memory_equal(f, one, LFS_SB_SIZE);
+	assert_true(zero_range(f, LFS_SB_SIZE, LFS_SB_BACKUP));
+	assert_memory_equal(f + LFS_SB_BACKUP, one, LFS_SB_SIZE);
+	assert_true(lfs_sb_file_backup_same(f, sizeof(f)));
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f), &b, &ok), 0);
+	assert_true(ok);
+	assert_memory_equal(b.uuid, a.uuid, 16);
+
+	/* Primary damaged: the backup, and *primary_ok false. */
+	f[40] ^= 1;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f), &b, &ok), 0);
+	assert_false(ok);
+	assert_string_equal(b.label, "backup-volume");
+	assert_false(lfs_sb_file_backup_same(f, sizeof(f))); /* the copies differ */
+	/* ... and the file cut before the backup's end: none. */
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f) - 1, &b, &ok), -EUCLEAN);
+	assert_int_equal(lfs_sb_file_decode(f, 100, &b, NULL), -EUCLEAN);
+	/* Both damaged. */
+	f[LFS_SB_BACKUP + 40] ^= 1;
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f), &b, &ok), -EUCLEAN);
+	/* Backup damaged alone: the primary, not the same. */
+	f[40] ^= 1;
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f), &b, &ok), 0);
+	assert_true(ok);
+	assert_false(lfs_sb_file_backup_same(f, sizeof(f)));
+	assert_false(lfs_sb_file_backup_same(f, LFS_SB_SIZE));
+	/* A newer primary is refused, the backup not read. */
+	a.version = LFS_FORMAT_VERSION + 1;
+	lfs_sb_encode(&a, one);
+	memcpy(f, one, LFS_SB_SIZE);
+	assert_int_equal(lfs_sb_file_decode(f, sizeof(f), &b, &ok), -EPROTONOSUPPORT);
+	assert_false(ok);
+}
+
+/* The lost-page rule: whole aligned 4 KiB pages of zeros, from a position
+ * rounded up to a page. */
+static void test_lost_page(void **state)
+{
+	(void)state;
+	size_t size = 5 * LFS_LOST_PAGE + 100;
+	unsigned char *d = malloc(size);
+	assert_non_null(d);
+	memset(d, 'x', size);
+	assert_int_equal(LFS_LOST_PAGE, 4096);
+	assert_true(lfs_lost_page_of(0) == 0);
+	assert_true(lfs_lost_page_of(4095) == 0);
+	assert_true(lfs_lost_page_of(4096) == 4096);
+	assert_true(lfs_lost_page_of(10000) == 8192);
+	assert_true(lfs_lost_page_find(d, size, 0) == size); /* none */
+	memset(d + 2 * LFS_LOST_PAGE, 0, LFS_LOST_PAGE);
+	assert_true(lfs_lost_page_find(d, size, 0) == 2 * LFS_LOST_PAGE);
+	assert_true(lfs_lost_page_find(d, size, 2 * LFS_LOST_PAGE) == 2 * LFS_LOST_PAGE);
+	/* From inside the page: the next page on. */
+	assert_true(lfs_lost_page_find(d, size, 2 * LFS_LOST_PAGE + 1) == size);
+	/* One non-zero byte, at either end: not lost. */
+	d[2 * LFS_LOST_PAGE + LFS_LOST_PAGE - 1] = 1;
+	assert_true(lfs_lost_page_find(d, size, 0) == size);
+	d[2 * LFS_LOST_PAGE + LFS_LOST_PAGE - 1] = 0;
+	d[2 * LFS_LOST_PAGE] = 1;
+	assert_true(lfs_lost_page_find(d, size, 0) == size);
+	/* Zeros not aligned, or a partial page at the end: not lost. */
+	memset(d + 2 * LFS_LOST_PAGE + LFS_LOST_PAGE / 2, 0, LFS_LOST_PAGE);
+	memset(d + 5 * LFS_LOST_PAGE, 0, 100);
+	assert_true(lfs_lost_page_find(d, size, 0) == size);
+	/* The last whole page. */
+	memset(d + 4 * LFS_LOST_PAGE, 0, LFS_LOST_PAGE);
+	assert_true(lfs_lost_page_find(d, size, 0) == 4 * LFS_LOST_PAGE);
+	assert_true(lfs_lost_page_find(d, 4 * LFS_LOST_PAGE, 0) == 4 * LFS_LOST_PAGE);
+	assert_true(lfs_lost_page_find(d, 0, 0) == 0);
+	free(d);
+}
+
+/* The cursor store: where a commit writes, and which slot of a pair is the
+ * cursor. */
+static void test_cursor_pair(void **state)
+{
+	(void)state;
+	assert_true(lfs_cursor_slot_pos(0, 1) == 256);
+	assert_true(lfs_cursor_slot_pos(0, 2) == 0);
+	assert_true(lfs_cursor_slot_pos(3, 7) == 3 * 512 + 256);
+	assert_true(lfs_cursor_slot_pos(3, 8) == 3 * 512);
+
+	unsigned char pair[LFS_CURSOR_PAIR_SIZE] = {0};
+	struct lfs_cursor_slot a = {.seq = 4, .offset = 40, .flags = 0}, b = a, got;
+	snprintf(a.name, sizeof(a.name), "reader");
+	b = a;
+	b.seq = 5;
+	b.offset = 50;
+	bool one_damaged = true;
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), -ENOENT);
+	/* One slot written: that one. */
+	lfs_cursor_slot_encode(&b, pair + lfs_cursor_slot_pos(0, b.seq));
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), 0);
+	assert_true(got.offset == 50);
+	assert_false(one_damaged);
+	/* Both: the higher seq. */
+	lfs_cursor_slot_encode(&a, pair + lfs_cursor_slot_pos(0, a.seq));
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), 0);
+	assert_true(got.seq == 5 && got.offset == 50);
+	a.seq = 6;
+	a.offset = 60;
+	lfs_cursor_slot_encode(&a, pair + lfs_cursor_slot_pos(0, a.seq));
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), 0);
+	assert_true(got.seq == 6 && got.offset == 60);
+	assert_false(one_damaged);
+	/* The newer one torn: the other, reported. */
+	pair[10] ^= 1;
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), 0);
+	assert_true(got.seq == 5 && got.offset == 50);
+	assert_true(one_damaged);
+	/* Both damaged; one damaged and the other free. */
+	pair[256 + 10] ^= 1;
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), -EUCLEAN);
+	memset(pair + 256, 0, 256);
+	assert_int_equal(lfs_cursor_pair_decode(pair, &got, &one_damaged), -EUCLEAN);
+}
+
+/* A lost batch's bytes in lost+found are named like a segment: ".lost". */
+static void test_lost_name(void **state)
+{
+	(void)state;
+	char name[32];
+	uint64_t base;
+	lfs_seg_name(339289, "lost", name);
+	assert_string_equal(name, "00000000000000339289.lost");
+	assert_int_equal(lfs_seg_name_parse(name, "lost", &base), 0);
+	assert_true(base == 339289);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +759,13 @@ int main(void)
 		cmocka_unit_test(test_sb_version_1_read),
 		cmocka_unit_test(test_seg_name),
 		cmocka_unit_test(test_put_get_helpers),
+		cmocka_unit_test(test_conf_encode_decode),
+		cmocka_unit_test(test_conf_decode_refuses),
+		cmocka_unit_test(test_conf_salvage),
+		cmocka_unit_test(test_sb_file),
+		cmocka_unit_test(test_lost_page),
+		cmocka_unit_test(test_cursor_pair),
+		cmocka_unit_test(test_lost_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
