@@ -263,7 +263,7 @@ static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 static void log_problem(void *ctx, const struct lfs_problem *p)
 {
 	lfs_topic *t = ctx;
-	lfs_log(t->vol, 1, "recovery: topic %s segment %llu: %s", t->name,
+	lfs_log(t->vol, LFS_LOG_WARNING, "recovery: topic %s segment %llu: %s", t->name,
 		(unsigned long long)p->segment, p->message);
 }
 
@@ -304,16 +304,17 @@ static int drop_segment(lfs_topic *t, const struct lfs_recover *rec, const struc
 		rep->bytes_cut += (uint64_t)st.st_size;
 	int rc = t->vol->readonly ? 0 : lfs_recover_apply(t->vol->dirfd, t->dirfd, t->name, seg->base, a);
 	if (rc < 0) {
-		lfs_log(t->vol, 0, "topic %s: segment %llu: %s: %s", t->name,
+		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: segment %llu: %s: %s", t->name,
 			(unsigned long long)seg->base, lfs_recover_action_text(a, false), strerror(-rc));
 		return rc;
 	}
 	if (a == LFS_REC_AFTER_LOSS)
-		lfs_log(t->vol, 1, "recovery: topic %s segment %llu: records from offset %llu lost: %s",
-			t->name, (unsigned long long)seg->base, (unsigned long long)rec->lost_from,
+		lfs_log(t->vol, LFS_LOG_WARNING,
+			"recovery: topic %s segment %llu: records from offset %llu lost: %s", t->name,
+			(unsigned long long)seg->base, (unsigned long long)rec->lost_from,
 			t->vol->readonly ? "left out (read-only)" : lfs_recover_action_text(a, true));
 	else
-		lfs_log(t->vol, 1, "recovery: topic %s segment %llu: %s", t->name,
+		lfs_log(t->vol, LFS_LOG_WARNING, "recovery: topic %s segment %llu: %s", t->name,
 			(unsigned long long)seg->base,
 			t->vol->readonly ? lfs_recover_action_text(a, false) : lfs_recover_action_text(a, true));
 	return 0;
@@ -379,7 +380,7 @@ static int fix_position(lfs_topic *t, lfs_segment *s, uint64_t pos)
 {
 	if (s->stream_pos == pos)
 		return 0;
-	lfs_log(t->vol, 1,
+	lfs_log(t->vol, LFS_LOG_WARNING,
 		"recovery: topic %s segment %llu: starts at stream position %llu, the previous one "
 		"ends at %llu: %s",
 		t->name, (unsigned long long)s->base, (unsigned long long)s->stream_pos,
@@ -424,7 +425,7 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		int hrc = segs[i].has_idx ? lfs_idx_header_read(t->dirfd, segs[i].base, &h) : -ENOENT;
 		if (hrc < 0 && hrc != -ENOENT && hrc != -EUCLEAN) {
 			rc = hrc;
-			lfs_log(t->vol, 0, "topic %s: cannot read segment %llu: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot read segment %llu: %s", t->name,
 				(unsigned long long)segs[i].base, strerror(-rc));
 			break;
 		}
@@ -469,7 +470,7 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		if (rc == 0 && rec.kept > 0)
 			rc = fix_position(t, s, stream_pos);
 		if (rc < 0) {
-			lfs_log(t->vol, 0, "topic %s: cannot load segment %llu: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot load segment %llu: %s", t->name,
 				(unsigned long long)segs[i].base, strerror(-rc));
 			if (s)
 				lfs_segment_put(s);
@@ -548,7 +549,7 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		 * into other records. The caller leaves it out of the mount
 		 * until fsck.logfs rebuilds the file from what it can prove. */
 		const char *why = lfs_refusal(rc);
-		lfs_log(v, 0, "topic %s: %s %s: the topic's owner, mode and framing are unknown",
+		lfs_log(v, LFS_LOG_ERR, "topic %s: %s %s: the topic's owner, mode and framing are unknown",
 			name, LFS_TOPIC_CONF, why ? why : rc == -EUCLEAN ? "damaged" : strerror(-rc));
 		if (rc == -EUCLEAN || rc == -ENOENT)
 			rc = -EUCLEAN;

@@ -550,7 +550,8 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 		rc = lfs_superblock_rewrite(v->dirfd, &v->sb);
 		if (rc < 0)
 			goto fail;
-		lfs_log(v, 1, "volume %s: format raised to version %d", path, LFS_FORMAT_VERSION);
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: format raised to version %d", path,
+			LFS_FORMAT_VERSION);
 	}
 	if (!v->readonly) {
 		/* Dirty from now until a clean close: a crash at any point
