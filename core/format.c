@@ -287,6 +287,100 @@ int lfs_cursor_slot_decode(const unsigned char in[LFS_CURSOR_SLOT_SIZE], struct 
 	return 0;
 }
 
+/* Summary segment entry: base(8) stream_pos(8) size(8) next_offset(8)
+ * nentries(8) first_ts(8) last_ts(8) ctime_ns(8) framing(4) zero(4). */
+void lfs_sum_seg_encode(const struct lfs_sum_seg *e, unsigned char out[LFS_SUM_SEG_SIZE])
+{
+	lfs_put64(out, e->base);
+	lfs_put64(out + 8, e->stream_pos);
+	lfs_put64(out + 16, e->size);
+	lfs_put64(out + 24, e->next_offset);
+	lfs_put64(out + 32, e->nentries);
+	lfs_put64(out + 40, e->first_ts);
+	lfs_put64(out + 48, e->last_ts);
+	lfs_put64(out + 56, e->ctime_ns);
+	lfs_put32(out + 64, e->framing);
+	lfs_put32(out + 68, 0);
+}
+
+void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e)
+{
+	e->base = lfs_get64(p);
+	e->stream_pos = lfs_get64(p + 8);
+	e->size = lfs_get64(p + 16);
+	e->next_offset = lfs_get64(p + 24);
+	e->nentries = lfs_get64(p + 32);
+	e->first_ts = lfs_get64(p + 40);
+	e->last_ts = lfs_get64(p + 48);
+	e->ctime_ns = lfs_get64(p + 56);
+	e->framing = lfs_get32(p + 64);
+}
+
+size_t lfs_sum_topic_encode(const char *name, const uint64_t id[2], uint32_t nsegs,
+			    unsigned char *out)
+{
+	size_t nlen = strnlen(name, LFS_TOPIC_NAME_MAX);
+	lfs_put32(out, (uint32_t)nlen);
+	memcpy(out + 4, name, nlen);
+	unsigned char *w = out + 4 + nlen;
+	lfs_put64(w, id[0]);
+	lfs_put64(w + 8, id[1]);
+	lfs_put32(w + 16, nsegs);
+	return 4 + nlen + 20;
+}
+
+int lfs_sum_topic_decode(const unsigned char *in, size_t len, size_t *pos, struct lfs_sum_topic *t)
+{
+	size_t p = *pos;
+	if (p > len || len - p < 4)
+		return -EUCLEAN;
+	uint32_t nlen = lfs_get32(in + p);
+	if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || len - p - 4 < (uint64_t)nlen ||
+	    memchr(in + p + 4, 0, nlen))
+		return -EUCLEAN;
+	memcpy(t->name, in + p + 4, nlen);
+	t->name[nlen] = 0;
+	p += 4 + nlen;
+	if (len - p < 20)
+		return -EUCLEAN;
+	t->id[0] = lfs_get64(in + p);
+	t->id[1] = lfs_get64(in + p + 8);
+	uint32_t nsegs = lfs_get32(in + p + 16);
+	p += 20;
+	if ((len - p) / LFS_SUM_SEG_SIZE < nsegs)
+		return -EUCLEAN;
+	t->nsegs = nsegs;
+	t->segs = in + p;
+	*pos = p + (size_t)nsegs * LFS_SUM_SEG_SIZE;
+	return 0;
+}
+
+/* Summary header: magic[8] version(4) ntopics(4) body length(8)
+ * crc32c(body)(4) crc32c(bytes 0..27)(4). */
+void lfs_sum_header_encode(unsigned char *buf, size_t len, uint32_t ntopics)
+{
+	memcpy(buf, LFS_SUM_MAGIC, 8);
+	lfs_put32(buf + 8, LFS_SUM_VERSION);
+	lfs_put32(buf + 12, ntopics);
+	lfs_put64(buf + 16, len - LFS_SUM_HEADER_SIZE);
+	lfs_put32(buf + 24, lfs_crc32c(0, buf + LFS_SUM_HEADER_SIZE, len - LFS_SUM_HEADER_SIZE));
+	lfs_put32(buf + 28, lfs_crc32c(0, buf, 28));
+}
+
+int lfs_sum_header_decode(const unsigned char *b, size_t len, uint32_t *ntopics)
+{
+	if (len < LFS_SUM_HEADER_SIZE || len > LFS_SUM_MAX)
+		return -EUCLEAN;
+	uint32_t n = lfs_get32(b + 12);
+	if (memcmp(b, LFS_SUM_MAGIC, 8) || lfs_get32(b + 8) != LFS_SUM_VERSION ||
+	    lfs_get32(b + 28) != lfs_crc32c(0, b, 28) || lfs_get64(b + 16) != len - LFS_SUM_HEADER_SIZE ||
+	    lfs_get32(b + 24) != lfs_crc32c(0, b + LFS_SUM_HEADER_SIZE, len - LFS_SUM_HEADER_SIZE) ||
+	    n > len / 8)
+		return -EUCLEAN;
+	*ntopics = n;
+	return 0;
+}
+
 /* topic.conf keys other than the settings': their bits in a "seen" mask
  * follow the settings' ids. */
 enum { CONF_MODE = LFS_SET_COUNT, CONF_UID, CONF_GID, CONF_MIRROR };

@@ -172,6 +172,44 @@ void lfs_idx_entry_fields(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs
 int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_idx_entry *e);
 
 
+/* The segment summary (docs/FORMAT.md, "summary"): a header, then per topic
+ * in bytewise name order a block: name length (4), name, the topic
+ * directory's identity (inode 8, birth time 8), segment count (4), then one
+ * entry per sealed segment in offset order. */
+#define LFS_SUM_MAGIC "LFSSUM01"
+#define LFS_SUM_VERSION 1
+#define LFS_SUM_HEADER_SIZE 32
+#define LFS_SUM_MAX (256u << 20) /* far beyond any real volume: a sanity bound */
+#define LFS_SUM_SEG_SIZE 72
+/* The most a topic block's head takes (its segment entries follow it). */
+#define LFS_SUM_TOPIC_HEAD_MAX (4 + LFS_TOPIC_NAME_MAX + 20)
+struct lfs_sum_seg {
+	uint64_t base, stream_pos, size, next_offset, nentries, first_ts, last_ts, ctime_ns;
+	uint32_t framing;
+};
+struct lfs_sum_topic {
+	char name[LFS_TOPIC_NAME_MAX + 1];
+	uint64_t id[2]; /* the topic directory's inode and birth time */
+	uint32_t nsegs;
+	const unsigned char *segs; /* nsegs encoded entries: lfs_sum_seg_decode */
+};
+void lfs_sum_seg_encode(const struct lfs_sum_seg *e, unsigned char out[LFS_SUM_SEG_SIZE]);
+void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e);
+/* A topic block's head into out (LFS_SUM_TOPIC_HEAD_MAX bytes): its length.
+ * name is a topic name (1 to LFS_TOPIC_NAME_MAX bytes). */
+size_t lfs_sum_topic_encode(const char *name, const uint64_t id[2], uint32_t nsegs,
+			    unsigned char *out);
+/* The topic block at in + *pos (in holds len bytes): its head into t, t->segs
+ * pointing at its entries, *pos past the block. -EUCLEAN when it does not
+ * fit or its name is empty, too long or holds a NUL. */
+int lfs_sum_topic_decode(const unsigned char *in, size_t len, size_t *pos, struct lfs_sum_topic *t);
+/* The header of a summary of len bytes in all (header included) whose body
+ * is in place after it. */
+void lfs_sum_header_encode(unsigned char *buf, size_t len, uint32_t ntopics);
+/* 0 and the number of topics the header announces, or -EUCLEAN (size,
+ * magic, version, checksums, or more topics than the body could hold). */
+int lfs_sum_header_decode(const unsigned char *buf, size_t len, uint32_t *ntopics);
+
 /* topic.conf, text so that an operator can read it with cat: lines
  * "key=value" (mode=OCTAL, uid=N, gid=N, mirror=NAME when set, then each
  * setting the topic overrides, by its name and text form) closed by

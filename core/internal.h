@@ -447,18 +447,7 @@ void lfs_names_free(char **names, size_t n);
 
 /* summary.c: the sealed segments of every topic, written at a clean close
  * and read by the next open instead of each segment's files. */
-#define LFS_SUM_SEG_SIZE 72
-struct lfs_sum_seg {
-	uint64_t base, stream_pos, size, next_offset, nentries, first_ts, last_ts, ctime_ns;
-	uint32_t framing;
-};
-struct lfs_sum_topic {
-	char name[LFS_TOPIC_NAME_MAX + 1];
-	uint64_t id[2]; /* the topic directory's inode and birth time */
-	uint32_t nsegs;
-	const unsigned char *segs; /* nsegs encoded entries: lfs_sum_seg_decode */
-};
-struct lfs_summary;
+struct lfs_summary; /* its encoding: format.h */
 int lfs_summary_write(lfs_volume *v);
 int lfs_summary_read(int dirfd, struct lfs_summary **out);
 /* The same from the file's bytes (the fuzz target's entry point): buf is
@@ -468,7 +457,6 @@ int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out);
 /* Every topic of a parsed summary, in the file's order. */
 const struct lfs_sum_topic *lfs_summary_topics(const struct lfs_summary *s, size_t *count);
 const struct lfs_sum_topic *lfs_summary_topic(const struct lfs_summary *s, const char *name);
-void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e);
 void lfs_summary_free(struct lfs_summary *s);
 /* Identifies a topic directory: inode number and birth time (ns, 0 where
  * the filesystem keeps none). */

@@ -28,11 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SUM_MAGIC "LFSSUM01"
-#define SUM_HEADER 32
-#define SUM_SEG LFS_SUM_SEG_SIZE
-#define SUM_MAX (256u << 20) /* far beyond any real volume: a sanity bound */
-
 struct lfs_summary {
 	unsigned char *buf;
 	size_t len;
@@ -42,29 +37,16 @@ struct lfs_summary {
 
 static void seg_encode(unsigned char *p, const lfs_segment *s)
 {
-	lfs_put64(p, s->base);
-	lfs_put64(p + 8, s->stream_pos);
-	lfs_put64(p + 16, atomic_load(&s->size));
-	lfs_put64(p + 24, atomic_load(&s->next_offset));
-	lfs_put64(p + 32, atomic_load(&s->nentries));
-	lfs_put64(p + 40, s->first_ts);
-	lfs_put64(p + 48, atomic_load(&s->last_ts));
-	lfs_put64(p + 56, s->ctime_ns);
-	lfs_put32(p + 64, s->framing);
-	lfs_put32(p + 68, 0);
-}
-
-void lfs_sum_seg_decode(const unsigned char *p, struct lfs_sum_seg *e)
-{
-	e->base = lfs_get64(p);
-	e->stream_pos = lfs_get64(p + 8);
-	e->size = lfs_get64(p + 16);
-	e->next_offset = lfs_get64(p + 24);
-	e->nentries = lfs_get64(p + 32);
-	e->first_ts = lfs_get64(p + 40);
-	e->last_ts = lfs_get64(p + 48);
-	e->ctime_ns = lfs_get64(p + 56);
-	e->framing = lfs_get32(p + 64);
+	struct lfs_sum_seg e = {.base = s->base,
+				.stream_pos = s->stream_pos,
+				.size = atomic_load(&s->size),
+				.next_offset = atomic_load(&s->next_offset),
+				.nentries = atomic_load(&s->nentries),
+				.first_ts = s->first_ts,
+				.last_ts = atomic_load(&s->last_ts),
+				.ctime_ns = s->ctime_ns,
+				.framing = s->framing};
+	lfs_sum_seg_encode(&e, p);
 }
 
 /* Appends to a growing buffer. */
@@ -81,29 +63,22 @@ static int put(unsigned char **buf, size_t *len, size_t *cap, const void *p, siz
  * sealed ones, in order). */
 static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap)
 {
-	unsigned char w[SUM_SEG];
-	size_t nlen = strlen(t->name), nsealed = 0;
+	unsigned char w[LFS_SUM_TOPIC_HEAD_MAX];
+	size_t nsealed = 0;
 	int rc;
 
 	lfs_rwlock_rdlock(&t->segs_lock);
 	while (nsealed < t->nsegs && atomic_load(&t->segs[nsealed]->sealed) &&
 	       t->segs[nsealed] != t->active)
 		nsealed++;
-	lfs_put32(w, (uint32_t)nlen);
-	rc = put(buf, len, cap, w, 4);
+	uint64_t id[2] = {0, 0};
+	rc = lfs_topic_dir_identity(t->dirfd, id);
 	if (rc == 0)
-		rc = put(buf, len, cap, t->name, nlen);
-	uint64_t id[2] = {0, 0}; /* encoded below whatever rc says: never indeterminate */
-	if (rc == 0)
-		rc = lfs_topic_dir_identity(t->dirfd, id);
-	lfs_put64(w, id[0]);
-	lfs_put64(w + 8, id[1]);
-	lfs_put32(w + 16, (uint32_t)nsealed);
-	if (rc == 0)
-		rc = put(buf, len, cap, w, 20);
+		rc = put(buf, len, cap, w, lfs_sum_topic_encode(t->name, id, (uint32_t)nsealed, w));
 	for (size_t i = 0; i < nsealed && rc == 0; i++) {
-		seg_encode(w, t->segs[i]);
-		rc = put(buf, len, cap, w, SUM_SEG);
+		unsigned char e[LFS_SUM_SEG_SIZE];
+		seg_encode(e, t->segs[i]);
+		rc = put(buf, len, cap, e, sizeof(e));
 	}
 	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
@@ -111,7 +86,7 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 
 int lfs_summary_write(lfs_volume *v)
 {
-	size_t len = SUM_HEADER, cap = 4096;
+	size_t len = LFS_SUM_HEADER_SIZE, cap = 4096;
 	unsigned char *buf = calloc(1, cap);
 	int rc = buf ? 0 : -ENOMEM;
 
@@ -119,12 +94,7 @@ int lfs_summary_write(lfs_volume *v)
 	for (size_t i = 0; i < v->ntopics && rc == 0; i++)
 		rc = put_topic(v->topics[i], &buf, &len, &cap);
 	if (rc == 0) {
-		memcpy(buf, SUM_MAGIC, 8);
-		lfs_put32(buf + 8, 1);
-		lfs_put32(buf + 12, (uint32_t)v->ntopics);
-		lfs_put64(buf + 16, len - SUM_HEADER);
-		lfs_put32(buf + 24, lfs_crc32c(0, buf + SUM_HEADER, len - SUM_HEADER));
-		lfs_put32(buf + 28, lfs_crc32c(0, buf, 28));
+		lfs_sum_header_encode(buf, len, (uint32_t)v->ntopics);
 		rc = lfs_write_file_atomic(v->dirfd, LFS_SUMMARY_FILE, buf, len);
 	}
 	free(buf);
@@ -143,16 +113,8 @@ int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out)
 	}
 	s->buf = buf;
 	s->len = len;
-	if (len < SUM_HEADER || len > SUM_MAX) {
-		rc = -EUCLEAN;
-		goto fail;
-	}
-	const unsigned char *b = s->buf;
-	uint32_t ntopics = lfs_get32(b + 12);
-	if (memcmp(b, SUM_MAGIC, 8) || lfs_get32(b + 8) != 1 ||
-	    lfs_get32(b + 28) != lfs_crc32c(0, b, 28) || lfs_get64(b + 16) != s->len - SUM_HEADER ||
-	    lfs_get32(b + 24) != lfs_crc32c(0, b + SUM_HEADER, s->len - SUM_HEADER) ||
-	    ntopics > s->len / 8) {
+	uint32_t ntopics;
+	if (lfs_sum_header_decode(buf, len, &ntopics) < 0) {
 		rc = -EUCLEAN;
 		goto fail;
 	}
@@ -161,33 +123,15 @@ int lfs_summary_parse(unsigned char *buf, size_t len, struct lfs_summary **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	size_t pos = SUM_HEADER;
+	size_t pos = LFS_SUM_HEADER_SIZE;
 	for (uint32_t i = 0; i < ntopics; i++) {
-		if (s->len - pos < 4)
-			break;
-		uint32_t nlen = lfs_get32(b + pos);
-		if (nlen == 0 || nlen > LFS_TOPIC_NAME_MAX || s->len - pos - 4 < (uint64_t)nlen ||
-		    memchr(b + pos + 4, 0, nlen))
-			break;
 		struct lfs_sum_topic *t = &s->topics[i];
-		memcpy(t->name, b + pos + 4, nlen);
-		t->name[nlen] = 0;
+		if (lfs_sum_topic_decode(buf, len, &pos, t) < 0)
+			break;
 		/* lfs_summary_topic bisects: names out of order or repeated
 		 * would be missed, one holding a NUL found as a shorter one. */
 		if (i > 0 && strcmp(s->topics[i - 1].name, t->name) >= 0)
 			break;
-		pos += 4 + nlen;
-		if (s->len - pos < 20)
-			break;
-		t->id[0] = lfs_get64(b + pos);
-		t->id[1] = lfs_get64(b + pos + 8);
-		uint32_t nsegs = lfs_get32(b + pos + 16);
-		pos += 20;
-		if ((s->len - pos) / SUM_SEG < nsegs)
-			break;
-		t->nsegs = nsegs;
-		t->segs = b + pos;
-		pos += (size_t)nsegs * SUM_SEG;
 		s->ntopics++;
 	}
 	if (s->ntopics != ntopics || pos != s->len) {
@@ -216,7 +160,7 @@ int lfs_summary_read(int dirfd, struct lfs_summary **out)
 		goto out;
 	}
 	/* The size is checked before the allocation, again by the parser. */
-	if (st.st_size < SUM_HEADER || (uint64_t)st.st_size > SUM_MAX) {
+	if (st.st_size < LFS_SUM_HEADER_SIZE || (uint64_t)st.st_size > LFS_SUM_MAX) {
 		rc = -EUCLEAN;
 		goto out;
 	}

@@ -740,6 +740,89 @@ static void test_lost_name(void **state)
 	assert_true(base == 339289);
 }
 
+/* The segment summary: an entry's layout, a topic block's head, the header
+ * and its checksums. */
+static void test_summary_encoding(void **state)
+{
+	(void)state;
+	struct lfs_sum_seg a = {.base = 0x0101010101010101ull,
+				.stream_pos = 0x0202020202020202ull,
+				.size = 0x0303030303030303ull,
+				.next_offset = 0x0404040404040404ull,
+				.nentries = 0x0505050505050505ull,
+				.first_ts = 0x0606060606060606ull,
+				.last_ts = 0x0707070707070707ull,
+				.ctime_ns = 0x0808080808080808ull,
+				.framing = 0x09090909u},
+			   b;
+	unsigned char e[LFS_SUM_SEG_SIZE];
+	assert_int_equal(LFS_SUM_SEG_SIZE, 72);
+	lfs_sum_seg_encode(&a, e);
+	for (int f = 0; f < 9; f++)
+		for (int k = 0; k < (f < 8 ? 8 : 4); k++)
+			assert_int_equal(e[f * 8 + k], f + 1);
+	assert_true(zero_range(e, 68, 72));
+	lfs_sum_seg_decode(e, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* A body of two topics, the first with that one entry. */
+	unsigned char buf[LFS_SUM_HEADER_SIZE + 2 * LFS_SUM_TOPIC_HEAD_MAX + LFS_SUM_SEG_SIZE];
+	uint64_t id[2] = {77, 88};
+	size_t len = LFS_SUM_HEADER_SIZE;
+	size_t h = lfs_sum_topic_encode("alpha", id, 1, buf + len);
+	assert_int_equal(h, 4 + 5 + 20);
+	assert_true(lfs_get32(buf + len) == 5);
+	assert_memory_equal(buf + len + 4, "alpha", 5);
+	assert_true(lfs_get64(buf + len + 9) == 77 && lfs_get64(buf + len + 17) == 88);
+	assert_true(lfs_get32(buf + len + 25) == 1);
+	len += h;
+	memcpy(buf + len, e, sizeof(e));
+	len += sizeof(e);
+	len += lfs_sum_topic_encode("beta", id, 0, buf + len);
+	lfs_sum_header_encode(buf, len, 2);
+	assert_memory_equal(buf, LFS_SUM_MAGIC, 8);
+	assert_true(lfs_get32(buf + 8) == 1 && lfs_get32(buf + 12) == 2);
+	assert_true(lfs_get64(buf + 16) == len - LFS_SUM_HEADER_SIZE);
+
+	uint32_t n = 0;
+	assert_int_equal(lfs_sum_header_decode(buf, len, &n), 0);
+	assert_int_equal(n, 2);
+	size_t pos = LFS_SUM_HEADER_SIZE;
+	struct lfs_sum_topic t;
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), 0);
+	assert_string_equal(t.name, "alpha");
+	assert_true(t.id[0] == 77 && t.id[1] == 88 && t.nsegs == 1);
+	assert_ptr_equal(t.segs, buf + LFS_SUM_HEADER_SIZE + h);
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), 0);
+	assert_string_equal(t.name, "beta");
+	assert_true(t.nsegs == 0);
+	assert_true(pos == len);
+	/* Nothing after the last block. */
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), -EUCLEAN);
+
+	/* Every single-bit flip is refused by the header's checks. */
+	for (size_t i = 0; i < len * 8; i++) {
+		buf[i / 8] ^= (unsigned char)(1u << (i % 8));
+		assert_int_equal(lfs_sum_header_decode(buf, len, &n), -EUCLEAN);
+		buf[i / 8] ^= (unsigned char)(1u << (i % 8));
+	}
+	assert_int_equal(lfs_sum_header_decode(buf, len - 1, &n), -EUCLEAN);
+	assert_int_equal(lfs_sum_header_decode(buf, LFS_SUM_HEADER_SIZE - 1, &n), -EUCLEAN);
+
+	/* Blocks that do not fit, or names that are not names. */
+	pos = LFS_SUM_HEADER_SIZE;
+	assert_int_equal(lfs_sum_topic_decode(buf, LFS_SUM_HEADER_SIZE + h, &pos, &t), -EUCLEAN);
+	assert_int_equal(lfs_sum_topic_decode(buf, LFS_SUM_HEADER_SIZE + 8, &pos, &t), -EUCLEAN);
+	lfs_put32(buf + pos, 0);
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), -EUCLEAN);
+	lfs_put32(buf + pos, LFS_TOPIC_NAME_MAX + 1);
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), -EUCLEAN);
+	lfs_put32(buf + pos, 5);
+	buf[pos + 6] = 0;
+	assert_int_equal(lfs_sum_topic_decode(buf, len, &pos, &t), -EUCLEAN);
+	assert_true(pos == LFS_SUM_HEADER_SIZE); /* unmoved on failure */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -766,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_lost_page),
 		cmocka_unit_test(test_cursor_pair),
 		cmocka_unit_test(test_lost_name),
+		cmocka_unit_test(test_summary_encoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
