@@ -82,15 +82,39 @@ static bool stream_pos_at_or_before(uint64_t i, void *ctx)
 	return k->segs[i]->stream_pos <= k->key;
 }
 
+/* The index of the first segment whose base is at least base (segs_lock
+ * held). */
+static size_t seg_lower_bound(lfs_topic *t, uint64_t base)
+{
+	LFS_ASSERT_READ_HELD(&t->segs_lock);
+	struct base_key k = {t->segs, base};
+	return lfs_bisect(0, t->nsegs, base_before, &k);
+}
+
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
 {
 	int rc = -ENOENT;
 	lfs_rwlock_rdlock(&t->segs_lock);
-	struct base_key k = {t->segs, base};
-	size_t lo = lfs_bisect(0, t->nsegs, base_before, &k);
-	if (lo < t->nsegs && t->segs[lo]->base == base && atomic_load(&t->segs[lo]->sealed)) {
-		lfs_segment_ref(t->segs[lo]);
-		*out = t->segs[lo];
+	size_t i = seg_lower_bound(t, base);
+	if (i < t->nsegs && t->segs[i]->base == base && atomic_load(&t->segs[i]->sealed)) {
+		lfs_segment_ref(t->segs[i]);
+		*out = t->segs[i];
+		rc = 0;
+	}
+	lfs_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	int rc = -ENOENT;
+	if (base == UINT64_MAX)
+		return rc;
+	lfs_rwlock_rdlock(&t->segs_lock);
+	size_t i = seg_lower_bound(t, base + 1);
+	if (i < t->nsegs && atomic_load(&t->segs[i]->sealed)) {
+		lfs_segment_ref(t->segs[i]);
+		*out = t->segs[i];
 		rc = 0;
 	}
 	lfs_rwlock_unlock(&t->segs_lock);
