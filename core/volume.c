@@ -16,10 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The superblock file holds two copies (at 0 and at LFS_SB_BACKUP) so that
- * fsck can restore a damaged primary. */
-#define LFS_SB_BACKUP 512
-
 int lfs_uuid_parse(const char *text, uint8_t uuid[16])
 {
 	int n = 0;
@@ -55,10 +51,9 @@ void lfs_uuid_format(const uint8_t u[16], char out[37])
 
 static int write_superblock(int dirfd, const struct lfs_sb_info *sb)
 {
-	unsigned char buf[LFS_SB_BACKUP + LFS_SB_SIZE];
-	memset(buf, 0, sizeof(buf));
-	lfs_sb_encode(sb, buf);
-	lfs_sb_encode(sb, buf + LFS_SB_BACKUP);
+	unsigned char one[LFS_SB_SIZE], buf[LFS_SB_FILE_SIZE];
+	lfs_sb_encode(sb, one);
+	lfs_sb_file_encode(one, buf);
 	return lfs_write_file_atomic(dirfd, LFS_SB_FILE, buf, sizeof(buf));
 }
 
@@ -66,19 +61,12 @@ static int write_superblock(int dirfd, const struct lfs_sb_info *sb)
  * whether the first copy was good. */
 static int read_superblock_at(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
 {
-	unsigned char buf[LFS_SB_BACKUP + LFS_SB_SIZE];
+	unsigned char buf[LFS_SB_FILE_SIZE];
 	size_t len;
 	int rc = lfs_read_file(dirfd, LFS_SB_FILE, buf, sizeof(buf), &len);
 	if (rc < 0)
 		return rc == -ENOENT ? -EUCLEAN : rc;
-	int r1 = len >= LFS_SB_SIZE ? lfs_sb_decode(buf, sb) : -EUCLEAN;
-	if (primary_ok)
-		*primary_ok = r1 == 0;
-	if (r1 == 0 || r1 == -EPROTONOSUPPORT)
-		return r1;
-	if (len < sizeof(buf))
-		return -EUCLEAN;
-	return lfs_sb_decode(buf + LFS_SB_BACKUP, sb);
+	return lfs_sb_file_decode(buf, len, sb, primary_ok);
 }
 
 int lfs_read_superblock(const char *path, struct lfs_sb_info *out)
