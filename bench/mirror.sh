@@ -8,8 +8,9 @@
 #     stream, p50 and p99 (bench/mirror_lat -l);
 #   - producers' append throughput with the mirror on against off
 #     (bench/mirror_lat -p, median of ROUNDS; an on round starts with the
-#     mirror caught up), and the CPU time the daemon and the servers spend
-#     per record.
+#     mirror caught up), and the CPU time the daemon, its mirror threads
+#     (named lfs-mirror, libnats' among them) and the servers spend per
+#     record.
 # Run as root after `make all build/bench/mirror_pub build/bench/mirror_lat
 # build/tests/tools/nats_tool`:
 #   sh bench/mirror.sh [BUILD] [N] [ROUNDS]
@@ -20,9 +21,17 @@ ROUNDS=${3:-5}
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/lfs-mirror-bench.XXXXXX")
 M=$W/mnt
 PIDS=""
+DPID=""
 cleanup()
 {
 	fusermount3 -u "$M" 2>/dev/null || true
+	# The daemon writes its clean state after the unmount: let it finish
+	# before its volume goes.
+	n=0
+	while [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null && [ $n -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$W"
@@ -78,20 +87,27 @@ cpu_ms() { # PIDS... -> their CPU time, ms (user + system, threads that ended in
 	for p in "$@"; do cat /proc/"$p"/stat; done |
 		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); s += $12 + $13 } END { printf "%.0f", s * 1000 / hz }'
 }
+mirror_cpu_ms() { # the daemon's mirror threads (named lfs-mirror, libnats' included), ms
+	cat /proc/"$DPID"/task/*/stat 2>/dev/null |
+		awk -v hz="$(getconf CLK_TCK)" '/\(lfs-mirror\)/ { sub(/.*\) /, ""); s += $12 + $13 }
+			END { printf "%.0f", s * 1000 / hz }'
+}
 caught_up() {
 	until [ "$(getfattr --only-values -n user.logfs.mirror_lag "$M/bench" 2>/dev/null)" = 0 ]; do
 		sleep 0.01
 	done
 }
-c0=$(cpu_ms "$DPID")
+c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
 t0=$(now)
 setfattr -n user.logfs.mirror -v MIR "$M/bench"
 caught_up
 t1=$(now)
-c1=$(cpu_ms "$DPID")
+c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
 mir=$(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
 echo "mirror_msgs_per_s $mir"
 echo "mirror_daemon_cpu_us_per_msg $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+echo "mirror_threads_cpu_us_per_msg $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+echo "mirror_servers_cpu_us_per_msg $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 echo "mirror_over_reference $(echo "$mir $ref" | awk '{ printf "%.2f", $1 / $2 }')"
 
 # Append -> acknowledgement latency.
@@ -104,23 +120,27 @@ echo "ack_latency_us_p99 $2"
 # the backlog the off round before it left. The CPU time the daemon and the
 # three servers spend per appended record (from /proc, all threads) is
 # what bounds the ratio on a machine that runs them all.
-# round VAR: one producer run; appends its rate to VAR, and the daemon's
-# and the servers' CPU microseconds per record to VAR_d and VAR_s.
+# round VAR: one producer run; appends its rate to VAR, and the daemon's,
+# its mirror threads' and the servers' CPU microseconds per record to
+# VAR_d, VAR_m and VAR_s.
 round() {
-	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS)
+	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
 	r=$("$B/bench/mirror_lat" -p "$M/bench" 3)
 	[ "$1" = on ] && caught_up
-	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS)
+	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
 	eval "$1=\"\$$1 $r\""
+	eval "$1_m=\"\$$1_m $(echo "$m0 $m1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_d=\"\$$1_d $(echo "$d0 $d1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_s=\"\$$1_s $(echo "$s0 $s1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 }
 on=""
 off=""
 on_d=""
+on_m=""
 on_s=""
 off_d=""
 off_s=""
+off_m=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	caught_up
@@ -136,4 +156,5 @@ echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
 echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
+echo "mirror_threads_cpu_us_per_record_mirror_on $(med "$on_m")"
 echo "servers_cpu_us_per_record_mirror_on $(med "$on_s")"
