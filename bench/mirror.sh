@@ -3,7 +3,8 @@
 # three-node JetStream cluster on loopback started here, R3 streams:
 #   - throughput of 100-byte records: the mirror catching up on N records
 #     against bench/mirror_pub, a plain libnats program publishing the same
-#     messages asynchronously with the same window (the client-side limit);
+#     messages asynchronously with the same window (the client-side limit),
+#     in alternating rounds (medians of ROUNDS);
 #   - the time from an append's return to its acknowledgement by the
 #     stream, p50 and p99 (bench/mirror_lat -l);
 #   - producers' append throughput with the mirror on against off
@@ -68,19 +69,12 @@ until "$B/tests/tools/nats_tool" ready "$URL" 2>/dev/null; do
 done
 echo "# cluster: 3 nats-server $(nats-server --version | awk '{print $NF}') on loopback, R3 streams"
 
-# The reference: a plain async publisher.
-ref=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
-echo "reference_publisher_msgs_per_s $ref"
-echo "reference_publisher_cpu_us_per_msg $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
-
-# The mirror catching up on N records appended before it was set.
+# The daemon, with one topic.
 mkdir -p "$M"
 "$B/mkfs.logfs" -q "$W/vol"
 "$B/logfs" "$W/vol" "$M" -o "mirror=$URLS,mirror_replicas=3"
 mkdir "$M/bench"
 yes "$(printf '%099d' 0 | tr 0 x)" | head -n "$N" >"$W/data"
-dd if="$W/data" of="$M/bench/tail" bs=1M status=none
-[ "$(getfattr --only-values -n user.logfs.next_offset "$M/bench" 2>/dev/null)" = "$N" ]
 DPID=$(for p in $(pgrep -x logfs); do
 	cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -q -- "$W/vol" && echo "$p"; done | head -n 1)
 cpu_ms() { # PIDS... -> their CPU time, ms (user + system, threads that ended included)
@@ -97,18 +91,38 @@ caught_up() {
 		sleep 0.01
 	done
 }
-c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
-t0=$(now)
-setfattr -n user.logfs.mirror -v MIR "$M/bench"
-caught_up
-t1=$(now)
-c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
-mir=$(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
-echo "mirror_msgs_per_s $mir"
-echo "mirror_daemon_cpu_us_per_msg $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
-echo "mirror_threads_cpu_us_per_msg $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
-echo "mirror_servers_cpu_us_per_msg $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
-echo "mirror_over_reference $(echo "$mir $ref" | awk '{ printf "%.2f", $1 / $2 }')"
+med() { echo $1 | tr ' ' '\n' | median; }
+
+# Throughput, in alternating rounds: the reference (a plain async
+# publisher, N messages into a new stream), then the mirror catching up on
+# N records appended while it was off (into its one stream).
+ref="" ref_c="" mir="" mir_d="" mir_m="" mir_s=""
+i=0
+while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
+	r=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" "REF$i" "ref$i.x" 3 "$N" 100)
+	ref="$ref $r"
+	ref_c="$ref_c $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
+	[ $i -eq 0 ] || setfattr -n user.logfs.mirror -v "" "$M/bench"
+	dd if="$W/data" of="$M/bench/tail" bs=1M status=none
+	c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
+	t0=$(now)
+	setfattr -n user.logfs.mirror -v MIR "$M/bench"
+	caught_up
+	t1=$(now)
+	c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
+	mir="$mir $(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')"
+	mir_d="$mir_d $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	mir_m="$mir_m $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	mir_s="$mir_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	i=$((i + 1))
+done
+echo "reference_publisher_msgs_per_s $(med "$ref")"
+echo "reference_publisher_cpu_us_per_msg $(med "$ref_c")"
+echo "mirror_msgs_per_s $(med "$mir")"
+echo "mirror_daemon_cpu_us_per_msg $(med "$mir_d")"
+echo "mirror_threads_cpu_us_per_msg $(med "$mir_m")"
+echo "mirror_servers_cpu_us_per_msg $(med "$mir_s")"
+echo "mirror_over_reference $(echo "$(med "$mir") $(med "$ref")" | awk '{ printf "%.2f", $1 / $2 }')"
 
 # Append -> acknowledgement latency.
 set -- $("$B/bench/mirror_lat" -l "$M/bench" 2000)
@@ -150,7 +164,6 @@ while [ $i -lt "$ROUNDS" ]; do
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
 	i=$((i + 1))
 done
-med() { echo $1 | tr ' ' '\n' | median; }
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"

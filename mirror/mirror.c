@@ -36,7 +36,7 @@
 /* How often an idle worker looks for new records. Records appended within
  * one interval go out together: one wake-up of the worker and of libnats'
  * flusher per batch, not per record (docs/BENCHMARKS.md, the mirror). */
-#define POLL_US 2000
+#define POLL_US 5000
 #define CONNECT_TIMEOUT_MS 2000
 #define API_WAIT_MS 4000
 #define BACKOFF_MIN_MS 100
