@@ -93,13 +93,18 @@ static int ensure_file(lfs_topic *t)
 	struct lfs_cursor_store *st = t->cursors;
 	if (st->fd >= 0)
 		return 0;
+	if (t->vol->readonly)
+		return -EROFS;
+	int rc = lfs_topic_files_enter(t);
+	if (rc < 0)
+		return rc;
 	int fd = open_store(t->dirfd, O_RDWR | O_CREAT);
-	if (fd < 0)
-		return fd;
 	/* The file's name must survive a crash as its first cursor does. */
-	int rc = lfs_fsync_dir(t->dirfd);
+	rc = fd < 0 ? fd : lfs_fsync_dir(t->dirfd);
+	lfs_topic_files_exit(t);
 	if (rc < 0) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	st->fd = fd;
@@ -142,7 +147,9 @@ static int commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_foun
 	n.seq = r->c.seq + 1;
 	to_slot(&n, &slot);
 	lfs_cursor_slot_encode(&slot, buf);
-	int rc = write_sync(t->cursors->fd, buf, sizeof(buf),
+	int rc = ensure_file(t); /* an idle topic's store is closed (files.c) */
+	if (rc == 0)
+		rc = write_sync(t->cursors->fd, buf, sizeof(buf),
 			    r->c.pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
 	if (rc < 0) {
 		lfs_log(t->vol, 0, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
@@ -560,7 +567,9 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 	} else {
 		struct rec *r = st->recs[i];
 		unsigned char zero[LFS_CURSOR_PAIR_SIZE] = {0};
-		rc = push_free(st, r->c.pair); /* room first: nothing to undo after the write */
+		rc = ensure_file(t); /* an idle topic's store is closed (files.c) */
+		if (rc == 0)
+			rc = push_free(st, r->c.pair); /* room first: nothing to undo after the write */
 		if (rc == 0) {
 			rc = write_sync(st->fd, zero, sizeof(zero), r->c.pair * LFS_CURSOR_PAIR_SIZE);
 			if (rc < 0)
@@ -892,4 +901,19 @@ void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns)
 			commit_handle(c, now_ns); /* a failure is logged; retried next tick */
 	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+bool lfs_cursors_release(lfs_topic *t)
+{
+	struct lfs_cursor_store *st = t->cursors;
+	if (!st)
+		return true;
+	if (pthread_mutex_trylock(&st->mu) != 0)
+		return false;
+	if (st->fd >= 0) {
+		close(st->fd);
+		st->fd = -1;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return true;
 }

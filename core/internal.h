@@ -61,6 +61,11 @@ struct lfs_segment {
 
 	/* Active segment only (the appender's, under topic->append_mu). */
 	int data_fd, idx_fd;
+	/* An idle topic's active segment gave back its descriptors and
+	 * mappings (files.c): set and cleared under topic->append_mu with
+	 * segs_lock held for writing; a read that finds it set asks the
+	 * topic to take them again (lfs_topic_wake_active). */
+	atomic_bool released;
 	uint64_t data_alloc, idx_alloc;
 };
 
@@ -69,7 +74,20 @@ struct lfs_topic {
 	lfs_volume *vol;
 	uint64_t id;
 	char name[LFS_TOPIC_NAME_MAX + 1];
+	/* The topic's directory, open while files_open (files.c): whoever
+	 * uses dirfd holds files_lock for reading (lfs_topic_files_enter);
+	 * an idle topic's files are closed under it held for writing.
+	 * files_mu serialises the reopening; files_used is the CLOCK bit of
+	 * the volume's sweep; dir_dev/dir_ino identify the directory loaded,
+	 * so that a reopening by name finds the same one. */
 	int dirfd;
+	pthread_rwlock_t files_lock;
+	pthread_mutex_t files_mu;
+	atomic_bool files_open, files_used;
+	uint64_t dir_dev, dir_ino;
+	uint64_t dir_id[2]; /* lfs_topic_dir_identity at load (the summary's) */
+	/* The volume's ring of topics with open files (under v->open_mu). */
+	lfs_topic *open_prev, *open_next;
 	atomic_int holds; /* open files */
 	atomic_bool deleted;
 
@@ -142,6 +160,13 @@ struct lfs_volume {
 	_Atomic uint64_t held_bytes;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
 	void *clock_ctx;
+
+	/* Topics whose files are open (files.c): a ring swept like a CLOCK
+	 * from open_hand when more than open_max are; protected by open_mu,
+	 * taken after a topic's files_lock and files_mu, never before. */
+	pthread_mutex_t open_mu;
+	lfs_topic *open_hand;
+	size_t nopen, open_max;
 
 	pthread_rwlock_t topics_lock;
 	lfs_topic **topics;
@@ -233,6 +258,9 @@ int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t 
  * topic's cursors; logs problems. */
 int lfs_cursors_load(lfs_topic *t);
 void lfs_cursors_free(lfs_topic *t);
+/* Closes the store's descriptor of an idle topic, unless the store is in
+ * use (false); the next write opens it again. */
+bool lfs_cursors_release(lfs_topic *t);
 /* Background commit of open reading handles (close mode). */
 void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
@@ -242,6 +270,33 @@ static inline uint64_t lfs_ms_to_ns(uint64_t ms)
 {
 	return ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull;
 }
+
+/* files.c: a topic's files on demand. An idle topic (nothing pins its
+ * active segment, no seal pending, no handle inside) holds no descriptor
+ * and no mapping; at most open_max topics keep theirs. */
+/* Opens the topic's directory if closed and holds it open (files_lock for
+ * reading) until lfs_topic_files_exit: 0, or -ENOENT for a deleted topic,
+ * -EIO when the name now holds another directory, -errno. */
+int lfs_topic_files_enter(lfs_topic *t);
+void lfs_topic_files_exit(lfs_topic *t);
+/* Takes the active segment's files again if they were given back
+ * (append_mu held). */
+int lfs_topic_active_open(lfs_topic *t);
+/* The same for a reader that found s released (no topic lock held). */
+int lfs_topic_wake_active(lfs_segment *s);
+/* Closes idle topics' files until at most open_max are open. */
+void lfs_volume_files_trim(lfs_volume *v);
+/* The topic leaves the ring (it is being freed). */
+void lfs_topic_files_forget(lfs_topic *t);
+/* lfs_topic_load opened the topic's directory (t->dirfd): notes which it
+ * is. Once loaded, the topic joins the ring of open ones. */
+int lfs_topic_files_opened(lfs_topic *t);
+void lfs_topic_files_loaded(lfs_topic *t);
+/* The default open_max: from the descriptor limit. */
+size_t lfs_files_default_max(void);
+/* segment.c: the active segment's side of it. */
+int lfs_segment_release_active(lfs_segment *s);
+int lfs_segment_reopen_active(lfs_segment *s);
 
 /* topic.c */
 int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);

@@ -125,6 +125,10 @@ struct lfs_open_opts {
 	 * together (0: LFS_HELD_MAX_DEFAULT); a write past it fails with
 	 * ENOBUFS and appends nothing. */
 	uint64_t held_max;
+	/* How many topics keep their files (descriptors, mappings) open
+	 * while idle; the others close them and open them again on demand
+	 * (0: an eighth of the descriptor limit, 16 to 8192). */
+	size_t open_topics_max;
 };
 #define LFS_HELD_MAX_DEFAULT (256ull << 20)
 /* Bytes the volume's held fragments take now (their buffers). */

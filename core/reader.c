@@ -287,8 +287,13 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	 * and the reader would skip a record. The write lock: the reader
 	 * joins the topic's list of readers. */
 	pthread_mutex_lock(&t->append_mu);
+	/* find_start may read the active segment's index, which an idle
+	 * topic gave back (files.c): taken again here, under append_mu,
+	 * where a read could not ask for it without deadlocking. */
+	rc = lfs_topic_active_open(t);
 	pthread_rwlock_wrlock(&t->segs_lock);
-	rc = find_start(r, st, &first);
+	if (rc == 0)
+		rc = find_start(r, st, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
 	r->rec_offset = r->start_offset;

@@ -154,8 +154,12 @@ static int open_seg_file(lfs_segment *s, const char *ext, int flags)
 {
 	char name[32];
 	lfs_seg_name(s->base, ext, name);
-	int fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
-				   : lfs_open_file(s->topic->dirfd, name, flags);
+	int fd = lfs_topic_files_enter(s->topic);
+	if (fd < 0)
+		return fd;
+	fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
+			       : lfs_open_file(s->topic->dirfd, name, flags);
+	lfs_topic_files_exit(s->topic);
 	if (fd < 0 && lfs_refusal(fd))
 		lfs_log(s->topic->vol, 0, "topic %s: %s %s: not opened", s->topic->name, name,
 			lfs_refusal(fd));
@@ -290,18 +294,23 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 		rc = -errno;
 		goto fail;
 	}
+	rc = lfs_topic_files_enter(t);
+	if (rc < 0)
+		goto fail;
 	rc = lfs_fsync_dir(t->dirfd);
+	lfs_topic_files_exit(t);
 	if (rc < 0)
 		goto fail;
 	*out = s;
 	return 0;
 fail:
-	{
+	if (lfs_topic_files_enter(t) == 0) {
 		char name[32];
 		lfs_seg_name(base, "log", name);
 		unlinkat(t->dirfd, name, 0);
 		lfs_seg_name(base, "idx", name);
 		unlinkat(t->dirfd, name, 0);
+		lfs_topic_files_exit(t);
 	}
 	lfs_segment_put(s);
 	return rc;
@@ -654,6 +663,85 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
+static int read_open_error(int rc);
+
+/* An idle topic's active segment gives back its descriptors and mappings
+ * (files.c decides when: nothing pins it, under append_mu and segs_lock
+ * held for writing): its files are cut to their exact length and made
+ * durable, as at a clean unmount. */
+int lfs_segment_release_active(lfs_segment *s)
+{
+	if (atomic_load(&s->released) || s->data_fd < 0)
+		return 0;
+	int rc = lfs_segment_close_active(s);
+	if (rc < 0)
+		return rc;
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	atomic_store(&s->data, NULL);
+	atomic_store(&s->idx, NULL);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+	pthread_mutex_lock(&s->mu); /* a group commit leader syncs under it */
+	close(s->data_fd);
+	close(s->idx_fd);
+	s->data_fd = s->idx_fd = -1;
+	pthread_mutex_unlock(&s->mu);
+	atomic_store(&s->released, true);
+	return 0;
+}
+
+/* Takes them again (append_mu held): the same files, at least as long as
+ * what was committed. */
+int lfs_segment_reopen_active(lfs_segment *s)
+{
+	if (!atomic_load(&s->released))
+		return 0;
+	int mode = s->topic->vol->readonly ? O_RDONLY : O_RDWR;
+	int dfd = open_seg_file(s, "log", mode);
+	if (dfd < 0)
+		return read_open_error(dfd);
+	int xfd = open_seg_file(s, "idx", mode);
+	if (xfd < 0) {
+		close(dfd);
+		return read_open_error(xfd);
+	}
+	struct stat ds, xs;
+	int rc = 0;
+	if (fstat(dfd, &ds) < 0 || fstat(xfd, &xs) < 0)
+		rc = -errno;
+	else if ((uint64_t)ds.st_dev != s->data_dev || (uint64_t)ds.st_ino != s->data_ino ||
+		 (uint64_t)ds.st_size < atomic_load(&s->size) ||
+		 (uint64_t)xs.st_size < LFS_IDX_HEADER_SIZE +
+						atomic_load(&s->nentries) * LFS_IDX_ENTRY_SIZE) {
+		/* Not the files it left (replaced or cut behind the daemon's
+		 * back while it held none of them open). */
+		lfs_log(s->topic->vol, 0,
+			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
+			s->topic->name, (unsigned long long)s->base);
+		rc = -EIO;
+	}
+	if (rc < 0) {
+		close(dfd);
+		close(xfd);
+		return rc;
+	}
+	s->data_fd = dfd;
+	s->idx_fd = xfd;
+	s->data_alloc = (uint64_t)ds.st_size;
+	s->idx_alloc = (uint64_t)xs.st_size;
+	rc = map_active(s, topic_segment_size(s->topic));
+	if (rc < 0) {
+		close(dfd);
+		close(xfd);
+		s->data_fd = s->idx_fd = -1;
+		return rc;
+	}
+	atomic_store(&s->released, false);
+	return 0;
+}
+
 /* Whether a sealed segment's index (mapped at map, len bytes) says what
  * was loaded of it: its seal agrees, and the entries the seal vouches for
  * are the ones it sealed (their CRC). Reads trust the entries' fields from
@@ -803,6 +891,8 @@ int lfs_segment_map_data(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->data, memory_order_acquire))
 		return 0;
+	if (atomic_load(&s->released))
+		return lfs_topic_wake_active(s);
 	uint64_t size = atomic_load(&s->size);
 	if (size == 0)
 		return 0;
@@ -864,6 +954,8 @@ int lfs_segment_map_idx(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->idx, memory_order_acquire))
 		return 0;
+	if (atomic_load(&s->released))
+		return lfs_topic_wake_active(s);
 	pthread_mutex_lock(&s->mu);
 	int rc = map_idx_locked(s);
 	pthread_mutex_unlock(&s->mu);
@@ -885,12 +977,16 @@ int lfs_segment_unlink(lfs_segment *s)
 			return rc;
 	}
 	atomic_store(&s->retired, true);
+	rc = lfs_topic_files_enter(s->topic);
+	if (rc < 0)
+		return rc;
 	lfs_seg_name(s->base, "log", name);
 	if (unlinkat(s->topic->dirfd, name, 0) < 0)
 		rc = -errno;
 	lfs_seg_name(s->base, "idx", name);
 	if (unlinkat(s->topic->dirfd, name, 0) < 0 && rc == 0)
 		rc = -errno;
+	lfs_topic_files_exit(s->topic);
 	return rc;
 }
 

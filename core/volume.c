@@ -351,6 +351,7 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 		lfs_topic_put(ts[i]);
 	}
 	free(ts);
+	lfs_volume_files_trim(v);
 }
 
 static int topics_insert(lfs_volume *v, lfs_topic *t)
@@ -446,6 +447,9 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		}
 		if (rep)
 			rep->topics++;
+		/* A volume of more topics than may keep their files open
+		 * mounts with the rest closed (files.c). */
+		lfs_volume_files_trim(v);
 	}
 	closedir(d);
 	return rc;
@@ -461,6 +465,8 @@ static void volume_free(lfs_volume *v)
 	if (v->dirfd >= 0)
 		close(v->dirfd);
 	pthread_rwlock_destroy(&v->topics_lock);
+	/* After the topics: each leaves the ring of open files as it goes. */
+	pthread_mutex_destroy(&v->open_mu);
 	pthread_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
 	free(v->path);
@@ -489,6 +495,8 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->clock = o->clock ? o->clock : real_clock;
 	v->clock_ctx = o->clock_ctx;
 	pthread_rwlock_init(&v->topics_lock, NULL);
+	pthread_mutex_init(&v->open_mu, NULL);
+	v->open_max = o->open_topics_max ? o->open_topics_max : lfs_files_default_max();
 	pthread_mutex_init(&v->tick_mu, NULL);
 	pthread_cond_init(&v->tick_cond, NULL);
 	if (!v->path) {
@@ -757,7 +765,9 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 		lfs_topic_ref(t);
 		*out = t;
 	}
-	goto out;
+	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_volume_files_trim(v);
+	return 0;
 undo:
 	undo_create(v, name);
 out:
