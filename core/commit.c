@@ -78,7 +78,7 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 		pthread_mutex_unlock(&t->append_mu);
 		rc = lfs_segment_write_seal(s);
 		if (rc < 0) {
-			lfs_log(t->vol, 0, "topic %s: cannot seal segment %llu yet: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot seal segment %llu yet: %s", t->name,
 				(unsigned long long)s->base, strerror(-rc));
 			break;
 		}
@@ -111,7 +111,7 @@ static int leader_sync(lfs_topic *t, lfs_segment *s)
 		if (rc < 0) {
 			free(r);
 			t->ring_failed = true;
-			lfs_log(t->vol, 1, "topic %s: io_uring unavailable (%s): syncing with fdatasync",
+			lfs_log(t->vol, LFS_LOG_WARNING, "topic %s: io_uring unavailable (%s): syncing with fdatasync",
 				t->name, strerror(-rc));
 		} else {
 			t->ring = r;
@@ -200,7 +200,7 @@ void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 	    now_ns - atomic_load(&t->last_sync_ns) >= (uint64_t)st.sync_ms * 1000000ull) {
 		int rc = lfs_topic_sync(t);
 		if (rc < 0)
-			lfs_log(t->vol, 0, "topic %s: background sync failed: %s", t->name,
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: background sync failed: %s", t->name,
 				strerror(-rc));
 	}
 	lfs_topic_apply_retention(t, now_ns);

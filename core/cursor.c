@@ -152,7 +152,7 @@ static int commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_foun
 		rc = write_sync(t->cursors->fd, buf, sizeof(buf),
 			    r->c.pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
 	if (rc < 0) {
-		lfs_log(t->vol, 0, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
+		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
 			strerror(-rc));
 		return rc;
 	}
@@ -387,7 +387,7 @@ out:
 static void log_problem(void *ctx, const struct lfs_problem *p)
 {
 	lfs_topic *t = ctx;
-	lfs_log(t->vol, 1, "topic %s: %s%s", t->name, p->message, p->repaired ? " (repaired)" : "");
+	lfs_log(t->vol, LFS_LOG_WARNING, "topic %s: %s%s", t->name, p->message, p->repaired ? " (repaired)" : "");
 }
 
 static int push_free(struct lfs_cursor_store *st, uint64_t pair)
@@ -545,7 +545,7 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	memmove(st->recs + at + 1, st->recs + at, (st->n - at) * sizeof(*st->recs));
 	st->recs[at] = r;
 	st->n++;
-	lfs_log(t->vol, 2, "topic %s: cursor %s created at offset %llu", t->name, name,
+	lfs_log(t->vol, LFS_LOG_INFO, "topic %s: cursor %s created at offset %llu", t->name, name,
 		(unsigned long long)r->c.offset);
 out:
 	pthread_mutex_unlock(&st->mu);
@@ -695,7 +695,7 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 		s.committed_at = lfs_volume_now(t->vol);
 		rc = commit_slot(t, r, &s);
 		if (rc == 0)
-			lfs_log(t->vol, 2, "topic %s: cursor %s set to offset %llu", t->name, name,
+			lfs_log(t->vol, LFS_LOG_INFO, "topic %s: cursor %s set to offset %llu", t->name, name,
 				(unsigned long long)off);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -783,7 +783,7 @@ int lfs_cursor_open(lfs_topic *t, const char *name, bool read, lfs_cursor **out)
 		uint64_t from = lfs_reader_start_offset(c->reader);
 		if (from > r->c.offset) {
 			uint64_t lost = from - r->c.offset;
-			lfs_log(t->vol, 1,
+			lfs_log(t->vol, LFS_LOG_WARNING,
 				"topic %s: cursor %s: %llu records (offsets %llu to %llu) were deleted "
 				"before it read them: it resumes at offset %llu",
 				t->name, name, (unsigned long long)lost,

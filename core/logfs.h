@@ -102,7 +102,17 @@ enum {
 					   (a daemon forks after opening) */
 };
 
-/* Called for every notable event while mounting (recovery cuts, ...). */
+/* How severe a logged message is, most severe first (syslog's LOG_ERR,
+ * LOG_WARNING, LOG_INFO): an error lost data or failed an operation, a
+ * warning is something the operator should look at, info is the rest. */
+enum lfs_log_level {
+	LFS_LOG_ERR = 0,
+	LFS_LOG_WARNING = 1,
+	LFS_LOG_INFO = 2,
+};
+
+/* Called for every notable event (recovery cuts, I/O errors, ...); level is
+ * an enum lfs_log_level. */
 typedef void (*lfs_log_fn)(void *ctx, int level, const char *msg);
 /* A clock in nanoseconds since the epoch. */
 typedef uint64_t (*lfs_clock_fn)(void *ctx);

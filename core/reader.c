@@ -117,7 +117,7 @@ static bool entry_sane(lfs_segment *s, const struct lfs_idx_entry *e, uint64_t o
 
 static int bad_entry(lfs_segment *s, uint64_t i)
 {
-	lfs_log(s->topic->vol, 0,
+	lfs_log(s->topic->vol, LFS_LOG_ERR,
 		"topic %s: segment %llu: index entry %llu points outside the segment: "
 		"reads there fail with EIO (run fsck.logfs)",
 		s->topic->name, (unsigned long long)s->base, (unsigned long long)i);

@@ -59,7 +59,7 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 			break;
 		int rc = lfs_topic_drop_oldest(t);
 		if (rc < 0) {
-			lfs_log(t->vol, 0, "topic %s: retention could not delete segment: %s",
+			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: retention could not delete segment: %s",
 				t->name, strerror(-rc));
 			break;
 		}

@@ -161,7 +161,7 @@ static int open_seg_file(lfs_segment *s, const char *ext, int flags)
 			       : lfs_open_file(s->topic->dirfd, name, flags);
 	lfs_topic_files_exit(s->topic);
 	if (fd < 0 && lfs_refusal(fd))
-		lfs_log(s->topic->vol, 0, "topic %s: %s %s: not opened", s->topic->name, name,
+		lfs_log(s->topic->vol, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->topic->name, name,
 			lfs_refusal(fd));
 	return fd;
 }
@@ -790,7 +790,7 @@ static int map_idx_locked(lfs_segment *s)
 		 * shorter file would fault (SIGBUS). */
 		if (p)
 			munmap(p, len);
-		lfs_log(s->topic->vol, 0,
+		lfs_log(s->topic->vol, LFS_LOG_ERR,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 			s->topic->name, (unsigned long long)s->base);
 		rc = -EIO;
@@ -841,7 +841,7 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
  * dirty at unmount, so that the next mount and fsck.logfs check it in full. */
 static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
 {
-	lfs_log(s->topic->vol, 0,
+	lfs_log(s->topic->vol, LFS_LOG_ERR,
 		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
 		"reads from byte %llu fail with EIO (run fsck.logfs)",
 		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset,
@@ -910,7 +910,7 @@ int lfs_segment_map_data(lfs_segment *s)
 					   (uint64_t)st.st_ino != s->data_ino)) {
 			/* Not the file that was checked (replaced behind the
 			 * daemon's back since): fsck.logfs repairs it. */
-			lfs_log(s->topic->vol, 0,
+			lfs_log(s->topic->vol, LFS_LOG_ERR,
 				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 				s->topic->name, (unsigned long long)s->base);
 			rc = -EIO;

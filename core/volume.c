@@ -416,7 +416,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		if (de->d_type == DT_DIR && !v->readonly &&
 		    !strncmp(de->d_name, LFS_TRASH_PREFIX, strlen(LFS_TRASH_PREFIX))) {
 			/* A topic deletion that a crash cut short. */
-			lfs_log(v, 1, "topic %s: finishing its deletion",
+			lfs_log(v, LFS_LOG_WARNING, "topic %s: finishing its deletion",
 				de->d_name + strlen(LFS_TRASH_PREFIX));
 			lfs_remove_tree(v->topics_fd, de->d_name);
 			continue;
@@ -430,14 +430,14 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 			/* One damaged topic must not take the others down: it
 			 * stays out of the mount until fsck.logfs repairs it. */
 			const char *why = lfs_refusal(rc);
-			lfs_log(v, 0,
+			lfs_log(v, LFS_LOG_ERR,
 				"topic %s: cannot load (%s%s): left out of the mount, run fsck.logfs",
 				de->d_name, why ? "a file of it " : "", why ? why : strerror(-rc));
 			rc = 0;
 			continue;
 		}
 		if (rc < 0) {
-			lfs_log(v, 0, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
+			lfs_log(v, LFS_LOG_ERR, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
 			break;
 		}
 		rc = topics_insert(v, t);
@@ -518,11 +518,11 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	if (rc < 0)
 		goto fail;
 	if (!primary_ok)
-		lfs_log(v, 1, "volume %s: primary superblock damaged: using the backup copy "
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: primary superblock damaged: using the backup copy "
 			"(fsck.logfs restores the primary)", path);
 	int bad = lfs_settings_invalid(&v->sb.defaults);
 	if (bad >= 0) {
-		lfs_log(v, 0, "volume %s: the superblock's default %s is out of range: "
+		lfs_log(v, LFS_LOG_ERR, "volume %s: the superblock's default %s is out of range: "
 			"run fsck.logfs", path, lfs_setting_name((enum lfs_setting_id)bad));
 		rc = -EINVAL;
 		goto fail;
@@ -533,7 +533,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 		/* The superblock was good: say what is wrong, not "no volume". */
 		rc = v->topics_fd;
 		const char *why = lfs_refusal(rc);
-		lfs_log(v, 0, "volume %s: its directory '%s' %s: run fsck.logfs", path, LFS_TOPICS_DIR,
+		lfs_log(v, LFS_LOG_ERR, "volume %s: its directory '%s' %s: run fsck.logfs", path, LFS_TOPICS_DIR,
 			why ? why : rc == -ENOENT ? "is missing" : strerror(-rc));
 		goto fail;
 	}
@@ -549,14 +549,14 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 			goto fail;
 	}
 	if (!was_clean)
-		lfs_log(v, 1, "volume %s was not cleanly unmounted: running recovery", path);
+		lfs_log(v, LFS_LOG_WARNING, "volume %s was not cleanly unmounted: running recovery", path);
 	/* The summary of the last clean close stands in for the files of
 	 * the sealed segments it names (summary.c says why that holds after
 	 * a crash too). */
 	struct lfs_summary *sum = NULL;
 	int r = lfs_summary_read(v->dirfd, &sum);
 	if (r < 0 && r != -ENOENT)
-		lfs_log(v, 1, "volume %s: segment summary unusable (%s): reading every segment", path,
+		lfs_log(v, LFS_LOG_WARNING, "volume %s: segment summary unusable (%s): reading every segment", path,
 			strerror(-r));
 	rc = load_topics(v, was_clean, sum, rep);
 	lfs_summary_free(sum);
@@ -601,7 +601,7 @@ int lfs_volume_close(lfs_volume *v)
 		for (size_t i = 0; i < v->ntopics; i++) {
 			int r = lfs_topic_flush(v->topics[i]);
 			if (r < 0) {
-				lfs_log(v, 0, "topic %s: flush at close failed: %s",
+				lfs_log(v, LFS_LOG_ERR, "topic %s: flush at close failed: %s",
 					v->topics[i]->name, strerror(-r));
 				if (rc == 0)
 					rc = r;
@@ -613,11 +613,11 @@ int lfs_volume_close(lfs_volume *v)
 		if (rc == 0) {
 			int r = lfs_summary_write(v);
 			if (r < 0)
-				lfs_log(v, 0, "volume %s: cannot write the segment summary: %s", v->path,
+				lfs_log(v, LFS_LOG_ERR, "volume %s: cannot write the segment summary: %s", v->path,
 					strerror(-r));
 		}
 		if (rc == 0 && atomic_load(&v->checksum_errors))
-			lfs_log(v, 0, "volume %s: left marked not cleanly unmounted: a batch failed "
+			lfs_log(v, LFS_LOG_ERR, "volume %s: left marked not cleanly unmounted: a batch failed "
 				"its checksum (the next mount recovers; run fsck.logfs)", v->path);
 		else if (rc == 0)
 			rc = lfs_state_write(v->dirfd, LFS_STATE_CLEAN);
@@ -707,7 +707,7 @@ static void undo_create(lfs_volume *v, const char *name)
 		(void)unlinkat(v->topics_fd, path, 0); /* absent ones: ENOENT */
 	}
 	if (unlinkat(v->topics_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		lfs_log(v, 0, "topic %s: its creation failed and its directory cannot be removed: %s",
+		lfs_log(v, LFS_LOG_ERR, "topic %s: its creation failed and its directory cannot be removed: %s",
 			name, strerror(errno));
 }
 

@@ -38,7 +38,7 @@ int cursor_node_stat(struct node *n, lfs_cursor *open_handle, struct stat *st)
 	return 0;
 }
 
-int cursor_write(struct node *n, const char *buf, size_t size)
+int cursor_write(const struct daemon *d, struct node *n, const char *buf, size_t size)
 {
 	char text[64];
 	/* `echo 1200 >`: one trailing newline is not part of the position. */
@@ -48,7 +48,7 @@ int cursor_write(struct node *n, const char *buf, size_t size)
 		return -EINVAL;
 	memcpy(text, buf, size);
 	text[size] = 0;
-	if (daemon_state.readonly)
+	if (d->readonly)
 		return -EROFS;
 	return lfs_cursor_seek(n->topic, n->at, text, lfs_now_ns());
 }
@@ -89,7 +89,7 @@ int cursor_xattr_names(char *buf, size_t cap)
 }
 
 /* 0, -ENODATA (not ours), -EPERM (read-only), -EINVAL (bad value). */
-int cursor_xattr_set(struct node *n, const char *key, const char *value)
+int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, const char *value)
 {
 	char cur[64];
 	int rc = cursor_xattr_get(n, key, cur, sizeof(cur));
@@ -97,7 +97,7 @@ int cursor_xattr_set(struct node *n, const char *key, const char *value)
 		return rc;
 	if (strcmp(key, "commit") != 0)
 		return -EPERM;
-	if (daemon_state.readonly)
+	if (d->readonly)
 		return -EROFS;
 	if (strcmp(value, "explicit") != 0 && strcmp(value, "close") != 0)
 		return -EINVAL;
@@ -105,7 +105,7 @@ int cursor_xattr_set(struct node *n, const char *key, const char *value)
 }
 
 /* setfattr -x user.logfs.commit: back to the default, close. */
-int cursor_xattr_remove(struct node *n, const char *key)
+int cursor_xattr_remove(const struct daemon *d, struct node *n, const char *key)
 {
 	char cur[64];
 	int rc = cursor_xattr_get(n, key, cur, sizeof(cur));
@@ -113,7 +113,7 @@ int cursor_xattr_remove(struct node *n, const char *key)
 		return rc;
 	if (strcmp(key, "commit") != 0)
 		return -EPERM;
-	if (daemon_state.readonly)
+	if (d->readonly)
 		return -EROFS;
 	return lfs_cursor_set_explicit(n->topic, n->at, false);
 }

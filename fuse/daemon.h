@@ -21,11 +21,24 @@ struct daemon {
 	bool as_owner;
 };
 
-extern struct daemon daemon_state;
+/* The daemon's state reaches the request handlers as the session's
+ * userdata (fuse_session_new in main.c). */
+static inline struct daemon *daemon_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
 extern const struct fuse_lowlevel_ops logfs_ops;
 
-/* Logs to syslog (daemonized) or stderr (foreground). */
+#define PROG "logfs"
+
+/* log.c: logs a message of an enum lfs_log_level to stderr, or to syslog
+ * once daemon_log_to_syslog was called (after daemonizing). */
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void daemon_log_to_syslog(void);
+/* The syslog priority of a level. */
+int daemon_log_priority(int level);
+/* The core's lfs_log_fn: daemon_log. */
+void daemon_core_log(void *ctx, int level, const char *msg);
 
 /* ops.c: releases every handle still open (after the session loop). */
 void ops_release_all(void);
@@ -75,12 +88,12 @@ void pt_release(struct node *n, enum pt_mode mode);
 #define CURSORS_DIR "cursors"
 int cursor_node_stat(struct node *n, lfs_cursor *open_handle, struct stat *st);
 /* A write to a cursor: the new position as text ("1200\n", "end", ...). */
-int cursor_write(struct node *n, const char *buf, size_t size);
+int cursor_write(const struct daemon *d, struct node *n, const char *buf, size_t size);
 /* user.logfs.* of a cursor: value into buf (length or -errno); names. */
 int cursor_xattr_get(struct node *n, const char *key, char *buf, size_t len);
 int cursor_xattr_names(char *buf, size_t cap);
-int cursor_xattr_set(struct node *n, const char *key, const char *value);
-int cursor_xattr_remove(struct node *n, const char *key);
+int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, const char *value);
+int cursor_xattr_remove(const struct daemon *d, struct node *n, const char *key);
 
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

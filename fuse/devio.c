@@ -114,13 +114,13 @@ unsigned devio_prepare(void)
 		return prepared_slots;
 	}
 	if (read_limit(fd, &limit) < 0) {
-		daemon_log(2, "cannot read " MAX_PAGES_LIMIT "; assuming 256");
+		daemon_log(LFS_LOG_INFO, "cannot read " MAX_PAGES_LIMIT "; assuming 256");
 		limit = 256;
 	} else if (limit < want) {
 		char v[16];
 		int n = snprintf(v, sizeof(v), "%u\n", want);
 		if (pwrite(fd, v, (size_t)n, 0) == n) {
-			daemon_log(2, "raised fs.fuse.max_pages_limit from %u to %u, so that one "
+			daemon_log(LFS_LOG_INFO, "raised fs.fuse.max_pages_limit from %u to %u, so that one "
 				   "write(2) or writev(2) of up to 1 MiB is one request", limit, want);
 			limit = want;
 		}
@@ -138,7 +138,7 @@ uint64_t devio_write_record_max(unsigned slots)
 	return w < RECORD_MAX_CAP ? w : RECORD_MAX_CAP;
 }
 
-static void init_request_size(struct kabi_init_out *arg)
+static void init_request_size(lfs_volume *vol, struct kabi_init_out *arg)
 {
 	unsigned slots = init_max_pages ? prepared_slots : 32; /* FUSE_DEFAULT_MAX_PAGES_PER_REQ */
 	if (init_max_pages && (arg->flags & KABI_MAX_PAGES) && init_buflen >= libfuse_bufsize()) {
@@ -148,9 +148,9 @@ static void init_request_size(struct kabi_init_out *arg)
 		slots = arg->max_pages; /* libfuse's own request, unchanged */
 	}
 	uint64_t w = devio_write_record_max(slots);
-	lfs_volume_set_write_record_max(daemon_state.vol, w);
+	lfs_volume_set_write_record_max(vol, w);
 	if (slots < want_pages())
-		daemon_log(2, "one write request carries at most %u pages: write-framed records "
+		daemon_log(LFS_LOG_INFO, "one write request carries at most %u pages: write-framed records "
 			   "are at most %llu bytes, and a writev(2) whose buffers span more "
 			   "than %u pages may become several records (raise "
 			   "fs.fuse.max_pages_limit to %u; docs/DESIGN.md)",
@@ -158,9 +158,9 @@ static void init_request_size(struct kabi_init_out *arg)
 }
 
 /* Every change the daemon makes to libfuse's INIT reply. */
-static void rewrite_init(const struct kabi_init_in *in, struct kabi_init_out *out)
+static void rewrite_init(lfs_volume *vol, const struct kabi_init_in *in, struct kabi_init_out *out)
 {
-	init_request_size(out);
+	init_request_size(vol, out);
 	pt_negotiate(in, out);
 }
 
@@ -199,16 +199,17 @@ static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 	return n;
 }
 
+/* userdata: the session's, the daemon's state. */
 static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	(void)userdata;
+	struct daemon *d = userdata;
 	if (count == 2 && iov[0].iov_len == sizeof(struct fuse_out_header)) {
 		const struct fuse_out_header *out = iov[0].iov_base;
 		bool ok = out->unique == cur_unique && out->error == 0;
 		/* libfuse answers INIT with the whole 64-byte structure for
 		 * protocol 7.23 and later; shorter replies are left alone. */
 		if (ok && cur_opcode == FUSE_INIT && iov[1].iov_len == sizeof(struct kabi_init_out))
-			rewrite_init(&init_in, iov[1].iov_base);
+			rewrite_init(d->vol, &init_in, iov[1].iov_base);
 		else if (ok && cur_opcode == FUSE_OPEN &&
 			 iov[1].iov_len == sizeof(struct kabi_open_out))
 			rewrite_open(iov[1].iov_base);

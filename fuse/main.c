@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +17,10 @@
 #include <sys/fsuid.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
-#define PROG "logfs"
 #define EXIT_USAGE 2
 
-struct daemon daemon_state;
-static bool log_to_syslog;
 
 struct cmdline {
 	char *volume, *mountpoint;
@@ -74,26 +69,6 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("mirror_replicas=", KEY_MIRROR_REPLICAS),
 	FUSE_OPT_END,
 };
-
-void daemon_log(int level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (log_to_syslog) {
-		vsyslog(level <= 0 ? LOG_ERR : level == 1 ? LOG_WARNING : LOG_INFO, fmt, ap);
-	} else {
-		fprintf(stderr, PROG ": ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
-
-static void core_log(void *ctx, int level, const char *msg)
-{
-	(void)ctx;
-	daemon_log(level, "%s", msg);
-}
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 {
@@ -246,7 +221,7 @@ static void raise_readahead(const char *mountpoint)
 	if (fd < 0)
 		return; /* not root: the default stays, which is only slower */
 	if (write(fd, "4096", 4) != 4)
-		daemon_log(2, "could not raise readahead: %s", strerror(errno));
+		daemon_log(LFS_LOG_INFO, "could not raise readahead: %s", strerror(errno));
 	close(fd);
 }
 
@@ -308,10 +283,10 @@ static bool volume_mounted(const char *volume)
  * and hold the lock for a moment: wait for it, unless the volume is really
  * mounted, which is refused at once. */
 static int open_volume(const char *volume, const struct lfs_open_opts *oo,
-		       struct lfs_open_report *rep)
+		       struct lfs_open_report *rep, lfs_volume **out)
 {
 	for (int tries = 0;; tries++) {
-		int rc = lfs_volume_open(volume, oo, &daemon_state.vol, rep);
+		int rc = lfs_volume_open(volume, oo, out, rep);
 		if (rc != -EBUSY || tries >= 50 || volume_mounted(volume))
 			return rc;
 		usleep(100 * 1000);
@@ -320,16 +295,16 @@ static int open_volume(const char *volume, const struct lfs_open_opts *oo,
 
 /* Between the caller's filesystem ids (on) and the volume owner's (off)
  * that lfs_act_as_volume_owner gave the daemon: only root switches. */
-static void fs_ids_as_caller(bool on)
+static void fs_ids_as_caller(const struct daemon *d, bool on)
 {
-	if (!daemon_state.as_owner)
+	if (!d->as_owner)
 		return;
 	if (on) {
 		setfsuid(0);
 		setfsgid(getegid());
 	} else {
-		setfsgid(daemon_state.owner_gid);
-		setfsuid(daemon_state.owner_uid);
+		setfsgid(d->owner_gid);
+		setfsuid(d->owner_uid);
 	}
 }
 
@@ -347,6 +322,8 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct cmdline c;
+	/* What the request handlers share, as the session's userdata. */
+	struct daemon daemon_state = {0};
 	struct fuse_session *se = NULL;
 	char volume[PATH_MAX], mountpoint[PATH_MAX];
 	int ret = 1, rc;
@@ -407,9 +384,9 @@ int main(int argc, char *argv[])
 				   .overrides = c.overrides,
 				   .override_mask = c.mask,
 				   .held_max = c.held_max,
-				   .log = core_log};
+				   .log = daemon_core_log};
 	struct lfs_open_report rep;
-	rc = open_volume(volume, &oo, &rep);
+	rc = open_volume(volume, &oo, &rep, &daemon_state.vol);
 	if (rc < 0) {
 		fprintf(stderr, PROG ": %s: %s\n", c.volume, open_error(rc));
 		goto out_args;
@@ -418,7 +395,7 @@ int main(int argc, char *argv[])
 	daemon_state.debug = c.debug;
 	pt_configure(!c.no_passthrough);
 	if (!rep.was_clean)
-		daemon_log(1, "%s: recovered after an unclean stop: %u segments scanned, "
+		daemon_log(LFS_LOG_WARNING, "%s: recovered after an unclean stop: %u segments scanned, "
 			   "%llu records and %llu bytes cut",
 			   volume, rep.segments_scanned, (unsigned long long)rep.records_cut,
 			   (unsigned long long)rep.bytes_cut);
@@ -447,7 +424,7 @@ int main(int argc, char *argv[])
 	}
 	if (add_default_opts(&args, volume) < 0)
 		goto out_vol;
-	se = fuse_session_new(&args, &logfs_ops, sizeof(logfs_ops), NULL);
+	se = fuse_session_new(&args, &logfs_ops, sizeof(logfs_ops), &daemon_state);
 	if (!se)
 		goto out_vol; /* libfuse said why */
 	if (fuse_set_signal_handlers(se) != 0)
@@ -461,11 +438,11 @@ int main(int argc, char *argv[])
 	}
 	/* The mount itself (the device, the mount point, the readahead in
 	 * sysfs) needs the caller's own rights, not the volume owner's. */
-	fs_ids_as_caller(true);
+	fs_ids_as_caller(&daemon_state, true);
 	rc = fuse_session_mount(se, mountpoint);
 	if (rc == 0)
 		raise_readahead(mountpoint);
-	fs_ids_as_caller(false);
+	fs_ids_as_caller(&daemon_state, false);
 	if (rc != 0)
 		goto out_sig;
 	if (devio_install(se) != 0)
@@ -473,18 +450,17 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(c.foreground) != 0)
 		goto out_unmount;
 	if (!c.foreground) {
-		log_to_syslog = true;
-		openlog(PROG, LOG_PID, LOG_DAEMON);
+		daemon_log_to_syslog();
 	}
 	rc = lfs_volume_start_ticker(daemon_state.vol);
 	if (rc < 0) {
-		daemon_log(0, "cannot start background thread: %s", strerror(-rc));
+		daemon_log(LFS_LOG_ERR, "cannot start background thread: %s", strerror(-rc));
 		goto out_unmount;
 	}
 	/* Threads only now: fuse_daemonize forked. */
 	rc = daemon_state.mirror ? mirror_start(daemon_state.mirror) : 0;
 	if (rc < 0) {
-		daemon_log(0, "cannot start mirroring: %s", strerror(-rc));
+		daemon_log(LFS_LOG_ERR, "cannot start mirroring: %s", strerror(-rc));
 		goto out_unmount;
 	}
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
@@ -515,7 +491,7 @@ out_vol:
 	nodes_destroy();
 	rc = lfs_volume_close(daemon_state.vol);
 	if (rc < 0) {
-		daemon_log(0, "%s: unmounted, but could not record a clean state: %s", volume,
+		daemon_log(LFS_LOG_ERR, "%s: unmounted, but could not record a clean state: %s", volume,
 			   strerror(-rc));
 		ret = 1;
 	}

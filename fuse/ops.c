@@ -120,7 +120,8 @@ static bool open_segment_stat(fuse_ino_t ino, struct lfs_segment_stat *ss)
 }
 
 /* Fills st for node n; h (may be NULL) gives a handle's own view. */
-static int node_stat(struct node *n, struct handle *h, struct stat *st, double *timeout)
+static int node_stat(const struct daemon *d, struct node *n, struct handle *h, struct stat *st,
+		     double *timeout)
 {
 	struct lfs_topic_meta m;
 	struct lfs_topic_stat ts;
@@ -131,13 +132,13 @@ static int node_stat(struct node *n, struct handle *h, struct stat *st, double *
 	 * max_write bytes is one request. */
 	st->st_blksize = 1024 * 1024;
 	*timeout = 0;
-	const struct lfs_sb_info *sb = lfs_volume_info(daemon_state.vol);
+	const struct lfs_sb_info *sb = lfs_volume_info(d->vol);
 	switch (n->kind) {
 	case NODE_ROOT:
 		/* The volume's owner makes topics in it (docs/DESIGN.md). */
 		st->st_mode = S_IFDIR | 0755;
-		st->st_uid = daemon_state.owner_uid;
-		st->st_gid = daemon_state.owner_gid;
+		st->st_uid = d->owner_uid;
+		st->st_gid = d->owner_gid;
 		st->st_nlink = 2;
 		set_times(st, sb->ctime_ns);
 		return 0;
@@ -225,7 +226,7 @@ static void reply_entry(fuse_req_t req, struct node *n)
 	struct fuse_entry_param e;
 	double timeout;
 	memset(&e, 0, sizeof(e));
-	int rc = node_stat(n, NULL, &e.attr, &timeout);
+	int rc = node_stat(daemon_of(req), n, NULL, &e.attr, &timeout);
 	if (rc < 0) {
 		nodes_forget(n->ino, 1);
 		fuse_reply_err(req, -rc);
@@ -265,7 +266,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err = ENOENT;
 	if (p->kind == NODE_ROOT) {
 		lfs_topic *t;
-		if (lfs_topic_get(daemon_state.vol, name, &t) == 0) {
+		if (lfs_topic_get(daemon_of(req)->vol, name, &t) == 0) {
 			n = nodes_get(NODE_TOPIC, t, 0, NULL);
 			lfs_topic_put(t);
 		}
@@ -346,7 +347,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	uint64_t size;
 	if (!n)
 		return;
-	int rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
+	int rc = node_stat(daemon_of(req), n, fi ? fh_of(fi) : NULL, &st, &timeout);
 	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT || n->kind == NODE_CURSOR) &&
 	    caller_view_size(req, ino, &size)) {
 		st.st_size = (off_t)size;
@@ -369,7 +370,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		rc = -EPERM; /* logs are append-only */
 	} else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		if (daemon_state.readonly) {
+		if (daemon_of(req)->readonly) {
 			rc = -EROFS;
 		} else if (n->kind != NODE_TOPIC && n->kind != NODE_TAIL) {
 			rc = -EPERM;
@@ -398,7 +399,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (rc == 0) {
 		struct stat st;
 		double timeout;
-		rc = node_stat(n, fi ? fh_of(fi) : NULL, &st, &timeout);
+		rc = node_stat(daemon_of(req), n, fi ? fh_of(fi) : NULL, &st, &timeout);
 		if (rc == 0)
 			fuse_reply_attr(req, &st, timeout);
 	}
@@ -425,14 +426,14 @@ static void release_handle(struct handle *h)
 	if (h->producer) {
 		int rc = lfs_producer_close(h->producer);
 		if (rc < 0)
-			daemon_log(3, "topic %s: held line lost at close: %s",
+			daemon_log(LFS_LOG_ERR, "topic %s: held line lost at close: %s",
 				   lfs_topic_name(h->topic), strerror(-rc));
 	}
 	lfs_reader_close(h->reader);
 	if (h->cursor) {
 		int rc = lfs_cursor_close(h->cursor);
 		if (rc < 0)
-			daemon_log(3, "topic %s: cursor %s: commit at close failed: %s",
+			daemon_log(LFS_LOG_WARNING, "topic %s: cursor %s: commit at close failed: %s",
 				   lfs_topic_name(h->topic), h->node->at, strerror(-rc));
 	}
 	if (h->node)
@@ -467,7 +468,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		switch (n->kind) {
 		case NODE_TAIL:
 			if (wr)
-				rc = daemon_state.readonly ? -EROFS
+				rc = daemon_of(req)->readonly ? -EROFS
 							   : lfs_producer_open(n->topic, &h->producer);
 			if (rc == 0 && rd)
 				rc = open_reader(n, h);
@@ -478,7 +479,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fi->direct_io = 1;
 			break;
 		case NODE_CURSOR:
-			rc = wr && daemon_state.readonly ? -EROFS
+			rc = wr && daemon_of(req)->readonly ? -EROFS
 							 : lfs_cursor_open(n->topic, n->at, rd, &h->cursor);
 			if (rc == 0) {
 				/* The node names the cursor for writes and logs. */
@@ -597,7 +598,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	(void)ino;
 	(void)off; /* every write appends */
 	if (h->cursor && h->writable) {
-		int rc = cursor_write(h->node, buf, size);
+		int rc = cursor_write(daemon_of(req), h->node, buf, size);
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
@@ -612,7 +613,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	ssize_t n = lfs_producer_write(h->producer, buf, size);
 	if (n < 0) {
 		if (n == -EIO)
-			daemon_log(3, "topic %s: append failed: I/O error", lfs_topic_name(h->topic));
+			daemon_log(LFS_LOG_ERR, "topic %s: append failed: I/O error",
+				   lfs_topic_name(h->topic));
 		fuse_reply_err(req, (int)-n);
 	} else {
 		fuse_reply_write(req, (size_t)n);
@@ -665,7 +667,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dir_handle *d = calloc(1, sizeof(*d));
 	int rc = d ? 0 : -ENOMEM;
 	if (rc == 0 && n->kind == NODE_ROOT) {
-		rc = lfs_volume_list_topics(daemon_state.vol, &d->names, &d->count);
+		rc = lfs_volume_list_topics(daemon_of(req)->vol, &d->names, &d->count);
 	} else if (rc == 0 && n->kind == NODE_TOPIC) {
 		uint64_t *bases;
 		size_t nb;
@@ -757,12 +759,12 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	lfs_topic *t = NULL;
 	if (p->kind != NODE_ROOT) {
 		rc = -EPERM;
-	} else if (daemon_state.readonly) {
+	} else if (daemon_of(req)->readonly) {
 		rc = -EROFS;
 	} else {
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 		struct lfs_topic_meta m = {.mode = mode & 07777, .uid = ctx->uid, .gid = ctx->gid};
-		rc = lfs_topic_create(daemon_state.vol, name, &m, &t);
+		rc = lfs_topic_create(daemon_of(req)->vol, name, &m, &t);
 	}
 	nodes_put(p);
 	if (rc < 0) {
@@ -787,15 +789,15 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -EPERM; /* every topic has it */
 	else if (p->kind != NODE_ROOT)
 		rc = -ENOTDIR;
-	else if (daemon_state.readonly)
+	else if (daemon_of(req)->readonly)
 		rc = -EROFS;
 	else {
 		/* The mirror's reader would keep the topic busy. */
-		if (daemon_state.mirror)
-			mirror_pause(daemon_state.mirror, name);
-		rc = lfs_topic_delete(daemon_state.vol, name);
-		if (rc < 0 && daemon_state.mirror)
-			mirror_resume(daemon_state.mirror, name);
+		if (daemon_of(req)->mirror)
+			mirror_pause(daemon_of(req)->mirror, name);
+		rc = lfs_topic_delete(daemon_of(req)->vol, name);
+		if (rc < 0 && daemon_of(req)->mirror)
+			mirror_resume(daemon_of(req)->mirror, name);
 	}
 	nodes_put(p);
 	fuse_reply_err(req, -rc);
@@ -811,12 +813,12 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (p->kind == NODE_TOPIC) {
 		if (strcmp(name, "tail") == 0 || name[0] == '@' || !strcmp(name, CURSORS_DIR))
 			rc = -EPERM;
-		else if (daemon_state.readonly)
+		else if (daemon_of(req)->readonly)
 			rc = -EROFS;
 		else if (strlen(name) == SEG_NAME_LEN && lfs_seg_name_parse(name, "log", &base) == 0)
 			rc = lfs_topic_delete_segment(p->topic, base);
 	} else if (p->kind == NODE_CURSORS) {
-		rc = daemon_state.readonly ? -EROFS : lfs_cursor_delete(p->topic, name);
+		rc = daemon_of(req)->readonly ? -EROFS : lfs_cursor_delete(p->topic, name);
 	} else {
 		rc = -EPERM;
 	}
@@ -833,7 +835,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (!p)
 		return;
 	int rc = p->kind != NODE_CURSORS ? -EPERM
-		 : daemon_state.readonly ? -EROFS
+		 : daemon_of(req)->readonly ? -EROFS
 					 : lfs_cursor_create(p->topic, name, fi->flags & O_EXCL);
 	struct node *n = NULL;
 	if (rc >= 0) {
@@ -854,7 +856,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	rc = h ? lfs_cursor_open(n->topic, n->at, rd, &h->cursor) : -ENOMEM;
 	if (rc == 0) {
 		h->reading = rd;
-		rc = node_stat(n, h, &e.attr, &timeout);
+		rc = node_stat(daemon_of(req), n, h, &e.attr, &timeout);
 	}
 	if (rc < 0) {
 		if (h && h->cursor)
@@ -887,7 +889,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	(void)name;
 	(void)mode;
 	(void)rdev;
-	fuse_reply_err(req, daemon_state.readonly ? EROFS : EPERM);
+	fuse_reply_err(req, daemon_of(req)->readonly ? EROFS : EPERM);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -921,7 +923,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 	(void)ino;
-	if (fstatvfs(lfs_volume_fd(daemon_state.vol), &sv) < 0) {
+	if (fstatvfs(lfs_volume_fd(daemon_of(req)->vol), &sv) < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}

@@ -90,7 +90,7 @@ void pt_negotiate(const struct kabi_init_in *in, struct kabi_init_out *out)
 	else if (!has_sys_admin())
 		why = "FUSE passthrough needs CAP_SYS_ADMIN";
 	if (why) {
-		daemon_log(2, "sealed segments are read through the daemon: %s", why);
+		daemon_log(LFS_LOG_INFO, "sealed segments are read through the daemon: %s", why);
 		return;
 	}
 	out->flags |= KABI_INIT_EXT;
@@ -102,7 +102,7 @@ void pt_negotiate(const struct kabi_init_in *in, struct kabi_init_out *out)
 	out->max_stack_depth = 1;
 	atomic_store(&negotiated, true);
 	atomic_store(&usable, true);
-	daemon_log(2, "sealed segments are read through FUSE passthrough");
+	daemon_log(LFS_LOG_INFO, "sealed segments are read through FUSE passthrough");
 }
 
 /* The kernel refused a backing file for a reason that holds for every
@@ -110,7 +110,7 @@ void pt_negotiate(const struct kabi_init_in *in, struct kabi_init_out *out)
 static void give_up(int err)
 {
 	if (atomic_exchange(&usable, false))
-		daemon_log(1, "FUSE passthrough refused by the kernel (%s): sealed segments are "
+		daemon_log(LFS_LOG_WARNING, "FUSE passthrough refused by the kernel (%s): sealed segments are "
 			   "read through the daemon from now on",
 			   strerror(err));
 }
@@ -137,7 +137,7 @@ enum pt_mode pt_open(struct node *n, lfs_segment *s, int32_t *backing_id)
 		} else if (errno == EPERM || errno == ELOOP || errno == ENOTTY || errno == EINVAL) {
 			give_up(errno);
 		} else {
-			daemon_log(1, "topic %s: segment %llu: no FUSE passthrough: %s",
+			daemon_log(LFS_LOG_WARNING, "topic %s: segment %llu: no FUSE passthrough: %s",
 				   lfs_topic_name(n->topic), (unsigned long long)n->base,
 				   strerror(errno));
 		}
@@ -167,7 +167,7 @@ void pt_release(struct node *n, enum pt_mode mode)
 		n->backing_id = 0;
 		/* After the session ended the kernel has dropped every id. */
 		if (dev_fd >= 0 && ioctl(dev_fd, KABI_DEV_IOC_BACKING_CLOSE, &id) < 0)
-			daemon_log(1, "topic %s: segment %llu: closing its FUSE backing file: %s",
+			daemon_log(LFS_LOG_WARNING, "topic %s: segment %llu: closing its FUSE backing file: %s",
 				   lfs_topic_name(n->topic), (unsigned long long)n->base,
 				   strerror(errno));
 	}

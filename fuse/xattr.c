@@ -62,7 +62,7 @@ static const char *const mirror_keys[] = {"mirror", "mirror_offset", "mirror_lag
 					  "mirror_error"};
 #define NMIRROR 4
 
-static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
+static int mirror_value(const struct daemon *d, struct node *n, const char *key, char *buf, size_t len)
 {
 	struct lfs_topic_meta meta;
 	struct mirror_status ms;
@@ -75,7 +75,7 @@ static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
 		;
 	if (k == NMIRROR)
 		return -ENODATA;
-	if (!daemon_state.mirror || mirror_status(daemon_state.mirror, n->topic, &ms) < 0)
+	if (!d->mirror || mirror_status(d->mirror, n->topic, &ms) < 0)
 		return k == 3 ? 0 : -ENODATA; /* not mirrored: no error either */
 	if (k == 3)
 		return snprintf(buf, len, "%s", ms.error);
@@ -84,14 +84,14 @@ static int mirror_value(struct node *n, const char *key, char *buf, size_t len)
 }
 
 /* The value of user.logfs.KEY of node n, into buf: length or -errno. */
-static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
+static int xattr_value(const struct daemon *d, struct node *n, const char *key, char *buf, size_t len)
 {
 	if (n->kind == NODE_CURSOR)
 		return cursor_xattr_get(n, key, buf, len);
 	int rc = stat_value(n, key, buf, len);
 	if (rc != -ENODATA || n->kind != NODE_TOPIC)
 		return rc;
-	rc = mirror_value(n, key, buf, len);
+	rc = mirror_value(d, n, key, buf, len);
 	if (rc != -ENODATA || strncmp(key, "mirror", 6) == 0)
 		return rc;
 	int id = lfs_setting_lookup(key);
@@ -102,15 +102,15 @@ static int xattr_value(struct node *n, const char *key, char *buf, size_t len)
 	return lfs_setting_format(&st, id, buf, len);
 }
 
-static int node_names(struct node *n, char *buf, size_t cap)
+static int node_names(const struct daemon *d, struct node *n, char *buf, size_t cap)
 {
 	size_t used = 0;
 	const char *const *names = n->kind == NODE_TOPIC ? topic_stats : file_stats;
 	struct mirror_status ms;
 	/* The mirror's status only while it has one: a listed name that
 	 * reads as ENODATA would fail getfattr -d. */
-	bool mirrored = n->kind == NODE_TOPIC && daemon_state.mirror &&
-			mirror_status(daemon_state.mirror, n->topic, &ms) == 0;
+	bool mirrored = n->kind == NODE_TOPIC && d->mirror &&
+			mirror_status(d->mirror, n->topic, &ms) == 0;
 	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT + (mirrored ? NMIRROR : 1) : 0;
 
 	if (n->kind == NODE_ROOT || n->kind == NODE_CURSORS)
@@ -129,6 +129,7 @@ static int node_names(struct node *n, char *buf, size_t cap)
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char buf[MIRROR_ERROR_MAX + 64];
 	int rc;
@@ -138,7 +139,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		return;
 	}
 	rc = strncmp(name, PREFIX, strlen(PREFIX)) == 0
-		     ? xattr_value(n, name + strlen(PREFIX), buf, sizeof(buf))
+		     ? xattr_value(d, n, name + strlen(PREFIX), buf, sizeof(buf))
 		     : -ENODATA;
 	nodes_put(n);
 	if (rc < 0)
@@ -153,6 +154,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char buf[1024];
 
@@ -160,7 +162,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	int len = node_names(n, buf, sizeof(buf));
+	int len = node_names(d, n, buf, sizeof(buf));
 	nodes_put(n);
 	if (size == 0)
 		fuse_reply_xattr(req, (size_t)len);
@@ -171,10 +173,10 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 /* user.logfs.mirror: the stream to mirror into, "" for none. */
-static int set_mirror(struct node *n, const char *value, size_t size)
+static int set_mirror(const struct daemon *d, struct node *n, const char *value, size_t size)
 {
 	char val[LFS_MIRROR_NAME_MAX + 1];
-	if (daemon_state.readonly || !daemon_state.mirror)
+	if (d->readonly || !d->mirror)
 		return -EROFS;
 	if (size && value[size - 1] == '\n')
 		size--; /* from echo based tools */
@@ -182,12 +184,13 @@ static int set_mirror(struct node *n, const char *value, size_t size)
 		return -EINVAL;
 	memcpy(val, value, size);
 	val[size] = 0;
-	return mirror_set_target(daemon_state.mirror, n->topic, val);
+	return mirror_set_target(d->mirror, n->topic, val);
 }
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char val[64], cur[64];
 	int rc;
@@ -198,11 +201,11 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 		return;
 	}
 	if (n->kind == NODE_TOPIC && strcmp(name, PREFIX "mirror") == 0) {
-		rc = set_mirror(n, value, size);
+		rc = set_mirror(d, n, value, size);
 	} else if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
 		rc = -ENOTSUP;
 	} else if (n->kind == NODE_TOPIC && strncmp(name, PREFIX "mirror_", strlen(PREFIX) + 7) == 0 &&
-		   mirror_value(n, name + strlen(PREFIX), cur, sizeof(cur)) != -ENODATA) {
+		   mirror_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) != -ENODATA) {
 		rc = -EPERM; /* the mirror's status is read-only */
 	} else if (n->kind == NODE_CURSOR) {
 		if (size == 0 || size >= sizeof(val)) {
@@ -212,15 +215,15 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 			val[size] = 0;
 			if (val[size - 1] == '\n')
 				val[size - 1] = 0;
-			rc = cursor_xattr_set(n, name + strlen(PREFIX), val);
+			rc = cursor_xattr_set(d, n, name + strlen(PREFIX), val);
 			if (rc == -ENODATA)
 				rc = -ENOTSUP;
 		}
-	} else if (xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
+	} else if (xattr_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) < 0) {
 		rc = -ENOTSUP; /* not one of ours */
 	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(name + strlen(PREFIX)) < 0) {
 		rc = -EPERM; /* statistics are read-only */
-	} else if (daemon_state.readonly) {
+	} else if (d->readonly) {
 		rc = -EROFS;
 	} else if (size == 0 || size >= sizeof(val)) {
 		rc = -EINVAL;
@@ -243,6 +246,7 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
 	char cur[64];
 	if (!n) {
@@ -250,13 +254,13 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	if (n->kind == NODE_CURSOR && strncmp(name, PREFIX, strlen(PREFIX)) == 0) {
-		int rc = cursor_xattr_remove(n, name + strlen(PREFIX));
+		int rc = cursor_xattr_remove(d, n, name + strlen(PREFIX));
 		nodes_put(n);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	int known = strncmp(name, PREFIX, strlen(PREFIX)) == 0 &&
-		    xattr_value(n, name + strlen(PREFIX), cur, sizeof(cur)) >= 0;
+		    xattr_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) >= 0;
 	nodes_put(n);
 	fuse_reply_err(req, known ? EPERM : ENODATA);
 }

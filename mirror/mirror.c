@@ -379,7 +379,7 @@ static int check_stream(struct worker *w, jsCtx *js, struct stream_pos *pos, cha
 				 w->m->cfg.replicas, nats_text(s));
 			return -EAGAIN;
 		}
-		logf_(w->m, 2, "mirror %s: created stream %s (subject %s, R%d, file storage)",
+		logf_(w->m, LFS_LOG_INFO, "mirror %s: created stream %s (subject %s, R%d, file storage)",
 		      w->topic, w->stream, w->subject, w->m->cfg.replicas);
 	} else if (s != NATS_OK) {
 		snprintf(why, whylen, "cannot look up stream %s: %s", w->stream, nats_text(s));
@@ -595,7 +595,7 @@ static bool session(struct worker *w, struct session_tag *tag)
 	if (start < ts.first_offset) {
 		/* Records deleted before they were mirrored (the mirror was
 		 * off meanwhile): say so, and go on after the gap. */
-		logf_(w->m, 0, "mirror %s -> %s: offsets %" PRIu64 " to %" PRIu64
+		logf_(w->m, LFS_LOG_ERR, "mirror %s -> %s: offsets %" PRIu64 " to %" PRIu64
 			       " were deleted before being mirrored",
 		      w->topic, w->stream, start, ts.first_offset - 1);
 		start = ts.first_offset;
@@ -884,7 +884,7 @@ int mirror_set_target(mirror *m, lfs_topic *t, const char *stream)
 	if (stream[0] && m->cfg.nurls) {
 		rc = probe(m, t, stream, why, sizeof(why));
 		if (rc == -EINVAL) {
-			logf_(m, 1, "mirror %s -> %s refused: %s", lfs_topic_name(t), stream, why);
+			logf_(m, LFS_LOG_WARNING, "mirror %s -> %s refused: %s", lfs_topic_name(t), stream, why);
 			return -EINVAL;
 		}
 	}
@@ -900,7 +900,7 @@ int mirror_set_target(mirror *m, lfs_topic *t, const char *stream)
 	if (rc < 0 || !stream[0]) {
 		if (rc == 0) {
 			lfs_topic_set_retention_floor(t, UINT64_MAX);
-			logf_(m, 2, "mirror %s: off", lfs_topic_name(t));
+			logf_(m, LFS_LOG_INFO, "mirror %s: off", lfs_topic_name(t));
 		}
 		return rc;
 	}

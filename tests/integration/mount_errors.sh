@@ -181,6 +181,14 @@ echo >>"$T/big"
 check "a write of whole lines that needs a new segment fails with ENOSPC" \
 	"$LFSIO" open 0 wa "$M/full/tail" expect ENOSPC writefile 0 "$T/big" 300000 close 0
 check "nothing partial after the failed appends" same "$M/full/tail" "$T/acked"
+# A held line fragment that cannot be committed: close(2) fails, and the
+# daemon logs the lost line as an error (syslog's LOG_ERR, "error:" on
+# stderr), not as information.
+check "close of a handle whose held line cannot be committed fails with ENOSPC" \
+	"$LFSIO" open 0 wa "$M/full/tail" writen 0 300000 120 expect ENOSPC close 0
+check "the lost held line is logged as an error" \
+	grep -q '^logfs: error: topic full: held line lost at close: No space left on device' "$DERR"
+check "nothing of the held line was appended" same "$M/full/tail" "$T/acked"
 check "xattrs work while full" eq "$(xattr "$M/full" next_offset)" "$((1000 + acked))"
 check "ls works while full" sh -c "ls -l '$M/full' >/dev/null"
 rm -f "$FS/filler"
