@@ -136,7 +136,7 @@ static int reopen_dir(lfs_topic *t)
 		return rc;
 	}
 	if ((uint64_t)st.st_dev != t->dir_dev || (uint64_t)st.st_ino != t->dir_ino) {
-		lfs_log(t->vol, 0, "topic %s: its directory was replaced behind the daemon's back: "
+		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: its directory was replaced behind the daemon's back: "
 			"run fsck.logfs", t->name);
 		close(fd);
 		return -EIO;

@@ -717,7 +717,7 @@ int lfs_segment_reopen_active(lfs_segment *s)
 						atomic_load(&s->nentries) * LFS_IDX_ENTRY_SIZE) {
 		/* Not the files it left (replaced or cut behind the daemon's
 		 * back while it held none of them open). */
-		lfs_log(s->topic->vol, 0,
+		lfs_log(s->topic->vol, LFS_LOG_ERR,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 			s->topic->name, (unsigned long long)s->base);
 		rc = -EIO;

@@ -354,7 +354,9 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 	lfs_volume_files_trim(v);
 }
 
-static int topics_insert(lfs_volume *v, lfs_topic *t)
+/* at_end: a mount's load appends, then sorts once (topics_sort): inserting
+ * 100,000 topics in order moved 20 GB of pointers. */
+static int topics_insert(lfs_volume *v, lfs_topic *t, bool at_end)
 {
 	if (v->ntopics == v->topics_cap) {
 		size_t cap = v->topics_cap ? v->topics_cap * 2 : 16;
@@ -365,7 +367,7 @@ static int topics_insert(lfs_volume *v, lfs_topic *t)
 		v->topics_cap = cap;
 	}
 	/* Kept sorted by name: lookups bisect, listings come out in order. */
-	size_t lo = 0, hi = v->ntopics;
+	size_t lo = at_end ? v->ntopics : 0, hi = v->ntopics;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (strcmp(v->topics[mid]->name, t->name) < 0)
@@ -378,6 +380,17 @@ static int topics_insert(lfs_volume *v, lfs_topic *t)
 	v->ntopics++;
 	t->id = ++v->next_topic_id;
 	return 0;
+}
+
+static int cmp_topic(const void *a, const void *b)
+{
+	return strcmp((*(lfs_topic *const *)a)->name, (*(lfs_topic *const *)b)->name);
+}
+
+static void topics_sort(lfs_volume *v)
+{
+	if (v->ntopics)
+		qsort(v->topics, v->ntopics, sizeof(*v->topics), cmp_topic);
 }
 
 static ssize_t topics_find(lfs_volume *v, const char *name)
@@ -440,7 +453,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 			lfs_log(v, LFS_LOG_ERR, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
 			break;
 		}
-		rc = topics_insert(v, t);
+		rc = topics_insert(v, t, true);
 		if (rc < 0) {
 			lfs_topic_put(t);
 			break;
@@ -452,6 +465,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		lfs_volume_files_trim(v);
 	}
 	closedir(d);
+	topics_sort(v);
 	return rc;
 }
 
@@ -756,7 +770,7 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	rc = lfs_topic_load(v, name, true, NULL, NULL, &t);
 	if (rc < 0)
 		goto undo;
-	rc = topics_insert(v, t);
+	rc = topics_insert(v, t, false);
 	if (rc < 0) {
 		lfs_topic_put(t);
 		goto undo;
