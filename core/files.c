@@ -201,11 +201,17 @@ static bool release(lfs_topic *t)
 	}
 	lfs_segment *s = t->active;
 	bool idle = t->nunsealed == 0 && (!s || atomic_load(&s->refs) == 2);
+	/* The active segment first: its release takes s->mu, which a mapping
+	 * holds while it opens a file (under files_lock): never while holding
+	 * files_lock. */
+	if (idle && s && !t->vol->readonly && lfs_segment_release_active(s) < 0)
+		idle = false;
+	/* The cursor store's mu is taken before files_lock too (ensure_file). */
+	if (idle && !lfs_cursors_release(t))
+		idle = false;
 	if (idle && pthread_rwlock_trywrlock(&t->files_lock) == 0) {
-		bool cursors = lfs_cursors_release(t);
 		bool ring = pthread_mutex_trylock(&t->sync_mu) == 0;
-		if (cursors && ring && !t->syncing &&
-		    (!s || t->vol->readonly || lfs_segment_release_active(s) == 0)) {
+		if (ring && !t->syncing) {
 			if (t->ring) {
 				io_uring_queue_exit(t->ring);
 				free(t->ring);

@@ -50,6 +50,16 @@ struct lfs_segment {
 	_Atomic uint64_t prefetched; /* readahead asked up to here */
 
 	pthread_mutex_t mu; /* lazy mapping */
+	/* Sealed segments' mappings come and go (maps.c): whoever reads
+	 * through data or idx holds a use (lfs_segment_use), and a mapping is
+	 * only taken down under mu while uses is 0 (evicting tells users
+	 * arriving meanwhile to wait for mu). in_ring, map_prev/map_next: the
+	 * volume's ring of mapped sealed segments, under its map_mu;
+	 * map_used: the CLOCK bit. */
+	atomic_int uses;
+	atomic_bool evicting, map_used;
+	bool in_ring;
+	lfs_segment *map_prev, *map_next;
 	unsigned char *_Atomic data;
 	size_t data_maplen;
 	/* The data file that was mapped (st_dev, st_ino; 0 before), so that
@@ -167,6 +177,12 @@ struct lfs_volume {
 	pthread_mutex_t open_mu;
 	lfs_topic *open_hand;
 	size_t nopen, open_max;
+	/* Mapped sealed segments (maps.c): a ring swept like a CLOCK from
+	 * map_hand when more than map_max are mapped; protected by map_mu,
+	 * taken after a segment's mu, never before. */
+	pthread_mutex_t map_mu;
+	lfs_segment *map_hand;
+	size_t nmapped, map_max;
 
 	pthread_rwlock_t topics_lock;
 	lfs_topic **topics;
@@ -294,6 +310,21 @@ int lfs_topic_files_opened(lfs_topic *t);
 void lfs_topic_files_loaded(lfs_topic *t);
 /* The default open_max: from the descriptor limit. */
 size_t lfs_files_default_max(void);
+/* maps.c: sealed segments mapped on demand, at most map_max at once.
+ * lfs_segment_use / lfs_segment_unuse (logfs.h) bracket every read through
+ * a segment's data or idx mapping (lfs_segment_peek's pointer, index
+ * entries): between them the mappings stay. */
+/* A sealed segment's mapping was made (s->mu held): it joins the ring. */
+void lfs_maps_track(lfs_segment *s);
+/* The segment is being freed: it leaves the ring. */
+void lfs_maps_forget(lfs_segment *s);
+/* Unmaps unused sealed segments until at most map_max are mapped. */
+void lfs_volume_maps_trim(lfs_volume *v);
+size_t lfs_maps_default_max(void);
+/* segment.c: takes a sealed segment's mappings down (s->mu held) if no
+ * one uses them: true when done. */
+bool lfs_segment_unmap(lfs_segment *s);
+
 /* segment.c: the active segment's side of it. */
 int lfs_segment_release_active(lfs_segment *s);
 int lfs_segment_reopen_active(lfs_segment *s);

@@ -32,7 +32,33 @@ struct lfs_reader {
 	lfs_reader *prev, *next;
 	lfs_segment **retired;
 	size_t nretired, retired_cap;
+	/* Segments whose mappings the last call handed out pointers into
+	 * (lfs_reader_peek, lfs_reader_next_record), with a use each
+	 * (maps.c): kept until the next call or the close. */
+	lfs_segment **used;
+	size_t nused, used_cap;
 };
+
+/* Takes a use of s for the pointers this call hands out. */
+static int hold(lfs_reader *r, lfs_segment *s)
+{
+	for (size_t i = 0; i < r->nused; i++)
+		if (r->used[i] == s)
+			return 0;
+	if (lfs_array_reserve(&r->used, r->nused, &r->used_cap, sizeof(*r->used), 4) < 0)
+		return -ENOMEM;
+	lfs_segment_use(s);
+	r->used[r->nused++] = s;
+	return 0;
+}
+
+/* A new call: what the last one handed out is no longer the caller's. */
+static void let_go(lfs_reader *r)
+{
+	for (size_t i = 0; i < r->nused; i++)
+		lfs_segment_unuse(r->used[i]);
+	r->nused = 0;
+}
 
 static int pin(lfs_reader *r, lfs_segment *s)
 {
@@ -85,7 +111,8 @@ static void count_job_run(void *arg)
 }
 
 /* Skips n lines from data position pos of a line-framed batch that ends at
- * end, through lfs_segment_peek: checked bytes only, within the mapping. */
+ * end, through lfs_segment_peek: checked bytes only, within the mapping
+ * (the caller holds a use of s). */
 static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t end, uint64_t n, uint64_t *out)
 {
 	while (n--) {
@@ -124,8 +151,8 @@ static int bad_entry(lfs_segment *s, uint64_t i)
 	return -EIO;
 }
 
-/* Finds where record `offset` starts within segment s. */
-static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
+/* Finds where record `offset` starts within segment s (a use held). */
+static int locate_offset_used(lfs_segment *s, uint64_t offset, uint64_t *pos)
 {
 	struct lfs_idx_entry e;
 	int rc = lfs_segment_map_idx(s);
@@ -143,6 +170,14 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 		return -EUCLEAN;
 	rc = skip_lines(s, e.pos, e.pos + e.len, offset - e.offset, pos);
 	return rc == -EIO ? bad_entry(s, i) : rc;
+}
+
+static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
+{
+	lfs_segment_use(s);
+	int rc = locate_offset_used(s, offset, pos);
+	lfs_segment_unuse(s);
+	return rc;
 }
 
 static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
@@ -205,14 +240,20 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 		if (after) {
 			/* In a lost range inside the segment: the batch after it. */
 			struct lfs_idx_entry e;
+			lfs_segment_use(s);
 			int rc = lfs_segment_map_idx(s);
-			if (rc < 0)
+			if (rc < 0) {
+				lfs_segment_unuse(s);
 				return rc;
+			}
 			uint64_t k = lfs_segment_find_offset(s, st->value);
 			lfs_segment_read_entry(s, k, &e);
-			if (st->value >= e.offset + e.count &&
-			    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
+			bool past = st->value >= e.offset + e.count &&
+				    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire);
+			if (past)
 				lfs_segment_read_entry(s, k + 1, &e);
+			lfs_segment_unuse(s);
+			if (past) {
 				if (!entry_sane(s, &e, UINT64_MAX))
 					return bad_entry(s, k + 1);
 				*seg_index = lo;
@@ -251,13 +292,19 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 		}
 		for (i = lo; i < n; i++) {
 			lfs_segment *s = t->segs[i];
+			lfs_segment_use(s);
 			int rc = lfs_segment_map_idx(s);
-			if (rc < 0)
+			if (rc < 0) {
+				lfs_segment_unuse(s);
 				return rc;
+			}
 			uint64_t k = lfs_segment_find_time(s, st->value);
-			if (k < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
-				struct lfs_idx_entry e;
+			struct lfs_idx_entry e;
+			bool found = k < atomic_load_explicit(&s->nentries, memory_order_acquire);
+			if (found)
 				lfs_segment_read_entry(s, k, &e);
+			lfs_segment_unuse(s);
+			if (found) {
 				if (!entry_sane(s, &e, UINT64_MAX))
 					return bad_entry(s, k);
 				*seg_index = i;
@@ -330,6 +377,8 @@ void lfs_reader_close(lfs_reader *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	pthread_rwlock_unlock(&r->t->segs_lock);
+	let_go(r);
+	free(r->used);
 	for (size_t i = 0; i < r->nretired; i++)
 		lfs_segment_put(r->retired[i]);
 	free(r->retired);
@@ -371,6 +420,8 @@ static size_t pinned_index(const lfs_reader *r, uint64_t pos)
 
 /* Only reads the reader (never its segment cache): a cursor's background
  * commit calls it while the reading thread may be between requests. */
+static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out);
+
 int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 {
 	if (byte == 0) {
@@ -382,7 +433,17 @@ int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 	if (lo == SIZE_MAX)
 		return -EIO;
 	lfs_segment *s = r->segs[lo];
-	uint64_t rel = pos - s->stream_pos;
+	/* A use of its own: the reading thread's (r->used) is not this
+	 * thread's to touch. */
+	lfs_segment_use(s);
+	int rc = offset_at_used(s, pos - s->stream_pos, out);
+	lfs_segment_unuse(s);
+	return rc;
+}
+
+/* The offset after the last whole record of s up to byte rel (a use held). */
+static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
+{
 	int rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
@@ -508,6 +569,7 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 	int k = 0;
 
 	*niov = 0;
+	let_go(r);
 	if (pos >= end)
 		return 0;
 	if (len > end - pos)
@@ -528,7 +590,8 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 			continue;
 		}
 		const void *p;
-		ssize_t n = lfs_segment_peek(s, in_seg, len - done, &p);
+		int rc = hold(r, s);
+		ssize_t n = rc < 0 ? rc : lfs_segment_peek(s, in_seg, len - done, &p);
 		if (n < 0) {
 			/* A bad batch (EIO) after good bytes: serve the good
 			 * ones; the next read from here fails. Without *niov
@@ -590,7 +653,10 @@ int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
 		return (int)got;
 	lfs_segment *s = r->segs[r->cursor];
 	uint64_t in_seg = r->start_pos + r->rec_off - s->stream_pos;
-	int rc = lfs_segment_map_idx(s);
+	int rc = hold(r, s); /* (peek took it: rec->data points into s) */
+	if (rc < 0)
+		return rc;
+	rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
 	uint64_t k = lfs_segment_find_offset(s, r->rec_offset);

@@ -128,6 +128,7 @@ void lfs_segment_put(lfs_segment *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	lfs_maps_forget(s);
 	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
 	if (d)
 		munmap(d, s->data_maplen);
@@ -139,6 +140,30 @@ void lfs_segment_put(lfs_segment *s)
 		close(s->idx_fd);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+bool lfs_segment_unmap(lfs_segment *s)
+{
+	/* The active segment, a rolled one whose seal is still being written
+	 * (its descriptors open), one whose files retention removed: kept. */
+	if (!atomic_load(&s->sealed) || s->data_fd >= 0 || atomic_load(&s->retired) ||
+	    atomic_load(&s->uses))
+		return false;
+	atomic_store(&s->evicting, true);
+	if (atomic_load(&s->uses)) {
+		atomic_store(&s->evicting, false);
+		return false;
+	}
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	atomic_store(&s->data, NULL);
+	atomic_store(&s->idx, NULL);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+	atomic_store(&s->prefetched, 0);
+	atomic_store(&s->evicting, false);
+	return true;
 }
 
 static void note_data_file(lfs_segment *s, const struct stat *st)
@@ -641,6 +666,8 @@ int lfs_segment_write_seal(lfs_segment *s)
 	close(s->data_fd);
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
+	/* Its mappings (the active ones) may come down from now on. */
+	lfs_maps_track(s);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -797,6 +824,7 @@ static int map_idx_locked(lfs_segment *s)
 	} else {
 		s->idx_maplen = len;
 		atomic_store_explicit(&s->idx, p, memory_order_release);
+		lfs_maps_track(s);
 	}
 	close(fd);
 	return rc;
@@ -930,7 +958,9 @@ int lfs_segment_map_data(lfs_segment *s)
 				s->data_maplen = len;
 				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
-				if (!atomic_load(&s->verify_pending))
+				lfs_maps_track(s);
+				if (!atomic_load(&s->verify_pending) &&
+				    atomic_load(&s->good_end) > len)
 					atomic_store(&s->good_end, len);
 			}
 			close(fd);
@@ -942,11 +972,13 @@ int lfs_segment_map_data(lfs_segment *s)
 				s->data_maplen = size;
 				note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
+				lfs_maps_track(s);
 			}
 			close(fd);
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	lfs_volume_maps_trim(s->topic->vol);
 	return rc;
 }
 
@@ -959,6 +991,7 @@ int lfs_segment_map_idx(lfs_segment *s)
 	pthread_mutex_lock(&s->mu);
 	int rc = map_idx_locked(s);
 	pthread_mutex_unlock(&s->mu);
+	lfs_volume_maps_trim(s->topic->vol);
 	return rc;
 }
 
@@ -969,14 +1002,18 @@ int lfs_segment_unlink(lfs_segment *s)
 	char name[32];
 	int rc = 0;
 
+	/* Retired first: its mappings are never taken down from then on
+	 * (maps.c), since its files cannot be mapped again. */
+	atomic_store(&s->retired, true);
 	if (atomic_load(&s->refs) > 1) {
 		rc = lfs_segment_map_data(s);
 		if (rc == 0)
 			rc = lfs_segment_map_idx(s);
-		if (rc < 0)
+		if (rc < 0) {
+			atomic_store(&s->retired, false);
 			return rc;
+		}
 	}
-	atomic_store(&s->retired, true);
 	rc = lfs_topic_files_enter(s->topic);
 	if (rc < 0)
 		return rc;
@@ -1174,10 +1211,12 @@ int lfs_segment_open_data(lfs_segment *s)
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
 {
 	const void *p;
+	lfs_segment_use(s);
 	ssize_t n = lfs_segment_peek(s, off, len, &p);
 	struct copy_job j = {buf, p, (size_t)(n > 0 ? n : 0)};
 	if (n > 0 && lfs_mapped_access(copy_job_run, &j) < 0)
-		return -EIO;
+		n = -EIO;
+	lfs_segment_unuse(s);
 	return n;
 }
 

@@ -352,6 +352,7 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 	}
 	free(ts);
 	lfs_volume_files_trim(v);
+	lfs_volume_maps_trim(v);
 }
 
 /* at_end: a mount's load appends, then sorts once (topics_sort): inserting
@@ -481,6 +482,7 @@ static void volume_free(lfs_volume *v)
 	pthread_rwlock_destroy(&v->topics_lock);
 	/* After the topics: each leaves the ring of open files as it goes. */
 	pthread_mutex_destroy(&v->open_mu);
+	pthread_mutex_destroy(&v->map_mu);
 	pthread_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
 	free(v->path);
@@ -510,6 +512,8 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->clock_ctx = o->clock_ctx;
 	pthread_rwlock_init(&v->topics_lock, NULL);
 	pthread_mutex_init(&v->open_mu, NULL);
+	pthread_mutex_init(&v->map_mu, NULL);
+	v->map_max = o->mapped_segments_max ? o->mapped_segments_max : lfs_maps_default_max();
 	v->open_max = o->open_topics_max ? o->open_topics_max : lfs_files_default_max();
 	pthread_mutex_init(&v->tick_mu, NULL);
 	pthread_cond_init(&v->tick_cond, NULL);

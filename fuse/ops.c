@@ -560,6 +560,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)ino;
 	if (h->segment) {
 		const void *p;
+		lfs_segment_use(h->segment); /* p stays mapped until the reply is sent */
 		ssize_t n = lfs_segment_peek(h->segment, (uint64_t)off, size, &p);
 		struct lfs_segment_stat ss;
 		lfs_segment_stat(h->segment, &ss);
@@ -573,6 +574,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_buf(req, n ? p : NULL, (size_t)n);
+		lfs_segment_unuse(h->segment);
 		return;
 	}
 	if (!h->reader && !h->cursor) {
