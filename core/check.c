@@ -559,46 +559,6 @@ static int cmp_seg(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Reads a segment's index header: 0, -ENOENT (no index), -EUCLEAN. */
-static int read_header(int tfd, uint64_t base, struct lfs_idx_header *h)
-{
-	char name[32];
-	unsigned char buf[LFS_IDX_HEADER_SIZE];
-	lfs_seg_name(base, "idx", name);
-	int fd = lfs_open_file(tfd, name, O_RDONLY);
-	if (fd < 0)
-		return fd;
-	int rc = lfs_pread_full(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (rc == -ENODATA)
-		return -EUCLEAN;
-	if (rc < 0)
-		return rc;
-	return lfs_idx_header_decode(buf, h) < 0 ? -EUCLEAN : 0;
-}
-
-static int write_header(int tfd, uint64_t base, const struct lfs_idx_header *h)
-{
-	char name[32];
-	unsigned char buf[LFS_IDX_HEADER_SIZE];
-	lfs_seg_name(base, "idx", name);
-	int fd = lfs_open_file(tfd, name, O_WRONLY);
-	if (fd < 0)
-		return fd;
-	lfs_idx_header_encode(h, buf);
-	int rc = lfs_pwrite_full(fd, buf, sizeof(buf), 0);
-	if (rc == 0 && fdatasync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	return rc;
-}
-
-static int move_segment(struct checker *ck, int tfd, const char *topic, const struct seg *s)
-{
-	return lfs_lost_found_move_segment(ck->dirfd, tfd, topic, s->base);
-}
-
 /* Quick check of one segment of a clean volume: header, seal, lengths.
  * Fills r; returns 1 if the segment looks right, 0 if not, <0 on error. */
 static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx_header *h,
@@ -771,127 +731,91 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 	return 0;
 }
 
-/* Segments from index `from` on follow records lost in a segment whose
- * seal was never written (a crash before it): they cannot stay in the log
- * without a gap in its offsets, and nothing acknowledged as durable follows
- * such a loss (a sync writes every pending seal first). The daemon's
- * recovery does the same (topic.c, drop_after_loss). */
-static int drop_after_loss(struct checker *ck, struct topic_ctx *tc, size_t from, uint64_t lost_from)
-{
-	bool fix = ck->mode == LFS_CHECK_REPAIR;
-	uint64_t bytes = 0;
-
-	for (size_t j = from; j < tc->nsegs; j++) {
-		bytes += tc->segs[j].log_size;
-		progress(ck, tc->segs[j].log_size);
-		if (fix) {
-			int rc = move_segment(ck, tc->tfd, tc->name, &tc->segs[j]);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	problem(ck, LFS_PROB_CONTIGUITY, tc->name, tc->segs[from].base, lost_from,
-		tc->segs[from].base, bytes, fix,
-		"records from offset %llu were lost before their segment was sealed: "
-		"%zu later segment(s) from offset %llu %s",
-		(unsigned long long)lost_from, tc->nsegs - from,
-		(unsigned long long)tc->segs[from].base,
-		fix ? "moved to " LOST_FOUND : "cannot stay in the log");
-	return 0;
-}
-
+/* The segments of a topic in order. What happens to a segment because of the
+ * others (a deletion cut short, a segment out of place, segments after a
+ * crash's loss, stream positions) is the recovery policy's decision
+ * (recover.c), the one the mount applies; each kept segment is judged by
+ * the scanner. */
 static int full_topic(struct checker *ck, struct topic_ctx *tc)
 {
-	uint64_t prev_next = 0, prev_end = 0;
-	bool have_prev = false, prev_end_known = false, prev_unsealed = false;
+	struct lfs_rec_seg *rs = calloc(tc->nsegs + 1, sizeof(*rs));
+	struct lfs_recover rec;
+	bool have_prev = false, prev_end_known = true;
 	int rc = 0;
 
+	if (!rs)
+		return -ENOMEM;
+	for (size_t i = 0; i < tc->nsegs; i++)
+		rs[i] = (struct lfs_rec_seg){tc->segs[i].base, tc->segs[i].has_log, tc->segs[i].has_idx};
+	lfs_recover_init(&rec, rs, tc->nsegs);
 	for (size_t i = 0; i < tc->nsegs; i++) {
 		struct seg *s = &tc->segs[i];
 		struct lfs_idx_header h;
 		bool last = i + 1 == tc->nsegs;
 
 		if (cancelled(ck))
-			return 0;
-		int hrc = s->has_idx ? read_header(tc->tfd, s->base, &h) : -ENOENT;
-		if (hrc < 0 && hrc != -ENOENT && hrc != -EUCLEAN)
-			return hrc;
-		bool misnamed = hrc == 0 && h.base_offset != s->base;
-		bool overlaps = have_prev && s->base < prev_next;
-		if (misnamed || overlaps) {
-			bool fix = ck->mode == LFS_CHECK_REPAIR;
+			break;
+		int hrc = s->has_idx ? lfs_idx_header_read(tc->tfd, s->base, &h) : -ENOENT;
+		if (hrc < 0 && hrc != -ENOENT && hrc != -EUCLEAN) {
+			rc = hrc;
+			break;
+		}
+		enum lfs_rec_action a = lfs_recover_decide(&rec, i, hrc, &h);
+		if (a != LFS_REC_LOAD) {
+			bool fix = ck->mode == LFS_CHECK_REPAIR || (ck->repair && lfs_recover_safe(a));
 			if (fix) {
-				rc = move_segment(ck, tc->tfd, tc->name, s);
+				rc = lfs_recover_apply(ck->dirfd, tc->tfd, tc->name, s->base, a);
 				if (rc < 0)
-					return rc;
+					break;
 			}
-			if (misnamed)
-				problem(ck, LFS_PROB_ORDER, tc->name, s->base, s->base, s->base, s->log_size,
-					fix, "index header says base offset %llu, the file name %llu%s",
-					(unsigned long long)h.base_offset, (unsigned long long)s->base,
-					fix ? ": segment moved to " LOST_FOUND : "");
-			else
-				problem(ck, LFS_PROB_ORDER, tc->name, s->base, s->base, prev_next,
-					s->log_size, fix,
-					"segment overlaps the previous one, which ends at offset %llu%s",
-					(unsigned long long)prev_next,
-					fix ? ": segment moved to " LOST_FOUND : "");
-			/* If this was the last segment, the one before it
-			 * was scanned (and repaired) as a sealed one: the
-			 * daemon starts a new active segment after it. */
+			uint64_t first = a == LFS_REC_AFTER_LOSS ? rec.lost_from : s->base;
+			enum lfs_problem_kind kind = a == LFS_REC_AFTER_LOSS ? LFS_PROB_CONTIGUITY
+						     : a == LFS_REC_FINISH_DELETION ? LFS_PROB_MISSING_DATA
+										     : LFS_PROB_ORDER;
+			problem(ck, kind, tc->name, s->base, first, s->base,
+				a == LFS_REC_FINISH_DELETION ? 0 : s->log_size, fix, "%s",
+				lfs_recover_action_text(a, fix));
 			progress(ck, s->log_size);
 			continue;
 		}
 
-		struct lfs_scan_hint hint = {.framing = tc->framing, .stream_pos = prev_end};
-		if (!have_prev && hrc == 0) {
-			hint.stream_pos = h.stream_pos;
-		} else if (!have_prev) {
-			/* The first segment has lost its header: it ends where
-			 * the next one starts (retention may have deleted
-			 * what came before it). */
-			struct lfs_idx_header nh;
-			hint.stream_pos = 0;
-			if (i + 1 < tc->nsegs && tc->segs[i + 1].has_idx &&
-			    read_header(tc->tfd, tc->segs[i + 1].base, &nh) == 0 &&
-			    nh.base_offset == tc->segs[i + 1].base && nh.stream_pos >= s->log_size)
-				hint.stream_pos = nh.stream_pos - s->log_size;
-		}
+		struct lfs_scan_hint hint = {.framing = tc->framing,
+					     .stream_pos = lfs_recover_position(&rec, tc->tfd, i, hrc, &h)};
 		struct lfs_scan_result r;
 		rc = scan_one(ck, tc, s, last, &hint, &r);
 		if (rc < 0)
-			return rc;
-		if (ck->err)
-			return ck->err;
-		if (have_prev && prev_unsealed && s->base > prev_next)
-			return drop_after_loss(ck, tc, i, prev_next);
-		/* Known to be unsealed: it has an index, and no seal in it. */
-		prev_unsealed = !r.had_seal && s->has_idx;
+			break;
+		if (ck->err) {
+			rc = ck->err;
+			break;
+		}
 		bool settled = ck->seg_unrepaired == 0;
 
 		/* The header as it is now (the scanner may have rebuilt it). */
 		uint64_t stream_pos = hint.stream_pos;
-		int hrc2 = read_header(tc->tfd, s->base, &h);
-		if (hrc2 < 0 && hrc2 != -ENOENT && hrc2 != -EUCLEAN)
-			return hrc2;
+		int hrc2 = lfs_idx_header_read(tc->tfd, s->base, &h);
+		if (hrc2 < 0 && hrc2 != -ENOENT && hrc2 != -EUCLEAN) {
+			rc = hrc2;
+			break;
+		}
 		if (hrc2 == 0 && h.base_offset == s->base) {
 			stream_pos = h.stream_pos;
-			if (have_prev && prev_end_known && h.stream_pos != prev_end) {
+			if (have_prev && prev_end_known && h.stream_pos != hint.stream_pos) {
 				bool fix = ck->repair;
 				uint64_t was = h.stream_pos;
 				if (fix) {
-					h.stream_pos = prev_end;
-					rc = write_header(tc->tfd, s->base, &h);
+					h.stream_pos = hint.stream_pos;
+					rc = lfs_idx_header_write(tc->tfd, s->base, &h);
 					if (rc < 0)
-						return rc;
-					stream_pos = prev_end;
+						break;
+					stream_pos = hint.stream_pos;
 				}
 				problem(ck, LFS_PROB_CONTIGUITY, tc->name, s->base, s->base, s->base, 0,
 					fix,
 					"segment starts at stream position %llu, the previous one ends at "
 					"%llu%s",
-					(unsigned long long)was,
-					(unsigned long long)prev_end, fix ? ": header rewritten" : "");
+					(unsigned long long)was, (unsigned long long)hint.stream_pos,
+					fix ? ": header rewritten" : "");
 				if (!fix)
 					settled = false;
 			}
@@ -904,25 +828,24 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 			ck->o->segment(ck->o->ctx, tc->name, &r);
 		progress(ck, s->log_size);
 
-		prev_next = r.next_offset;
 		if (!have_prev)
 			tc->first = s->base;
-		tc->next = prev_next;
-		if (settled) {
-			prev_end = stream_pos + r.valid_bytes;
-			prev_end_known = true;
-		} else {
+		tc->next = r.next_offset;
+		uint64_t size = r.valid_bytes;
+		if (!settled) {
 			/* Left damaged: where it really ends is unknown. */
 			struct stat st;
 			char name[32];
 			lfs_seg_name(s->base, "log", name);
-			prev_end = stream_pos +
-				   (fstatat(tc->tfd, name, &st, 0) == 0 ? (uint64_t)st.st_size : 0);
-			prev_end_known = false;
+			size = fstatat(tc->tfd, name, &st, 0) == 0 ? (uint64_t)st.st_size : 0;
 		}
+		prev_end_known = settled;
+		/* Known never sealed: it has an index, and no seal in it. */
+		lfs_recover_keep(&rec, stream_pos, size, r.next_offset, !r.had_seal && s->has_idx);
 		have_prev = true;
 	}
-	return 0;
+	free(rs);
+	return rc;
 }
 
 /* The topic's cursors, against the log as checked (repaired) above: the
@@ -1000,7 +923,7 @@ static int check_topic(struct checker *ck, const char *name)
 		struct lfs_idx_header h;
 		if (!tc.segs[i].has_idx)
 			continue;
-		int hrc = read_header(tc.tfd, tc.segs[i].base, &h);
+		int hrc = lfs_idx_header_read(tc.tfd, tc.segs[i].base, &h);
 		if (hrc < 0 && hrc != -EUCLEAN && hrc != -ENOENT) {
 			rc = hrc;
 			goto out;

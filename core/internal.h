@@ -360,6 +360,52 @@ int lfs_topic_queue_seal(lfs_topic *t, lfs_segment *s);
 /* Group commit: returns once every record before target is durable. */
 int lfs_topic_commit_wait(lfs_topic *t, uint64_t target);
 
+/* recover.c: the one cross-segment recovery policy, for the mount and for
+ * fsck.logfs (recover.c says what it decides and why). The caller walks a
+ * topic's segments in base order: decide, then apply what was decided or,
+ * for LFS_REC_LOAD, load or scan the segment and keep it. */
+struct lfs_rec_seg {
+	uint64_t base;
+	bool has_log, has_idx;
+};
+enum lfs_rec_action {
+	LFS_REC_LOAD,            /* kept: loaded (mount) or scanned */
+	LFS_REC_FINISH_DELETION, /* the oldest one's deletion was cut short */
+	LFS_REC_MISNAMED,        /* its header names another base: lost+found */
+	LFS_REC_OVERLAP,         /* overlaps the previous one: lost+found */
+	LFS_REC_AFTER_LOSS,      /* follows a crash's loss: lost+found */
+};
+struct lfs_recover {
+	const struct lfs_rec_seg *segs;
+	size_t n;
+	size_t kept;            /* segments kept so far */
+	uint64_t next;          /* the last kept one's next offset */
+	uint64_t end;           /* and its end in the topic's byte stream */
+	bool prev_never_sealed; /* the last kept one never carried a seal */
+	bool after_loss;        /* every segment from here on goes */
+	uint64_t lost_from;     /* the first offset lost then */
+};
+void lfs_recover_init(struct lfs_recover *r, const struct lfs_rec_seg *segs, size_t n);
+/* hdr_rc: 0 (h is segment i's index header), -ENOENT or -EUCLEAN. */
+enum lfs_rec_action lfs_recover_decide(struct lfs_recover *r, size_t i, int hdr_rc,
+				       const struct lfs_idx_header *h);
+/* Actions that lose no record (fsck -p applies them). */
+bool lfs_recover_safe(enum lfs_rec_action a);
+/* The stream position segment i (to be kept) must start at. */
+uint64_t lfs_recover_position(const struct lfs_recover *r, int tfd, size_t i, int hdr_rc,
+			      const struct lfs_idx_header *h);
+/* Segment i is kept: where it starts, its payload size, its next offset,
+ * and whether it never carried a seal (scanned with no seal entry). */
+void lfs_recover_keep(struct lfs_recover *r, uint64_t stream_pos, uint64_t size,
+		      uint64_t next_offset, bool never_sealed);
+const char *lfs_recover_action_text(enum lfs_rec_action a, bool applied);
+int lfs_recover_apply(int voldirfd, int tfd, const char *topic, uint64_t base,
+		      enum lfs_rec_action a);
+/* A segment's index header: 0, -ENOENT (no index), -EUCLEAN, -errno. */
+int lfs_idx_header_read(int tfd, uint64_t base, struct lfs_idx_header *h);
+/* Rewrites it in place, durably. */
+int lfs_idx_header_write(int tfd, uint64_t base, const struct lfs_idx_header *h);
+
 /* volume.c: pieces fsck needs */
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);
 int lfs_superblock_repair(int dirfd, bool *repaired);

@@ -214,51 +214,51 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 
 /* ---- loading ---- */
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_rec_seg(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct lfs_rec_seg *)a)->base, y = ((const struct lfs_rec_seg *)b)->base;
 	return x < y ? -1 : x > y;
 }
 
-/* Base offsets of the segments present (a .log or a .idx), sorted. */
-static int list_bases(int dirfd, uint64_t **out, size_t *count)
+/* The segments present (a .log, a .idx or both), sorted by base. */
+static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 {
 	DIR *d;
 	struct dirent *de;
-	uint64_t *v = NULL, base;
+	struct lfs_rec_seg *v = NULL;
+	uint64_t base;
 	size_t n = 0, cap = 0;
 	int rc = lfs_dir_open(dirfd, &d);
 
 	if (rc < 0)
 		return rc;
 	while ((de = readdir(d))) {
-		if (lfs_seg_name_parse(de->d_name, "log", &base) < 0 &&
-		    lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
+		bool log = lfs_seg_name_parse(de->d_name, "log", &base) == 0;
+		if (!log && lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			uint64_t *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
+		if (lfs_array_reserve(&v, n, &cap, sizeof(*v), 64) < 0) {
+			free(v);
+			closedir(d);
+			return -ENOMEM;
 		}
-		v[n++] = base;
+		v[n++] = (struct lfs_rec_seg){.base = base, .has_log = log, .has_idx = !log};
 	}
 	closedir(d);
 	if (n) /* v is NULL for a new topic: qsort(NULL, 0) is undefined */
-		qsort(v, n, sizeof(*v), cmp_u64);
-	/* A segment has two files: keep each base once (sorted, so the
-	 * duplicates are neighbours; linear in the number of segments). */
+		qsort(v, n, sizeof(*v), cmp_rec_seg);
+	/* A segment has two files: merge each base's (sorted, so they are
+	 * neighbours; linear in the number of segments). */
 	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || v[u - 1] != v[i])
+	for (size_t i = 0; i < n; i++) {
+		if (u > 0 && v[u - 1].base == v[i].base) {
+			v[u - 1].has_log |= v[i].has_log;
+			v[u - 1].has_idx |= v[i].has_idx;
+		} else {
 			v[u++] = v[i];
-	n = u;
+		}
+	}
 	*out = v;
-	*count = n;
+	*count = u;
 	return 0;
 }
 
@@ -291,73 +291,70 @@ static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, boo
 	return rc;
 }
 
-/* Segments bases[from..n) follow records a crash lost in a rolled segment
- * whose seal was not yet written: keeping them would leave a gap in the
- * offsets, and a log is a prefix (whatever was acknowledged as durable
- * precedes the loss: a sync writes every pending seal first). They go to
- * lost+found, not away: the operator may still want their bytes. */
-static int drop_after_loss(lfs_topic *t, const uint64_t *bases, size_t from, size_t n,
-			   uint64_t lost_from, struct lfs_open_report *rep)
+/* A segment the recovery policy does not keep (recover.c): the action is
+ * applied (read-only: only left out) and logged. */
+static int drop_segment(lfs_topic *t, const struct lfs_recover *rec, const struct lfs_rec_seg *seg,
+			enum lfs_rec_action a, struct lfs_open_report *rep)
 {
-	for (size_t j = from; j < n; j++) {
-		char name[32];
-		struct stat st;
-		lfs_seg_name(bases[j], "log", name);
-		if (rep && fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			rep->bytes_cut += (uint64_t)st.st_size;
-		if (t->vol->readonly)
-			continue;
-		int rc = lfs_lost_found_move_segment(t->vol->dirfd, t->dirfd, t->name, bases[j]);
-		if (rc < 0) {
-			lfs_log(t->vol, 0, "topic %s: cannot move segment %llu to %s: %s", t->name,
-				(unsigned long long)bases[j], LFS_LOST_FOUND, strerror(-rc));
-			return rc;
-		}
+	char name[32];
+	struct stat st;
+	lfs_seg_name(seg->base, "log", name);
+	if (rep && a != LFS_REC_FINISH_DELETION &&
+	    fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		rep->bytes_cut += (uint64_t)st.st_size;
+	int rc = t->vol->readonly ? 0 : lfs_recover_apply(t->vol->dirfd, t->dirfd, t->name, seg->base, a);
+	if (rc < 0) {
+		lfs_log(t->vol, 0, "topic %s: segment %llu: %s: %s", t->name,
+			(unsigned long long)seg->base, lfs_recover_action_text(a, false), strerror(-rc));
+		return rc;
 	}
-	lfs_log(t->vol, 1,
-		"recovery: topic %s: records from offset %llu were lost before their segment "
-		"was sealed; %zu later segment(s) from offset %llu %s",
-		t->name, (unsigned long long)lost_from, n - from, (unsigned long long)bases[from],
-		t->vol->readonly ? "left out (read-only)" : "moved to " LFS_LOST_FOUND);
+	if (a == LFS_REC_AFTER_LOSS)
+		lfs_log(t->vol, 1, "recovery: topic %s segment %llu: records from offset %llu lost: %s",
+			t->name, (unsigned long long)seg->base, (unsigned long long)rec->lost_from,
+			t->vol->readonly ? "left out (read-only)" : lfs_recover_action_text(a, true));
+	else
+		lfs_log(t->vol, 1, "recovery: topic %s segment %llu: %s", t->name,
+			(unsigned long long)seg->base,
+			t->vol->readonly ? lfs_recover_action_text(a, false) : lfs_recover_action_text(a, true));
 	return 0;
 }
 
 /* How many of the segments found (from the first) the summary of a clean
  * close describes: its entries for segments retention has removed since
- * are skipped, the rest must name bases[0..k) in order. 0 when it is not
- * this topic's (a topic made again under the same name) or disagrees. */
-static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum, const uint64_t *bases,
-			     size_t n, size_t *skip)
+ * are skipped, the rest must name segs[0..k) in order. 0 when it is not
+ * this topic's (a topic made again under the same name) or disagrees. It
+ * stops before a segment that lacks one of its files: the recovery policy
+ * decides about that one (a deletion of the oldest cut short, a data file
+ * lost). */
+static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum,
+			     const struct lfs_rec_seg *segs, size_t n, size_t *skip)
 {
 	uint64_t id[2];
 	size_t i = 0, k = 0;
 	if (n == 0 || lfs_topic_dir_identity(t->dirfd, id) < 0 || id[0] != sum->id[0] ||
 	    id[1] != sum->id[1])
 		return 0;
-	/* A deletion of the oldest segment that a crash cut short (its data
-	 * file gone): the file-by-file load finishes it. */
-	char name[32];
-	struct stat st;
-	lfs_seg_name(bases[0], "log", name);
-	if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
 	struct lfs_sum_seg e;
 	for (; i < sum->nsegs; i++) {
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
-		if (e.base >= bases[0])
+		if (e.base >= segs[0].base)
 			break;
 	}
 	*skip = i;
 	for (; i < sum->nsegs; i++, k++) {
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
-		if (k == n || e.base != bases[k])
+		if (k == n || e.base != segs[k].base)
 			return 0;
 	}
+	for (size_t j = 0; j < k; j++)
+		if (!segs[j].has_log || !segs[j].has_idx)
+			return j;
 	return k;
 }
 
 /* Loads the sealed segments the summary describes, opening no file. */
-static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size_t skip, size_t k)
+static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size_t skip, size_t k,
+			     struct lfs_recover *rec)
 {
 	int rc = 0;
 	pthread_rwlock_wrlock(&t->segs_lock);
@@ -368,103 +365,117 @@ static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size
 		rc = s ? lfs_topic_segs_push(t, s) : -ENOMEM;
 		if (rc < 0 && s)
 			lfs_segment_put(s);
+		if (rc == 0)
+			lfs_recover_keep(rec, e.stream_pos, e.size, e.next_offset, false);
 	}
 	pthread_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
+/* A kept segment must start where the previous one ends in the topic's
+ * byte stream (recover.c): its header is rewritten if not (read-only: in
+ * memory only). */
+static int fix_position(lfs_topic *t, lfs_segment *s, uint64_t pos)
+{
+	if (s->stream_pos == pos)
+		return 0;
+	lfs_log(t->vol, 1,
+		"recovery: topic %s segment %llu: starts at stream position %llu, the previous one "
+		"ends at %llu: %s",
+		t->name, (unsigned long long)s->base, (unsigned long long)s->stream_pos,
+		(unsigned long long)pos, t->vol->readonly ? "taken as such" : "header rewritten");
+	if (!t->vol->readonly) {
+		struct lfs_idx_header h;
+		int rc = lfs_idx_header_read(t->dirfd, s->base, &h);
+		if (rc == 0) {
+			h.stream_pos = pos;
+			rc = lfs_idx_header_write(t->dirfd, s->base, &h);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	s->stream_pos = pos;
+	return 0;
+}
+
 static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topic *sum,
 			 struct lfs_open_report *rep)
 {
-	uint64_t *bases = NULL;
+	struct lfs_rec_seg *segs = NULL;
+	struct lfs_recover rec;
 	size_t n = 0, first = 0;
-	int rc = list_bases(t->dirfd, &bases, &n);
-	uint64_t stream_pos = 0, prev_next = 0;
-	bool prev_scanned = false;
+	int rc = list_segments(t->dirfd, &segs, &n);
 
 	if (rc < 0)
 		return rc;
-	size_t skip = 0, k = sum ? summary_covers(t, sum, bases, n, &skip) : 0;
+	lfs_recover_init(&rec, segs, n);
+	size_t skip = 0, k = sum ? summary_covers(t, sum, segs, n, &skip) : 0;
 	if (k > 0) {
-		rc = load_from_summary(t, sum, skip, k);
+		rc = load_from_summary(t, sum, skip, k, &rec);
 		first = k;
 		if (rep)
 			rep->segments_summarized += (unsigned)k;
-		if (rc == 0 && first > 0) {
-			lfs_segment *s = t->segs[t->nsegs - 1];
-			stream_pos = s->stream_pos + atomic_load(&s->size);
-			prev_next = atomic_load(&s->next_offset);
-		}
 	}
 	for (size_t i = first; i < n && rc == 0; i++) {
 		bool last = i + 1 == n;
 		lfs_segment *s = NULL;
+		struct lfs_idx_header h;
 
-		/* A scanned (unsealed) segment that ends short of the next
-		 * one lost records to the crash. */
-		if (prev_scanned && bases[i] > prev_next) {
-			rc = drop_after_loss(t, bases, i, n, prev_next, rep);
+		int hrc = segs[i].has_idx ? lfs_idx_header_read(t->dirfd, segs[i].base, &h) : -ENOENT;
+		if (hrc < 0 && hrc != -ENOENT && hrc != -EUCLEAN) {
+			rc = hrc;
+			lfs_log(t->vol, 0, "topic %s: cannot read segment %llu: %s", t->name,
+				(unsigned long long)segs[i].base, strerror(-rc));
 			break;
 		}
-		prev_scanned = false;
-		rc = lfs_segment_load_sealed(t, bases[i], &s);
-		if (rc == 0 && t->nsegs == 0 && !last) {
-			/* Fix (reliability_regress.sh): deleting the oldest
-			 * segment (retention, rm) unlinks its data file, then
-			 * its index. A crash between the two left a sealed
-			 * index without data at the front, which mount
-			 * trusted: reads of tail failed (ENOENT) until fsck.
-			 * Finish the deletion. */
-			char name[32];
-			struct stat st;
-			lfs_seg_name(bases[i], "log", name);
-			if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-				lfs_log(t->vol, 1,
-					"topic %s: segment %llu has no data file (a deletion cut "
-					"short): %s",
-					t->name, (unsigned long long)bases[i],
-					t->vol->readonly ? "skipped" : "deleted");
-				lfs_seg_name(bases[i], "idx", name);
-				if (!t->vol->readonly)
-					unlinkat(t->dirfd, name, 0);
-				lfs_segment_put(s);
-				continue;
-			}
+		enum lfs_rec_action a = lfs_recover_decide(&rec, i, hrc, &h);
+		if (a != LFS_REC_LOAD) {
+			rc = drop_segment(t, &rec, &segs[i], a, rep);
+			continue;
 		}
+		uint64_t stream_pos = lfs_recover_position(&rec, t->dirfd, i, hrc, &h);
+		bool never_sealed = false;
+		/* A sealed index without its data file: scanned (its records
+		 * are lost, its offsets kept). */
+		rc = segs[i].has_log ? lfs_segment_load_sealed(t, segs[i].base, &s) : -ENOENT;
 		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA) {
 			/* Not sealed: the active segment, or one whose roll a
 			 * crash interrupted. Only those can be torn. */
 			struct lfs_scan_result r = {0};
-			bool scanned = !was_clean || !last;
+			bool scanned = !was_clean || !last || !segs[i].has_log;
 			if (scanned) {
-				rc = recover_segment(t, bases[i], stream_pos, !last, rep, &r);
+				rc = recover_segment(t, segs[i].base, stream_pos, !last, rep, &r);
 				if (rc < 0)
 					break;
 				/* A sealed segment damaged since (bit rot) keeps
 				 * what follows: its loss is not a crash's. */
-				prev_scanned = !r.had_seal;
+				never_sealed = !r.had_seal;
 			}
 			/* Recovery seals even the last segment when its
 			 * data was lost, to keep the lost offsets. */
-			rc = lfs_segment_load_sealed(t, bases[i], &s);
+			rc = lfs_segment_load_sealed(t, segs[i].base, &s);
 			/* Read-only: nothing is sealed or cut; a rolled segment
 			 * is served as far as the scan found it valid. */
 			if (rc != 0 && t->vol->readonly && !last && scanned)
-				rc = lfs_segment_load_scanned(t, bases[i], &r, &s);
+				rc = lfs_segment_load_scanned(t, segs[i].base, &r, &s);
 			if (rc != 0 && last && !t->vol->readonly)
-				rc = lfs_segment_load_active(t, bases[i], scanned ? &r : NULL, &s);
+				rc = lfs_segment_load_active(t, segs[i].base, scanned ? &r : NULL, &s);
 			/* Read-only after a crash: served as far as recovery
 			 * would keep it, decided in memory. */
 			if (rc < 0 && t->vol->readonly && last)
-				rc = lfs_segment_load_active(t, bases[i], scanned ? &r : NULL, &s);
+				rc = lfs_segment_load_active(t, segs[i].base, scanned ? &r : NULL, &s);
 		}
+		if (rc == 0 && rec.kept > 0)
+			rc = fix_position(t, s, stream_pos);
 		if (rc < 0) {
 			lfs_log(t->vol, 0, "topic %s: cannot load segment %llu: %s", t->name,
-				(unsigned long long)bases[i], strerror(-rc));
+				(unsigned long long)segs[i].base, strerror(-rc));
+			if (s)
+				lfs_segment_put(s);
 			break;
 		}
-		stream_pos = s->stream_pos + atomic_load(&s->size);
-		prev_next = atomic_load(&s->next_offset);
+		lfs_recover_keep(&rec, s->stream_pos, atomic_load(&s->size),
+				 atomic_load(&s->next_offset), never_sealed);
 		pthread_rwlock_wrlock(&t->segs_lock);
 		rc = lfs_topic_segs_push(t, s);
 		pthread_rwlock_unlock(&t->segs_lock);
@@ -477,7 +488,7 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 			t->active = s;
 		}
 	}
-	free(bases);
+	free(segs);
 	if (rc < 0)
 		return rc;
 
