@@ -12,6 +12,12 @@ M=$T/mnt
 HELD=$LFS_BUILD/tests/tools/heldmany
 N=${LFS_HELD_HANDLES:-3000}
 vol_new "$V" || exit 1
+# One malloc arena: glibc gives a thread that finds the others busy an
+# arena of its own, whose pages stay with the process, which made the
+# baseline move by a few MiB from run to run (noise on 8 MiB); the
+# fragments are what is measured here.
+MALLOC_ARENA_MAX=1
+export MALLOC_ARENA_MAX
 lfs_mount "$V" "$M" -o held_max=4G || exit 1
 mkdir "$M/t"
 echo first >>"$M/t/tail"
@@ -40,7 +46,11 @@ after=$(rss)
 more=$(($(threads) - tbase))
 [ "$more" -gt 0 ] || more=0
 note "daemon RSS after the closes: $after KiB ($more worker threads more)"
-check "RSS is back within 10% of its baseline" test "$after" -le $((base + base / 10 + more * 1100))
+# Within 10%, and 4 MiB of the allocator's own (on a baseline of 8 MiB it
+# keeps a few pages of freed small objects from run to run; before the
+# fragments had mappings of their own, 2 to 3 GB stayed).
+check "RSS is back within 10% of its baseline (and 4 MiB)" \
+	test "$after" -le $((base + base / 10 + 4096 + more * 1100))
 check "every fragment became a record" eq "$(xattr "$M/t" next_offset)" $((1 + N + N))
 lfs_umount "$M"
 finish
