@@ -10,6 +10,7 @@
 #                   the cursor store, a volume's load and first reads, fsck's
 #                   walk and the producer's framing (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make uninstall  the same PREFIX and DESTDIR: removes what install put
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -47,7 +48,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 PROGS := $(BUILD)/logfs $(BUILD)/mkfs.logfs $(BUILD)/fsck.logfs
 
-.PHONY: all deps check unit integration run install clean asan tsan bench bench-quick stress fuzz format
+.PHONY: all deps check unit integration run install uninstall clean asan tsan bench bench-quick stress fuzz format
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -67,7 +68,10 @@ $(BUILD)/fsck.logfs: $(FSCK_OBJ) $(BUILD)/libcore.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcore.a $(CMOCKA_LIBS) $(URING_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcore.a $(CMOCKA_LIBS) $(URING_LIBS) $(LDFLAGS) \
+		$(TEST_WRAP)
+# test_topics injects failures into the core's directory operations.
+$(BUILD)/tests/test_topics: TEST_WRAP := -Wl,--wrap=renameat,--wrap=mkdirat
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)
@@ -119,12 +123,12 @@ tsan: deps
 
 bench: deps
 	@sh tools/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/tools/nats_tool
 	@sh bench/run.sh $(BUILD) full
 
 bench-quick: deps
 	@sh tools/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/tools/nats_tool
 	@sh bench/run.sh $(BUILD) quick
 
 # docs/RELIABILITY.md: the long forms of the reliability suites.
@@ -145,6 +149,12 @@ install: all
 	@# /sbin/mount.fuse3, which runs `sh -c 'logfs VOLUME MOUNTPOINT -o OPTS'`
 	@# with mount(8)'s cleared environment: sh's default search path, which
 	@# holds /usr/local/sbin and /usr/sbin (PREFIX must be one of those).
+
+# Removes exactly what install put there (same PREFIX and DESTDIR); the
+# directories stay, as they may hold other programs' files.
+uninstall:
+	rm -f $(PROGS:$(BUILD)/%=$(DESTDIR)$(PREFIX)/sbin/%)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,logfs.8 mkfs.logfs.8 fsck.logfs.8)
 
 format:
 	clang-format -i core/*.[ch] fuse/*.[ch] mirror/*.[ch] mkfs/*.c fsck/*.c tests/unit/*.[ch] tests/tools/*.c bench/*.c

@@ -7,7 +7,9 @@
 #   - the time from an append's return to its acknowledgement by the
 #     stream, p50 and p99 (bench/mirror_lat -l);
 #   - producers' append throughput with the mirror on against off
-#     (bench/mirror_lat -p, median of ROUNDS).
+#     (bench/mirror_lat -p, median of ROUNDS; an on round starts with the
+#     mirror caught up), and the CPU time the daemon and the servers spend
+#     per record.
 # Run as root after `make all build/bench/mirror_pub build/bench/mirror_lat
 # build/tests/tools/nats_tool`:
 #   sh bench/mirror.sh [BUILD] [N] [ROUNDS]
@@ -58,8 +60,9 @@ done
 echo "# cluster: 3 nats-server $(nats-server --version | awk '{print $NF}') on loopback, R3 streams"
 
 # The reference: a plain async publisher.
-ref=$("$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
+ref=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
 echo "reference_publisher_msgs_per_s $ref"
+echo "reference_publisher_cpu_us_per_msg $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
 
 # The mirror catching up on N records appended before it was set.
 mkdir -p "$M"
@@ -69,14 +72,26 @@ mkdir "$M/bench"
 yes "$(printf '%099d' 0 | tr 0 x)" | head -n "$N" >"$W/data"
 dd if="$W/data" of="$M/bench/tail" bs=1M status=none
 [ "$(getfattr --only-values -n user.logfs.next_offset "$M/bench" 2>/dev/null)" = "$N" ]
+DPID=$(for p in $(pgrep -x logfs); do
+	cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -q -- "$W/vol" && echo "$p"; done | head -n 1)
+cpu_ms() { # PIDS... -> their CPU time, ms (user + system, threads that ended included)
+	for p in "$@"; do cat /proc/"$p"/stat; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); s += $12 + $13 } END { printf "%.0f", s * 1000 / hz }'
+}
+caught_up() {
+	until [ "$(getfattr --only-values -n user.logfs.mirror_lag "$M/bench" 2>/dev/null)" = 0 ]; do
+		sleep 0.01
+	done
+}
+c0=$(cpu_ms "$DPID")
 t0=$(now)
 setfattr -n user.logfs.mirror -v MIR "$M/bench"
-until [ "$(getfattr --only-values -n user.logfs.mirror_lag "$M/bench" 2>/dev/null)" = 0 ]; do
-	sleep 0.01
-done
+caught_up
 t1=$(now)
+c1=$(cpu_ms "$DPID")
 mir=$(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
 echo "mirror_msgs_per_s $mir"
+echo "mirror_daemon_cpu_us_per_msg $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 echo "mirror_over_reference $(echo "$mir $ref" | awk '{ printf "%.2f", $1 / $2 }')"
 
 # Append -> acknowledgement latency.
@@ -84,19 +99,41 @@ set -- $("$B/bench/mirror_lat" -l "$M/bench" 2000)
 echo "ack_latency_us_p50 $1"
 echo "ack_latency_us_p99 $2"
 
-# Producers with the mirror on and off (alternating rounds).
+# Producers with the mirror on and off (alternating rounds). An on round
+# starts once the mirror has caught up (lag 0): otherwise it would pay for
+# the backlog the off round before it left. The CPU time the daemon and the
+# three servers spend per appended record (from /proc, all threads) is
+# what bounds the ratio on a machine that runs them all.
+# round VAR: one producer run; appends its rate to VAR, and the daemon's
+# and the servers' CPU microseconds per record to VAR_d and VAR_s.
+round() {
+	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS)
+	r=$("$B/bench/mirror_lat" -p "$M/bench" 3)
+	[ "$1" = on ] && caught_up
+	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS)
+	eval "$1=\"\$$1 $r\""
+	eval "$1_d=\"\$$1_d $(echo "$d0 $d1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
+	eval "$1_s=\"\$$1_s $(echo "$s0 $s1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
+}
 on=""
 off=""
+on_d=""
+on_s=""
+off_d=""
+off_s=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
-	on="$on $("$B/bench/mirror_lat" -p "$M/bench" 3)"
+	caught_up
+	round on
 	setfattr -n user.logfs.mirror -v "" "$M/bench"
-	off="$off $("$B/bench/mirror_lat" -p "$M/bench" 3)"
+	round off
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
 	i=$((i + 1))
 done
-on=$(echo $on | tr ' ' '\n' | median)
-off=$(echo $off | tr ' ' '\n' | median)
-echo "producer_appends_per_s_mirror_off $off"
-echo "producer_appends_per_s_mirror_on $on"
-echo "producer_on_over_off $(echo "$on $off" | awk '{ printf "%.2f", $1 / $2 }')"
+med() { echo $1 | tr ' ' '\n' | median; }
+echo "producer_appends_per_s_mirror_off $(med "$off")"
+echo "producer_appends_per_s_mirror_on $(med "$on")"
+echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
+echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
+echo "servers_cpu_us_per_record_mirror_on $(med "$on_s")"

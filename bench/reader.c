@@ -1,9 +1,10 @@
 /*
  * reader: read benchmarks.
  *
- *   reader [-b BUFSIZE] [-p READERS] PATH
- *       each of READERS processes reads PATH sequentially to its end;
- *       prints the aggregate MB/s and the median time to first byte
+ *   reader [-b BUFSIZE] [-p READERS] PATH...
+ *       each of READERS processes reads a PATH sequentially to its end
+ *       (reader K the (K mod number of PATHs)-th); prints the aggregate
+ *       MB/s and the median time to first byte
  *   reader -r COUNT [-p READERS] [-S SIZE] PATH
  *       each reader does COUNT random 4 KiB preads (aligned) within SIZE
  *       (default: the file's size); prints reads/s
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
 		size_t b = randcount ? 4096 : bs;
 		char *buf = aligned_alloc(4096, b);
 		double t0 = bu_now();
-		int fd = open(path, O_RDONLY);
+		int fd = open(argv[optind + r % (argc - optind)], O_RDONLY);
 		if (fd < 0) {
 			slots[r].err = errno;
 			_exit(1);

@@ -21,7 +21,9 @@
 #       runs reads: it checks the volume they leave), passthrough (sealed
 #       segments through FUSE passthrough vs the daemon vs ext4), ttfb, mount (ttfb and
 #       mount are measured together), retention (also runs ttfb/mount: it
-#       trims their 1000-segment volume), mount_active. With BENCH_ONLY the
+#       trims their 1000-segment volume), mount_active, cursors
+#       (bench/cursor.sh), mirror (bench/mirror.sh: a three-node NATS
+#       JetStream cluster on loopback). With BENCH_ONLY the
 #       report goes to bench/out/BENCHMARKS.md and bench/out/plots/ instead
 #       of docs/, so a partial run never replaces the full report. Example:
 #         BENCH_ONLY=append_fdatasync sh bench/run.sh build quick
@@ -68,6 +70,11 @@ full)
 	RAND_N=100000
 	ACTIVE_SIZES="16M 256M"
 	PT_REPS=9       # rounds of the passthrough reads (63 MiB each)
+	PT_GREP=5       # rounds of grep over 1 GiB and of 8 readers
+	CUR_MB=256      # bench/cursor.sh: data read through a cursor
+	CUR_ROUNDS=11   # bench/cursor.sh: mounts with and without cursors
+	MIR_N=200000    # bench/mirror.sh: records the mirror catches up on
+	MIR_ROUNDS=5    # bench/mirror.sh: producer rounds, mirror on and off
 	;;
 quick)
 	REPS=1
@@ -82,6 +89,11 @@ quick)
 	RAND_N=20000
 	ACTIVE_SIZES="16M 64M"
 	PT_REPS=5
+	PT_GREP=2
+	CUR_MB=32
+	CUR_ROUNDS=3
+	MIR_N=20000
+	MIR_ROUNDS=1
 	;;
 *)
 	echo "usage: run.sh BUILD full|quick" >&2
@@ -96,12 +108,12 @@ die() {
 
 for n in $ONLY; do
 	case $n in
-	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | passthrough | ttfb | mount | retention | mount_active) ;;
+	core | append | append_size | append_writers | append_fdatasync | bulk_cat | reads | fsck | passthrough | ttfb | mount | retention | mount_active | cursors | mirror) ;;
 	*) die "BENCH_ONLY: unknown section $n (see the header of bench/run.sh)" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "run as root (mounts, drop_caches)"
-for p in core_bench appender reader mountwait; do
+for p in core_bench appender reader mountwait cursor; do
 	[ -x "$B/$p" ] || die "$B/$p missing: run make bench"
 done
 [ -x "$BUILD/logfs" ] || die "$BUILD/logfs missing"
@@ -635,6 +647,57 @@ if want passthrough; then
 		}
 	done
 	rm -rf "$PV1" "$PV2"
+
+	# grep -c over 1 GiB of sealed segments (16 of 64 MiB, all cached),
+	# and 8 concurrent readers of 8 different segments, through a fresh
+	# passthrough mount (first: including each segment's checksum pass at
+	# its first open) and again (checked), each followed at once by the
+	# same on the backing files; ratios of the pairs, medians of PT_GREP
+	# rounds.
+	PV3=$W/pvol3
+	"$B/core_bench" mkfs "$PV3" 64M >>"$LOG" 2>&1 || die "mkfs"
+	"$B/core_bench" gen "$PV3" big 64M 1G 100 10000 seal >>"$LOG" 2>&1 || die "gen"
+	GB=$(cat "$PV3"/topics/big/*.log | wc -c)
+	PSEGS=$(cd "$PV3/topics/big" && ls ./*.log | sed 's|^\./||' | head -n 8)
+	echo "passthrough: grep over $GB bytes, readers over $(echo $PSEGS | wc -w) segments" >>"$LOG"
+	cat "$PV3"/topics/big/*.log >/dev/null
+	pt_pair() { # VAR MOUNTCMD NATIVECMD: MB/s of both (BYTES in _pb), ratio
+		_ms=$(timed_ms sh -c "$2")
+		_ns=$(timed_ms sh -c "$3")
+		_v=$(mb_per_s "$_pb" "$_ms") _n=$(mb_per_s "$_pb" "$_ns")
+		eval "acc_$1=\"\$acc_$1 $_v\" acc_$1_n=\"\$acc_$1_n $_n\""
+		eval "acc_$1_x=\"\$acc_$1_x $(echo "$_v $_n" | awk '$2 > 0 { printf "%.4g", $1 / $2 }')\""
+	}
+	for k in gf gr cf cr; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
+	mpaths() { for _p in $PSEGS; do printf '%s ' "$1/$_p"; done; }
+	RB=0
+	for _p in $PSEGS; do RB=$((RB + $(stat -c %s "$PV3/topics/big/$_p"))); done
+	r=0
+	while [ $r -lt "$PT_GREP" ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV3" "$LM" -o passthrough=on
+		_pb=$GB
+		pt_pair gf "grep -c ERROR $LM/big/*.log >/dev/null" "grep -c ERROR $PV3/topics/big/*.log >/dev/null"
+		pt_pair gr "grep -c ERROR $LM/big/*.log >/dev/null" "grep -c ERROR $PV3/topics/big/*.log >/dev/null"
+		stop_daemon "$LM" "$DPID"
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV3" "$LM" -o passthrough=on
+		_pb=$RB
+		pt_pair cf "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
+		pt_pair cr "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
+		stop_daemon "$LM" "$DPID"
+		r=$((r + 1))
+	done
+	for k in gf:grep_c_1G_first_after_mount gr:grep_c_1G_again \
+		cf:8_readers_8_segments_first_after_mount cr:8_readers_8_segments_again; do
+		pk=${k%%:*} pc=${k#*:}
+		eval "pa=\$acc_$pk pan=\$acc_${pk}_n pax=\$acc_${pk}_x"
+		# shellcheck disable=SC2086
+		{
+			record read_passthrough "$pc" logfs-passthrough 1G MB/s $pa
+			record read_passthrough "$pc" ext4_after_logfs-passthrough 1G MB/s $pan
+			record read_passthrough "$pc" ratio_logfs-passthrough 1G x $pax
+		}
+	done
+	rm -rf "$PV3"
 fi
 
 # ====================================================================
@@ -736,6 +799,50 @@ if want mount_active; then
 		}
 		rm -rf "$V"
 	done
+fi
+
+# ====================================================================
+if want cursors; then
+	section "consumer cursors (bench/cursor.sh)"
+	sh "$ROOT/bench/cursor.sh" "$BUILD" "$CUR_MB" "$CUR_ROUNDS" >"$OUT/cursors.out" 2>>"$LOG" ||
+		echo "bench: bench/cursor.sh failed (see $LOG)" >&2
+	cv() { awk -F= -v k="$1" '$1 == k { print $2 }' "$OUT/cursors.out" | tail -n 1; }
+	record cursors read_from_committed_offset cursor "${CUR_MB}M" MB/s "$(cv read_cursor_mb)"
+	record cursors read_from_committed_offset at_view "${CUR_MB}M" MB/s "$(cv read_at_mb)"
+	record cursors close_latency cursor 1 us "$(cv close_cursor_us)"
+	record cursors close_latency at_view 1 us "$(cv close_at_us)"
+	record cursors close_latency ext4_pwrite+fdatasync 1 us "$(cv fdatasync_us)"
+	record cursors mount_10_topics no_cursors 10 ms "$(cv mount_ms_no_cursors)"
+	record cursors mount_10_topics 1000_cursors_each 10 ms "$(cv mount_ms_10x1000_cursors)"
+	record cursors mount_10_topics_ratio 1000_cursors_each 10 x "$(cv mount_with_over_without)"
+	record cursors mount_10_topics_daemon_cpu no_cursors 10 ms "$(cv daemon_cpu_ms_at_mount_no_cursors)"
+	record cursors mount_10_topics_daemon_cpu 1000_cursors_each 10 ms "$(cv daemon_cpu_ms_at_mount_10x1000_cursors)"
+fi
+
+# ====================================================================
+if want mirror; then
+	section "mirror into NATS JetStream (bench/mirror.sh)"
+	if command -v nats-server >/dev/null && [ -x "$B/mirror_pub" ] && [ -x "$B/mirror_lat" ] &&
+		[ -x "$BUILD/tests/tools/nats_tool" ]; then
+		sh "$ROOT/bench/mirror.sh" "$BUILD" "$MIR_N" "$MIR_ROUNDS" >"$OUT/mirror.out" 2>>"$LOG" ||
+			echo "bench: bench/mirror.sh failed (see $LOG)" >&2
+		mval() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/mirror.out" | tail -n 1; }
+		record mirror throughput_100B reference_publisher "$MIR_N" msg/s "$(mval reference_publisher_msgs_per_s)"
+		record mirror throughput_100B mirror "$MIR_N" msg/s "$(mval mirror_msgs_per_s)"
+		record mirror throughput_100B ratio "$MIR_N" x "$(mval mirror_over_reference)"
+		record mirror client_cpu_per_msg reference_publisher "$MIR_N" us "$(mval reference_publisher_cpu_us_per_msg)"
+		record mirror client_cpu_per_msg mirror_daemon "$MIR_N" us "$(mval mirror_daemon_cpu_us_per_msg)"
+		record mirror append_to_ack p50 1 us "$(mval ack_latency_us_p50)"
+		record mirror append_to_ack p99 1 us "$(mval ack_latency_us_p99)"
+		record mirror producer_appends mirror_off 1 rec/s "$(mval producer_appends_per_s_mirror_off)"
+		record mirror producer_appends mirror_on 1 rec/s "$(mval producer_appends_per_s_mirror_on)"
+		record mirror producer_appends ratio 1 x "$(mval producer_on_over_off)"
+		record mirror cpu_per_record daemon_mirror_off 1 us "$(mval daemon_cpu_us_per_record_mirror_off)"
+		record mirror cpu_per_record daemon_mirror_on 1 us "$(mval daemon_cpu_us_per_record_mirror_on)"
+		record mirror cpu_per_record servers_mirror_on 1 us "$(mval servers_cpu_us_per_record_mirror_on)"
+	else
+		echo "bench: mirror skipped: nats-server, mirror_pub, mirror_lat or nats_tool missing" | tee -a "$LOG"
+	fi
 fi
 
 TOTAL_S=$(($(date +%s) - T0))

@@ -74,12 +74,13 @@ static int frame_batch(enum lfs_framing framing, const struct iovec *iov, int io
  * written later (commit.c), off the append path. */
 static int roll(lfs_topic *t, uint32_t framing)
 {
+	LFS_ASSERT_HELD(&t->append_mu);
 	lfs_segment *old = t->active;
 	int rc;
-	/* A roll whose seal succeeded but whose new segment could not be
-	 * created (ENOSPC, EMFILE...) left old sealed, its descriptors closed,
-	 * as the active segment: only the creation is left to do. Sealing it
-	 * again would fail with EBADF on every later append. */
+	/* A roll whose freeze succeeded but whose new segment could not be
+	 * created (ENOSPC, EMFILE...) left old frozen (listed as sealed, its
+	 * files cut to their length, its seal not yet queued) as the active
+	 * segment: only the creation is left to do, then the queueing. */
 	if (!atomic_load(&old->sealed)) {
 		rc = lfs_segment_freeze(old);
 		if (rc < 0)
@@ -139,11 +140,11 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	if (rc < 0)
 		return rc;
 
-	pthread_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->append_mu);
 	/* An idle topic gave its files back (files.c). */
 	rc = lfs_topic_active_open(t);
 	if (rc < 0) {
-		pthread_mutex_unlock(&t->append_mu);
+		lfs_mutex_unlock(&t->append_mu);
 		return rc;
 	}
 	uint64_t now = lfs_volume_now(t->vol);
@@ -162,7 +163,7 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 		    !atomic_load(&s->sealed) && s->idx_fd >= 0)
 			rc = lfs_segment_rewrite_framing(s, framing);
 		if (rc < 0) {
-			pthread_mutex_unlock(&t->append_mu);
+			lfs_mutex_unlock(&t->append_mu);
 			return rc;
 		}
 	}
@@ -178,14 +179,14 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	if (rolled) {
 		rc = roll(t, st.framing);
 		if (rc < 0) {
-			pthread_mutex_unlock(&t->append_mu);
+			lfs_mutex_unlock(&t->append_mu);
 			return rc;
 		}
 		s = t->active;
 	}
 	rc = lfs_segment_reserve(s, len);
 	if (rc < 0) {
-		pthread_mutex_unlock(&t->append_mu);
+		lfs_mutex_unlock(&t->append_mu);
 		return rc;
 	}
 	uint64_t pos = atomic_load_explicit(&s->size, memory_order_relaxed);
@@ -202,7 +203,7 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 		for (int i = 0; i < iovcnt; i++) {
 			rc = lfs_pwrite_full(s->data_fd, iov[i].iov_base, iov[i].iov_len, at);
 			if (rc < 0) {
-				pthread_mutex_unlock(&t->append_mu);
+				lfs_mutex_unlock(&t->append_mu);
 				return rc;
 			}
 			at += iov[i].iov_len;
@@ -235,7 +236,7 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	atomic_store_explicit(&t->next_offset, first + count, memory_order_release);
 	atomic_store_explicit(&t->end_pos, s->stream_pos + pos + len, memory_order_release);
 	atomic_store_explicit(&t->dirty, true, memory_order_relaxed);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->append_mu);
 
 	if (rolled)
 		lfs_topic_apply_retention(t, now);
@@ -249,4 +250,12 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 	       !atomic_compare_exchange_weak(&t->acked_offset, &acked, first + count))
 		;
 	return rc;
+}
+
+void lfs_topic_end(lfs_topic *t, uint64_t *next, uint64_t *end)
+{
+	lfs_mutex_lock(&t->append_mu);
+	*next = atomic_load_explicit(&t->next_offset, memory_order_acquire);
+	*end = atomic_load_explicit(&t->end_pos, memory_order_acquire);
+	lfs_mutex_unlock(&t->append_mu);
 }

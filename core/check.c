@@ -28,7 +28,8 @@
  * records would be cut, or if it is the active segment (whose torn tail the
  * daemon's own recovery would cut at mount anyway).
  *
- * A volume whose state says clean is, without `force`, checked quickly:
+ * A volume whose state says clean and that records no runtime errors
+ * (errors.c) is, without `force`, checked quickly:
  * superblock, names, topic.conf, and per segment the header, the seal and
  * the file lengths the seal vouches for (no payload read). A topic failing
  * that is checked in full.
@@ -87,6 +88,7 @@ struct checker {
 	size_t nheld, capheld;
 	unsigned seg_unrepaired; /* unrepaired problems of the current segment */
 	bool summary_dropped;
+	bool full;               /* every record: force, or recorded errors */
 	int err;                 /* first error seen inside a callback */
 };
 
@@ -620,7 +622,8 @@ static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx
 			rc = lfs_pread_full(fd, buf, sizeof(buf), LFS_IDX_HEADER_SIZE);
 			if (rc < 0)
 				goto out;
-			if (lfs_idx_entry_decode(buf, &first) < 0 || first.type != LFS_ENTRY_BATCH ||
+			if (lfs_idx_entry_decode(buf, &first) < 0 ||
+			    (first.type != LFS_ENTRY_BATCH && first.type != LFS_ENTRY_LOST) ||
 			    first.offset != s->base || first.pos != 0)
 				goto out;
 			r->first_timestamp = first.ts;
@@ -696,7 +699,7 @@ static void progress(struct checker *ck, uint64_t bytes)
 static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *s, bool last,
 		    const struct lfs_scan_hint *hint, struct lfs_scan_result *r)
 {
-	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD;
+	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_LOSE_DAMAGED;
 	int rc;
 
 	ck->seg_unrepaired = 0;
@@ -719,7 +722,7 @@ static int scan_one(struct checker *ck, struct topic_ctx *tc, const struct seg *
 		return 0;
 	/* Safe: no record is lost (trailing bytes, index rebuilds, missing
 	 * seals): repair for real. (Only preen gets here: -n never repairs.) */
-	if (r->records_cut == 0 && ck->repair)
+	if (r->records_cut == 0 && r->records_lost == 0 && ck->repair)
 		return lfs_scan_segment(tc->tfd, tc->name, s->base, flags | LFS_SCAN_REPAIR, !last,
 					hint, scan_problem, ck, r);
 	for (size_t i = 0; i < ck->nheld; i++) {
@@ -746,7 +749,9 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 	if (!rs)
 		return -ENOMEM;
 	for (size_t i = 0; i < tc->nsegs; i++)
-		rs[i] = (struct lfs_rec_seg){tc->segs[i].base, tc->segs[i].has_log, tc->segs[i].has_idx};
+		rs[i] = (struct lfs_rec_seg){.base = tc->segs[i].base,
+					     .has_log = tc->segs[i].has_log,
+					     .has_idx = tc->segs[i].has_idx};
 	lfs_recover_init(&rec, rs, tc->nsegs);
 	for (size_t i = 0; i < tc->nsegs; i++) {
 		struct seg *s = &tc->segs[i];
@@ -780,7 +785,8 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 		}
 
 		struct lfs_scan_hint hint = {.framing = tc->framing,
-					     .stream_pos = lfs_recover_position(&rec, tc->tfd, i, hrc, &h)};
+					     .stream_pos = lfs_recover_position(&rec, tc->tfd, i, hrc, &h),
+					     .voldirfd = ck->dirfd};
 		struct lfs_scan_result r;
 		rc = scan_one(ck, tc, s, last, &hint, &r);
 		if (rc < 0)
@@ -885,6 +891,11 @@ static int check_topic(struct checker *ck, const char *name)
 		if (e->type == DT_REG &&
 		    (!strcmp(e->name, LFS_TOPIC_CONF) || !strcmp(e->name, LFS_CURSOR_FILE)))
 			continue;
+		/* A segment's rewrite a crash interrupted: the scan of the
+		 * segment finishes or undoes it. */
+		if (e->type == DT_REG && (lfs_seg_name_parse(e->name, "log.new", &base) == 0 ||
+					  lfs_seg_name_parse(e->name, "idx.new", &base) == 0))
+			continue;
 		if (e->type != DT_REG || (!is_log && !is_idx)) {
 			char where[320];
 			snprintf(where, sizeof(where), "%s/", sub);
@@ -940,7 +951,7 @@ static int check_topic(struct checker *ck, const char *name)
 		goto out;
 	tc.framing = seg_framing ? seg_framing : conf_framing ? conf_framing : ck->sb.defaults.framing;
 
-	bool quick = ck->res->was_clean && !ck->o->force;
+	bool quick = ck->res->was_clean && !ck->full;
 	if (quick) {
 		rc = quick_topic(ck, &tc);
 		if (rc < 0)
@@ -991,7 +1002,8 @@ static bool top_level_known(const struct dent *e)
 	 * read (or failed to be) above. */
 	if (e->type != DT_DIR)
 		return !strcmp(e->name, LFS_SB_FILE) || !strcmp(e->name, LFS_STATE_FILE) ||
-		       !strcmp(e->name, FSCK_LOG) || !strcmp(e->name, LFS_SUMMARY_FILE);
+		       !strcmp(e->name, FSCK_LOG) || !strcmp(e->name, LFS_SUMMARY_FILE) ||
+		       !strcmp(e->name, LFS_ERRORS_FILE);
 	return !strcmp(e->name, LFS_TOPICS_DIR) || !strcmp(e->name, LOST_FOUND);
 }
 
@@ -1117,6 +1129,14 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 	rc = check_superblock(&ck);
 	if (rc < 0)
 		goto out;
+	if (ck.repair && ck.sb.version < LFS_FORMAT_VERSION) {
+		/* A repair may record lost ranges, which an older version would
+		 * misread: such a program must refuse the volume. */
+		ck.sb.version = LFS_FORMAT_VERSION;
+		rc = lfs_superblock_rewrite(ck.dirfd, &ck.sb);
+		if (rc < 0)
+			goto out;
+	}
 
 	int state = lfs_state_read(ck.dirfd);
 	if (state < 0) {
@@ -1124,7 +1144,10 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 		goto out;
 	}
 	res->was_clean = state == LFS_STATE_CLEAN;
-	res->skipped_clean = res->was_clean && !ck.o->force;
+	struct lfs_errors recorded;
+	int nrecorded = lfs_errors_read(ck.dirfd, &recorded);
+	ck.full = ck.o->force || nrecorded != 0;
+	res->skipped_clean = res->was_clean && !ck.full;
 	unsigned state_problem = 0;
 	if (state == 0) {
 		/* Treated as dirty; repair writes a valid state at the end. */
@@ -1142,6 +1165,24 @@ int lfs_check_volume(const char *path, const struct lfs_check_opts *opts,
 	if (res->cancelled) {
 		res->skipped_clean = false;
 		goto out;
+	}
+	if (nrecorded != 0) {
+		/* Every record was checked and what was found is reported
+		 * above: the record has served, unless problems are left. */
+		bool clear = ck.repair && res->unrepaired == 0;
+		if (clear && (rc = lfs_errors_clear(ck.dirfd)) < 0)
+			goto out;
+		/* The message holds 256 bytes: the count and the last error
+		 * (whose start is all the record keeps). */
+		char what[LFS_ERROR_TEXT + 64];
+		if (nrecorded == 1)
+			snprintf(what, sizeof(what), "%u runtime error%s recorded by the daemon (last: %s)",
+				 recorded.count, recorded.count == 1 ? "" : "s", recorded.last);
+		else
+			snprintf(what, sizeof(what), "runtime error record unreadable (%s)",
+				 strerror(-nrecorded));
+		problem(&ck, LFS_PROB_RECORDED, NULL, UINT64_MAX, 0, 0, 0, clear,
+			"%s%s", what, clear ? ": every record checked, record cleared" : "");
 	}
 	if (ck.repair) {
 		uint32_t want = res->unrepaired == 0 ? LFS_STATE_CLEAN : LFS_STATE_DIRTY;

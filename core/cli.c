@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* getopt_long reports "--help=x" with optopt set to the option's value:
- * 'h' and 'V' keep its message "invalid option -- 'h'" (the short options
- * of both programs have neither letter). */
+/* -h and -V are the short forms of --help and --version in every program
+ * (each shortopts lists "hV"). */
 enum { OPT_HELP = 'h', OPT_VERSION = 'V' };
 
 static void vsay(const struct lfs_cli *c, const char *fmt, va_list ap)
@@ -66,6 +65,11 @@ int lfs_cli_next(const struct lfs_cli *c, int argc, char **argv)
 		/* (shortopts begin "+:" so that getopt tells this apart.) */
 		lfs_cli_usage_error(c, "option requires an argument -- '%c'", optopt);
 	case '?':
+		/* getopt_long reports "--help=x" with optopt set to the long
+		 * option's value ('h'), which is a valid short option. */
+		if (optopt && strncmp(argv[optind - 1], "--", 2) == 0)
+			lfs_cli_usage_error(c, "option '%.*s' doesn't allow an argument",
+					    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 		/* optopt is 0 for a long option, which is named whole. */
 		if (optopt)
 			lfs_cli_usage_error(c, "invalid option -- '%c'", optopt);

@@ -13,6 +13,7 @@
  * caller's reference. */
 int lfs_topic_queue_seal(lfs_topic *t, lfs_segment *s)
 {
+	LFS_ASSERT_HELD(&t->append_mu);
 	if (t->nunsealed == t->unsealed_cap) {
 		size_t cap = t->unsealed_cap ? t->unsealed_cap * 2 : 4;
 		lfs_segment **n = realloc(t->unsealed, cap * sizeof(*n));
@@ -39,6 +40,7 @@ int lfs_topic_queue_seal(lfs_topic *t, lfs_segment *s)
  * held). */
 static size_t seals_due(lfs_topic *t, uint32_t sync_mode, uint64_t now_ns)
 {
+	LFS_ASSERT_HELD(&t->append_mu);
 	if (sync_mode != LFS_SYNC_NEVER)
 		return t->nunsealed;
 	uint64_t bytes = 0;
@@ -65,17 +67,19 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 {
 	int rc = 0;
 	struct lfs_settings st;
-	lfs_topic_settings(t, &st); /* (takes conf_mu: not under append_mu) */
-	pthread_mutex_lock(&t->seal_mu);
-	pthread_mutex_lock(&t->append_mu);
+	/* Before seal_mu: conf_mu is taken under append_mu (lfs_topic_set),
+	 * never the other way, and nothing needs it while seals are written. */
+	lfs_topic_settings(t, &st);
+	lfs_mutex_lock(&t->seal_mu);
+	lfs_mutex_lock(&t->append_mu);
 	size_t due = all ? t->nunsealed : seals_due(t, st.sync_mode, now_ns), done = 0;
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->append_mu);
 	while (done < due) {
 		/* Entries before `due` stay put (only seal_mu's holder removes
 		 * any), but a roll may move the array. */
-		pthread_mutex_lock(&t->append_mu);
+		lfs_mutex_lock(&t->append_mu);
 		lfs_segment *s = t->unsealed[done];
-		pthread_mutex_unlock(&t->append_mu);
+		lfs_mutex_unlock(&t->append_mu);
 		rc = lfs_segment_write_seal(s);
 		if (rc < 0) {
 			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot seal segment %llu yet: %s", t->name,
@@ -84,7 +88,7 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 		}
 		done++;
 	}
-	pthread_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->append_mu);
 	if (done) { /* (the queue may be NULL when nothing was due) */
 		for (size_t i = 0; i < done; i++)
 			lfs_segment_put(t->unsealed[i]);
@@ -92,8 +96,8 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 			(t->nunsealed - done) * sizeof(*t->unsealed));
 		t->nunsealed -= done;
 	}
-	pthread_mutex_unlock(&t->append_mu);
-	pthread_mutex_unlock(&t->seal_mu);
+	lfs_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->seal_mu);
 	return rc;
 }
 
@@ -126,33 +130,33 @@ static int leader_sync(lfs_topic *t, lfs_segment *s)
 int lfs_topic_commit_wait(lfs_topic *t, uint64_t target)
 {
 	int rc = 0;
-	pthread_mutex_lock(&t->sync_mu);
+	lfs_mutex_lock(&t->sync_mu);
 	while (t->durable_offset < target) {
 		if (t->syncing) {
-			pthread_cond_wait(&t->sync_cond, &t->sync_mu);
+			lfs_cond_wait(&t->sync_cond, &t->sync_mu);
 			continue;
 		}
 		t->syncing = true;
-		pthread_mutex_unlock(&t->sync_mu);
+		lfs_mutex_unlock(&t->sync_mu);
 
-		pthread_mutex_lock(&t->append_mu);
+		lfs_mutex_lock(&t->append_mu);
 		uint64_t upto = atomic_load(&t->next_offset);
 		lfs_segment *s = t->active;
 		lfs_segment_ref(s);
 		atomic_store(&t->dirty, false);
-		pthread_mutex_unlock(&t->append_mu);
+		lfs_mutex_unlock(&t->append_mu);
 		/* Everything before s is in rolled segments: seal them (which
 		 * makes them durable) first. A roll after the capture freezes
 		 * s itself; its seal closes s's descriptors, so s->mu keeps
 		 * them open while we sync through them. */
 		int r = seal_unsealed(t);
-		pthread_mutex_lock(&s->mu);
+		lfs_mutex_lock(&s->mu);
 		if (r == 0)
 			r = s->data_fd >= 0 ? leader_sync(t, s) : 0;
-		pthread_mutex_unlock(&s->mu);
+		lfs_mutex_unlock(&s->mu);
 		lfs_segment_put(s);
 
-		pthread_mutex_lock(&t->sync_mu);
+		lfs_mutex_lock(&t->sync_mu);
 		t->syncing = false;
 		if (r == 0 && t->durable_offset < upto)
 			t->durable_offset = upto;
@@ -165,7 +169,7 @@ int lfs_topic_commit_wait(lfs_topic *t, uint64_t target)
 		if (r < 0)
 			break;
 	}
-	pthread_mutex_unlock(&t->sync_mu);
+	lfs_mutex_unlock(&t->sync_mu);
 	return rc;
 }
 
@@ -179,13 +183,13 @@ int lfs_topic_sync(lfs_topic *t)
 int lfs_topic_flush(lfs_topic *t)
 {
 	int rc = t->vol->readonly ? 0 : seal_unsealed(t);
-	pthread_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->append_mu);
 	if (t->active && !t->vol->readonly) {
 		int r = lfs_segment_close_active(t->active);
 		if (rc == 0)
 			rc = r;
 	}
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->append_mu);
 	return rc;
 }
 
@@ -199,7 +203,10 @@ void lfs_topic_tick(lfs_topic *t, uint64_t now_ns)
 	if (st.sync_mode == LFS_SYNC_INTERVAL && atomic_load(&t->dirty) &&
 	    now_ns - atomic_load(&t->last_sync_ns) >= (uint64_t)st.sync_ms * 1000000ull) {
 		int rc = lfs_topic_sync(t);
-		if (rc < 0)
+		if (rc == -EIO) /* the disk's: the data may not be there */
+			lfs_volume_error(t->vol, "topic %s: background sync failed: %s", t->name,
+					 strerror(-rc));
+		else if (rc < 0)
 			lfs_log(t->vol, LFS_LOG_ERR, "topic %s: background sync failed: %s", t->name,
 				strerror(-rc));
 	}

@@ -109,16 +109,16 @@ int lfs_topic_files_opened(lfs_topic *t)
 
 void lfs_topic_files_loaded(lfs_topic *t)
 {
-	pthread_mutex_lock(&t->vol->open_mu);
+	lfs_mutex_lock(&t->vol->open_mu);
 	ring_add(t->vol, t);
-	pthread_mutex_unlock(&t->vol->open_mu);
+	lfs_mutex_unlock(&t->vol->open_mu);
 }
 
 void lfs_topic_files_forget(lfs_topic *t)
 {
-	pthread_mutex_lock(&t->vol->open_mu);
+	lfs_mutex_lock(&t->vol->open_mu);
 	ring_del(t->vol, t);
-	pthread_mutex_unlock(&t->vol->open_mu);
+	lfs_mutex_unlock(&t->vol->open_mu);
 }
 
 /* Opens the directory again (files_mu held): the same one, by name. */
@@ -143,29 +143,29 @@ static int reopen_dir(lfs_topic *t)
 	}
 	t->dirfd = fd;
 	atomic_store_explicit(&t->files_open, true, memory_order_release);
-	pthread_mutex_lock(&t->vol->open_mu);
+	lfs_mutex_lock(&t->vol->open_mu);
 	ring_add(t->vol, t);
-	pthread_mutex_unlock(&t->vol->open_mu);
+	lfs_mutex_unlock(&t->vol->open_mu);
 	return 0;
 }
 
 int lfs_topic_files_enter(lfs_topic *t)
 {
-	pthread_rwlock_rdlock(&t->files_lock);
+	lfs_rwlock_rdlock(&t->files_lock);
 	atomic_store_explicit(&t->files_used, true, memory_order_relaxed);
 	if (atomic_load_explicit(&t->files_open, memory_order_acquire))
 		return 0;
-	pthread_mutex_lock(&t->files_mu);
+	lfs_mutex_lock(&t->files_mu);
 	int rc = atomic_load(&t->files_open) ? 0 : reopen_dir(t);
-	pthread_mutex_unlock(&t->files_mu);
+	lfs_mutex_unlock(&t->files_mu);
 	if (rc < 0)
-		pthread_rwlock_unlock(&t->files_lock);
+		lfs_rwlock_unlock(&t->files_lock);
 	return rc;
 }
 
 void lfs_topic_files_exit(lfs_topic *t)
 {
-	pthread_rwlock_unlock(&t->files_lock);
+	lfs_rwlock_unlock(&t->files_lock);
 }
 
 int lfs_topic_active_open(lfs_topic *t)
@@ -180,11 +180,11 @@ int lfs_topic_active_open(lfs_topic *t)
 int lfs_topic_wake_active(lfs_segment *s)
 {
 	lfs_topic *t = s->topic;
-	pthread_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->append_mu);
 	/* Only the active segment is ever released, and it is taken again
 	 * before a roll can make it another. */
 	int rc = t->active == s ? lfs_topic_active_open(t) : 0;
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->append_mu);
 	return rc;
 }
 
@@ -193,10 +193,10 @@ int lfs_topic_wake_active(lfs_segment *s)
 static bool release(lfs_topic *t)
 {
 	bool done = false;
-	if (pthread_mutex_trylock(&t->append_mu) != 0)
+	if (lfs_mutex_trylock(&t->append_mu) != 0)
 		return false;
-	if (pthread_rwlock_trywrlock(&t->segs_lock) != 0) {
-		pthread_mutex_unlock(&t->append_mu);
+	if (lfs_rwlock_trywrlock(&t->segs_lock) != 0) {
+		lfs_mutex_unlock(&t->append_mu);
 		return false;
 	}
 	lfs_segment *s = t->active;
@@ -209,8 +209,8 @@ static bool release(lfs_topic *t)
 	/* The cursor store's mu is taken before files_lock too (ensure_file). */
 	if (idle && !lfs_cursors_release(t))
 		idle = false;
-	if (idle && pthread_rwlock_trywrlock(&t->files_lock) == 0) {
-		bool ring = pthread_mutex_trylock(&t->sync_mu) == 0;
+	if (idle && lfs_rwlock_trywrlock(&t->files_lock) == 0) {
+		bool ring = lfs_mutex_trylock(&t->sync_mu) == 0;
 		if (ring && !t->syncing) {
 			if (t->ring) {
 				io_uring_queue_exit(t->ring);
@@ -221,23 +221,23 @@ static bool release(lfs_topic *t)
 				close(t->dirfd);
 			t->dirfd = -1;
 			atomic_store(&t->files_open, false);
-			pthread_mutex_lock(&t->vol->open_mu);
+			lfs_mutex_lock(&t->vol->open_mu);
 			ring_del(t->vol, t);
-			pthread_mutex_unlock(&t->vol->open_mu);
+			lfs_mutex_unlock(&t->vol->open_mu);
 			done = true;
 		}
 		if (ring)
-			pthread_mutex_unlock(&t->sync_mu);
-		pthread_rwlock_unlock(&t->files_lock);
+			lfs_mutex_unlock(&t->sync_mu);
+		lfs_rwlock_unlock(&t->files_lock);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_rwlock_unlock(&t->segs_lock);
+	lfs_mutex_unlock(&t->append_mu);
 	return done;
 }
 
 void lfs_volume_files_trim(lfs_volume *v)
 {
-	pthread_mutex_lock(&v->open_mu);
+	lfs_mutex_lock(&v->open_mu);
 	/* Two turns of the hand at most: the first clears the bits of the
 	 * topics used since the last sweep, the second finds them idle. */
 	size_t budget = 2 * v->nopen + 1;
@@ -256,10 +256,10 @@ void lfs_volume_files_trim(lfs_volume *v)
 		while (!atomic_compare_exchange_weak(&t->refs, &refs, refs + 1));
 		if (refs == 0)
 			continue;
-		pthread_mutex_unlock(&v->open_mu);
+		lfs_mutex_unlock(&v->open_mu);
 		release(t);
 		lfs_topic_put(t);
-		pthread_mutex_lock(&v->open_mu);
+		lfs_mutex_lock(&v->open_mu);
 	}
-	pthread_mutex_unlock(&v->open_mu);
+	lfs_mutex_unlock(&v->open_mu);
 }

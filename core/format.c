@@ -71,6 +71,37 @@ uint32_t lfs_state_decode(const unsigned char *in, size_t len)
 	return (s == LFS_STATE_CLEAN || s == LFS_STATE_DIRTY) ? s : 0;
 }
 
+/* Recorded runtime errors: magic[8] version u32 count u32 first_ns u64
+ * last_ns u64 first[128] last[128] (texts NUL-padded, NUL-terminated)
+ * zero[12] crc32c(0..299) */
+void lfs_errors_encode(const struct lfs_errors *e, unsigned char out[LFS_ERRORS_SIZE])
+{
+	memset(out, 0, LFS_ERRORS_SIZE);
+	memcpy(out, LFS_ERRORS_MAGIC, 8);
+	lfs_put32(out + 8, LFS_ERRORS_VERSION);
+	lfs_put32(out + 12, e->count);
+	lfs_put64(out + 16, e->first_ns);
+	lfs_put64(out + 24, e->last_ns);
+	memcpy(out + 32, e->first, strnlen(e->first, LFS_ERROR_TEXT - 1));
+	memcpy(out + 160, e->last, strnlen(e->last, LFS_ERROR_TEXT - 1));
+	lfs_put32(out + 300, lfs_crc32c(0, out, 300));
+}
+
+int lfs_errors_decode(const unsigned char *in, size_t len, struct lfs_errors *e)
+{
+	if (len != LFS_ERRORS_SIZE || memcmp(in, LFS_ERRORS_MAGIC, 8) != 0 ||
+	    lfs_get32(in + 300) != lfs_crc32c(0, in, 300) ||
+	    lfs_get32(in + 8) != LFS_ERRORS_VERSION)
+		return -EUCLEAN;
+	memset(e, 0, sizeof(*e));
+	e->count = lfs_get32(in + 12);
+	e->first_ns = lfs_get64(in + 16);
+	e->last_ns = lfs_get64(in + 24);
+	memcpy(e->first, in + 32, LFS_ERROR_TEXT - 1);
+	memcpy(e->last, in + 160, LFS_ERROR_TEXT - 1);
+	return 0;
+}
+
 /* Index header: magic[8] version framing base_offset stream_pos ctime_ns
  * zero[20] crc32c(0..59) */
 void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE])
@@ -131,9 +162,11 @@ int lfs_idx_entry_decode(const unsigned char in[LFS_IDX_ENTRY_SIZE], struct lfs_
 	if (lfs_get32(in + 44) != lfs_crc32c(0, in, 44))
 		return -EUCLEAN;
 	lfs_idx_entry_fields(in, e);
-	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL)
+	if (e->type != LFS_ENTRY_BATCH && e->type != LFS_ENTRY_SEAL && e->type != LFS_ENTRY_LOST)
 		return -EUCLEAN;
 	if (e->type == LFS_ENTRY_BATCH && (e->count == 0 || e->len == 0))
+		return -EUCLEAN;
+	if (e->type == LFS_ENTRY_LOST && (e->count == 0 || e->len != 0 || e->crc != 0))
 		return -EUCLEAN;
 	return 0;
 }

@@ -9,11 +9,17 @@
 
 #include <string.h>
 
-#define LFS_FORMAT_VERSION 1
+/* Version 2 added lost-range entries (LFS_ENTRY_LOST) to the index. A
+ * version 1 volume is read as it is; opening it read-write (the daemon,
+ * fsck.logfs repairing) raises its superblock to 2 first, so that a
+ * version 1 program refuses it rather than misread a lost range. */
+#define LFS_FORMAT_VERSION 2
 
 #define LFS_SB_FILE "superblock"
 #define LFS_STATE_FILE "state"
 #define LFS_SUMMARY_FILE "summary"
+/* Present only while runtime errors are recorded (errors.c). */
+#define LFS_ERRORS_FILE "errors"
 #define LFS_TOPICS_DIR "topics"
 #define LFS_LOST_FOUND "lost+found"
 #define LFS_TOPIC_CONF "topic.conf"
@@ -29,12 +35,20 @@
 #define LFS_STATE_CLEAN 1
 #define LFS_STATE_DIRTY 2
 
+#define LFS_ERRORS_MAGIC "LOGFS_ER"
+#define LFS_ERRORS_VERSION 1
+#define LFS_ERRORS_SIZE 304
+
 #define LFS_IDX_MAGIC "LOGFSIDX"
 #define LFS_IDX_HEADER_SIZE 64
 #define LFS_IDX_ENTRY_SIZE 48
 
 #define LFS_ENTRY_BATCH 1
 #define LFS_ENTRY_SEAL 2
+/* Records recovery lost (their batch failed its checksum while valid ones
+ * followed): offset = the first, count = how many, pos = where they were in
+ * the data (their bytes are gone from it, kept in lost+found), len = 0. */
+#define LFS_ENTRY_LOST 3
 
 /* Segment file names: 20 decimal digits of the base offset. */
 #define LFS_SEG_NAME_LEN 24 /* "00000000000000000000.log" */
@@ -50,9 +64,11 @@ struct lfs_idx_header {
 /* One entry per batch; a seal entry closes a sealed segment:
  * batch: offset = first record, pos = data position, len, count, ts, crc
  *        of the payload bytes.
+ * lost:  offset = first lost record, pos = data position, len = 0,
+ *        count = records lost, ts = the lost batch's, crc = 0.
  * seal:  offset = next offset after the segment, pos = data length,
- *        len = 0, count = number of batch entries, ts = last timestamp,
- *        crc = CRC32C of all batch entries' bytes. */
+ *        len = 0, count = number of entries before it, ts = last timestamp,
+ *        crc = CRC32C of all those entries' bytes. */
 struct lfs_idx_entry {
 	uint64_t offset;
 	uint64_t pos;
@@ -110,6 +126,10 @@ int lfs_sb_decode(const unsigned char in[LFS_SB_SIZE], struct lfs_sb_info *sb);
 void lfs_state_encode(uint32_t state, unsigned char out[LFS_STATE_SIZE]);
 /* Returns LFS_STATE_CLEAN/DIRTY, or 0 when unreadable. */
 uint32_t lfs_state_decode(const unsigned char *in, size_t len);
+
+void lfs_errors_encode(const struct lfs_errors *e, unsigned char out[LFS_ERRORS_SIZE]);
+/* 0, or -EUCLEAN (bad size, magic, version or checksum). */
+int lfs_errors_decode(const unsigned char *in, size_t len, struct lfs_errors *e);
 
 void lfs_idx_header_encode(const struct lfs_idx_header *h, unsigned char out[LFS_IDX_HEADER_SIZE]);
 int lfs_idx_header_decode(const unsigned char in[LFS_IDX_HEADER_SIZE], struct lfs_idx_header *h);

@@ -1,20 +1,72 @@
 /*
- * Internal structures of the core. Locking order, outermost first:
- *   volume->topics_lock > topic->append_mu > topic->segs_lock > segment->mu
- *   topic->sync_mu is taken alone.
- *   cursors->mu > cursor->mu, and cursors->mu > topic->append_mu (a cursor
- *   opens its reader under it).
+ * Internal structures of the core.
+ *
+ * Locks (core/lock.h), in the order they are taken, outermost first: a
+ * thread holding one takes only locks below it. Each struct field that
+ * threads share and change says what protects it ("under X"), or that it
+ * is atomic, or set before the object is shared and read-only after.
+ *
+ *   lock                      file        guards
+ *   volume->create_mu         volume.c    creating and deleting topics (their
+ *                                         directories), one at a time
+ *   producer->mu              producer.c  a write handle's held fragment;
+ *                                         held across its append and group
+ *                                         commit
+ *   cursors->mu (the store)   cursor.c    the cursor store of a topic: its
+ *                                         records, file, free pairs
+ *   cursor->mu                cursorhandle.c one handle's consumed count
+ *   topic->sync_mu            commit.c    group commit state (syncing,
+ *                                         durable_offset); nothing else is
+ *                                         taken or held with it
+ *   topic->seal_mu            commit.c    writing the seals of rolled segments
+ *                                         (one sealer at a time)
+ *   topic->append_mu          append.c    the active segment's writing side,
+ *                                         the queue of unsealed segments
+ *   topic->conf_mu            topic.c     meta and settings (innermost of the
+ *                                         topic's mutexes but segs_lock)
+ *   topic->segs_lock (rw)     seglist.c   the segment list, the reader list
+ *   segment->mu               segment.c   a segment's lazy mappings and its
+ *                                         verification; closing its files;
+ *                                         taking its mappings down (maps.c)
+ *   topic->files_lock (rw)    files.c     the topic's directory descriptor:
+ *                                         read-held by every use of dirfd,
+ *                                         write-held to close an idle one
+ *   topic->files_mu           files.c     opening the directory again
+ *   volume->open_mu           files.c     the ring of topics with open files
+ *                                         (nothing taken under it)
+ *   volume->map_mu            maps.c      the ring of mapped sealed segments
+ *                                         (nothing taken under it)
+ *   volume->topics_lock (rw)  volume.c    the topic table (held briefly, no
+ *                                         I/O and no other lock under it)
+ *   volume->tick_mu           volume.c    the ticker's sleep and stop flag
+ *   volume->errors_mu         errors.c    the recorded errors and their file
+ *                                         (innermost: taken under any of the
+ *                                         above, nothing taken under it)
+ *
+ * A few pairs never nest and so have no order between them (conf_mu and
+ * segs_lock; seal_mu is taken without append_mu held, append_mu under it).
+ * The sweep that closes idle topics' files (files.c) takes a topic's
+ * append_mu, segs_lock, cursors->mu, files_lock and sync_mu with try-locks
+ * only, holding none of the volume's, and passes over a topic in use; the
+ * one that unmaps idle segments (maps.c) try-locks segment->mu with map_mu
+ * released.
+ * The mirror (mirror/mirror.c) holds mirror->mu (its worker list) over
+ * worker->mu, and calls into the core with neither held, except
+ * lfs_topic_set_retention_floor (an atomic store) under worker->mu. In a
+ * debug build (no NDEBUG) every function documented "(X held)" asserts it.
  */
 #ifndef LFS_INTERNAL_H
 #define LFS_INTERNAL_H
 
 #include "format.h"
+#include "lock.h"
 #include "logfs.h"
 
 #include <dirent.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 /* Roll when the index would hold more entries than this (like Kafka's
  * segment.index.bytes): it bounds the active index mapping. */
@@ -25,12 +77,16 @@
 
 struct lfs_segment {
 	atomic_int refs;
+	/* Set at creation, read-only after (framing: under the topic's
+	 * append_mu while the segment is the empty active one). */
 	lfs_topic *topic;
 	uint64_t base;
 	uint64_t stream_pos;
 	uint32_t framing;
 	uint64_t ctime_ns;
-	uint64_t frozen_ns; /* when a roll froze it (0: not rolled) */
+	uint64_t frozen_ns; /* when a roll froze it (0: not rolled); under append_mu */
+	/* Written once under append_mu before nentries becomes 1 (release):
+	 * read it only after seeing nentries > 0. */
 	uint64_t first_ts;
 
 	/* Committed state; the appender publishes with release stores. */
@@ -49,7 +105,7 @@ struct lfs_segment {
 	uint64_t verify_next;       /* under mu */
 	_Atomic uint64_t prefetched; /* readahead asked up to here */
 
-	pthread_mutex_t mu; /* lazy mapping */
+	lfs_mutex mu; /* lazy mapping */
 	/* Sealed segments' mappings come and go (maps.c): whoever reads
 	 * through data or idx holds a use (lfs_segment_use), and a mapping is
 	 * only taken down under mu while uses is 0 (evicting tells users
@@ -60,6 +116,8 @@ struct lfs_segment {
 	atomic_bool evicting, map_used;
 	bool in_ring;
 	lfs_segment *map_prev, *map_next;
+	/* Published with the mapping (release); data_maplen and idx_maplen
+	 * are set under mu before the pointer is stored, read after it. */
 	unsigned char *_Atomic data;
 	size_t data_maplen;
 	/* The data file that was mapped (st_dev, st_ino; 0 before), so that
@@ -69,7 +127,9 @@ struct lfs_segment {
 	unsigned char *_Atomic idx;
 	size_t idx_maplen;
 
-	/* Active segment only (the appender's, under topic->append_mu). */
+	/* Active segment only (the appender's, under topic->append_mu; the
+	 * sealer, holding seal_mu, closes the descriptors under mu, and a
+	 * group commit leader syncs through them under mu). */
 	int data_fd, idx_fd;
 	/* An idle topic's active segment gave back its descriptors and
 	 * mappings (files.c): set and cleared under topic->append_mu with
@@ -81,6 +141,7 @@ struct lfs_segment {
 
 struct lfs_topic {
 	atomic_int refs;
+	/* Set at load, read-only after. */
 	lfs_volume *vol;
 	uint64_t id;
 	char name[LFS_TOPIC_NAME_MAX + 1];
@@ -90,44 +151,49 @@ struct lfs_topic {
 	 * files_mu serialises the reopening; files_used is the CLOCK bit of
 	 * the volume's sweep; dir_dev/dir_ino identify the directory loaded,
 	 * so that a reopening by name finds the same one. */
-	int dirfd;
-	pthread_rwlock_t files_lock;
-	pthread_mutex_t files_mu;
+	int dirfd; /* read under files_lock; set under files_mu or with it held for writing */
+	lfs_rwlock files_lock;
+	lfs_mutex files_mu;
 	atomic_bool files_open, files_used;
-	uint64_t dir_dev, dir_ino;
+	uint64_t dir_dev, dir_ino; /* set at load, read-only after */
 	uint64_t dir_id[2]; /* lfs_topic_dir_identity at load (the summary's) */
 	/* The volume's ring of topics with open files (under v->open_mu). */
 	lfs_topic *open_prev, *open_next;
 	atomic_int holds; /* open files */
 	atomic_bool deleted;
 
-	pthread_mutex_t conf_mu; /* meta and settings */
-	struct lfs_topic_meta meta;
-	struct lfs_settings own; /* topic overrides */
-	uint32_t own_mask;
+	lfs_mutex conf_mu;
+	struct lfs_topic_meta meta; /* under conf_mu */
+	struct lfs_settings own;    /* topic overrides, under conf_mu */
+	uint32_t own_mask;          /* under conf_mu */
 
-	pthread_mutex_t append_mu;
-	lfs_segment *active; /* never NULL once loaded */
+	lfs_mutex append_mu;
+	/* Never NULL once loaded; replaced by a roll under append_mu and
+	 * segs_lock (for writing): read it under either. */
+	lfs_segment *active;
 	/* Rolled (frozen) segments whose seal is still to be written, oldest
 	 * first, with a reference each: the ticker, a sync and close write
 	 * them, so that a roll costs no disk flush on the append path. Until
 	 * then a crash leaves them unsealed, and mount recovery scans and
-	 * seals them. Only the holder of seal_mu removes entries (from the
-	 * front); a roll adds at the end under append_mu. */
+	 * seals them. Under append_mu; only the holder of seal_mu removes
+	 * entries (from the front), so the sealer may write a seal with
+	 * append_mu released; a roll adds at the end. */
 	lfs_segment **unsealed;
 	size_t nunsealed, unsealed_cap;
 	/* Held while seals are written: whoever needs every rolled segment
 	 * durable (a sync) waits for a sealer at work. */
-	pthread_mutex_t seal_mu;
+	lfs_mutex seal_mu;
 
-	/* Open readers (reader.c), under segs_lock. */
+	/* Open readers (reader.c), under segs_lock (for writing to change). */
 	lfs_reader *readers;
 
-	/* The segment list: sealed retained segments then the active one. */
-	pthread_rwlock_t segs_lock;
+	/* The segment list: sealed retained segments then the active one,
+	 * under segs_lock (for writing to change). */
+	lfs_rwlock segs_lock;
 	lfs_segment **segs;
 	size_t nsegs, segs_cap;
 
+	/* Published by the appender (release) under append_mu. */
 	_Atomic uint64_t next_offset; /* committed */
 	/* End of the appends whose call has returned: what fsync(2) owes
 	 * durability to. Appends still waiting in a group commit are not
@@ -137,20 +203,22 @@ struct lfs_topic {
 	/* Retention keeps every record from here on (UINT64_MAX: no floor). */
 	_Atomic uint64_t retention_floor;
 
-	struct io_uring *ring; /* the commit leader's; NULL until first used */
+	/* The commit leader's (whoever set syncing; one at a time), NULL
+	 * until first used. */
+	struct io_uring *ring;
 	bool ring_failed;
 
-	pthread_mutex_t sync_mu;
-	pthread_cond_t sync_cond;
-	bool syncing;
-	uint64_t durable_offset;
-	int sync_error;
+	lfs_mutex sync_mu;
+	pthread_cond_t sync_cond;   /* with sync_mu */
+	bool syncing;               /* a leader is at work; under sync_mu */
+	uint64_t durable_offset;    /* under sync_mu */
 	_Atomic uint64_t last_sync_ns;
 	atomic_bool dirty; /* appended since the last sync */
 
-	struct lfs_cursor_store *cursors; /* cursor.c */
+	struct lfs_cursor_store *cursors; /* cursor.c; set at load */
 };
 
+/* Fields without a note are set at open and read-only after. */
 struct lfs_volume {
 	char *path;
 	int dirfd, topics_fd;
@@ -162,6 +230,13 @@ struct lfs_volume {
 	_Atomic uint64_t write_record_max;
 	/* A batch failed its checksum: close leaves the volume dirty. */
 	atomic_bool checksum_errors;
+	/* Runtime errors recorded in the volume (errors.c), protected by
+	 * errors_mu: what the file says, whether a newer state is still
+	 * to be written, and when it was last written (0: not this mount). */
+	lfs_mutex errors_mu;
+	struct lfs_errors errors;
+	bool errors_pending;
+	uint64_t errors_written_ns;
 	lfs_log_fn log;
 	void *log_ctx;
 
@@ -172,38 +247,54 @@ struct lfs_volume {
 	void *clock_ctx;
 
 	/* Topics whose files are open (files.c): a ring swept like a CLOCK
-	 * from open_hand when more than open_max are; protected by open_mu,
-	 * taken after a topic's files_lock and files_mu, never before. */
-	pthread_mutex_t open_mu;
-	lfs_topic *open_hand;
-	size_t nopen, open_max;
+	 * from open_hand when more than open_max are; protected by open_mu. */
+	lfs_mutex open_mu;
+	lfs_topic *open_hand;  /* under open_mu */
+	size_t nopen, open_max; /* nopen under open_mu */
 	/* Mapped sealed segments (maps.c): a ring swept like a CLOCK from
-	 * map_hand when more than map_max are mapped; protected by map_mu,
-	 * taken after a segment's mu, never before. */
-	pthread_mutex_t map_mu;
-	lfs_segment *map_hand;
-	size_t nmapped, map_max;
+	 * map_hand when more than map_max are mapped; protected by map_mu. */
+	lfs_mutex map_mu;
+	lfs_segment *map_hand;   /* under map_mu */
+	size_t nmapped, map_max; /* nmapped under map_mu */
 
-	pthread_rwlock_t topics_lock;
-	lfs_topic **topics;
-	size_t ntopics, topics_cap;
-	uint64_t next_topic_id;
+	/* Held while a topic is created or deleted (its directory made or
+	 * removed): one at a time, without blocking lookups. */
+	lfs_mutex create_mu;
+	lfs_rwlock topics_lock;
+	lfs_topic **topics;      /* sorted by name; under topics_lock */
+	size_t ntopics, topics_cap; /* under topics_lock */
+	uint64_t next_topic_id;  /* under topics_lock */
 
+	/* The thread that opens and closes the volume's only. */
 	pthread_t ticker;
 	bool ticker_running;
-	pthread_mutex_t tick_mu;
-	pthread_cond_t tick_cond;
-	bool stopping;
+	lfs_mutex tick_mu;
+	pthread_cond_t tick_cond; /* with tick_mu */
+	bool stopping;            /* under tick_mu */
 };
 
 void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* errors.c: reads the volume's error record at open (and logs it);
+ * writes what lfs_volume_error left pending. */
+void lfs_volume_errors_load(lfs_volume *v);
+int lfs_volume_errors_flush(lfs_volume *v);
 
 struct lfs_sum_seg;
 struct lfs_sum_topic;
 
-/* segment.c */
+/* segment.c (the object, the active segment, sealing), segload.c (loading),
+ * segread.c (mapping, verifying and reading sealed segments) */
 lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base);
+/* Opens the segment's file of extension ext ("log", "idx") in its topic's
+ * directory; a refusal is logged. fd or -errno. */
+int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags);
+/* Records which data file was mapped (under s->mu). */
+void lfs_segment_note_data_file(lfs_segment *s, const struct stat *st);
+/* Maps the active segment's two files, room for segment_size bytes. */
+int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size);
+/* The topic's segment_size setting. */
+uint64_t lfs_topic_segment_size(lfs_topic *t);
 void lfs_segment_ref(lfs_segment *s);
 int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
 			      lfs_segment **out);
@@ -251,7 +342,7 @@ void lfs_reader_retire(lfs_topic *t, lfs_segment *s);
  * bytes [0, byte). Changes nothing in the reader. */
 int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out);
 
-/* cursor.c */
+/* cursor.c, cursorcheck.c, cursorhandle.c */
 struct lfs_cursor_store;
 /* Checks a topic's cursor store against the log [first, next] (the check
  * that mount and fsck share): damaged slots, duplicate names, a partial
@@ -267,11 +358,18 @@ struct lfs_cursor_found {
 	uint64_t pair;
 };
 void lfs_cursor_found_free(struct lfs_cursor_found *f, size_t n);
+/* The store file, through the volume's one way of opening files (no link
+ * followed, nothing but a regular file): fd, or -EUCLEAN for a refusal. */
+int lfs_cursor_store_open(int tfd, int flags);
+/* The slot that holds cursor state c. */
+void lfs_cursor_found_to_slot(const struct lfs_cursor_found *c, struct lfs_cursor_slot *s);
 int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t next, bool repair,
 			   lfs_problem_fn fn, void *ctx, struct lfs_cursor_found **out,
 			   size_t *count, bool *repaired);
-/* At topic load: runs the check (repairing unless read-only) and builds the
- * topic's cursors; logs problems. */
+/* At topic load: sets up an empty store that remembers the log's first and
+ * next offsets; the first operation on the topic's cursors runs the check
+ * (repairing unless read-only, logging problems) against them and builds
+ * the cursors (lfs_cursor_lock_store). */
 int lfs_cursors_load(lfs_topic *t);
 void lfs_cursors_free(lfs_topic *t);
 /* Closes the store's descriptor of an idle topic, unless the store is in
@@ -353,6 +451,10 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos);
 /* Removes the oldest sealed segment (segs_lock held for writing). */
 int lfs_topic_drop_oldest(lfs_topic *t);
 
+/* append.c: the log's end, next offset and stream position, as one append
+ * left them (a consistent pair; takes append_mu). */
+void lfs_topic_end(lfs_topic *t, uint64_t *next, uint64_t *end);
+
 /* commit.c */
 /* Queues a frozen segment for its seal (append_mu held); takes over the
  * caller's reference. */
@@ -367,6 +469,7 @@ int lfs_topic_commit_wait(lfs_topic *t, uint64_t target);
 struct lfs_rec_seg {
 	uint64_t base;
 	bool has_log, has_idx;
+	bool rewriting; /* BASE.log.new or BASE.idx.new: a repair cut short */
 };
 enum lfs_rec_action {
 	LFS_REC_LOAD,            /* kept: loaded (mount) or scanned */
@@ -478,6 +581,10 @@ int lfs_summary_drop(int dirfd);
  * if taken), sub "" or "topics" or "topics/NAME"; a segment's two files. */
 int lfs_lost_found_move(int voldirfd, int fromfd, const char *name, const char *sub);
 int lfs_lost_found_move_segment(int voldirfd, int topicfd, const char *topic, uint64_t base);
+/* Writes len bytes durably to lost+found/topics/TOPIC/name (name.N if
+ * taken): the damaged bytes of a batch recorded as lost. */
+int lfs_lost_found_save(int voldirfd, const char *topic, const char *name, const void *buf,
+			size_t len);
 int lfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int lfs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int lfs_remove_tree(int dirfd, const char *name);

@@ -179,6 +179,36 @@ uint64_t lfs_volume_now(lfs_volume *v);
  * LFS_OPEN_DEFER_TICKER. */
 int lfs_volume_start_ticker(lfs_volume *v);
 
+/* The whole volume's figures: topics, and their retained payload bytes
+ * summed (each topic's lfs_topic_stat bytes). */
+struct lfs_volume_stat {
+	uint64_t topics;
+	uint64_t bytes;
+};
+int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st);
+
+/* Runtime errors recorded in the volume (errors.c; docs/FORMAT.md,
+ * "errors"): checksum failures and I/O errors the daemon met while serving.
+ * The record stays until fsck.logfs has checked every record and repaired
+ * what it found, so a clean unmount does not hide them. */
+#define LFS_ERROR_TEXT 128
+struct lfs_errors {
+	uint32_t count;    /* errors recorded (saturates) */
+	uint64_t first_ns; /* wall clock of the first and the last */
+	uint64_t last_ns;
+	char first[LFS_ERROR_TEXT]; /* what they were */
+	char last[LFS_ERROR_TEXT];
+};
+/* 1 and *e when errors are recorded, 0 when none, -EUCLEAN when the record
+ * is damaged (treat as recorded), or -errno. */
+int lfs_errors_read(int dirfd, struct lfs_errors *e);
+/* Removes the record (durably): 0, also when there was none. */
+int lfs_errors_clear(int dirfd);
+/* Records one runtime error of an open volume and logs it (level 0). */
+void lfs_volume_error(lfs_volume *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What the volume has recorded so far (count 0: nothing). */
+void lfs_volume_errors(lfs_volume *v, struct lfs_errors *e);
+
 /* Lists topic names in sorted order. Caller frees each name and the array. */
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count);
 
@@ -214,6 +244,10 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s);
 /* Sets one setting from text and persists it: -EINVAL for a bad value, or
  * for framing once the topic has records. */
 int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value);
+/* Drops the topic's own value of one setting: the volume default (mkfs
+ * -s, mount options) applies again. framing, as lfs_topic_set, only
+ * while the topic has had no record (-EINVAL). */
+int lfs_topic_unset(lfs_topic *t, enum lfs_setting_id id);
 /* Handle accounting: the daemon counts every open file of a topic here so
  * that rmdir can refuse a busy topic. Readers and producers count themselves. */
 void lfs_topic_hold(lfs_topic *t);
@@ -228,6 +262,18 @@ struct lfs_topic_stat {
 	uint64_t start_pos, end_pos; /* stream positions of first and end byte */
 };
 void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st);
+
+/* Disk use in 512-byte blocks (st_blocks) of the topic's backing files
+ * (diskuse.c): what the segment BASE's two files hold; what the active
+ * segment's hold; what the rest of the topic's directory holds (the
+ * directory, its settings and its cursors). Together with every sealed
+ * segment's, the disk use of the whole topic directory. */
+int lfs_segment_blocks(lfs_topic *t, uint64_t base, uint64_t *blocks);
+struct lfs_topic_blocks {
+	uint64_t active;
+	uint64_t topic;
+};
+int lfs_topic_blocks(lfs_topic *t, struct lfs_topic_blocks *b);
 
 /* Base offsets of the sealed, retained segments, in order. Caller frees. */
 int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count);
@@ -416,6 +462,7 @@ enum lfs_problem_kind {
 	LFS_PROB_UNCHECKED, /* a topic whose files could not be read */
 	LFS_PROB_MODE,      /* a backing file more accessible than its topic */
 	LFS_PROB_CURSOR,    /* a topic's cursor store */
+	LFS_PROB_RECORDED,  /* runtime errors the daemon recorded (errors.c) */
 };
 struct lfs_problem {
 	enum lfs_problem_kind kind;
@@ -431,11 +478,16 @@ typedef void (*lfs_problem_fn)(void *ctx, const struct lfs_problem *p);
 enum {
 	LFS_SCAN_REPAIR = 1 << 0,        /* cut back, rebuild, reseal */
 	LFS_SCAN_VERIFY_PAYLOAD = 1 << 1, /* check every batch CRC */
+	/* A batch failing its CRC with valid batches after it is recorded as
+	 * a lost range (its bytes kept in hint->voldirfd's lost+found), not
+	 * cut with everything after it. */
+	LFS_SCAN_LOSE_DAMAGED = 1 << 2,
 };
 /* What the caller knows of a segment, used when its index header is lost. */
 struct lfs_scan_hint {
 	uint32_t framing;    /* the topic's framing */
 	uint64_t stream_pos; /* where the previous segment ended */
+	int voldirfd;        /* the volume directory (LFS_SCAN_LOSE_DAMAGED) */
 };
 struct lfs_scan_result {
 	uint64_t base_offset;
@@ -448,6 +500,7 @@ struct lfs_scan_result {
 	bool damaged;           /* something invalid was found */
 	bool repaired;
 	uint64_t records_cut, bytes_cut;
+	uint64_t records_lost; /* in batches recorded as lost ranges */
 };
 /* Scans one segment (files BASE.log and BASE.idx in dirfd): checks the index
  * header, every entry's checksum, offsets and positions contiguous, every

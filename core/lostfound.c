@@ -53,25 +53,30 @@ static int open_lost_found(int voldirfd, const char *sub, int *out)
 	return 0;
 }
 
+/* The first of name, name.1, ... name.9999 that lf does not hold: what is
+ * kept in lost+found is never overwritten. 0, or -EEXIST, or -errno. */
+static int free_name(int lf, const char *name, char *target, size_t size)
+{
+	struct stat st;
+
+	snprintf(target, size, "%s", name);
+	for (int i = 1; fstatat(lf, target, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
+		if (i > 9999)
+			return -EEXIST;
+		snprintf(target, size, "%s.%d", name, i);
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
 int lfs_lost_found_move(int voldirfd, int fromfd, const char *name, const char *sub)
 {
 	int lf, rc = open_lost_found(voldirfd, sub, &lf);
 	char target[300];
-	struct stat st;
 
 	if (rc < 0)
 		return rc;
-	snprintf(target, sizeof(target), "%s", name);
-	for (int i = 1; fstatat(lf, target, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
-		if (i > 9999) {
-			close(lf);
-			return -EEXIST;
-		}
-		snprintf(target, sizeof(target), "%s.%d", name, i);
-	}
-	if (errno != ENOENT)
-		rc = -errno;
-	else if (renameat(fromfd, name, lf, target) < 0)
+	rc = free_name(lf, name, target, sizeof(target));
+	if (rc == 0 && renameat(fromfd, name, lf, target) < 0)
 		rc = -errno;
 	if (rc == 0)
 		rc = lfs_fsync_dir(lf);
@@ -99,4 +104,35 @@ int lfs_lost_found_move_segment(int voldirfd, int topicfd, const char *topic, ui
 			return rc;
 	}
 	return 0;
+}
+
+int lfs_lost_found_save(int voldirfd, const char *topic, const char *name, const void *buf,
+			size_t len)
+{
+	char sub[300], target[300];
+	int lf, rc;
+
+	snprintf(sub, sizeof(sub), "%s/%s", LFS_TOPICS_DIR, topic);
+	rc = open_lost_found(voldirfd, sub, &lf);
+	if (rc < 0)
+		return rc;
+	rc = free_name(lf, name, target, sizeof(target));
+	if (rc < 0) {
+		close(lf);
+		return rc;
+	}
+	int fd = lfs_open_file(lf, target, O_WRONLY | O_CREAT);
+	if (fd < 0) {
+		close(lf);
+		return fd;
+	}
+	rc = lfs_pwrite_full(fd, buf, len, 0);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = lfs_fsync_dir(lf);
+	close(lf);
+	return rc;
 }

@@ -44,9 +44,9 @@ void lfs_segment_use(lfs_segment *s)
 	/* An unmapping is under way: wait for it (it holds mu), then take
 	 * the use where it cannot run. */
 	atomic_fetch_sub(&s->uses, 1);
-	pthread_mutex_lock(&s->mu);
+	lfs_mutex_lock(&s->mu);
 	atomic_fetch_add(&s->uses, 1);
-	pthread_mutex_unlock(&s->mu);
+	lfs_mutex_unlock(&s->mu);
 }
 
 void lfs_segment_unuse(lfs_segment *s)
@@ -62,7 +62,7 @@ static lfs_volume *vol_of(lfs_segment *s)
 void lfs_maps_track(lfs_segment *s)
 {
 	lfs_volume *v = vol_of(s);
-	pthread_mutex_lock(&v->map_mu);
+	lfs_mutex_lock(&v->map_mu);
 	if (!s->in_ring) {
 		if (!v->map_hand) {
 			s->map_prev = s->map_next = s;
@@ -77,7 +77,7 @@ void lfs_maps_track(lfs_segment *s)
 		s->in_ring = true;
 		v->nmapped++;
 	}
-	pthread_mutex_unlock(&v->map_mu);
+	lfs_mutex_unlock(&v->map_mu);
 	atomic_store(&s->map_used, true);
 }
 
@@ -102,9 +102,9 @@ static void ring_del(lfs_volume *v, lfs_segment *s)
 void lfs_maps_forget(lfs_segment *s)
 {
 	lfs_volume *v = vol_of(s);
-	pthread_mutex_lock(&v->map_mu);
+	lfs_mutex_lock(&v->map_mu);
 	ring_del(v, s);
-	pthread_mutex_unlock(&v->map_mu);
+	lfs_mutex_unlock(&v->map_mu);
 }
 
 size_t lfs_maps_default_max(void)
@@ -114,7 +114,7 @@ size_t lfs_maps_default_max(void)
 
 void lfs_volume_maps_trim(lfs_volume *v)
 {
-	pthread_mutex_lock(&v->map_mu);
+	lfs_mutex_lock(&v->map_mu);
 	size_t budget = 2 * v->nmapped + 1;
 	while (v->nmapped > v->map_max && budget-- > 0 && v->map_hand) {
 		lfs_segment *s = v->map_hand;
@@ -130,18 +130,18 @@ void lfs_volume_maps_trim(lfs_volume *v)
 		while (!atomic_compare_exchange_weak(&s->refs, &refs, refs + 1));
 		if (refs == 0)
 			continue;
-		pthread_mutex_unlock(&v->map_mu);
+		lfs_mutex_unlock(&v->map_mu);
 		bool gone = false;
-		if (pthread_mutex_trylock(&s->mu) == 0) {
+		if (lfs_mutex_trylock(&s->mu) == 0) {
 			gone = lfs_segment_unmap(s);
-			pthread_mutex_unlock(&s->mu);
+			lfs_mutex_unlock(&s->mu);
 		}
-		pthread_mutex_lock(&v->map_mu);
+		lfs_mutex_lock(&v->map_mu);
 		if (gone)
 			ring_del(v, s);
-		pthread_mutex_unlock(&v->map_mu);
+		lfs_mutex_unlock(&v->map_mu);
 		lfs_segment_put(s); /* (takes map_mu if it was the last) */
-		pthread_mutex_lock(&v->map_mu);
+		lfs_mutex_lock(&v->map_mu);
 	}
-	pthread_mutex_unlock(&v->map_mu);
+	lfs_mutex_unlock(&v->map_mu);
 }

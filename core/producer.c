@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 
 struct lfs_producer {
-	pthread_mutex_t mu; /* threads may share one handle */
+	lfs_mutex mu; /* threads may share one handle */
 	lfs_topic *t;
 	char *frag;
 	size_t frag_len, frag_cap;
@@ -41,7 +41,7 @@ int lfs_producer_open(lfs_topic *t, lfs_producer **out)
 	lfs_producer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	pthread_mutex_init(&p->mu, NULL);
+	lfs_mutex_init(&p->mu);
 	p->t = t;
 	lfs_topic_ref(t);
 	lfs_topic_hold(t);
@@ -186,27 +186,27 @@ static ssize_t producer_write(lfs_producer *p, const void *buf, size_t len)
 
 ssize_t lfs_producer_write(lfs_producer *p, const void *buf, size_t len)
 {
-	pthread_mutex_lock(&p->mu);
+	lfs_mutex_lock(&p->mu);
 	ssize_t n = producer_write(p, buf, len);
-	pthread_mutex_unlock(&p->mu);
+	lfs_mutex_unlock(&p->mu);
 	return n;
 }
 
 int lfs_producer_flush(lfs_producer *p, bool sync)
 {
-	pthread_mutex_lock(&p->mu);
+	lfs_mutex_lock(&p->mu);
 	p->discarding = false; /* fsync and close end a line */
 	if (p->frag_len) {
 		struct iovec iov[2] = {{p->frag, p->frag_len}, {(void *)"\n", 1}};
 		int rc = lfs_topic_append(p->t, LFS_FRAMING_LINE, iov, 2, NULL);
 		if (rc < 0) {
-			pthread_mutex_unlock(&p->mu);
+			lfs_mutex_unlock(&p->mu);
 			return rc;
 		}
 		p->frag_len = 0;
 		frag_release(p, false);
 	}
-	pthread_mutex_unlock(&p->mu);
+	lfs_mutex_unlock(&p->mu);
 	return sync ? lfs_topic_sync(p->t) : 0;
 }
 
@@ -219,7 +219,7 @@ int lfs_producer_close(lfs_producer *p)
 	frag_release(p, true);
 	lfs_topic_release(p->t);
 	lfs_topic_put(p->t);
-	pthread_mutex_destroy(&p->mu);
+	lfs_mutex_destroy(&p->mu);
 	free(p);
 	return rc;
 }

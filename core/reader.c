@@ -78,6 +78,7 @@ static int pin(lfs_reader *r, lfs_segment *s)
 /* Pins the topic's segments from index i on (segs_lock held). */
 static int pin_from(lfs_reader *r, size_t i)
 {
+	LFS_ASSERT_READ_HELD(&r->t->segs_lock);
 	lfs_topic *t = r->t;
 	for (; i < t->nsegs; i++) {
 		int rc = pin(r, t->segs[i]);
@@ -144,7 +145,7 @@ static bool entry_sane(lfs_segment *s, const struct lfs_idx_entry *e, uint64_t o
 
 static int bad_entry(lfs_segment *s, uint64_t i)
 {
-	lfs_log(s->topic->vol, LFS_LOG_ERR,
+	lfs_volume_error(s->topic->vol,
 		"topic %s: segment %llu: index entry %llu points outside the segment: "
 		"reads there fail with EIO (run fsck.logfs)",
 		s->topic->name, (unsigned long long)s->base, (unsigned long long)i);
@@ -180,20 +181,86 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 	return rc;
 }
 
-static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_index)
+/* Starts r at the first record that has bytes from entry k of segment i on,
+ * past lost ranges (LFS_ENTRY_LOST: offsets recovery recorded as lost).
+ * Leaves r where the caller put it (the end) when there is none. */
+static int start_at_entry(lfs_reader *r, size_t i, uint64_t k, size_t *seg_index)
 {
 	lfs_topic *t = r->t;
-	uint64_t next = atomic_load_explicit(&t->next_offset, memory_order_acquire);
-	uint64_t end = atomic_load_explicit(&t->end_pos, memory_order_acquire);
+	for (; i < t->nsegs; i++, k = 0) {
+		lfs_segment *s = t->segs[i];
+		uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
+		if (k >= ne)
+			continue;
+		lfs_segment_use(s);
+		int rc = lfs_segment_map_idx(s);
+		struct lfs_idx_entry e;
+		for (; rc == 0 && k < ne; k++) {
+			lfs_segment_read_entry(s, k, &e);
+			if (e.type != LFS_ENTRY_LOST)
+				break;
+		}
+		lfs_segment_unuse(s);
+		if (rc < 0)
+			return rc;
+		if (k == ne)
+			continue;
+		if (!entry_sane(s, &e, UINT64_MAX))
+			return bad_entry(s, k);
+		*seg_index = i;
+		r->start_pos = s->stream_pos + e.pos;
+		r->start_offset = e.offset;
+		return 0;
+	}
+	return 0;
+}
+
+/* Whether entry k of segment s is a lost range. Only recovery writes them,
+ * sealing or rewriting what it repairs: a segment whose index is neither
+ * mapped (active) nor sealed (a rolled segment a read-only mount serves as
+ * scanned) holds none. */
+static int entry_lost(lfs_segment *s, uint64_t k, bool *lost)
+{
+	struct lfs_idx_entry e;
+	*lost = false;
+	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire) ||
+	    (!atomic_load(&s->idx) && !atomic_load(&s->sealed)))
+		return 0;
+	lfs_segment_use(s);
+	int rc = lfs_segment_map_idx(s);
+	if (rc == 0) {
+		lfs_segment_read_entry(s, k, &e);
+		*lost = e.type == LFS_ENTRY_LOST;
+	}
+	lfs_segment_unuse(s);
+	return rc;
+}
+
+/* Where a reader of st starts (segs_lock held): its first segment's index,
+ * start_pos and start_offset. next and end are the log's end as one
+ * append left it (lfs_topic_end), taken before segs_lock: segments a roll
+ * added since start at or after end. */
+static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, uint64_t end,
+		      size_t *seg_index)
+{
+	LFS_ASSERT_READ_HELD(&r->t->segs_lock);
+	lfs_topic *t = r->t;
 	size_t n = t->nsegs, i;
 
-	/* The end: an empty reader that grows from the next append. */
+	/* The end: an empty reader that grows from the next append, from the
+	 * segment that holds position end (the last one, unless a roll came
+	 * after the end was read). */
 	*seg_index = n ? n - 1 : 0;
+	while (*seg_index > 0 && t->segs[*seg_index]->stream_pos > end)
+		(*seg_index)--;
 	r->start_pos = end;
 	r->start_offset = next;
 
 	switch (st->kind) {
 	case LFS_START_FIRST:
+		/* (A lost range at the start has no bytes: the first record
+		 * read is the one after it; lfs_reader_next_record skips its
+		 * offsets.) */
 		if (n) {
 			*seg_index = 0;
 			r->start_pos = t->segs[0]->stream_pos;
@@ -236,6 +303,22 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 					return 0;
 				}
 			return 0;
+		}
+		{
+			/* @N inside a lost range starts at the next record. */
+			uint64_t k = 0;
+			bool lost = false;
+			lfs_segment_use(s);
+			int rc = lfs_segment_map_idx(s);
+			if (rc == 0)
+				k = lfs_segment_find_offset(s, st->value);
+			lfs_segment_unuse(s);
+			if (rc == 0)
+				rc = entry_lost(s, k, &lost);
+			if (rc < 0)
+				return rc;
+			if (lost)
+				return start_at_entry(r, lo, k, seg_index);
 		}
 		if (after) {
 			/* In a lost range inside the segment: the batch after it. */
@@ -304,6 +387,12 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, size_t *seg_ind
 			if (found)
 				lfs_segment_read_entry(s, k, &e);
 			lfs_segment_unuse(s);
+			bool lost;
+			rc = entry_lost(s, k, &lost);
+			if (rc < 0)
+				return rc;
+			if (lost)
+				return start_at_entry(r, i, k, seg_index);
 			if (found) {
 				if (!entry_sane(s, &e, UINT64_MAX))
 					return bad_entry(s, k);
@@ -328,19 +417,35 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	if (!r)
 		return -ENOMEM;
 	r->t = t;
-	/* append_mu: find_start may start at the end of the log, which it
-	 * reads as next_offset and end_pos; an append between the two loads
-	 * would pair the offset of one record with the position of the next,
-	 * and the reader would skip a record. The write lock: the reader
-	 * joins the topic's list of readers. */
-	pthread_mutex_lock(&t->append_mu);
-	/* find_start may read the active segment's index, which an idle
-	 * topic gave back (files.c): taken again here, under append_mu,
-	 * where a read could not ask for it without deadlocking. */
-	rc = lfs_topic_active_open(t);
-	pthread_rwlock_wrlock(&t->segs_lock);
-	if (rc == 0)
-		rc = find_start(r, st, &first);
+	/* The end of the log as a pair (an append between two loads would
+	 * pair the offset of one record with the position of the next, and
+	 * the reader would skip a record). The write lock: the reader joins
+	 * the topic's list of readers. */
+	uint64_t next, end;
+	for (;;) {
+		/* find_start may read the active segment's index, which an
+		 * idle topic gave back (files.c): taken again first, under
+		 * append_mu, since a read under segs_lock could not ask for it
+		 * (append_mu comes before segs_lock). */
+		lfs_mutex_lock(&t->append_mu);
+		rc = lfs_topic_active_open(t);
+		lfs_mutex_unlock(&t->append_mu);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+		lfs_topic_end(t, &next, &end);
+		lfs_rwlock_wrlock(&t->segs_lock);
+		/* Rolls and retention in between may have dropped the
+		 * segment that holds end (it is rare): read the end again.
+		 * The same if the sweep gave the active segment back in
+		 * between (it needs segs_lock: not from here on). */
+		if ((t->nsegs == 0 || t->segs[0]->stream_pos <= end) &&
+		    !(t->active && atomic_load(&t->active->released)))
+			break;
+		lfs_rwlock_unlock(&t->segs_lock);
+	}
+	rc = find_start(r, st, next, end, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
 	r->rec_offset = r->start_offset;
@@ -350,8 +455,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 			t->readers->prev = r;
 		t->readers = r;
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_rwlock_unlock(&t->segs_lock);
 	if (rc < 0) {
 		for (size_t i = 0; i < r->nsegs; i++)
 			lfs_segment_put(r->segs[i]);
@@ -369,14 +473,14 @@ void lfs_reader_close(lfs_reader *r)
 {
 	if (!r)
 		return;
-	pthread_rwlock_wrlock(&r->t->segs_lock);
+	lfs_rwlock_wrlock(&r->t->segs_lock);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
 		r->t->readers = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	pthread_rwlock_unlock(&r->t->segs_lock);
+	lfs_rwlock_unlock(&r->t->segs_lock);
 	let_go(r);
 	free(r->used);
 	for (size_t i = 0; i < r->nretired; i++)
@@ -488,6 +592,7 @@ static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
  * they pinned) get a reference to it. */
 void lfs_reader_retire(lfs_topic *t, lfs_segment *s)
 {
+	LFS_ASSERT_WRITE_HELD(&t->segs_lock);
 	for (lfs_reader *r = t->readers; r; r = r->next) {
 		uint64_t last = r->nretired ? r->retired[r->nretired - 1]->base
 			      : r->nsegs  ? r->segs[r->nsegs - 1]->base
@@ -512,14 +617,14 @@ static int refresh(lfs_reader *r)
 {
 	lfs_topic *t = r->t;
 	int rc = 0;
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	/* First the segments retention took away before we got to them. */
 	while (r->nretired) {
 		if (r->nsegs == r->cap) {
 			size_t cap = r->cap ? r->cap * 2 : 8;
 			lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
 			if (!n) {
-				pthread_rwlock_unlock(&t->segs_lock);
+				lfs_rwlock_unlock(&t->segs_lock);
 				return -ENOMEM;
 			}
 			r->segs = n;
@@ -540,7 +645,7 @@ static int refresh(lfs_reader *r)
 	if (!r->nsegs)
 		lo = 0;
 	rc = pin_from(r, lo);
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
@@ -664,6 +769,14 @@ int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
 		return -EIO;
 	struct lfs_idx_entry e;
 	lfs_segment_read_entry(s, k, &e);
+	/* Lost ranges have no bytes: the record at the byte cursor is the
+	 * first after them (in this segment, or the next one's first when
+	 * the previous segment ended with them). */
+	uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	while (e.type == LFS_ENTRY_LOST && k + 1 < ne)
+		lfs_segment_read_entry(s, ++k, &e);
+	if (e.type == LFS_ENTRY_BATCH && r->rec_offset < e.offset && in_seg == e.pos)
+		r->rec_offset = e.offset;
 	/* The byte cursor and the record cursor must name the same record. */
 	if (r->rec_offset < e.offset || r->rec_offset - e.offset >= e.count || in_seg < e.pos ||
 	    in_seg >= e.pos + e.len)

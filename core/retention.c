@@ -13,13 +13,13 @@ int lfs_topic_delete_segment(lfs_topic *t, uint64_t base)
 {
 	if (t->vol->readonly)
 		return -EROFS;
-	pthread_rwlock_wrlock(&t->segs_lock);
+	lfs_rwlock_wrlock(&t->segs_lock);
 	int rc = -EPERM;
 	if (t->nsegs > 1 && t->segs[0]->base == base && atomic_load(&t->segs[0]->sealed))
 		rc = lfs_topic_drop_oldest(t);
 	else if (t->nsegs == 0 || base < t->segs[0]->base)
 		rc = -ENOENT;
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
@@ -43,7 +43,7 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 	lfs_topic_settings(t, &st);
 	if (!st.retention_bytes && !st.retention_ms)
 		return 0;
-	pthread_rwlock_wrlock(&t->segs_lock);
+	lfs_rwlock_wrlock(&t->segs_lock);
 	while (t->nsegs > 1 && atomic_load(&t->segs[0]->sealed)) {
 		lfs_segment *s = t->segs[0];
 		uint64_t bytes = atomic_load(&t->end_pos) - s->stream_pos;
@@ -65,6 +65,6 @@ int lfs_topic_apply_retention(lfs_topic *t, uint64_t now_ns)
 		}
 		deleted++;
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return deleted;
 }

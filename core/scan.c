@@ -67,6 +67,11 @@ struct scan {
 	/* An empty segment's next offset when records were lost with its
 	 * data (0: none). */
 	uint64_t lost_next;
+	/* Damaged batches recorded as lost whose bytes are still in the
+	 * data file (their entries keep len until the rewrite). */
+	uint64_t nlost_pending;
+	uint64_t lost_ok_until; /* entries before this one: a valid one follows */
+	int voldirfd;
 };
 
 static void report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
@@ -335,6 +340,63 @@ static void cut_at(struct scan *sc, enum lfs_problem_kind kind, uint64_t i, uint
 	sc->cut = true;
 }
 
+/* Whether the batch of entry i (e, which fails its checksum) is followed by
+ * a valid batch in this segment, or vouched for by a valid seal: then only
+ * it is lost, and what follows keeps its offsets. Not where a page a power
+ * cut lost lies under it in a segment never sealed: that is a torn end, cut
+ * with what follows (a log is a prefix; docs/FORMAT.md, "recovery"). */
+static bool valid_follows(struct scan *sc, uint32_t framing, uint64_t i, uint64_t nraw,
+			  const struct lfs_idx_entry *e)
+{
+	if (!sc->res->had_seal && first_zero_page(sc, e->pos / 4096 * 4096) < e->pos + e->len)
+		return false;
+	if (i < sc->lost_ok_until)
+		return true;
+	uint64_t off = e->offset + e->count, pos = e->pos + e->len;
+	for (uint64_t j = i + 1; j < nraw; j++) {
+		struct lfs_idx_entry nx;
+		if (lfs_idx_entry_decode(entry_at(sc, j), &nx) < 0 || nx.offset != off || nx.pos != pos)
+			return false;
+		if (nx.type == LFS_ENTRY_SEAL) {
+			if (nx.count != j)
+				return false;
+			sc->lost_ok_until = j;
+			return true;
+		}
+		off += nx.count;
+		if (nx.type == LFS_ENTRY_LOST)
+			continue;
+		if (nx.pos + nx.len > sc->data_size)
+			return false;
+		if (batch_verifies(sc, framing, &nx)) {
+			sc->lost_ok_until = j;
+			return true;
+		}
+		pos += nx.len;
+	}
+	return false;
+}
+
+/* Records the damaged batch e as lost: a lost entry whose len still counts
+ * the damaged bytes until the repair moves them out of the data file. */
+static int lose_batch(struct scan *sc, const struct lfs_idx_entry *e)
+{
+	bool repair = sc->flags & LFS_SCAN_REPAIR;
+	struct lfs_idx_entry l = *e;
+	l.type = LFS_ENTRY_LOST;
+	l.crc = 0;
+	report(sc, LFS_PROB_PAYLOAD_CRC, e->offset, e->offset + e->count, e->len, repair,
+	       "batch at offset %llu fails its checksum: offsets %llu..%llu %s",
+	       (unsigned long long)e->offset, (unsigned long long)e->offset,
+	       (unsigned long long)(e->offset + e->count),
+	       repair ? "recorded as lost, the batch's bytes moved to " LFS_LOST_FOUND
+		      : "lost (the records after them keep their offsets)");
+	sc->res->records_lost += e->count;
+	sc->nlost_pending++;
+	mark_rewrite(sc, sc->n);
+	return push(sc, &l);
+}
+
 /* Walks the index entries. Returns 0, or a negative errno for I/O errors. */
 static int walk(struct scan *sc, bool *seal_ok)
 {
@@ -398,6 +460,13 @@ static int walk(struct scan *sc, bool *seal_ok)
 			return 0;
 		}
 		bool fields_ok = drc == 0 && e.offset == want_off && e.pos == want_pos;
+		if (fields_ok && e.type == LFS_ENTRY_LOST) {
+			/* A lost range a repair recorded: no bytes to check. */
+			int rc = push(sc, &e);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (!fields_ok) {
 			/* Damaged entry. If a later entry is valid and lines
 			 * up, the hole's fields follow from its neighbours.
@@ -409,7 +478,7 @@ static int walk(struct scan *sc, bool *seal_ok)
 			struct lfs_idx_entry nx;
 			for (j = i + 1; j < nraw; j++)
 				if (lfs_idx_entry_decode(entry_at(sc, j), &nx) == 0 &&
-				    (nx.type == LFS_ENTRY_BATCH ||
+				    (nx.type == LFS_ENTRY_BATCH || nx.type == LFS_ENTRY_LOST ||
 				     (nx.type == LFS_ENTRY_SEAL && nx.count == j)))
 					break;
 			/* Fix (reliability_powercut.sh, "pages" cuts): in a
@@ -464,6 +533,12 @@ static int walk(struct scan *sc, bool *seal_ok)
 			return 0;
 		}
 		if (verify && !batch_verifies(sc, framing, &e)) {
+			if ((sc->flags & LFS_SCAN_LOSE_DAMAGED) && valid_follows(sc, framing, i, nraw, &e)) {
+				int rc = lose_batch(sc, &e);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
 			char what[64];
 			snprintf(what, sizeof(what), "batch at offset %llu fails its checksum",
 				 (unsigned long long)want_off);
@@ -530,6 +605,104 @@ static int write_index(struct scan *sc, bool seal)
 	return 0;
 }
 
+/* The repair of a segment with newly lost batches: their bytes go to
+ * lost+found, then the segment is written again without them, as
+ * BASE.log.new and BASE.idx.new (both durable), which replace the old pair
+ * by two renames: the index's is the commit point. finish_rewrite
+ * completes or undoes one a crash interrupted. */
+static int rewrite_without_lost(struct scan *sc, bool seal)
+{
+	char name[40], lname[40], iname[40];
+	int rc = 0;
+
+	if (sc->voldirfd < 0)
+		return -EINVAL;
+	for (uint64_t i = 0; i < sc->n; i++) {
+		const struct lfs_idx_entry *e = &sc->ents[i];
+		if (e->type != LFS_ENTRY_LOST || e->len == 0)
+			continue;
+		snprintf(name, sizeof(name), "%020llu.lost", (unsigned long long)e->offset);
+		rc = lfs_lost_found_save(sc->voldirfd, sc->topic, name, sc->data + e->pos, e->len);
+		if (rc < 0)
+			return rc;
+	}
+	lfs_seg_name(sc->base, "log.new", lname);
+	lfs_seg_name(sc->base, "idx.new", iname);
+	int fd = lfs_create_file(sc->dirfd, lname, O_RDWR);
+	if (fd < 0)
+		return fd;
+	uint64_t removed = 0;
+	for (uint64_t i = 0; i < sc->n && rc == 0; i++) {
+		struct lfs_idx_entry *e = &sc->ents[i];
+		uint64_t was = e->pos;
+		e->pos -= removed;
+		if (e->type == LFS_ENTRY_LOST) {
+			removed += e->len;
+			e->len = 0;
+			continue;
+		}
+		rc = lfs_pwrite_full(fd, sc->data + was, e->len, e->pos);
+	}
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		return rc;
+	sc->nlost_pending = 0;
+	int ifd = lfs_create_file(sc->dirfd, iname, O_RDWR);
+	if (ifd < 0)
+		return ifd;
+	if (sc->idx_fd >= 0)
+		close(sc->idx_fd);
+	sc->idx_fd = ifd;
+	sc->hdr_ok = false; /* the new file needs its header */
+	sc->rewrite_from = 0;
+	sc->rewrite_from_set = true;
+	rc = write_index(sc, seal);
+	if (rc < 0)
+		return rc;
+	lfs_seg_name(sc->base, "idx", name);
+	if (renameat(sc->dirfd, iname, sc->dirfd, name) < 0)
+		return -errno;
+	lfs_seg_name(sc->base, "log", name);
+	if (renameat(sc->dirfd, lname, sc->dirfd, name) < 0)
+		return -errno;
+	return lfs_fsync_dir(sc->dirfd);
+}
+
+/* A rewrite (rewrite_without_lost) a crash interrupted: with BASE.idx.new
+ * still there it had not committed, and the old pair stands; without it the
+ * new index is in place and BASE.log.new is the data that goes with it. */
+static int finish_rewrite(struct scan *sc)
+{
+	char lname[40], iname[40], name[40];
+	struct stat st;
+	lfs_seg_name(sc->base, "log.new", lname);
+	lfs_seg_name(sc->base, "idx.new", iname);
+	bool has_l = fstatat(sc->dirfd, lname, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool has_i = fstatat(sc->dirfd, iname, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool repair = sc->flags & LFS_SCAN_REPAIR;
+	if (!has_l && !has_i)
+		return 0;
+	report(sc, LFS_PROB_INDEX_ENTRY, sc->base, sc->base, 0, repair,
+	       "a repair that recorded lost records was interrupted: %s",
+	       !repair ? "left as it is" : has_i ? "undone" : "finished");
+	if (!repair)
+		return 0;
+	if (has_i) {
+		if (unlinkat(sc->dirfd, iname, 0) < 0 && errno != ENOENT)
+			return -errno;
+		if (has_l && unlinkat(sc->dirfd, lname, 0) < 0 && errno != ENOENT)
+			return -errno;
+	} else {
+		lfs_seg_name(sc->base, "log", name);
+		if (renameat(sc->dirfd, lname, sc->dirfd, name) < 0)
+			return -errno;
+	}
+	return lfs_fsync_dir(sc->dirfd);
+}
+
 static int load_files(struct scan *sc)
 {
 	struct stat st;
@@ -587,6 +760,10 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 
 	memset(res, 0, sizeof(*res));
 	res->base_offset = base;
+	sc.voldirfd = (flags & LFS_SCAN_LOSE_DAMAGED) ? hint->voldirfd : -1;
+	rc = finish_rewrite(&sc);
+	if (rc < 0)
+		goto out;
 	rc = load_files(&sc);
 	if (rc < 0)
 		goto out;
@@ -726,7 +903,12 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 	}
 	if (seal_ok && !sc.changed)
 		res->sealed = true;
-	if (repair && sc.changed) {
+	if (repair && sc.changed && sc.nlost_pending) {
+		rc = rewrite_without_lost(&sc, seal || seal_ok);
+		if (rc < 0)
+			goto out;
+		res->sealed = seal || seal_ok;
+	} else if (repair && sc.changed) {
 		if (sc.data_size > valid) {
 			if (ftruncate(sc.data_fd, (off_t)valid) < 0) {
 				rc = -errno;

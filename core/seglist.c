@@ -12,6 +12,7 @@
 /* Appends seg to the segment list (segs_lock held for writing). */
 int lfs_topic_segs_push(lfs_topic *t, lfs_segment *s)
 {
+	LFS_ASSERT_WRITE_HELD(&t->segs_lock);
 	if (t->nsegs == t->segs_cap) {
 		size_t cap = t->segs_cap ? t->segs_cap * 2 : 16;
 		lfs_segment **n = realloc(t->segs, cap * sizeof(*n));
@@ -28,13 +29,13 @@ int lfs_topic_segs_push(lfs_topic *t, lfs_segment *s)
  * segment, adding the active pointer's own reference. */
 static int set_active(lfs_topic *t, lfs_segment *s)
 {
-	pthread_rwlock_wrlock(&t->segs_lock);
+	lfs_rwlock_wrlock(&t->segs_lock);
 	int rc = lfs_topic_segs_push(t, s);
 	if (rc == 0) {
 		lfs_segment_ref(s);
 		t->active = s;
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
@@ -54,14 +55,14 @@ int lfs_topic_start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uin
 
 int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
 {
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	size_t n = 0;
 	uint64_t *v = malloc((t->nsegs + 1) * sizeof(*v));
 	if (v)
 		for (size_t i = 0; i < t->nsegs; i++)
 			if (atomic_load(&t->segs[i]->sealed))
 				v[n++] = t->segs[i]->base;
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	if (!v)
 		return -ENOMEM;
 	*bases = v;
@@ -72,7 +73,7 @@ int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
 {
 	int rc = -ENOENT;
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	size_t lo = 0, hi = t->nsegs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -86,14 +87,14 @@ int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
 		*out = t->segs[lo];
 		rc = 0;
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
 lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
 {
 	lfs_segment *s = NULL;
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	size_t lo = 0, hi = t->nsegs;
 	/* Last segment whose stream_pos <= pos. */
 	while (hi - lo > 1) {
@@ -107,13 +108,14 @@ lfs_segment *lfs_topic_segment_at(lfs_topic *t, uint64_t pos)
 		s = t->segs[lo];
 		lfs_segment_ref(s);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return s;
 }
 
 /* Removes the oldest sealed segment (segs_lock held for writing). */
 int lfs_topic_drop_oldest(lfs_topic *t)
 {
+	LFS_ASSERT_WRITE_HELD(&t->segs_lock);
 	lfs_segment *s = t->segs[0];
 	/* Open readers that still need s take a reference first, so that
 	 * unlink maps it for them. */

@@ -92,7 +92,7 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 	size_t nlen = strlen(t->name), nsealed = 0;
 	int rc;
 
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	while (nsealed < t->nsegs && atomic_load(&t->segs[nsealed]->sealed) &&
 	       t->segs[nsealed] != t->active)
 		nsealed++;
@@ -111,7 +111,7 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 		seg_encode(w, t->segs[i]);
 		rc = put(buf, len, cap, w, SUM_SEG);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 

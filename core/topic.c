@@ -24,14 +24,14 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	t->dirfd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	atomic_init(&t->retention_floor, UINT64_MAX);
-	pthread_mutex_init(&t->conf_mu, NULL);
-	pthread_mutex_init(&t->append_mu, NULL);
-	pthread_mutex_init(&t->seal_mu, NULL);
-	pthread_rwlock_init(&t->segs_lock, NULL);
-	pthread_mutex_init(&t->sync_mu, NULL);
+	lfs_mutex_init(&t->conf_mu);
+	lfs_mutex_init(&t->append_mu);
+	lfs_mutex_init(&t->seal_mu);
+	lfs_rwlock_init(&t->segs_lock);
+	lfs_mutex_init(&t->sync_mu);
 	pthread_cond_init(&t->sync_cond, NULL);
-	pthread_rwlock_init(&t->files_lock, NULL);
-	pthread_mutex_init(&t->files_mu, NULL);
+	lfs_rwlock_init(&t->files_lock);
+	lfs_mutex_init(&t->files_mu);
 	return t;
 }
 
@@ -50,17 +50,17 @@ static void topic_free(lfs_topic *t)
 		io_uring_queue_exit(t->ring);
 		free(t->ring);
 	}
-	pthread_mutex_destroy(&t->conf_mu);
-	pthread_mutex_destroy(&t->append_mu);
+	lfs_mutex_destroy(&t->conf_mu);
+	lfs_mutex_destroy(&t->append_mu);
 	for (size_t i = 0; i < t->nunsealed; i++)
 		lfs_segment_put(t->unsealed[i]);
 	free(t->unsealed);
-	pthread_mutex_destroy(&t->seal_mu);
-	pthread_rwlock_destroy(&t->segs_lock);
-	pthread_mutex_destroy(&t->sync_mu);
+	lfs_mutex_destroy(&t->seal_mu);
+	lfs_rwlock_destroy(&t->segs_lock);
+	lfs_mutex_destroy(&t->sync_mu);
 	pthread_cond_destroy(&t->sync_cond);
-	pthread_rwlock_destroy(&t->files_lock);
-	pthread_mutex_destroy(&t->files_mu);
+	lfs_rwlock_destroy(&t->files_lock);
+	lfs_mutex_destroy(&t->files_mu);
 	free(t);
 }
 
@@ -102,9 +102,9 @@ void lfs_topic_release(lfs_topic *t)
 
 void lfs_topic_get_meta(lfs_topic *t, struct lfs_topic_meta *meta)
 {
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	*meta = t->meta;
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 }
 
 int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
@@ -113,10 +113,10 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 		return -EROFS;
 	if (lfs_mirror_name_check(meta->mirror) < 0)
 		return -EINVAL;
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	int rc = lfs_topic_files_enter(t);
 	if (rc < 0) {
-		pthread_mutex_unlock(&t->conf_mu);
+		lfs_mutex_unlock(&t->conf_mu);
 		return rc;
 	}
 	rc = lfs_topic_dir_own(t->dirfd, meta);
@@ -127,7 +127,7 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 	lfs_topic_files_exit(t);
 	if (rc == 0)
 		t->meta = *meta;
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 	return rc;
 }
 
@@ -147,9 +147,9 @@ int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta)
 
 void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 {
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	lfs_settings_merge(s, &t->vol->defaults, &t->own, t->own_mask);
-	pthread_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->conf_mu);
 	/* A max_record inherited from the mount may pass what one write can
 	 * carry; lfs_topic_set refuses a topic's own that does. */
 	uint64_t wmax = atomic_load(&t->vol->write_record_max);
@@ -157,28 +157,32 @@ void lfs_topic_settings(lfs_topic *t, struct lfs_settings *s)
 		s->max_record = wmax;
 }
 
-int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+/* Sets one setting of the topic from text, or, value NULL, drops the
+ * topic's own value so that the volume default applies again; persists the
+ * result. */
+static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 {
 	struct lfs_settings own;
-	int rc;
+	int rc = 0;
 	uint32_t old_framing = 0;
 
 	if (t->vol->readonly)
 		return -EROFS;
 	if ((unsigned)id >= LFS_SET_COUNT)
 		return -EINVAL;
-	pthread_mutex_lock(&t->append_mu);
+	lfs_mutex_lock(&t->append_mu);
 	/* A framing change rewrites the active segment's header. (Its
 	 * reopening reads the settings: before conf_mu.) */
 	rc = lfs_topic_active_open(t);
 	if (rc < 0) {
-		pthread_mutex_unlock(&t->append_mu);
+		lfs_mutex_unlock(&t->append_mu);
 		return rc;
 	}
-	pthread_mutex_lock(&t->conf_mu);
+	lfs_mutex_lock(&t->conf_mu);
 	own = t->own;
-	rc = lfs_setting_parse(&own, id, value);
-	uint32_t mask = t->own_mask | (1u << id);
+	if (value)
+		rc = lfs_setting_parse(&own, id, value);
+	uint32_t mask = value ? t->own_mask | (1u << id) : t->own_mask & ~(1u << id);
 	uint64_t wmax = atomic_load(&t->vol->write_record_max);
 	uint32_t framing = mask & (1u << LFS_SET_FRAMING) ? own.framing : t->vol->defaults.framing;
 	if (rc == 0 && wmax && framing == LFS_FRAMING_WRITE && (mask & (1u << LFS_SET_MAX_RECORD)) &&
@@ -189,15 +193,15 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		 * may only change while the topic has never had one. */
 		if (atomic_load(&t->next_offset) != 0 || t->nsegs != 1)
 			rc = -EINVAL;
-		else if (t->active->framing != own.framing) {
+		else if (t->active->framing != framing) {
 			old_framing = t->active->framing;
-			rc = lfs_segment_rewrite_framing(t->active, own.framing);
+			rc = lfs_segment_rewrite_framing(t->active, framing);
 		}
 	}
 	if (rc == 0) {
 		rc = lfs_topic_files_enter(t);
 		if (rc == 0) {
-			rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, t->own_mask | (1u << id));
+			rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, mask);
 			lfs_topic_files_exit(t);
 		}
 		if (rc < 0 && old_framing)
@@ -205,11 +209,21 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	}
 	if (rc == 0) {
 		t->own = own;
-		t->own_mask |= 1u << id;
+		t->own_mask = mask;
 	}
-	pthread_mutex_unlock(&t->conf_mu);
-	pthread_mutex_unlock(&t->append_mu);
+	lfs_mutex_unlock(&t->conf_mu);
+	lfs_mutex_unlock(&t->append_mu);
 	return rc;
+}
+
+int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value)
+{
+	return value ? topic_update(t, id, value) : -EINVAL;
+}
+
+int lfs_topic_unset(lfs_topic *t, enum lfs_setting_id id)
+{
+	return topic_update(t, id, NULL);
 }
 
 /* ---- loading ---- */
@@ -234,14 +248,19 @@ static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 		return rc;
 	while ((de = readdir(d))) {
 		bool log = lfs_seg_name_parse(de->d_name, "log", &base) == 0;
-		if (!log && lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
+		/* A rewrite a crash interrupted (scan.c): the segment is
+		 * scanned, which finishes or undoes it. */
+		bool rw = lfs_seg_name_parse(de->d_name, "log.new", &base) == 0 ||
+			  lfs_seg_name_parse(de->d_name, "idx.new", &base) == 0;
+		if (!log && !rw && lfs_seg_name_parse(de->d_name, "idx", &base) < 0)
 			continue;
 		if (lfs_array_reserve(&v, n, &cap, sizeof(*v), 64) < 0) {
 			free(v);
 			closedir(d);
 			return -ENOMEM;
 		}
-		v[n++] = (struct lfs_rec_seg){.base = base, .has_log = log, .has_idx = !log};
+		v[n++] = (struct lfs_rec_seg){
+			.base = base, .has_log = log, .has_idx = !log && !rw, .rewriting = rw};
 	}
 	closedir(d);
 	if (n) /* v is NULL for a new topic: qsort(NULL, 0) is undefined */
@@ -253,6 +272,7 @@ static int list_segments(int dirfd, struct lfs_rec_seg **out, size_t *count)
 		if (u > 0 && v[u - 1].base == v[i].base) {
 			v[u - 1].has_log |= v[i].has_log;
 			v[u - 1].has_idx |= v[i].has_idx;
+			v[u - 1].rewriting |= v[i].rewriting;
 		} else {
 			v[u++] = v[i];
 		}
@@ -279,7 +299,9 @@ static int recover_segment(lfs_topic *t, uint64_t base, uint64_t stream_pos, boo
 						       ? t->own.framing
 						       : t->vol->defaults.framing,
 				     .stream_pos = stream_pos};
-	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | (t->vol->readonly ? 0 : LFS_SCAN_REPAIR);
+	hint.voldirfd = t->vol->dirfd;
+	unsigned flags = LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_LOSE_DAMAGED |
+			 (t->vol->readonly ? 0 : LFS_SCAN_REPAIR);
 	int rc = lfs_scan_segment(t->dirfd, t->name, base, flags, seal && !t->vol->readonly, &hint,
 				  log_problem, t, &r);
 	if (rep) {
@@ -347,7 +369,7 @@ static size_t summary_covers(lfs_topic *t, const struct lfs_sum_topic *sum,
 			return 0;
 	}
 	for (size_t j = 0; j < k; j++)
-		if (!segs[j].has_log || !segs[j].has_idx)
+		if (!segs[j].has_log || !segs[j].has_idx || segs[j].rewriting)
 			return j;
 	return k;
 }
@@ -357,7 +379,7 @@ static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size
 			     struct lfs_recover *rec)
 {
 	int rc = 0;
-	pthread_rwlock_wrlock(&t->segs_lock);
+	lfs_rwlock_wrlock(&t->segs_lock);
 	for (size_t i = skip; i < skip + k && rc == 0; i++) {
 		struct lfs_sum_seg e;
 		lfs_sum_seg_decode(sum->segs + i * (size_t)LFS_SUM_SEG_SIZE, &e);
@@ -368,7 +390,7 @@ static int load_from_summary(lfs_topic *t, const struct lfs_sum_topic *sum, size
 		if (rc == 0)
 			lfs_recover_keep(rec, e.stream_pos, e.size, e.next_offset, false);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	return rc;
 }
 
@@ -437,12 +459,13 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		bool never_sealed = false;
 		/* A sealed index without its data file: scanned (its records
 		 * are lost, its offsets kept). */
-		rc = segs[i].has_log ? lfs_segment_load_sealed(t, segs[i].base, &s) : -ENOENT;
+		rc = segs[i].has_log && !segs[i].rewriting ? lfs_segment_load_sealed(t, segs[i].base, &s)
+							    : -ENOENT;
 		if (rc == -EUCLEAN || rc == -ENOENT || rc == -ENODATA) {
 			/* Not sealed: the active segment, or one whose roll a
 			 * crash interrupted. Only those can be torn. */
 			struct lfs_scan_result r = {0};
-			bool scanned = !was_clean || !last || !segs[i].has_log;
+			bool scanned = !was_clean || !last || !segs[i].has_log || segs[i].rewriting;
 			if (scanned) {
 				rc = recover_segment(t, segs[i].base, stream_pos, !last, rep, &r);
 				if (rc < 0)
@@ -476,9 +499,9 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		}
 		lfs_recover_keep(&rec, s->stream_pos, atomic_load(&s->size),
 				 atomic_load(&s->next_offset), never_sealed);
-		pthread_rwlock_wrlock(&t->segs_lock);
+		lfs_rwlock_wrlock(&t->segs_lock);
 		rc = lfs_topic_segs_push(t, s);
-		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_rwlock_unlock(&t->segs_lock);
 		if (rc < 0) {
 			lfs_segment_put(s);
 			break;
@@ -501,10 +524,10 @@ static int load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topi
 		 * would take the place of this one's (fuzz_volume found the
 		 * two in the list, the second read as the first). It keeps
 		 * nothing: it goes. */
-		pthread_rwlock_wrlock(&t->segs_lock);
+		lfs_rwlock_wrlock(&t->segs_lock);
 		t->nsegs--;
 		rc = lfs_segment_unlink(last);
-		pthread_rwlock_unlock(&t->segs_lock);
+		lfs_rwlock_unlock(&t->segs_lock);
 		lfs_segment_put(last);
 		if (rc < 0)
 			return rc;
@@ -580,7 +603,7 @@ void lfs_topic_unload(lfs_topic *t)
 void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	pthread_rwlock_rdlock(&t->segs_lock);
+	lfs_rwlock_rdlock(&t->segs_lock);
 	if (t->nsegs) {
 		lfs_segment *f = t->segs[0], *l = t->segs[t->nsegs - 1];
 		st->first_offset = f->base;
@@ -597,7 +620,7 @@ void lfs_topic_stat(lfs_topic *t, struct lfs_topic_stat *st)
 		if (!st->last_timestamp && t->nsegs > 1)
 			st->last_timestamp = atomic_load(&t->segs[t->nsegs - 2]->last_ts);
 	}
-	pthread_rwlock_unlock(&t->segs_lock);
+	lfs_rwlock_unlock(&t->segs_lock);
 	st->next_offset = atomic_load_explicit(&t->next_offset, memory_order_acquire);
 	st->end_pos = atomic_load_explicit(&t->end_pos, memory_order_acquire);
 	if (st->end_pos < st->start_pos)

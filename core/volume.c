@@ -300,7 +300,7 @@ uint64_t lfs_volume_now(lfs_volume *v)
 static void *ticker_main(void *arg)
 {
 	lfs_volume *v = arg;
-	pthread_mutex_lock(&v->tick_mu);
+	lfs_mutex_lock(&v->tick_mu);
 	while (!v->stopping) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -310,21 +310,21 @@ static void *ticker_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&v->tick_cond, &v->tick_mu, &ts);
+		lfs_cond_timedwait(&v->tick_cond, &v->tick_mu, &ts);
 		if (v->stopping)
 			break;
-		pthread_mutex_unlock(&v->tick_mu);
+		lfs_mutex_unlock(&v->tick_mu);
 		lfs_volume_tick(v, lfs_volume_now(v));
-		pthread_mutex_lock(&v->tick_mu);
+		lfs_mutex_lock(&v->tick_mu);
 	}
-	pthread_mutex_unlock(&v->tick_mu);
+	lfs_mutex_unlock(&v->tick_mu);
 	return NULL;
 }
 
 /* A snapshot of the topics, each with a reference. */
 static int snapshot_topics(lfs_volume *v, lfs_topic ***out, size_t *n)
 {
-	pthread_rwlock_rdlock(&v->topics_lock);
+	lfs_rwlock_rdlock(&v->topics_lock);
 	lfs_topic **ts = malloc((v->ntopics + 1) * sizeof(*ts));
 	if (ts) {
 		for (size_t i = 0; i < v->ntopics; i++) {
@@ -333,7 +333,7 @@ static int snapshot_topics(lfs_volume *v, lfs_topic ***out, size_t *n)
 		}
 		*n = v->ntopics;
 	}
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_rwlock_unlock(&v->topics_lock);
 	if (!ts)
 		return -ENOMEM;
 	*out = ts;
@@ -355,10 +355,12 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 	lfs_volume_maps_trim(v);
 }
 
-/* at_end: a mount's load appends, then sorts once (topics_sort): inserting
- * 100,000 topics in order moved 20 GB of pointers. */
+/* Adds t to the topic table (topics_lock held for writing). at_end: a
+ * mount's load appends, then sorts once (topics_sort): inserting 100,000
+ * topics in order moved 20 GB of pointers. */
 static int topics_insert(lfs_volume *v, lfs_topic *t, bool at_end)
 {
+	LFS_ASSERT_WRITE_HELD(&v->topics_lock);
 	if (v->ntopics == v->topics_cap) {
 		size_t cap = v->topics_cap ? v->topics_cap * 2 : 16;
 		lfs_topic **n = realloc(v->topics, cap * sizeof(*n));
@@ -388,14 +390,18 @@ static int cmp_topic(const void *a, const void *b)
 	return strcmp((*(lfs_topic *const *)a)->name, (*(lfs_topic *const *)b)->name);
 }
 
+/* (topics_lock held for writing) */
 static void topics_sort(lfs_volume *v)
 {
+	LFS_ASSERT_WRITE_HELD(&v->topics_lock);
 	if (v->ntopics)
 		qsort(v->topics, v->ntopics, sizeof(*v->topics), cmp_topic);
 }
 
+/* The index of the topic called name, or -1 (topics_lock held). */
 static ssize_t topics_find(lfs_volume *v, const char *name)
 {
+	LFS_ASSERT_READ_HELD(&v->topics_lock);
 	size_t lo = 0, hi = v->ntopics;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -454,7 +460,9 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 			lfs_log(v, LFS_LOG_ERR, "topic %s: cannot load: %s", de->d_name, strerror(-rc));
 			break;
 		}
+		lfs_rwlock_wrlock(&v->topics_lock);
 		rc = topics_insert(v, t, true);
+		lfs_rwlock_unlock(&v->topics_lock);
 		if (rc < 0) {
 			lfs_topic_put(t);
 			break;
@@ -466,7 +474,9 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 		lfs_volume_files_trim(v);
 	}
 	closedir(d);
+	lfs_rwlock_wrlock(&v->topics_lock);
 	topics_sort(v);
+	lfs_rwlock_unlock(&v->topics_lock);
 	return rc;
 }
 
@@ -479,12 +489,14 @@ static void volume_free(lfs_volume *v)
 		close(v->topics_fd);
 	if (v->dirfd >= 0)
 		close(v->dirfd);
-	pthread_rwlock_destroy(&v->topics_lock);
+	lfs_mutex_destroy(&v->create_mu);
+	lfs_rwlock_destroy(&v->topics_lock);
 	/* After the topics: each leaves the ring of open files as it goes. */
-	pthread_mutex_destroy(&v->open_mu);
-	pthread_mutex_destroy(&v->map_mu);
-	pthread_mutex_destroy(&v->tick_mu);
+	lfs_mutex_destroy(&v->open_mu);
+	lfs_mutex_destroy(&v->map_mu);
+	lfs_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
+	lfs_mutex_destroy(&v->errors_mu);
 	free(v->path);
 	free(v);
 }
@@ -510,13 +522,15 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	v->held_max = o->held_max ? o->held_max : LFS_HELD_MAX_DEFAULT;
 	v->clock = o->clock ? o->clock : real_clock;
 	v->clock_ctx = o->clock_ctx;
-	pthread_rwlock_init(&v->topics_lock, NULL);
-	pthread_mutex_init(&v->open_mu, NULL);
-	pthread_mutex_init(&v->map_mu, NULL);
+	lfs_mutex_init(&v->create_mu);
+	lfs_rwlock_init(&v->topics_lock);
+	lfs_mutex_init(&v->open_mu);
+	lfs_mutex_init(&v->map_mu);
 	v->map_max = o->mapped_segments_max ? o->mapped_segments_max : lfs_maps_default_max();
 	v->open_max = o->open_topics_max ? o->open_topics_max : lfs_files_default_max();
-	pthread_mutex_init(&v->tick_mu, NULL);
+	lfs_mutex_init(&v->tick_mu);
 	pthread_cond_init(&v->tick_cond, NULL);
+	lfs_mutex_init(&v->errors_mu);
 	if (!v->path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -559,6 +573,15 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	bool was_clean = state == LFS_STATE_CLEAN;
 	if (rep)
 		rep->was_clean = was_clean;
+	if (!v->readonly && v->sb.version < LFS_FORMAT_VERSION) {
+		/* Recovery may write what an older version would misread (a
+		 * lost range): such a program must refuse the volume. */
+		v->sb.version = LFS_FORMAT_VERSION;
+		rc = lfs_superblock_rewrite(v->dirfd, &v->sb);
+		if (rc < 0)
+			goto fail;
+		lfs_log(v, 1, "volume %s: format raised to version %d", path, LFS_FORMAT_VERSION);
+	}
 	if (!v->readonly) {
 		/* Dirty from now until a clean close: a crash at any point
 		 * after this makes the next open run recovery. */
@@ -568,6 +591,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	if (!was_clean)
 		lfs_log(v, LFS_LOG_WARNING, "volume %s was not cleanly unmounted: running recovery", path);
+	lfs_volume_errors_load(v);
 	/* The summary of the last clean close stands in for the files of
 	 * the sealed segments it names (summary.c says why that holds after
 	 * a crash too). */
@@ -609,13 +633,17 @@ int lfs_volume_close(lfs_volume *v)
 	if (!v)
 		return 0;
 	if (v->ticker_running) {
-		pthread_mutex_lock(&v->tick_mu);
+		lfs_mutex_lock(&v->tick_mu);
 		v->stopping = true;
 		pthread_cond_broadcast(&v->tick_cond);
-		pthread_mutex_unlock(&v->tick_mu);
+		lfs_mutex_unlock(&v->tick_mu);
 		pthread_join(v->ticker, NULL);
 	}
 	if (!v->readonly) {
+		int er = lfs_volume_errors_flush(v);
+		if (er < 0)
+			lfs_log(v, LFS_LOG_ERR, "volume %s: cannot record its runtime errors: %s", v->path,
+				strerror(-er));
 		for (size_t i = 0; i < v->ntopics; i++) {
 			int r = lfs_topic_flush(v->topics[i]);
 			if (r < 0) {
@@ -674,16 +702,35 @@ int lfs_volume_fd(const lfs_volume *v)
 	return v->dirfd;
 }
 
+int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st)
+{
+	lfs_topic **ts;
+	size_t n;
+	int rc = snapshot_topics(v, &ts, &n);
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->topics = n;
+	for (size_t i = 0; i < n; i++) {
+		struct lfs_topic_stat tst;
+		lfs_topic_stat(ts[i], &tst);
+		st->bytes += tst.bytes;
+		lfs_topic_put(ts[i]);
+	}
+	free(ts);
+	return 0;
+}
+
 int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
 {
-	pthread_rwlock_rdlock(&v->topics_lock);
+	lfs_rwlock_rdlock(&v->topics_lock);
 	size_t n = v->ntopics;
 	char **out = calloc(n + 1, sizeof(*out));
 	int rc = out ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (!(out[i] = strdup(v->topics[i]->name)))
 			rc = -ENOMEM;
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_rwlock_unlock(&v->topics_lock);
 	if (rc < 0) {
 		lfs_names_free(out, n);
 		return rc;
@@ -696,25 +743,26 @@ int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
 int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out)
 {
 	int rc = -ENOENT;
-	pthread_rwlock_rdlock(&v->topics_lock);
+	lfs_rwlock_rdlock(&v->topics_lock);
 	ssize_t i = topics_find(v, name);
 	if (i >= 0) {
 		*out = v->topics[i];
 		lfs_topic_ref(*out);
 		rc = 0;
 	}
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_rwlock_unlock(&v->topics_lock);
 	return rc;
 }
 
-/* Removes what a failed lfs_topic_create made (topics_lock held for
- * writing). The removal of a tree opens the directory, and the failure may
- * be EMFILE itself, which left a stray directory that the next mount took
+/* Removes what a failed lfs_topic_create made (create_mu held). The
+ * removal of a tree opens the directory, and the failure may be EMFILE
+ * itself, which left a stray directory that the next mount took
  * for a topic: then the files a creation makes are removed by their paths,
  * which needs no descriptor (the directory is the one mkdirat just made,
  * under the lock), and the directory with them. */
 static void undo_create(lfs_volume *v, const char *name)
 {
+	LFS_ASSERT_HELD(&v->create_mu);
 	if (lfs_remove_tree(v->topics_fd, name) == 0)
 		return;
 	static const char *const made[] = {LFS_TOPIC_CONF, "." LFS_TOPIC_CONF ".tmp", LFS_CURSOR_FILE,
@@ -737,8 +785,14 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 		return rc;
 	if (v->readonly)
 		return -EROFS;
-	pthread_rwlock_wrlock(&v->topics_lock);
-	if (topics_find(v, name) >= 0) {
+	/* The directory is made and the topic loaded under create_mu only:
+	 * lookups, listings and the other topics' opens go on meanwhile, and
+	 * no other creation or deletion can take the name. */
+	lfs_mutex_lock(&v->create_mu);
+	lfs_rwlock_rdlock(&v->topics_lock);
+	bool exists = topics_find(v, name) >= 0;
+	lfs_rwlock_unlock(&v->topics_lock);
+	if (exists) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -774,7 +828,9 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 	rc = lfs_topic_load(v, name, true, NULL, NULL, &t);
 	if (rc < 0)
 		goto undo;
+	lfs_rwlock_wrlock(&v->topics_lock);
 	rc = topics_insert(v, t, false);
+	lfs_rwlock_unlock(&v->topics_lock);
 	if (rc < 0) {
 		lfs_topic_put(t);
 		goto undo;
@@ -783,13 +839,13 @@ int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_met
 		lfs_topic_ref(t);
 		*out = t;
 	}
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_mutex_unlock(&v->create_mu);
 	lfs_volume_files_trim(v);
 	return 0;
 undo:
 	undo_create(v, name);
 out:
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_mutex_unlock(&v->create_mu);
 	return rc;
 }
 
@@ -797,40 +853,48 @@ int lfs_topic_delete(lfs_volume *v, const char *name)
 {
 	if (v->readonly)
 		return -EROFS;
-	pthread_rwlock_wrlock(&v->topics_lock);
+	lfs_mutex_lock(&v->create_mu);
+	lfs_rwlock_wrlock(&v->topics_lock);
 	ssize_t i = topics_find(v, name);
+	lfs_topic *t = i >= 0 ? v->topics[i] : NULL;
 	int rc = 0;
-	if (i < 0) {
+	if (!t)
 		rc = -ENOENT;
-		goto out;
-	}
-	lfs_topic *t = v->topics[i];
-	if (atomic_load(&t->holds) > 0) {
+	else if (atomic_load(&t->holds) > 0)
 		rc = -EBUSY;
+	else
+		atomic_store(&t->deleted, true); /* appends fail from now on */
+	lfs_rwlock_unlock(&v->topics_lock);
+	if (rc < 0)
 		goto out;
-	}
-	atomic_store(&t->deleted, true);
-	memmove(v->topics + i, v->topics + i + 1, (v->ntopics - (size_t)i - 1) * sizeof(*v->topics));
-	v->ntopics--;
 	/* Fix (reliability_regress.sh): the topic's files used to be removed
 	 * one by one; a crash in between brought the topic back at the next
 	 * mount with any part of its segments missing (tail failed with EIO or
 	 * ENOENT). The directory is first renamed, durably, to a name no topic
 	 * can have: a crash leaves the whole topic or a trash directory, which
-	 * the next mount removes (load_topics). */
+	 * the next mount removes (load_topics). Until the rename succeeds
+	 * the topic stays in the table: a deletion that fails leaves it as
+	 * it was, visible and appendable. */
 	char trash[LFS_TOPIC_NAME_MAX + 16];
 	snprintf(trash, sizeof(trash), LFS_TRASH_PREFIX "%s", name);
 	lfs_remove_tree(v->topics_fd, trash); /* left by a read-only mount */
-	if (renameat(v->topics_fd, name, v->topics_fd, trash) < 0)
+	if (renameat(v->topics_fd, name, v->topics_fd, trash) < 0) {
 		rc = -errno;
-	if (rc == 0)
-		rc = lfs_fsync_dir(v->topics_fd);
+		atomic_store(&t->deleted, false);
+		goto out;
+	}
+	lfs_rwlock_wrlock(&v->topics_lock);
+	i = topics_find(v, name);
+	memmove(v->topics + i, v->topics + i + 1, (v->ntopics - (size_t)i - 1) * sizeof(*v->topics));
+	v->ntopics--;
+	lfs_rwlock_unlock(&v->topics_lock);
+	rc = lfs_fsync_dir(v->topics_fd);
 	if (rc == 0)
 		rc = lfs_remove_tree(v->topics_fd, trash);
 	if (rc == 0)
 		rc = lfs_fsync_dir(v->topics_fd);
 	lfs_topic_put(t);
 out:
-	pthread_rwlock_unlock(&v->topics_lock);
+	lfs_mutex_unlock(&v->create_mu);
 	return rc;
 }

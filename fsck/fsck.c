@@ -55,8 +55,8 @@ static void usage(FILE *f)
 		"  -f         check fully even if the volume was cleanly unmounted\n"
 		"  -v         list every segment\n"
 		"  -C         show progress on a terminal\n"
-		"      --help     show this help and exit\n"
-		"      --version  show the version and exit\n"
+		"  -h, --help     show this help and exit\n"
+		"  -V, --version  show the version and exit\n"
 		"\n"
 		"Without -n, -y or -p the volume is checked as with -n.\n"
 		"Exit status (sum of): 0 no errors, 1 errors corrected, 4 errors left\n"
@@ -65,7 +65,7 @@ static void usage(FILE *f)
 
 static const struct lfs_cli cli = {
 	.prog = PROG,
-	.shortopts = "+:nypafvC::",
+	.shortopts = "+:nypafvC::hV",
 	.usage_status = EXIT_USAGE,
 	.usage = usage,
 };

@@ -31,14 +31,23 @@ extern const struct fuse_lowlevel_ops logfs_ops;
 
 #define PROG "logfs"
 
-/* log.c: logs a message of an enum lfs_log_level to stderr, or to syslog
- * once daemon_log_to_syslog was called (after daemonizing). */
+/* log.c: the daemon's messages, of an enum lfs_log_level, to syslog, to
+ * stderr while it reaches the user, and to -o log=FILE. */
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void daemon_log_to_syslog(void);
 /* The syslog priority of a level. */
 int daemon_log_priority(int level);
 /* The core's lfs_log_fn: daemon_log. */
 void daemon_core_log(void *ctx, int level, const char *msg);
+/* Before anything is logged: finds syslog, opens FILE (NULL: none) for
+ * appending. -errno when FILE cannot be opened. */
+int log_open(const char *file);
+bool log_has_syslog(void);
+/* After daemonizing: stderr is the saved descriptor of the user's stderr
+ * (kept when there is neither syslog nor a log file), or -1: none. */
+void log_daemonized(int saved_stderr);
+/* SIGHUP reopens the log file (logrotate), or is ignored without one. */
+int log_reopen_on_hup(void);
+void log_close(void);
 
 /* ops.c: releases every handle still open (after the session loop). */
 void ops_release_all(void);

@@ -7,12 +7,12 @@
  *  - OPEN of a sealed segment read through passthrough: FOPEN_PASSTHROUGH
  *    and the backing id, without FOPEN_KEEP_CACHE (the kernel refuses it
  *    with passthrough);
- *  - OPEN of a producer handle: FOPEN_PARALLEL_DIRECT_WRITES. Without it the
- *    kernel runs the direct writes of one inode one at a time, so writers of
- *    one topic could never share a group commit. The kernel still
- *    serialises O_APPEND writes and writes that extend its idea of the file
- *    size; writers that open `tail` without O_APPEND (shell `>` rather than
- *    `>>`) run in parallel.
+ *  - OPEN of a producer handle: FOPEN_PARALLEL_DIRECT_WRITES, so that the
+ *    threads of one process writing one open file with pwrite(2) run in
+ *    parallel. Writers that open `tail` themselves run in parallel anyway:
+ *    each open file has a kernel inode of its own (nodes.h), and so its own
+ *    inode lock, which the kernel takes for every O_APPEND write, every
+ *    write past its idea of the file size and every fsync.
  *
  * libfuse's worker thread that reads a request is the one that replies to
  * it, so the request's opcode is remembered per thread. The layouts of what
@@ -171,7 +171,7 @@ static void rewrite_open(struct kabi_open_out *arg)
 		arg->open_flags = (arg->open_flags & ~KABI_FOPEN_KEEP_CACHE) | KABI_FOPEN_PASSTHROUGH;
 		arg->backing_id = id;
 	} else if (ops_parallel_writes(arg->fh)) {
-		arg->open_flags |= FOPEN_PARALLEL_DIRECT_WRITES | FOPEN_STREAM;
+		arg->open_flags |= FOPEN_PARALLEL_DIRECT_WRITES;
 	}
 }
 

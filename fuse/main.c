@@ -34,6 +34,7 @@ struct cmdline {
 	uint64_t held_max;
 	struct mirror_config mirror;
 	bool mirror_given;
+	char *log_file;
 };
 
 enum {
@@ -45,7 +46,8 @@ enum {
 	KEY_VERSION,
 	KEY_MIRROR,
 	KEY_MIRROR_REPLICAS,
-	KEY_HELD_MAX
+	KEY_HELD_MAX,
+	KEY_LOG
 };
 
 static const struct fuse_opt cmdline_opts[] = {
@@ -66,6 +68,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	FUSE_OPT_KEY("framing=", KEY_SETTING),
 	FUSE_OPT_KEY("max_record=", KEY_SETTING),
 	FUSE_OPT_KEY("held_max=", KEY_HELD_MAX),
+	FUSE_OPT_KEY("log=", KEY_LOG),
 	FUSE_OPT_KEY("mirror=", KEY_MIRROR),
 	FUSE_OPT_KEY("mirror_replicas=", KEY_MIRROR_REPLICAS),
 	FUSE_OPT_END,
@@ -108,6 +111,15 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 			c->bad = true;
 			return -1;
 		}
+		return 0;
+	case KEY_LOG:
+		if (!arg[strlen("log=")]) {
+			fprintf(stderr, PROG ": invalid mount option '%s' (log=FILE)\n", arg);
+			c->bad = true;
+			return -1;
+		}
+		free(c->log_file);
+		c->log_file = strdup(arg + strlen("log="));
 		return 0;
 	case KEY_MIRROR:
 	case KEY_MIRROR_REPLICAS: {
@@ -166,7 +178,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
+		"Usage: " PROG " VOLUME MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
 		"\n"
 		"Mounts the logfs volume VOLUME (made by mkfs.logfs) on MOUNTPOINT.\n"
 		"  -f                   stay in the foreground\n"
@@ -185,6 +197,7 @@ static void usage(FILE *f)
 		"  -o ro                read-only mount\n"
 		"  -o passthrough=on|off  read sealed segments through the kernel's FUSE\n"
 		"                       passthrough where available (default on)\n"
+		"  -o log=FILE          also append the daemon's messages to FILE\n"
 		"  -o allow_other,...   standard FUSE mount options\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        version\n"
@@ -349,6 +362,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "Try '" PROG " --help'.\n");
 		free(c.volume);
 		free(c.mountpoint);
+		free(c.log_file);
 		mirror_config_free(&c.mirror);
 		fuse_opt_free_args(&args);
 		return EXIT_USAGE;
@@ -373,6 +387,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, PROG ": mirror_replicas= needs mirror=nats://HOST:PORT\n"
 				"Try '" PROG " --help'.\n");
 		ret = EXIT_USAGE;
+		goto out_args;
+	}
+	/* First: the recovery report and every later message reach syslog
+	 * and the log file too. */
+	rc = log_open(c.log_file);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": log=%s: %s\n", c.log_file, strerror(-rc));
 		goto out_args;
 	}
 	if (!realpath(c.volume, volume)) {
@@ -445,10 +466,11 @@ int main(int argc, char *argv[])
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_se;
 	/* libfuse unmounts on SIGHUP too; a daemon's mount must outlive its
-	 * terminal and a "reload" (logfs.8, SIGNALS). SIGTERM and SIGINT
-	 * unmount cleanly. */
-	if (signal(SIGHUP, SIG_IGN) == SIG_ERR) {
-		fprintf(stderr, PROG ": cannot ignore SIGHUP: %s\n", strerror(errno));
+	 * terminal and a "reload" (logfs.8, SIGNALS): SIGHUP only reopens
+	 * the log file. SIGTERM and SIGINT unmount cleanly. */
+	rc = log_reopen_on_hup();
+	if (rc < 0) {
+		fprintf(stderr, PROG ": cannot handle SIGHUP: %s\n", strerror(-rc));
 		goto out_sig;
 	}
 	/* The mount itself (the device, the mount point, the readahead in
@@ -462,10 +484,22 @@ int main(int argc, char *argv[])
 		goto out_sig;
 	if (devio_install(se) != 0)
 		goto out_unmount;
+	/* Without syslog and a log file, the daemon's stderr stays the
+	 * user's: what it says later is not lost. */
+	int saved_stderr = -1;
+	if (!c.foreground && !log_has_syslog() && !c.log_file) {
+		fprintf(stderr, PROG ": no syslog (/dev/log): the daemon's messages go to this "
+			"stderr; -o log=FILE keeps them in a file\n");
+		saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (saved_stderr < 0)
+			fprintf(stderr, PROG ": cannot keep stderr: %s\n", strerror(errno));
+	}
 	if (fuse_daemonize(c.foreground) != 0)
 		goto out_unmount;
 	if (!c.foreground) {
-		daemon_log_to_syslog();
+		log_daemonized(saved_stderr);
+		if (saved_stderr >= 0)
+			close(saved_stderr);
 	}
 	rc = lfs_volume_start_ticker(daemon_state.vol);
 	if (rc < 0) {
@@ -511,7 +545,9 @@ out_vol:
 		ret = 1;
 	}
 out_args:
+	log_close();
 	mirror_config_free(&c.mirror);
+	free(c.log_file);
 	free(c.volume);
 	free(c.mountpoint);
 	fuse_opt_free_args(&args);

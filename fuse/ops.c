@@ -7,8 +7,11 @@
  *  - `tail` and `@...` are direct I/O: every read and write reaches the
  *    daemon (a log grows, and each handle sees its own start), and a write
  *    costs one request with no GETXATTR for security.capability;
- *  - `tail` has attribute timeout 0 so fstat/lseek(SEEK_END) see the
- *    handle's current size (tail -n, tail -f, less +F).
+ *  - `tail` and `@...` have attribute and entry timeout 0 and a node of
+ *    their own for every lookup (nodes.h), so every open file has a kernel
+ *    inode of its own: fstat/lseek(SEEK_END) see that handle's current size
+ *    (tail -n, tail -f, less +F), and the kernel's per-inode locks (O_APPEND
+ *    writes, fsync) never make one open file wait for another.
  */
 #include "daemon.h"
 
@@ -34,7 +37,8 @@ struct handle {
 	lfs_producer *producer; /* tail opened for writing */
 	lfs_segment *segment;   /* sealed segment */
 	lfs_cursor *cursor;     /* a cursor (reading or not) */
-	struct node *node;      /* a cursor's or a sealed segment's node, held while open */
+	struct node *node;      /* the node it was opened through, held while open */
+	struct handle *node_next; /* per-open nodes: the next open file of node */
 	bool writable, reading; /* a cursor handle's access */
 	enum pt_mode pt;        /* sealed segment: how the kernel reads it */
 	int32_t backing_id;     /* PT_BACKING: the kernel's id of its data file */
@@ -58,6 +62,11 @@ struct dir_handle {
 static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct handle handles = {.prev = &handles, .next = &handles};
 
+static bool per_open_node(const struct node *n)
+{
+	return n->kind == NODE_TAIL || n->kind == NODE_AT;
+}
+
 static void handles_add(struct handle *h)
 {
 	pthread_mutex_lock(&handles_mu);
@@ -65,6 +74,10 @@ static void handles_add(struct handle *h)
 	h->prev = handles.prev;
 	handles.prev->next = h;
 	handles.prev = h;
+	if (h->node && per_open_node(h->node)) {
+		h->node_next = h->node->opens;
+		h->node->opens = h;
+	}
 	pthread_mutex_unlock(&handles_mu);
 }
 
@@ -73,6 +86,12 @@ static void handles_remove(struct handle *h)
 	pthread_mutex_lock(&handles_mu);
 	h->prev->next = h->next;
 	h->next->prev = h->prev;
+	if (h->node && per_open_node(h->node)) {
+		struct handle **pp = (struct handle **)&h->node->opens;
+		while (*pp != h)
+			pp = &(*pp)->node_next;
+		*pp = h->node_next;
+	}
 	pthread_mutex_unlock(&handles_mu);
 }
 
@@ -131,7 +150,7 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 	struct lfs_topic_stat ts;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
+	st->st_ino = n->st_ino;
 	/* Tools size their buffers by it (cat, cp): one write or read of
 	 * max_write bytes is one request. */
 	st->st_blksize = 1024 * 1024;
@@ -146,7 +165,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_nlink = 2;
 		set_times(st, sb->ctime_ns);
 		return 0;
-	case NODE_TOPIC:
+	case NODE_TOPIC: {
+		/* du counts each byte once (docs/DESIGN.md, "Sizes"). */
+		struct lfs_topic_blocks b;
+		int rc = lfs_topic_blocks(n->topic, &b);
+		if (rc < 0)
+			return rc;
+		st->st_blocks = (blkcnt_t)b.topic;
 		lfs_topic_get_meta(n->topic, &m);
 		lfs_topic_stat(n->topic, &ts);
 		st->st_mode = S_IFDIR | (m.mode & 07777);
@@ -155,8 +180,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_nlink = 2;
 		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
 		return 0;
+	}
 	case NODE_TAIL:
 	case NODE_AT: {
+		struct lfs_topic_blocks b;
+		int rc = lfs_topic_blocks(n->topic, &b);
+		if (rc < 0)
+			return rc;
 		lfs_topic_get_meta(n->topic, &m);
 		lfs_topic_stat(n->topic, &ts);
 		uint64_t size = ts.bytes;
@@ -178,7 +208,7 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_gid = m.gid;
 		st->st_nlink = 1;
 		st->st_size = (off_t)size;
-		st->st_blocks = (blkcnt_t)((size + 511) / 512);
+		st->st_blocks = (blkcnt_t)b.active;
 		set_times(st, ts.last_timestamp ? ts.last_timestamp : sb->ctime_ns);
 		return 0;
 	}
@@ -216,7 +246,13 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_uid = m.uid;
 		st->st_gid = m.gid;
 		st->st_size = (off_t)ss.bytes;
-		st->st_blocks = (blkcnt_t)((ss.bytes + 511) / 512);
+		if (st->st_nlink) {
+			uint64_t blocks;
+			int rc = lfs_segment_blocks(n->topic, n->base, &blocks);
+			if (rc < 0)
+				return rc;
+			st->st_blocks = (blkcnt_t)blocks;
+		}
 		set_times(st, ss.last_timestamp);
 		*timeout = SEALED_TIMEOUT;
 		return 0;
@@ -238,10 +274,11 @@ static void reply_entry(fuse_req_t req, struct node *n)
 	}
 	e.ino = n->ino;
 	e.attr_timeout = timeout;
-	/* Topic and segment names are stable; @names and cursors (created
-	 * and removed at any time) are resolved anew. */
-	e.entry_timeout = n->kind == NODE_AT || n->kind == NODE_CURSOR ? 0
-			  : n->kind == NODE_TAIL || n->kind == NODE_CURSORS ? 1.0
+	/* Topic and segment names are stable; cursors (created and removed
+	 * at any time) are resolved anew, and so are `tail` and @names, whose
+	 * every lookup makes a new node (nodes.h). */
+	e.entry_timeout = per_open_node(n) || n->kind == NODE_CURSOR ? 0
+			  : n->kind == NODE_CURSORS			  ? 1.0
 									  : timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		nodes_forget(n->ino, 1);
@@ -324,21 +361,39 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+/* The size of a handle's own view of the log, if it reads one (handles_mu
+ * held, which keeps h open). */
+static bool handle_view_size(const struct handle *h, uint64_t *size)
+{
+	if (h->reader)
+		*size = lfs_reader_size(h->reader);
+	else if (h->cursor && h->reading)
+		*size = lfs_cursor_size(h->cursor);
+	else
+		return false;
+	return true;
+}
+
 /* fstat(2) reaches the daemon without its file handle (the kernel sends
  * GETATTR by inode), yet a reader's size is its own view of the log, which
  * must never shrink under it (tail -f would take a shrink for truncation
- * and print the log again). So a process asking about a file it has open
- * for reading gets the view of its newest such handle. */
-static bool caller_view_size(fuse_req_t req, fuse_ino_t ino, uint64_t *size)
+ * and print the log again). A per-open node (`tail`, `@...`) answers with
+ * the view of the file opened through it, whoever asks; a cursor, one
+ * inode for all its opens, with the view of the asking process's newest
+ * handle on it. */
+static bool caller_view_size(fuse_req_t req, struct node *n, uint64_t *size)
 {
-	pid_t pid = fuse_req_ctx(req)->pid;
 	bool found = false;
 	pthread_mutex_lock(&handles_mu);
-	for (struct handle *h = handles.prev; h != &handles && !found; h = h->prev)
-		if (h->ino == ino && h->pid == pid && (h->reader || (h->cursor && h->reading))) {
-			*size = h->reader ? lfs_reader_size(h->reader) : lfs_cursor_size(h->cursor);
-			found = true;
-		}
+	if (per_open_node(n)) {
+		for (const struct handle *h = n->opens; h && !found; h = h->node_next)
+			found = handle_view_size(h, size);
+	} else {
+		pid_t pid = fuse_req_ctx(req)->pid;
+		for (struct handle *h = handles.prev; h != &handles && !found; h = h->prev)
+			if (h->ino == n->ino && h->pid == pid)
+				found = handle_view_size(h, size);
+	}
 	pthread_mutex_unlock(&handles_mu);
 	return found;
 }
@@ -353,10 +408,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	int rc = node_stat(daemon_of(req), n, fi ? fh_of(fi) : NULL, &st, &timeout);
 	if (rc == 0 && !fi && (n->kind == NODE_TAIL || n->kind == NODE_AT || n->kind == NODE_CURSOR) &&
-	    caller_view_size(req, ino, &size)) {
-		st.st_size = (off_t)size;
-		st.st_blocks = (blkcnt_t)((size + 511) / 512);
-	}
+	    caller_view_size(req, n, &size))
+		st.st_size = (off_t)size; /* st_blocks stays the disk's (node_stat) */
 	nodes_put(n);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -474,15 +527,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc == 0) {
 		switch (n->kind) {
 		case NODE_TAIL:
-			if (wr)
+		case NODE_AT:
+			if (n->kind == NODE_AT)
+				rc = wr ? -EACCES : 0;
+			else if (wr)
 				rc = daemon_of(req)->readonly ? -EROFS
 							   : lfs_producer_open(n->topic, &h->producer);
 			if (rc == 0 && rd)
 				rc = open_reader(n, h);
-			fi->direct_io = 1;
-			break;
-		case NODE_AT:
-			rc = wr ? -EACCES : open_reader(n, h);
+			if (rc == 0) {
+				/* The node is this open file's alone (nodes.h): a
+				 * GETATTR of it asks about this handle. */
+				h->node = n;
+				n = NULL;
+			}
 			fi->direct_io = 1;
 			break;
 		case NODE_CURSOR:

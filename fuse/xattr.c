@@ -1,6 +1,7 @@
 /*
  * Extended attributes: user.logfs.* on topics (statistics read-only,
- * settings read-write), on sealed segments and on tail / @... (read-only).
+ * settings read-write), on sealed segments, on tail and @ views, and on
+ * the mount's root (the volume; read-only).
  */
 #include "daemon.h"
 
@@ -14,6 +15,58 @@ static const char *const topic_stats[] = {"first_offset", "next_offset", "bytes"
 static const char *const file_stats[] = {"base_offset", "records", "first_timestamp",
 					 "last_timestamp"};
 #define NSTATS 4
+static const char *const root_stats[] = {"label", "uuid", "format_version", "topics", "bytes"};
+#define NROOT 5
+
+/* The volume, on the mount's root. */
+static int root_value(const struct daemon *d, const char *key, char *buf, size_t len)
+{
+	const struct lfs_sb_info *sb = lfs_volume_info(d->vol);
+	struct lfs_volume_stat vs;
+	char uuid[37];
+	int rc;
+
+	if (strcmp(key, "label") == 0)
+		return snprintf(buf, len, "%s", sb->label);
+	if (strcmp(key, "uuid") == 0) {
+		lfs_uuid_format(sb->uuid, uuid);
+		return snprintf(buf, len, "%s", uuid);
+	}
+	if (strcmp(key, "format_version") == 0)
+		return snprintf(buf, len, "%u", sb->version);
+	if (strcmp(key, "topics") != 0 && strcmp(key, "bytes") != 0)
+		return -ENODATA;
+	rc = lfs_volume_stat(d->vol, &vs);
+	if (rc < 0)
+		return rc;
+	return snprintf(buf, len, "%llu",
+			(unsigned long long)(key[0] == 't' ? vs.topics : vs.bytes));
+}
+
+/* An @ view's four statistics describe the view: from its start record
+ * (as a reader opened on it now starts) to the newest record. */
+static int at_stats(struct node *n, uint64_t v[NSTATS])
+{
+	struct lfs_topic_stat ts;
+	struct lfs_start start;
+	struct lfs_record rec;
+	lfs_reader *r;
+	int rc = lfs_start_parse(n->at, lfs_now_ns(), &start);
+	if (rc == 0)
+		rc = lfs_reader_open(n->topic, &start, &r);
+	if (rc < 0)
+		return rc;
+	lfs_topic_stat(n->topic, &ts);
+	v[0] = lfs_reader_start_offset(r);
+	v[1] = ts.next_offset > v[0] ? ts.next_offset - v[0] : 0;
+	rc = lfs_reader_next_record(r, &rec);
+	lfs_reader_close(r);
+	if (rc < 0)
+		return rc;
+	v[2] = rc == 1 ? rec.timestamp : 0;
+	v[3] = rc == 1 ? ts.last_timestamp : 0;
+	return 0;
+}
 
 static int stat_value(struct node *n, const char *key, char *buf, size_t len)
 {
@@ -41,7 +94,12 @@ static int stat_value(struct node *n, const char *key, char *buf, size_t len)
 		v[1] = ss.records;
 		v[2] = ss.first_timestamp;
 		v[3] = ss.last_timestamp;
-	} else if (n->kind == NODE_TAIL || n->kind == NODE_AT) {
+	} else if (n->kind == NODE_AT) {
+		int rc = at_stats(n, v);
+		if (rc < 0)
+			return rc;
+		names = file_stats;
+	} else if (n->kind == NODE_TAIL) {
 		lfs_topic_stat(n->topic, &ts);
 		names = file_stats;
 		v[0] = ts.first_offset;
@@ -88,6 +146,8 @@ static int xattr_value(const struct daemon *d, struct node *n, const char *key, 
 {
 	if (n->kind == NODE_CURSOR)
 		return cursor_xattr_get(n, key, buf, len);
+	if (n->kind == NODE_ROOT)
+		return root_value(d, key, buf, len);
 	int rc = stat_value(n, key, buf, len);
 	if (rc != -ENODATA || n->kind != NODE_TOPIC)
 		return rc;
@@ -113,10 +173,18 @@ static int node_names(const struct daemon *d, struct node *n, char *buf, size_t 
 			mirror_status(d->mirror, n->topic, &ms) == 0;
 	int extra = n->kind == NODE_TOPIC ? LFS_SET_COUNT + (mirrored ? NMIRROR : 1) : 0;
 
-	if (n->kind == NODE_ROOT || n->kind == NODE_CURSORS)
+	if (n->kind == NODE_CURSORS)
 		return 0;
 	if (n->kind == NODE_CURSOR)
 		return cursor_xattr_names(buf, cap);
+	if (n->kind == NODE_ROOT) {
+		names = root_stats;
+		for (int i = 0; i < NROOT; i++) {
+			int k = snprintf(buf + used, cap - used, PREFIX "%s", names[i]);
+			used += (size_t)k + 1;
+		}
+		return (int)used;
+	}
 	for (int i = 0; i < NSTATS + extra; i++) {
 		const char *key = i < NSTATS		     ? names[i]
 				  : i < NSTATS + LFS_SET_COUNT ? lfs_setting_name(i - NSTATS)
@@ -244,23 +312,35 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 	fuse_reply_err(req, -rc);
 }
 
+/* setfattr -x: a topic's setting goes back to the mount's default (its
+ * own value is dropped from the volume); the mirror target to none;
+ * statistics cannot be removed. */
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	const struct daemon *d = daemon_of(req);
 	struct node *n = nodes_find(ino);
-	char cur[64];
+	char cur[MIRROR_ERROR_MAX + 64];
+	int rc;
 	if (!n) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (n->kind == NODE_CURSOR && strncmp(name, PREFIX, strlen(PREFIX)) == 0) {
-		int rc = cursor_xattr_remove(d, n, name + strlen(PREFIX));
-		nodes_put(n);
-		fuse_reply_err(req, -rc);
-		return;
+	const char *key = name + strlen(PREFIX);
+	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0) {
+		rc = -ENODATA;
+	} else if (n->kind == NODE_CURSOR) {
+		rc = cursor_xattr_remove(d, n, key);
+	} else if (xattr_value(d, n, key, cur, sizeof(cur)) < 0) {
+		rc = -ENODATA;
+	} else if (n->kind == NODE_TOPIC && strcmp(key, "mirror") == 0) {
+		rc = set_mirror(d, n, "", 0);
+	} else if (n->kind != NODE_TOPIC || lfs_setting_lookup(key) < 0) {
+		rc = -EPERM;
+	} else if (d->readonly) {
+		rc = -EROFS;
+	} else {
+		rc = lfs_topic_unset(n->topic, lfs_setting_lookup(key));
 	}
-	int known = strncmp(name, PREFIX, strlen(PREFIX)) == 0 &&
-		    xattr_value(d, n, name + strlen(PREFIX), cur, sizeof(cur)) >= 0;
 	nodes_put(n);
-	fuse_reply_err(req, known ? EPERM : ENODATA);
+	fuse_reply_err(req, -rc);
 }

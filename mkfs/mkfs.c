@@ -27,8 +27,8 @@ static void usage(FILE *f)
 		"  -s SEGMENT_SIZE  default segment size, with K, M, G suffixes (default 64M)\n"
 		"  -F               format an existing logfs volume anew (its data is lost)\n"
 		"  -q               print nothing on success\n"
-		"      --help       show this help and exit\n"
-		"      --version    show the version and exit\n"
+		"  -h, --help       show this help and exit\n"
+		"  -V, --version    show the version and exit\n"
 		"\n"
 		"Exit status: 0 on success, 1 on any error.\n",
 		LFS_LABEL_MAX);
@@ -36,7 +36,7 @@ static void usage(FILE *f)
 
 static const struct lfs_cli cli = {
 	.prog = PROG,
-	.shortopts = "+:L:U:s:Fq",
+	.shortopts = "+:L:U:s:FqhV",
 	.usage_status = EXIT_FAIL,
 	.usage = usage,
 };

@@ -4,7 +4,9 @@
 set -eu
 
 # nginx and apache2-utils (ab): the daemon-on-a-log test (mount_nginx.sh).
-PKGS="gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc libnats-dev nats-server nginx apache2-utils"
+# python3: producers and followers written with its logging and io; strace:
+# counting commit rounds (mount_inode.sh).
+PKGS="python3 strace gcc make pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev attr less tmux util-linux procps psmisc libnats-dev nats-server nginx apache2-utils"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS gnuplot-nox hyperfine"
 fi

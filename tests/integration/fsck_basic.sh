@@ -14,6 +14,12 @@ expect_rc 0 "--help exits 0" "$FSCK" --help
 out_has "--help shows the synopsis" 'fsck.logfs \[-n | -y | -p\] \[-f\] \[-v\] \[-C\] VOLUME'
 expect_rc 0 "--version exits 0" "$FSCK" --version
 out_has "--version shows the version" '^fsck.logfs (logfs) [0-9]'
+expect_rc 0 "-V exits 0" "$FSCK" -V
+out_has "-V shows the version" '^fsck.logfs (logfs) [0-9]'
+expect_rc 0 "-h exits 0" "$FSCK" -h
+out_has "-h shows the synopsis after 'Usage:'" '^Usage: fsck.logfs \[-n | -y | -p\]'
+expect_rc 16 "--help=x: usage error (exit 16)" "$FSCK" --help=x
+out_has "--help=x: says it takes no argument" "^fsck.logfs: option '--help' doesn't allow an argument"
 expect_rc 16 "no volume: usage error" "$FSCK"
 out_has "usage errors are reported as 'fsck.logfs: ...'" '^fsck.logfs: no volume given'
 expect_rc 16 "two volumes: usage error" "$FSCK" "$V" "$V"
@@ -112,10 +118,10 @@ out_has "both superblock copies damaged: not a logfs volume" 'not a logfs volume
 # --- newer format ---
 rm -rf "$TMP/bad"
 cp -a "$V" "$TMP/new"
-"$TOOLS/lfs_sbver" "$TMP/new" 2 || exit 1
+"$TOOLS/lfs_sbver" "$TMP/new" 3 || exit 1
 snap "$TMP/new" >"$TMP/before"
 expect_rc 8 "newer format version: exit 8" "$FSCK" -y "$TMP/new"
-out_has "newer format version: clear message" 'uses logfs format version 2, newer than this fsck.logfs'
+out_has "newer format version: clear message" 'uses logfs format version 3, newer than this fsck.logfs'
 snap "$TMP/new" >"$TMP/after"
 check "newer format version: nothing changed" cmp -s "$TMP/before" "$TMP/after"
 
@@ -158,7 +164,7 @@ cp -a "$V" "$TMP/o"
 "$TOOLS/lfs_flip" "$(seg "$TMP/o" t 80 log)" 1050 0
 expect_rc 4 "problem lines: exit 4" "$FSCK" -n -f "$TMP/o"
 out_has "problem lines name topic, segment and offsets" \
-	'^topic t, segment 00000000000000000080: .* \[offsets 90..119: 30 records, 3000 bytes\] (NOT REPAIRED)$'
-out_has "summary line" ': 2 topics, 7 segments, 220 records, .*: 1 problems, 0 repaired, 1 left$'
+	'^topic t, segment 00000000000000000080: .* \[offsets 90..91: 2 records, 200 bytes\] (NOT REPAIRED)$'
+out_has "summary line" ': 2 topics, 7 segments, 250 records, .*: 1 problems, 0 repaired, 1 left$'
 
 exit 0

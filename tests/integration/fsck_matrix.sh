@@ -82,13 +82,26 @@ run "zero-filled tail after a power cut (last 3 index entries)" crash \
 run "torn last batch (clean volume, data short)" clean \
 	"truncate -s 2950 \"$T120\"" "0 148" "$ALL_W"
 
-# --- a flipped bit in payload ---
+# --- a flipped bit in payload: that batch alone is lost, recorded as a lost
+# range; the records after it keep their offsets; its bytes go to lost+found ---
 run "flipped bit in the payload of a sealed segment (line)" clean \
-	"\"$TOOLS/lfs_flip\" \"$T40\" 1050 3" "0 50,80 150" "$ALL_W"
+	"\"$TOOLS/lfs_flip\" \"$T40\" 1050 3" "0 50,52 150" "$ALL_W"
+check "damaged sealed batch (line): its bytes, as damaged, are in lost+found" \
+	sh -c "test \"\$('$TOOLS/lfs_write' --expect 50 52 | cmp -l - '$TMP/v/lost+found/topics/t/00000000000000000050.lost' 2>&1 | wc -l)\" -eq 1"
+check "damaged sealed batch (line): fsck.log names the lost range" \
+	grep -q "offsets 50..52 recorded as lost" "$TMP/v/fsck.log"
+check "damaged sealed batch (line): @50 starts at record 52" \
+	sh -c "'$TOOLS/lfs_dump' '$TMP/v' t --from 50 | head -c 15 | grep -q 'rec 0000000052'"
+check "damaged sealed batch (line): next_offset unchanged" \
+	sh -c "'$TOOLS/lfs_dump' '$TMP/v' t --stat | grep -q 'first_offset=0 next_offset=150 '"
 run "flipped bit in the payload of a sealed segment (write)" clean \
-	"\"$TOOLS/lfs_flip\" \"$W40\" 1050 3" "$ALL_T" "0 50,80 100"
+	"\"$TOOLS/lfs_flip\" \"$W40\" 1050 3" "$ALL_T" "0 50,51 100"
 run "flipped bit in the payload of the active segment" clean \
-	"\"$TOOLS/lfs_flip\" \"$T120\" 2450 1" "0 144" "$ALL_W"
+	"\"$TOOLS/lfs_flip\" \"$T120\" 2450 1" "0 144,146 150" "$ALL_W"
+run "flipped bit in the payload of the last batch of a sealed segment" clean \
+	"\"$TOOLS/lfs_flip\" \"$T40\" 3950 1" "0 78,80 150" "$ALL_W"
+run "flipped bits in two batches in a row of a sealed segment" clean \
+	"\"$TOOLS/lfs_flip\" \"$T40\" 1050 3 && \"$TOOLS/lfs_flip\" \"$T40\" 1250 3" "0 50,54 150" "$ALL_W"
 
 # --- a flipped bit in each field of an index entry between valid ones:
 # rebuilt from its neighbours, nothing lost ---

@@ -8,6 +8,12 @@ expect_rc 0 "--help exits 0" "$MKFS" --help
 out_has "--help shows the synopsis" 'mkfs.logfs \[-L LABEL\] \[-U UUID\] \[-s SEGMENT_SIZE\] \[-F\] \[-q\] VOLUME'
 expect_rc 0 "--version exits 0" "$MKFS" --version
 out_has "--version shows the version" '^mkfs.logfs (logfs) [0-9]'
+expect_rc 0 "-V exits 0" "$MKFS" -V
+out_has "-V shows the version" '^mkfs.logfs (logfs) [0-9]'
+expect_rc 0 "-h exits 0" "$MKFS" -h
+out_has "-h shows the synopsis after 'Usage:'" '^Usage: mkfs.logfs \[-L LABEL\]'
+expect_rc 1 "--version=x: exit 1" "$MKFS" --version=x
+out_has "--version=x: says it takes no argument" "^mkfs.logfs: option '--version' doesn't allow an argument"
 
 # --- usage errors: exit 1 (as mke2fs), nothing created ---
 expect_rc 1 "no volume: exit 1" "$MKFS"
@@ -35,7 +41,7 @@ out_has "summary: label" 'label: *mylogs'
 out_has "summary: segment size" 'segment size: *8M (8388608 bytes)'
 "$TOOLS/lfs_dump" "$V" --sb >"$TMP/sb"
 check "superblock records the options" \
-	grep -q 'version=1 uuid=0123abcd-4567-89ab-cdef-0123456789ab label=mylogs segment_size=8388608' "$TMP/sb"
+	grep -q 'version=2 uuid=0123abcd-4567-89ab-cdef-0123456789ab label=mylogs segment_size=8388608' "$TMP/sb"
 expect_rc 0 "the new volume checks clean" "$FSCK" -n -f "$V"
 expect_rc 0 "the new volume opens" "$TOOLS/lfs_dump" "$V" --topics
 mkdir "$TMP/e"

@@ -15,6 +15,7 @@ vol_new "$V" || exit 1
 "$LOGFS" --help >"$T/help.out" 2>&1
 check "logfs --help exits 0" eq "$?" 0
 check "logfs --help shows the synopsis" grep -q 'VOLUME MOUNTPOINT' "$T/help.out"
+check "logfs --help says 'Usage:' as mkfs.logfs and fsck.logfs do" grep -q '^Usage: logfs VOLUME MOUNTPOINT' "$T/help.out"
 "$LOGFS" --version >"$T/ver.out" 2>&1
 check "logfs --version exits 0" eq "$?" 0
 check "logfs --version names the program" grep -q '^logfs ' "$T/ver.out"

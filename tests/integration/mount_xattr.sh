@@ -6,7 +6,7 @@
 
 V=$T/vol
 M=$T/mnt
-vol_new "$V" || exit 1
+vol_new "$V" -L testvol || exit 1
 lfs_mount "$V" "$M" -o segment_size=4K || exit 1
 
 mkdir "$M/x"
@@ -63,6 +63,31 @@ check "after rm of the oldest segment: tail base_offset and records" \
 	eq "$(xattr "$M/x/tail" base_offset) $(xattr "$M/x/tail" records)" "409 591"
 check "after rm of the oldest segment: tail first_timestamp" eq "$(xattr "$M/x/tail" first_timestamp)" "$f1"
 
+# ---- an @ view describes itself: from its start record ----
+check "@500: base_offset is the view's first record" eq "$(xattr "$M/x/@500" base_offset)" 500
+check "@500: records from it to the newest" eq "$(xattr "$M/x/@500" records)" 500
+check "@500: first_timestamp is record 500's" \
+	test "$(xattr "$M/x/@500" first_timestamp)" -ge "$f1" -a "$(xattr "$M/x/@500" first_timestamp)" -le "$l1"
+check "@500: last_timestamp is the newest record's" eq "$(xattr "$M/x/@500" last_timestamp)" "$(xattr "$M/x/tail" last_timestamp)"
+check "@1000 (the next offset): empty, 0 records" \
+	eq "$(xattr "$M/x/@1000" base_offset) $(xattr "$M/x/@1000" records) $(xattr "$M/x/@1000" first_timestamp)" "1000 0 0"
+check "@TIME: starts at the first record at or after TIME" \
+	eq "$(xattr "$M/x/@$(date -u -d @$((after / 1000000000 + 2)) +%Y-%m-%dT%H:%M:%SZ)" records)" 0
+check "getfattr -d -m user.logfs @VIEW lists the four" eq "$(names "$M/x/@500")" \
+	"user.logfs.base_offset user.logfs.first_timestamp user.logfs.last_timestamp user.logfs.records "
+
+# ---- the mount's root: the volume, read-only ----
+check "getfattr -d -m user.logfs MOUNT lists the volume's attributes" eq "$(names "$M")" \
+	"user.logfs.bytes user.logfs.format_version user.logfs.label user.logfs.topics user.logfs.uuid "
+check "root uuid is the volume's" eq "$(xattr "$M" uuid)" "$("$LFS_BUILD/tests/tools/lfs_dump" "$V" --sb | sed -n 's/.*uuid=\([^ ]*\).*/\1/p')"
+check "root label is the volume's (mkfs -L)" eq "$(xattr "$M" label)" testvol
+check "root format_version is the superblock's" eq "$(xattr "$M" format_version)" \
+	"$("$LFS_BUILD/tests/tools/lfs_dump" "$V" --sb | sed -n 's/^version=\([0-9]*\) .*/\1/p')"
+check "root topics: every topic" eq "$(xattr "$M" topics)" 2
+check "root bytes: the topics' retained payload bytes" eq "$(xattr "$M" bytes)" 5910
+check "root attributes are read-only (EPERM)" fails_with EPERM setfattr -n user.logfs.label -v x "$M"
+check "root attributes cannot be removed (EPERM)" fails_with EPERM setfattr -x user.logfs.topics "$M"
+
 # ---- statistics are read-only ----
 for a in first_offset next_offset bytes segments; do
 	check "setfattr of the topic statistic $a fails with EPERM, nothing changed" \
@@ -73,8 +98,10 @@ for a in base_offset records first_timestamp last_timestamp; do
 	check "setfattr of the tail statistic $a fails" fails_with EPERM setfattr -n user.logfs.$a -v 5 "$M/x/tail"
 done
 check "setfattr of a setting name on a segment fails" sh -c "! setfattr -n user.logfs.segment_size -v 8192 '$S1' 2>/dev/null"
-check "setfattr -x of a logfs attribute fails" sh -c "! setfattr -x user.logfs.segment_size '$M/x' 2>/dev/null"
-check "the setting is still there after setfattr -x" eq "$(xattr "$M/x" segment_size)" 4096
+check "setfattr -x of a topic statistic fails with EPERM" fails_with EPERM setfattr -x user.logfs.next_offset "$M/x"
+check "setfattr -x of a segment statistic fails" sh -c "! setfattr -x user.logfs.records '$S1' 2>/dev/null"
+check "setfattr -x of a setting the topic does not override keeps the default" \
+	sh -c "setfattr -x user.logfs.segment_size '$M/x' && [ \$(getfattr --absolute-names --only-values -n user.logfs.segment_size '$M/x') = 4096 ]"
 check "an unknown user.logfs attribute is ENODATA" fails_with "No such attribute" getfattr -n user.logfs.nosuch "$M/x"
 check "other user attributes cannot be set" sh -c "! setfattr -n user.other -v 1 '$M/x' 2>/dev/null"
 
@@ -125,6 +152,24 @@ check "segment_ms with a trailing NUL fails with EINVAL" bad_setting segment_ms 
 echo rec >>"$M/e/tail"
 check "framing cannot change once the topic has records: EINVAL" bad_setting framing write
 check "the topic's framing stays line" eq "$(xattr "$M/e" framing)" line
+check "setfattr -x of framing once the topic has records: EINVAL" \
+	fails_with EINVAL setfattr -x user.logfs.framing "$M/e"
+
+# ---- setfattr -x: a setting goes back to the mount's default ----
+mkdir "$M/r"
+setfattr -n user.logfs.segment_size -v 8K "$M/r"
+setfattr -n user.logfs.sync -v always "$M/r"
+setfattr -n user.logfs.framing -v write "$M/r"
+check "setfattr -x user.logfs.segment_size succeeds" setfattr -x user.logfs.segment_size "$M/r"
+check "... and segment_size is the mount's default again (4K)" eq "$(xattr "$M/r" segment_size)" 4096
+check "setfattr -x user.logfs.sync: the default (100)" \
+	sh -c "setfattr -x user.logfs.sync '$M/r' && [ \$(getfattr --absolute-names --only-values -n user.logfs.sync '$M/r') = 100 ]"
+check "setfattr -x user.logfs.framing on an empty topic: the default (line)" \
+	sh -c "setfattr -x user.logfs.framing '$M/r' && [ \$(getfattr --absolute-names --only-values -n user.logfs.framing '$M/r') = line ]"
+printf 'a\nb\n' >>"$M/r/tail"
+check "... and the topic frames by line again" eq "$(xattr "$M/r" next_offset)" 2
+check "setfattr -x of an unknown user.logfs name: ENODATA" \
+	fails_with "No such attribute" setfattr -x user.logfs.nosuch "$M/r"
 
 # Effects of per-topic settings.
 mkdir "$M/s"
@@ -150,6 +195,8 @@ check "a topic's framing persists" eq "$(xattr "$M/w" framing)" write
 check "settings a topic does not override follow the new mount options" \
 	eq "$(xattr "$M/x" segment_size) $(xattr "$M/x" max_record) $(xattr "$M/x" sync)" "32768 2048 never"
 check "an overridden setting does not follow the mount option" eq "$(xattr "$M/e" sync)" 250
+check "a setting reset by setfattr -x follows the new mount option (the reset persisted)" \
+	eq "$(xattr "$M/r" segment_size) $(xattr "$M/r" sync)" "32768 never"
 lfs_umount "$M"
 lfs_mount "$V" "$M" || exit 1
 check "without mount options: the volume defaults (64M)" eq "$(xattr "$M/x" segment_size)" 67108864

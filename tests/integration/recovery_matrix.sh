@@ -24,8 +24,11 @@
 
 two_topics "$TMP/clean" || exit 1
 two_topics "$TMP/crash" --crash || exit 1
-# Rolled segments never sealed: t's writer exits without a sync.
-"$MKFS" -q -s 4K "$TMP/nosync" && "$TOOLS/lfs_write" -n 100 -w "$TMP/nosync" w &&
+# Rolled segments never sealed: t's writer exits without a sync, and the
+# volume's default sync=never keeps the background sealer from sealing them
+# first (it waits 30 s for such a topic).
+"$MKFS" -q -s 4K "$TMP/nosync" && "$TOOLS/lfs_sbver" "$TMP/nosync" - sync_mode=0 &&
+	"$TOOLS/lfs_write" -n 100 -w "$TMP/nosync" w &&
 	"$TOOLS/lfs_write" -n 150 -b 2 --crash-nosync "$TMP/nosync" t || exit 1
 # 5 records acknowledged as durable (a sync, as sync=always makes), then kill -9.
 "$MKFS" -q "$TMP/always" && "$TOOLS/lfs_write" -n 0 "$TMP/always" t &&
@@ -66,9 +69,11 @@ compare() {
 	done
 }
 
-# run NAME BASE "DAMAGE": DAMAGE is evaluated with $V the volume.
+# run NAME BASE "DAMAGE" ["T RANGES" ["W RANGES"]]: DAMAGE is evaluated with
+# $V the volume. RANGES (as in fsck_matrix.sh): the records the recovered
+# topic must serve, checked on the mount's side before the appends.
 run() {
-	name=$1 base=$2 damage=$3
+	name=$1 base=$2 damage=$3 tr=${4:-} wr=${5:-}
 	V=$TMP/v
 	rm -rf "$V" "$TMP/m" "$TMP/f"
 	cp -a "$TMP/$base" "$V"
@@ -83,6 +88,20 @@ run() {
 	"$FSCK" -y -f "$TMP/f" >"$TMP/f.log" 2>&1
 	"$TOOLS/lfs_write" -n 0 "$TMP/f" t >>"$TMP/f.log" 2>&1
 	compare "$name" ""
+	if [ -n "$tr" ]; then
+		IFS=,
+		# shellcheck disable=SC2086
+		set -- $tr
+		unset IFS
+		same_records "$name: topic t serves the surviving records" "$TMP/m" t "$@"
+	fi
+	if [ -n "$wr" ]; then
+		IFS=,
+		# shellcheck disable=SC2086
+		set -- $wr
+		unset IFS
+		same_records "$name: topic w serves the surviving records" "$TMP/m" w -w "$@"
+	fi
 	for _t in t w; do
 		_o=""
 		[ "$_t" = w ] && _o=-w
@@ -114,11 +133,11 @@ run "zero-filled tail (last 3 index entries)" crash \
 run "torn last batch (data short)" clean "truncate -s 2950 \"$T120\""
 # --- payload damage in the active segment: only that batch is lost ---
 run "flipped bit in the payload of the active segment (line)" clean \
-	"\"$TOOLS/lfs_flip\" \"$T120\" 2450 1"
+	"\"$TOOLS/lfs_flip\" \"$T120\" 2450 1" "0 144,146 150" "0 100"
 run "flipped bit in the payload of the first batch of the active segment" crash \
-	"\"$TOOLS/lfs_flip\" \"$T120\" 10 1"
+	"\"$TOOLS/lfs_flip\" \"$T120\" 10 1" "0 120,122 150" "0 100"
 run "flipped bit in the payload of the active segment (write)" clean \
-	"\"$TOOLS/lfs_flip\" \"$W80\" 1050 3"
+	"\"$TOOLS/lfs_flip\" \"$W80\" 1050 3" "0 150" "0 90,91 100"
 # --- index entries and headers of the active segment ---
 for f in offset:0 pos:8 len:16 count:20 ts:24 crc:32 type:36 pad:40 entry-crc:44; do
 	run "flipped bit in active index entry field ${f%%:*} (line)" clean \
@@ -159,9 +178,16 @@ run "unsealed middle segment lost its index" nosync "rm \"$T40I\""
 run "unsealed middle segment lost its data" nosync "rm \"$T40\""
 # --- sync=always: acknowledged records, kill -9, record 0 damaged ---
 run "sync=always, kill -9, record 0 of the active segment damaged (line)" always \
-	"\"$TOOLS/lfs_flip\" \"$(seg '$V' t 0 log)\" 5 1"
+	"\"$TOOLS/lfs_flip\" \"$(seg '$V' t 0 log)\" 5 1" "1 5" "0 5"
+# Offset 0 is never given out again: the three appends took 5, 6, 7.
+same_records "record 0 damaged (line): the next appends take offsets 5.." "$TMP/m" t "1 8"
+check "record 0 damaged (line): @0 starts at record 1" \
+	sh -c "'$TOOLS/lfs_dump' '$TMP/m' t --from 0 | head -c 15 | grep -q 'rec 0000000001'"
+check "record 0 damaged (line): the damaged bytes are in lost+found" \
+	test -s "$TMP/m/lost+found/topics/t/00000000000000000000.lost"
 run "sync=always, kill -9, record 0 of the active segment damaged (write)" always \
-	"\"$TOOLS/lfs_flip\" \"$(seg '$V' w 0 log)\" 5 1"
+	"\"$TOOLS/lfs_flip\" \"$(seg '$V' w 0 log)\" 5 1" "0 5" "1 5"
+same_records "record 0 damaged (write): the next appends take offsets 5.." "$TMP/m" w -w "1 8"
 # --- power-cut copies (tests/tools/powercut) ---
 for m in mixed harsh; do
 	for s in 1 2 3 4 5 6; do
@@ -169,5 +195,17 @@ for m in mixed harsh; do
 			"rm -rf \"\$V\" && \"$TOOLS/powercut\" -f \"$TMP/nosync\" -o \"\$V\" -s $s -m $m >/dev/null"
 	done
 done
+
+# Format version 2: a version 1 volume is read as it is, and raised to 2
+# when opened read-write (so that a version 1 program refuses it).
+rm -rf "$TMP/v1" && cp -a "$TMP/clean" "$TMP/v1" && "$TOOLS/lfs_sbver" "$TMP/v1" 1 || exit 1
+check "a version 1 volume is read (read-only, not raised)" \
+	sh -c "'$TOOLS/lfs_dump' '$TMP/v1' t --stat | grep -q 'next_offset=150 ' &&
+	       '$TOOLS/lfs_dump' '$TMP/v1' --sb | grep -q '^version=1 '"
+check "a version 1 volume is raised to version 2 when opened read-write" \
+	sh -c "'$TOOLS/lfs_write' -n 0 '$TMP/v1' t && '$TOOLS/lfs_dump' '$TMP/v1' --sb | grep -q '^version=2 '"
+rm -rf "$TMP/v1" && cp -a "$TMP/clean" "$TMP/v1" && "$TOOLS/lfs_sbver" "$TMP/v1" 1 || exit 1
+check "a version 1 volume is raised to version 2 by fsck.logfs -y" \
+	sh -c "'$FSCK' -y -f '$TMP/v1' >/dev/null; '$TOOLS/lfs_dump' '$TMP/v1' --sb | grep -q '^version=2 '"
 
 exit 0

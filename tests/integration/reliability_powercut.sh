@@ -141,6 +141,7 @@ EOF
 			{ not_ok "powercut failed: $(cat "$WORK/cut.log")"; finish; }
 		desc="round $round copy $v ($mode, $(grep -c powercut: "$WORK/cut.log") files cut, $([ $path = 0 ] && echo "fsck -y, mount" || echo "mount's recovery"))"
 		problem=""
+		: >"$WORK/fsck.log"
 		if [ $path = 0 ]; then
 			"$FSCK" -y "$cut" >"$WORK/fsck.log" 2>&1
 			frc=$?
@@ -179,6 +180,14 @@ EOF
 					problem="topics $skip left out of the mount: $(grep 'cannot load' "$WORK/daemon.log" | head -n 2)"
 				fi
 			fi
+		fi
+		if [ -z "$problem" ] && [ "$check" = -D ] &&
+			grep -q 'recorded as lost\|keep their offsets' "$WORK/daemon.log" "$WORK/fsck.log" 2>/dev/null; then
+			# Recovery kept the valid batches after a damaged one
+			# (docs/FORMAT.md, lost ranges): what it lost must be
+			# records none of which was durable.
+			check="-D -L"
+			note "$desc: lost ranges recorded"
 		fi
 		if [ -z "$problem" ]; then
 			verify_all "$check" "$skip"

@@ -17,6 +17,10 @@
  *   -G       allow gaps in the offsets (records lost with a data file keep
  *            their offsets, never reused): next_offset - first_offset may
  *            exceed the records read; segment names and @N are not checked
+ *   -L       with -D: the recovery recorded lost ranges (damaged batches
+ *            whose records lose their offsets, the valid batches after
+ *            them kept): a writer's records may miss a run of sequence
+ *            numbers that were none of them logged durable; implies -G
  *   -F FILE  follow: read `tail` as it grows until FILE exists and the end
  *            is reached, then check that a fresh read returns the same bytes
  *   -r SEED  seed for the @N probes (default 1)
@@ -48,6 +52,9 @@
 #include <unistd.h>
 
 enum mode { MODE_CRASH, MODE_DURABLE, MODE_PREFIX };
+
+/* -L: a run of missing records is allowed when none of it was durable. */
+static bool lost_unsynced;
 
 struct writer {
 	unsigned wid;
@@ -245,7 +252,10 @@ static size_t parse(struct parser *p, const unsigned char *buf, size_t len, uint
 			break;
 		}
 		struct writer *w = writer_get(h.wid);
-		if (h.seq != w->present) {
+		if (h.seq > w->present && lost_unsynced && (long long)w->present > w->synced) {
+			/* A lost range of records none of which was durable. */
+			w->present = h.seq + 1;
+		} else if (h.seq != w->present) {
 			err("record %llu: writer %u seq %llu where %llu was due (%s)",
 			    (unsigned long long)p->nrec, h.wid, (unsigned long long)h.seq,
 			    (unsigned long long)w->present,
@@ -450,7 +460,7 @@ int main(int argc, char **argv)
 	bool print_durable = false, gaps = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:A:bDPGF:r:N")) != -1) {
+	while ((c = getopt(argc, argv, "t:A:bDPGLF:r:N")) != -1) {
 		switch (c) {
 		case 't': topic_dir = optarg; break;
 		case 'A': ackdir = optarg; break;
@@ -461,8 +471,9 @@ int main(int argc, char **argv)
 		case 'r': seed = strtoull(optarg, NULL, 0); break;
 		case 'N': print_durable = true; break;
 		case 'G': gaps = true; break;
+		case 'L': lost_unsynced = gaps = true; break;
 		default:
-			fprintf(stderr, "usage: ackcheck -t TOPICDIR -A ACKDIR [-b] [-D|-P] [-G] [-F DONE] "
+			fprintf(stderr, "usage: ackcheck -t TOPICDIR -A ACKDIR [-b] [-D|-P] [-G] [-L] [-F DONE] "
 					"[-r SEED] [-N]\n");
 			return 2;
 		}

@@ -4,7 +4,7 @@
  * mount, check a stream of them, and follow a growing file of them.
  *
  *   lfsrec gen ID FIRST COUNT [-l MIN:MAX] [-B]
- *   lfsrec write PATH ID COUNT [-b BATCH] [-l MIN:MAX] [-B] [-a ACKFILE] [-d USEC]
+ *   lfsrec write PATH ID COUNT [-b BATCH] [-l MIN:MAX] [-B] [-a ACKFILE] [-d USEC] [-S]
  *   lfsrec check FILE NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-A ACKPREFIX]
  *   lfsrec follow PATH NWRITERS COUNT [-b BATCH] [-B] [-P] [-F SEQ] [-t SECS]
  *                 [-r READYFILE] [-o OUTFILE] [-M] [-D DONEFILE]
@@ -18,7 +18,8 @@
  * write: appends records SEQ 0..COUNT-1 of writer ID, BATCH records per
  *   write(2) (line form); stops at the first error (printed as its errno
  *   name). With -a, after every successful write the number of records
- *   acknowledged so far is stored in ACKFILE.
+ *   acknowledged so far is stored in ACKFILE. -S: fdatasync(2) after every
+ *   write (the acknowledgement then follows it).
  * check: FILE ("-" for stdin) must hold only whole, valid records; the
  *   records of each writer 0..NWRITERS-1 must be SEQ 0..COUNT-1 exactly
  *   once, in order; the BATCH records of one write(2) must be adjacent.
@@ -53,7 +54,7 @@
 #define MAXW 64
 
 static unsigned minlen = 8, maxlen = 64, batch = 1, first_seq_opt;
-static bool binary, partial, has_first, middle;
+static bool binary, partial, has_first, middle, sync_each;
 static const char *ackfile, *ackprefix, *readyfile, *outfile, *donefile;
 static long delay_us;
 static double timeout_s = 120;
@@ -352,6 +353,8 @@ static int cmd_write(const char *path, unsigned id, uint64_t count)
 			die("write: %s", strerrorname_np(errno));
 		if ((size_t)w != n)
 			die("short write%s", "");
+		if (sync_each && fdatasync(fd) < 0)
+			die("fdatasync: %s", strerrorname_np(errno));
 		s += k;
 		if (ackfd >= 0) {
 			char a[32];
@@ -558,7 +561,7 @@ int main(int argc, char **argv)
 	int npos = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdroMD", a[1])) {
+		if (a[0] == '-' && a[1] && a[2] == 0 && strchr("lbBPFAatdroMDS", a[1])) {
 			char o = a[1];
 			if (o == 'M') {
 				middle = partial = true;
@@ -570,6 +573,10 @@ int main(int argc, char **argv)
 			}
 			if (o == 'P') {
 				partial = true;
+				continue;
+			}
+			if (o == 'S') {
+				sync_each = true;
 				continue;
 			}
 			if (i + 1 >= argc)

@@ -16,9 +16,9 @@ static struct lfs_topic_stat stat_of(lfs_topic *t)
 
 static uint64_t durable_offset(lfs_topic *t)
 {
-	pthread_mutex_lock(&t->sync_mu);
+	lfs_mutex_lock(&t->sync_mu);
 	uint64_t d = t->durable_offset;
-	pthread_mutex_unlock(&t->sync_mu);
+	lfs_mutex_unlock(&t->sync_mu);
 	return d;
 }
 

@@ -404,10 +404,10 @@ static void *committer_main(void *arg)
 		struct lfs_append_result res;
 		int rc = lfs_topic_append(c->t, LFS_FRAMING_LINE, &iov, 1, &res);
 		if (rc == 0) {
-			pthread_mutex_lock(&c->t->sync_mu);
+			lfs_mutex_lock(&c->t->sync_mu);
 			if (c->t->durable_offset < res.first_offset + 1)
 				rc = -1000; /* acknowledged before durable */
-			pthread_mutex_unlock(&c->t->sync_mu);
+			lfs_mutex_unlock(&c->t->sync_mu);
 		}
 		if (rc) {
 			c->rc = rc;
@@ -448,9 +448,9 @@ static void test_group_commit(void **state)
 	lfs_topic_stat(t, &st);
 	assert_true(st.next_offset == N * 60);
 	assert_true(st.segments > 5);
-	pthread_mutex_lock(&t->sync_mu);
+	lfs_mutex_lock(&t->sync_mu);
 	assert_true(t->durable_offset == st.next_offset);
-	pthread_mutex_unlock(&t->sync_mu);
+	lfs_mutex_unlock(&t->sync_mu);
 	struct shared sh = {.t = t, .framing = LFS_FRAMING_LINE, .appenders = N, .per_appender = 60};
 	verify_topic(&sh);
 	lfs_topic_put(t);

@@ -332,7 +332,7 @@ static void test_idx_entry_invalid_values(void **state)
 	in.type = 0;
 	lfs_idx_entry_encode(&in, buf);
 	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
-	in.type = 3;
+	in.type = 4;
 	lfs_idx_entry_encode(&in, buf);
 	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
 	in = ent_sample;
@@ -346,6 +346,55 @@ static void test_idx_entry_invalid_values(void **state)
 	/* The preallocated tail (zeros) is never a valid entry. */
 	memset(buf, 0, sizeof(buf));
 	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
+}
+
+/* Format version 2: a lost range (records recovery lost: their batch
+ * failed its checksum while valid ones followed) has an entry of its own,
+ * with no bytes. */
+static void test_idx_entry_lost(void **state)
+{
+	(void)state;
+	unsigned char buf[LFS_IDX_ENTRY_SIZE];
+	struct lfs_idx_entry e,
+		in = {.offset = 50, .pos = 1000, .count = 2, .ts = 77, .type = LFS_ENTRY_LOST};
+	assert_int_equal(LFS_ENTRY_LOST, 3);
+	lfs_idx_entry_encode(&in, buf);
+	assert_int_equal(lfs_get32(buf + 36), 3);
+	assert_int_equal(lfs_idx_entry_decode(buf, &e), 0);
+	assert_int_equal(e.offset, 50);
+	assert_int_equal(e.pos, 1000);
+	assert_int_equal(e.len, 0);
+	assert_int_equal(e.count, 2);
+	assert_int_equal(e.ts, 77);
+	assert_int_equal(e.type, LFS_ENTRY_LOST);
+	/* It has no bytes, no checksum, and loses at least one record. */
+	struct lfs_idx_entry bad = in;
+	bad.len = 200;
+	lfs_idx_entry_encode(&bad, buf);
+	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
+	bad = in;
+	bad.count = 0;
+	lfs_idx_entry_encode(&bad, buf);
+	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
+	bad = in;
+	bad.crc = 1;
+	lfs_idx_entry_encode(&bad, buf);
+	assert_int_equal(lfs_idx_entry_decode(buf, &e), -EUCLEAN);
+}
+
+/* The version that added lost ranges is 2; a version 1 superblock is still
+ * read (the volume is raised to 2 when opened for writing). */
+static void test_sb_version_1_read(void **state)
+{
+	(void)state;
+	struct lfs_sb_info a, b;
+	unsigned char buf[LFS_SB_SIZE];
+	assert_int_equal(LFS_FORMAT_VERSION, 2);
+	fill_sb(&a);
+	a.version = 1;
+	lfs_sb_encode(&a, buf);
+	assert_int_equal(lfs_sb_decode(buf, &b), 0);
+	assert_int_equal(b.version, 1);
 }
 
 static void test_seg_name(void **state)
@@ -426,6 +475,8 @@ int main(void)
 		cmocka_unit_test(test_idx_entry_each_field),
 		cmocka_unit_test(test_idx_entry_every_bit_flip_detected),
 		cmocka_unit_test(test_idx_entry_invalid_values),
+		cmocka_unit_test(test_idx_entry_lost),
+		cmocka_unit_test(test_sb_version_1_read),
 		cmocka_unit_test(test_seg_name),
 		cmocka_unit_test(test_put_get_helpers),
 	};

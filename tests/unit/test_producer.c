@@ -58,16 +58,16 @@ static void test_flush_and_close_commit_fragment(void **state)
 	/* fsync: the fragment becomes a record with '\n' added, durable. */
 	assert_int_equal(lfs_producer_flush(p, true), 0);
 	expect_contents(f->t, "partial\n");
-	pthread_mutex_lock(&f->t->sync_mu);
+	lfs_mutex_lock(&f->t->sync_mu);
 	assert_true(f->t->durable_offset == 1);
-	pthread_mutex_unlock(&f->t->sync_mu);
+	lfs_mutex_unlock(&f->t->sync_mu);
 	/* A flush without sync commits without syncing. */
 	assert_int_equal(pw(p, "second"), 6);
 	assert_int_equal(lfs_producer_flush(p, false), 0);
 	expect_contents(f->t, "partial\nsecond\n");
-	pthread_mutex_lock(&f->t->sync_mu);
+	lfs_mutex_lock(&f->t->sync_mu);
 	assert_true(f->t->durable_offset == 1);
-	pthread_mutex_unlock(&f->t->sync_mu);
+	lfs_mutex_unlock(&f->t->sync_mu);
 	/* close commits what is held. */
 	assert_int_equal(pw(p, "last"), 4);
 	assert_int_equal(lfs_producer_close(p), 0);

@@ -878,6 +878,91 @@ static void test_verify_corrupt_segment(void **state)
 	free(bases);
 }
 
+/* A segment large enough to be checked by two threads (each over half of
+ * its batches): whole, it passes and its file is handed out; a bad batch in
+ * either half fails the check, and the reads before that batch still work
+ * while the reads from it on fail, as with one thread. */
+#define SPLIT_BATCH (256u << 10)
+#define SPLIT_BATCHES 44
+static void split_case(struct fix *f, int bad_batch)
+{
+	char *buf = malloc(SPLIT_BATCH);
+	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "10485760");
+	for (int i = 0; i < SPLIT_BATCHES; i++) {
+		memset(buf, 'a' + i % 26, SPLIT_BATCH);
+		buf[SPLIT_BATCH - 1] = '\n';
+		tu_append(f->t, LFS_FRAMING_LINE, buf, SPLIT_BATCH);
+	}
+	uint64_t *bases;
+	size_t nb;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &nb), 0);
+	assert_true(nb >= 1);
+	uint64_t seg = bases[0];
+	free(bases);
+	if (bad_batch >= 0) {
+		lfs_topic_put(f->t);
+		f->t = NULL;
+		assert_int_equal(lfs_volume_close(f->v), 0);
+		char *lp = tu_seg_path(f->vol, "app", seg, "log");
+		FILE *fp = fopen(lp, "r+b");
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, (long)bad_batch * SPLIT_BATCH + 7, SEEK_SET), 0);
+		fputc('#', fp);
+		fclose(fp);
+		free(lp);
+		f->v = tu_open(f->vol);
+		assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
+	} else {
+		reopen(f);
+	}
+	lfs_segment *sg;
+	assert_int_equal(lfs_segment_get(f->t, seg, &sg), 0);
+	struct lfs_segment_stat st;
+	lfs_segment_stat(sg, &st);
+	assert_true(st.bytes >= 8u << 20);
+	uint64_t nbatches = st.bytes / SPLIT_BATCH;
+	if (bad_batch < 0) {
+		assert_int_equal(lfs_segment_verify(sg), 0);
+		int fd = lfs_segment_open_data(sg);
+		assert_true(fd >= 0);
+		for (uint64_t i = 0; i < nbatches; i++) {
+			assert_int_equal(pread(fd, buf, SPLIT_BATCH, (off_t)(i * SPLIT_BATCH)),
+					 SPLIT_BATCH);
+			assert_int_equal(buf[0], 'a' + (int)(i % 26));
+		}
+		close(fd);
+	} else {
+		assert_int_equal(lfs_segment_verify(sg), -EIO);
+		assert_int_equal(lfs_segment_open_data(sg), -EIO);
+		for (uint64_t i = 0; i < nbatches; i++) {
+			ssize_t got = lfs_segment_read(sg, buf, 16, i * SPLIT_BATCH);
+			if (i < (uint64_t)bad_batch) {
+				assert_int_equal(got, 16);
+				assert_int_equal(buf[0], 'a' + (int)(i % 26));
+			} else {
+				assert_int_equal(got, -EIO);
+			}
+		}
+	}
+	lfs_segment_put(sg);
+	free(buf);
+}
+
+static void test_verify_split_whole(void **state)
+{
+	split_case(*state, -1);
+}
+
+static void test_verify_split_bad_first_half(void **state)
+{
+	split_case(*state, 5);
+}
+
+static void test_verify_split_bad_second_half(void **state)
+{
+	split_case(*state, 30);
+}
+
 /* A data file cut short, or replaced by another file after the check, is
  * not handed out: what a passthrough would serve must be what was checked. */
 static void test_open_data_refuses_other_files(void **state)
@@ -1024,6 +1109,9 @@ int main(void)
 		T(test_read_any_range),
 		T(test_verify_and_open_data),
 		T(test_verify_corrupt_segment),
+		T(test_verify_split_whole),
+		T(test_verify_split_bad_first_half),
+		T(test_verify_split_bad_second_half),
 		T(test_open_data_refuses_other_files),
 		T(test_reader_grows),
 		T(test_open_at_every_offset),

@@ -87,7 +87,8 @@ static void test_policy_table(void **state)
 		const struct policy_case *pc = &cases[c];
 		struct lfs_rec_seg segs[6];
 		for (size_t i = 0; i < pc->n; i++)
-			segs[i] = (struct lfs_rec_seg){pc->s[i].base, pc->s[i].log, pc->s[i].idx};
+			segs[i] = (struct lfs_rec_seg){
+				.base = pc->s[i].base, .has_log = pc->s[i].log, .has_idx = pc->s[i].idx};
 		struct lfs_recover r;
 		lfs_recover_init(&r, segs, pc->n);
 		for (size_t i = 0; i < pc->n; i++) {
@@ -119,7 +120,9 @@ static void test_policy_table(void **state)
 static void test_after_loss_records_first_lost_offset(void **state)
 {
 	(void)state;
-	struct lfs_rec_seg segs[3] = {{0, 1, 1}, {40, 1, 1}, {80, 1, 1}};
+	struct lfs_rec_seg segs[3] = {{.base = 0, .has_log = 1, .has_idx = 1},
+				      {.base = 40, .has_log = 1, .has_idx = 1},
+				      {.base = 80, .has_log = 1, .has_idx = 1}};
 	struct lfs_idx_header h = {.base_offset = 0};
 	struct lfs_recover r;
 	lfs_recover_init(&r, segs, 3);

@@ -157,9 +157,9 @@ static void test_never_bounds_unsealed_bytes(void **state)
 	uint64_t *b = rolled(f->t, &n);
 	/* As the last roll happened: what is due is due by bytes, however
 	 * slowly a loaded machine wrote the 1.2 GB (not by age). */
-	pthread_mutex_lock(&f->t->append_mu);
+	lfs_mutex_lock(&f->t->append_mu);
 	uint64_t now = f->t->unsealed[f->t->nunsealed - 1]->frozen_ns;
-	pthread_mutex_unlock(&f->t->append_mu);
+	lfs_mutex_unlock(&f->t->append_mu);
 	lfs_topic_tick(f->t, now);
 	assert_true(seal_on_disk(f->vol, b[0]));
 	assert_false(seal_on_disk(f->vol, b[1]));

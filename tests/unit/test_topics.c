@@ -4,6 +4,77 @@
 
 #include "internal.h"
 
+#include <pthread.h>
+
+/* Injected failures and pauses in the directory operations of topic
+ * creation and deletion: this binary is linked with --wrap=renameat and
+ * --wrap=mkdirat (Makefile), so the core's calls come here. A call on the
+ * name inj.name fails with inj.err, or (inj.pause) waits until the test
+ * releases it, after saying it is in. */
+int __real_renameat(int ofd, const char *old, int nfd, const char *new);
+int __real_mkdirat(int fd, const char *name, mode_t mode);
+
+static struct {
+	const char *name;
+	int err;
+	bool pause;
+	bool in, release;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+} inj = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static bool injected(const char *name)
+{
+	if (!inj.name || strcmp(name, inj.name) != 0)
+		return false;
+	if (inj.err) {
+		errno = inj.err;
+		return true;
+	}
+	if (inj.pause) {
+		pthread_mutex_lock(&inj.mu);
+		inj.in = true;
+		pthread_cond_broadcast(&inj.cond);
+		while (!inj.release)
+			pthread_cond_wait(&inj.cond, &inj.mu);
+		pthread_mutex_unlock(&inj.mu);
+	}
+	return false;
+}
+
+int __wrap_renameat(int ofd, const char *old, int nfd, const char *new)
+{
+	return injected(old) ? -1 : __real_renameat(ofd, old, nfd, new);
+}
+
+int __wrap_mkdirat(int fd, const char *name, mode_t mode)
+{
+	return injected(name) ? -1 : __real_mkdirat(fd, name, mode);
+}
+
+static void inj_wait_in(void)
+{
+	pthread_mutex_lock(&inj.mu);
+	while (!inj.in)
+		pthread_cond_wait(&inj.cond, &inj.mu);
+	pthread_mutex_unlock(&inj.mu);
+}
+
+static void inj_release(void)
+{
+	pthread_mutex_lock(&inj.mu);
+	inj.release = true;
+	pthread_cond_broadcast(&inj.cond);
+	pthread_mutex_unlock(&inj.mu);
+}
+
+static void inj_reset(void)
+{
+	inj.name = NULL;
+	inj.err = 0;
+	inj.pause = inj.in = inj.release = false;
+}
+
 struct fix {
 	char *vol;
 	lfs_volume *v;
@@ -158,6 +229,89 @@ static void test_busy_while_open(void **state)
 	/* The remaining reference sees a deleted topic. */
 	assert_int_equal(tu_append_rc(t, LFS_FRAMING_LINE, "late\n", 5, NULL), -ENOENT);
 	lfs_topic_put(t);
+}
+
+/* A deletion whose rename fails leaves the topic as it was: listed, found,
+ * appendable, its directory in place, and deletable once the failure is
+ * gone. (It was taken out of the table before the rename.) */
+static void test_delete_fails(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "doomed"), *g;
+	tu_append_str(t, "one\n");
+
+	inj_reset();
+	inj.name = "doomed";
+	inj.err = EIO;
+	assert_int_equal(lfs_topic_delete(f->v, "doomed"), -EIO);
+	inj_reset();
+	assert_int_equal(lfs_topic_get(f->v, "doomed", &g), 0);
+	assert_ptr_equal(g, t);
+	lfs_topic_put(g);
+	const char *want[] = {"doomed"};
+	expect_list(f->v, want, 1);
+	assert_false(lfs_topic_deleted(t));
+	assert_true(topic_dir_exists(f, "doomed"));
+	tu_append_str(t, "two\n");
+	tu_expect_contents(t, "one\ntwo\n", 8);
+	/* The same after a remount. */
+	lfs_topic_put(t);
+	reopen(f);
+	assert_int_equal(lfs_topic_get(f->v, "doomed", &t), 0);
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(t, &ts);
+	assert_int_equal(ts.next_offset, 2);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_topic_delete(f->v, "doomed"), 0);
+	assert_false(topic_dir_exists(f, "doomed"));
+	assert_int_equal(lfs_topic_get(f->v, "doomed", &t), -ENOENT);
+}
+
+struct op_arg {
+	lfs_volume *v;
+	const char *name;
+	bool create;
+	int rc;
+};
+
+static void *op_thread(void *arg)
+{
+	struct op_arg *a = arg;
+	struct lfs_topic_meta m = {.uid = getuid(), .gid = getgid(), .mode = 0755};
+	a->rc = a->create ? lfs_topic_create(a->v, a->name, &m, NULL) : lfs_topic_delete(a->v, a->name);
+	return NULL;
+}
+
+/* Creation and deletion do their directory work without the volume's
+ * topic table lock: while one waits inside mkdirat or renameat, the table
+ * can be read (lookups, listings, opens of other topics go on). */
+static void test_create_delete_io_unlocked(void **state)
+{
+	struct fix *f = *state;
+	lfs_topic *t = tu_topic(f->v, "other");
+	lfs_topic_put(t);
+	for (int k = 0; k < 2; k++) {
+		bool create = k == 0;
+		struct op_arg a = {.v = f->v, .name = "slow", .create = create};
+		pthread_t th;
+		inj_reset();
+		inj.name = "slow";
+		inj.pause = true;
+		assert_int_equal(pthread_create(&th, NULL, op_thread, &a), 0);
+		inj_wait_in();
+		/* The creator or deleter is inside its directory operation. */
+		int busy = pthread_rwlock_tryrdlock(&f->v->topics_lock.rw);
+		if (busy == 0)
+			pthread_rwlock_unlock(&f->v->topics_lock.rw);
+		inj_release();
+		assert_int_equal(pthread_join(th, NULL), 0);
+		inj_reset();
+		assert_int_equal(busy, 0);
+		assert_int_equal(a.rc, 0);
+		assert_int_equal(lfs_topic_get(f->v, "slow", &t), create ? 0 : -ENOENT);
+		if (create)
+			lfs_topic_put(t);
+	}
 }
 
 static void test_settings_persisted(void **state)
@@ -452,6 +606,42 @@ static void test_readonly_volume(void **state)
 	f->v = tu_open(f->vol);
 }
 
+/* setfattr -x: a topic's own setting dropped, the default again, persisted;
+ * framing only while the topic is empty. And the volume's figures. */
+static void test_topic_unset(void **state)
+{
+	(void)state;
+	char *vol = tu_mkvol(8192);
+	lfs_volume *v = tu_open(vol);
+	lfs_topic *t = tu_topic(v, "a");
+	struct lfs_settings st;
+	tu_set(t, LFS_SET_SEGMENT_SIZE, "4096");
+	tu_set(t, LFS_SET_FRAMING, "write");
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 4096);
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_SEGMENT_SIZE), 0);
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_SYNC), 0); /* not set: no change */
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_FRAMING), 0); /* empty topic */
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 8192);
+	assert_int_equal(st.framing, LFS_FRAMING_LINE);
+	tu_append_str(t, "x\n");
+	tu_set(t, LFS_SET_MAX_RECORD, "100");
+	assert_int_equal(lfs_topic_unset(t, LFS_SET_FRAMING), -EINVAL); /* has a record */
+	struct lfs_volume_stat vs;
+	assert_int_equal(lfs_volume_stat(v, &vs), 0);
+	assert_int_equal(vs.topics, 1);
+	assert_int_equal(vs.bytes, 2);
+	/* Persisted: after a reopen the default still applies, the rest stays. */
+	tu_reopen(vol, &v, &t);
+	lfs_topic_settings(t, &st);
+	assert_int_equal(st.segment_size, 8192);
+	assert_int_equal(st.max_record, 100);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	tu_rmvol(vol);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -459,6 +649,8 @@ int main(void)
 		T(test_create_get_delete),
 		T(test_invalid_names),
 		T(test_busy_while_open),
+		T(test_delete_fails),
+		T(test_create_delete_io_unlocked),
 		T(test_settings_persisted),
 		T(test_settings_layers),
 		T(test_framing_only_while_empty),
@@ -466,6 +658,7 @@ int main(void)
 		T(test_meta_mirror),
 		T(test_damaged_conf),
 		T(test_readonly_volume),
+		cmocka_unit_test(test_topic_unset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
