@@ -27,9 +27,9 @@
  * five descriptors; the rest is the daemon's, its handles' and the
  * kernel's), at least 16 and at most 8192.
  *
- * Lock order: a topic's append_mu > segs_lock > files_lock > files_mu >
- * the volume's open_mu; the sweep takes a topic's locks with try-locks
- * only, holding no other.
+ * Locks: files_lock, files_mu and the volume's open_mu have their places
+ * in the lock table (internal.h); the sweep takes a topic's locks with
+ * try-locks only, holding none of the volume's.
  */
 #include "internal.h"
 
@@ -124,6 +124,7 @@ void lfs_topic_files_forget(lfs_topic *t)
 /* Opens the directory again (files_mu held): the same one, by name. */
 static int reopen_dir(lfs_topic *t)
 {
+	LFS_ASSERT_HELD(&t->files_mu);
 	if (atomic_load(&t->deleted))
 		return -ENOENT; /* its name may be another topic's now */
 	int fd = lfs_open_dir(t->vol->topics_fd, t->name);
@@ -170,6 +171,7 @@ void lfs_topic_files_exit(lfs_topic *t)
 
 int lfs_topic_active_open(lfs_topic *t)
 {
+	LFS_ASSERT_HELD(&t->append_mu);
 	lfs_segment *s = t->active;
 	atomic_store_explicit(&t->files_used, true, memory_order_relaxed);
 	if (!s || !atomic_load(&s->released))

@@ -7,13 +7,15 @@
  * newline to each (a held fragment each), runs COMMAND with system(3) while
  * all are held, then closes them all. Prints "held OK FAILED" (writes that
  * succeeded, and that failed with ENOBUFS: the held_max budget). Exits 1 on
- * any other failure.
+ * any other failure. Raises its descriptor limit to the hard limit first
+ * (an unprivileged user's soft limit is often 1024).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -23,6 +25,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int n = atoi(argv[2]);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		perror("heldmany: getrlimit");
+		return 1;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			perror("heldmany: setrlimit");
+			return 1;
+		}
+	}
 	size_t bytes = (size_t)atol(argv[3]);
 	int *fds = calloc((size_t)n, sizeof(*fds));
 	char *buf = malloc(bytes);
