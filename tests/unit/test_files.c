@@ -55,8 +55,11 @@ static void fill(lfs_volume *v)
 		char *n = name_of(i);
 		lfs_topic *t = tu_topic(v, n);
 		assert_int_equal(lfs_topic_set(t, LFS_SET_SEGMENT_SIZE, "4096"), 0);
-		for (int k = 0; k < 300; k++)
-			tu_append_str(t, tu_fmt("topic %d record %d\n", i, k));
+		for (int k = 0; k < 300; k++) {
+			char *line = tu_fmt("topic %d record %d\n", i, k);
+			tu_append_str(t, line);
+			free(line);
+		}
 		lfs_topic_put(t);
 		free(n);
 	}
@@ -108,7 +111,9 @@ static void test_idle_topics_close_their_files(void **state)
 		char *n = name_of(i);
 		lfs_topic *t;
 		assert_int_equal(lfs_topic_get(v, n, &t), 0);
-		tu_append_str(t, tu_fmt("topic %d record %d\n", i, 300));
+		char *line = tu_fmt("topic %d record %d\n", i, 300);
+		tu_append_str(t, line);
+		free(line);
 		lfs_topic_put(t);
 		free(n);
 		lfs_volume_tick(v, tu_now());
@@ -203,7 +208,9 @@ static void test_closed_topic_operations(void **state)
 	assert_true(n > 1);
 	close_by_use(v, t);
 	assert_int_equal(lfs_topic_delete_segment(t, bases[0]), 0);
-	assert_false(tu_exists(tu_seg_path(vol, "t000", bases[0], "log")));
+	char *seg = tu_seg_path(vol, "t000", bases[0], "log");
+	assert_false(tu_exists(seg));
+	free(seg);
 	free(bases);
 	lfs_topic_put(t);
 
