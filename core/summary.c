@@ -71,10 +71,9 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 	while (nsealed < t->nsegs && atomic_load(&t->segs[nsealed]->sealed) &&
 	       t->segs[nsealed] != t->active)
 		nsealed++;
-	uint64_t id[2] = {0, 0};
-	rc = lfs_topic_dir_identity(t->dirfd, id);
-	if (rc == 0)
-		rc = put(buf, len, cap, w, lfs_sum_topic_encode(t->name, id, (uint32_t)nsealed, w));
+	/* As loaded: an idle topic's directory is not open (files.c). */
+	uint64_t id[2] = {t->dir_id[0], t->dir_id[1]};
+	rc = put(buf, len, cap, w, lfs_sum_topic_encode(t->name, id, (uint32_t)nsealed, w));
 	for (size_t i = 0; i < nsealed && rc == 0; i++) {
 		unsigned char e[LFS_SUM_SEG_SIZE];
 		seg_encode(e, t->segs[i]);
