@@ -11,6 +11,7 @@
  * segments they still need (lfs_reader_retire).
  */
 #include "internal.h"
+#include "bisect.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,16 +61,55 @@ static void let_go(lfs_reader *r)
 	r->nused = 0;
 }
 
+/* Bisection keys (bisect.h) over an array of segments. */
+struct seg_key {
+	lfs_segment *const *segs;
+	uint64_t key;
+};
+
+static bool base_at_or_before(uint64_t i, void *ctx)
+{
+	const struct seg_key *k = ctx;
+	return k->segs[i]->base <= k->key;
+}
+
+static bool stream_pos_at_or_before(uint64_t i, void *ctx)
+{
+	const struct seg_key *k = ctx;
+	return k->segs[i]->stream_pos <= k->key;
+}
+
+/* Before the first segment whose newest record is at or after the time. An
+ * empty segment (the new active one, or one a repair emptied) has no time
+ * of its own: it sorts with the nearest non-empty one before it, which
+ * keeps the predicate monotonic (taking empty ones as "before" skipped the
+ * segments before an emptied one in the middle). */
+static bool newest_before(uint64_t i, void *ctx)
+{
+	const struct seg_key *k = ctx;
+	uint64_t j = i;
+	while (j > 0 && atomic_load(&k->segs[j]->nentries) == 0)
+		j--;
+	return atomic_load(&k->segs[j]->nentries) == 0 || atomic_load(&k->segs[j]->last_ts) < k->key;
+}
+
+struct entry_key {
+	lfs_segment *s;
+	uint64_t key;
+};
+
+static bool entry_pos_at_or_before(uint64_t i, void *ctx)
+{
+	struct entry_key *k = ctx;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(k->s, i, &e);
+	return e.pos <= k->key;
+}
+
 static int pin(lfs_reader *r, lfs_segment *s)
 {
-	if (r->nsegs == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->segs = n;
-		r->cap = cap;
-	}
+	if (lfs_array_reserve(&r->segs, r->nsegs, &r->cap, sizeof(*r->segs), 8) < 0)
+		return -ENOMEM;
 	lfs_segment_ref(s);
 	r->segs[r->nsegs++] = s;
 	return 0;
@@ -280,14 +320,8 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, 
 		}
 		if (!n || st->value > next || st->value < t->segs[0]->base)
 			return -ENOENT;
-		size_t lo = 0, hi = n;
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (t->segs[mid]->base <= st->value)
-				lo = mid;
-			else
-				hi = mid;
-		}
+		struct seg_key key = {t->segs, st->value};
+		size_t lo = lfs_bisect_last(n, base_at_or_before, &key);
 		lfs_segment *s = t->segs[lo];
 		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire) ||
 		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0) {
@@ -356,23 +390,10 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, 
 	}
 	case LFS_START_TIME: {
 		/* First segment whose newest record is at or after the time;
-		 * per-segment newest timestamps never decrease. An empty
-		 * segment (the new active one, or one a repair emptied) has no
-		 * time of its own: it sorts with the nearest non-empty one
-		 * before it, which keeps the bisection's predicate monotonic
-		 * (taking empty ones as "before" skipped the segments before
-		 * an emptied one in the middle). */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2, j = mid;
-			while (j > 0 && atomic_load(&t->segs[j]->nentries) == 0)
-				j--;
-			if (atomic_load(&t->segs[j]->nentries) == 0 ||
-			    atomic_load(&t->segs[j]->last_ts) < st->value)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		 * per-segment newest timestamps never decrease (empty
+		 * segments: newest_before). */
+		struct seg_key key = {t->segs, st->value};
+		size_t lo = lfs_bisect(0, n, newest_before, &key);
 		for (i = lo; i < n; i++) {
 			lfs_segment *s = t->segs[i];
 			lfs_segment_use(s);
@@ -509,14 +530,8 @@ uint64_t lfs_reader_start_offset(lfs_reader *r)
  * a bisection that reads the pinned array only. */
 static size_t pinned_index(const lfs_reader *r, uint64_t pos)
 {
-	size_t lo = 0, hi = r->nsegs;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->segs[mid]->stream_pos <= pos)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	struct seg_key key = {r->segs, pos};
+	size_t lo = lfs_bisect_last(r->nsegs, stream_pos_at_or_before, &key);
 	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
 		return SIZE_MAX;
 	return lo;
@@ -551,19 +566,12 @@ static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
 	int rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
-	uint64_t a = 0, b = atomic_load_explicit(&s->nentries, memory_order_acquire);
-	if (b == 0)
+	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_acquire);
+	if (n == 0)
 		return -EIO;
 	/* The last batch whose data starts at or before rel. */
-	while (b - a > 1) {
-		uint64_t mid = a + (b - a) / 2;
-		struct lfs_idx_entry e;
-		lfs_segment_read_entry(s, mid, &e);
-		if (e.pos <= rel)
-			a = mid;
-		else
-			b = mid;
-	}
+	struct entry_key key = {s, rel};
+	uint64_t a = lfs_bisect_last(n, entry_pos_at_or_before, &key);
 	struct lfs_idx_entry e;
 	lfs_segment_read_entry(s, a, &e);
 	if (rel < e.pos || rel >= e.pos + e.len)
@@ -599,14 +607,9 @@ void lfs_reader_retire(lfs_topic *t, lfs_segment *s)
 					  : 0;
 		if ((r->nsegs || r->nretired) && s->base <= last)
 			continue;
-		if (r->nretired == r->retired_cap) {
-			size_t cap = r->retired_cap ? r->retired_cap * 2 : 4;
-			lfs_segment **n = realloc(r->retired, cap * sizeof(*n));
-			if (!n)
-				continue; /* the reader will miss it: it gets EIO */
-			r->retired = n;
-			r->retired_cap = cap;
-		}
+		if (lfs_array_reserve(&r->retired, r->nretired, &r->retired_cap,
+				      sizeof(*r->retired), 4) < 0)
+			continue; /* the reader will miss it: it gets EIO */
 		lfs_segment_ref(s);
 		r->retired[r->nretired++] = s;
 	}
@@ -620,28 +623,16 @@ static int refresh(lfs_reader *r)
 	lfs_rwlock_rdlock(&t->segs_lock);
 	/* First the segments retention took away before we got to them. */
 	while (r->nretired) {
-		if (r->nsegs == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 8;
-			lfs_segment **n = realloc(r->segs, cap * sizeof(*n));
-			if (!n) {
-				lfs_rwlock_unlock(&t->segs_lock);
-				return -ENOMEM;
-			}
-			r->segs = n;
-			r->cap = cap;
+		if (lfs_array_reserve(&r->segs, r->nsegs, &r->cap, sizeof(*r->segs), 8) < 0) {
+			lfs_rwlock_unlock(&t->segs_lock);
+			return -ENOMEM;
 		}
 		r->segs[r->nsegs++] = r->retired[0];
 		memmove(r->retired, r->retired + 1, --r->nretired * sizeof(*r->retired));
 	}
 	uint64_t last = r->nsegs ? r->segs[r->nsegs - 1]->base : 0;
-	size_t lo = 0, hi = t->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->segs[mid]->base <= last)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	struct seg_key key = {t->segs, last};
+	size_t lo = lfs_bisect(0, t->nsegs, base_at_or_before, &key);
 	if (!r->nsegs)
 		lo = 0;
 	rc = pin_from(r, lo);

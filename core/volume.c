@@ -3,6 +3,7 @@
  * topic table and the background ticker (interval syncs, retention by age).
  */
 #include "internal.h"
+#include "bisect.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -346,26 +347,25 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 /* Adds t to the topic table (topics_lock held for writing). at_end: a
  * mount's load appends, then sorts once (topics_sort): inserting 100,000
  * topics in order moved 20 GB of pointers. */
+struct name_key {
+	lfs_topic *const *topics;
+	const char *name;
+};
+
+static bool name_before(uint64_t i, void *ctx)
+{
+	const struct name_key *k = ctx;
+	return strcmp(k->topics[i]->name, k->name) < 0;
+}
+
 static int topics_insert(lfs_volume *v, lfs_topic *t, bool at_end)
 {
 	LFS_ASSERT_WRITE_HELD(&v->topics_lock);
-	if (v->ntopics == v->topics_cap) {
-		size_t cap = v->topics_cap ? v->topics_cap * 2 : 16;
-		lfs_topic **n = realloc(v->topics, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		v->topics = n;
-		v->topics_cap = cap;
-	}
+	if (lfs_array_reserve(&v->topics, v->ntopics, &v->topics_cap, sizeof(*v->topics), 16) < 0)
+		return -ENOMEM;
 	/* Kept sorted by name: lookups bisect, listings come out in order. */
-	size_t lo = at_end ? v->ntopics : 0, hi = v->ntopics;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(v->topics[mid]->name, t->name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	struct name_key key = {v->topics, t->name};
+	size_t lo = at_end ? v->ntopics : lfs_bisect(0, v->ntopics, name_before, &key);
 	memmove(v->topics + lo + 1, v->topics + lo, (v->ntopics - lo) * sizeof(*v->topics));
 	v->topics[lo] = t;
 	v->ntopics++;
@@ -390,18 +390,9 @@ static void topics_sort(lfs_volume *v)
 static ssize_t topics_find(lfs_volume *v, const char *name)
 {
 	LFS_ASSERT_READ_HELD(&v->topics_lock);
-	size_t lo = 0, hi = v->ntopics;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(v->topics[mid]->name, name);
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	struct name_key key = {v->topics, name};
+	size_t i = lfs_bisect(0, v->ntopics, name_before, &key);
+	return i < v->ntopics && strcmp(v->topics[i]->name, name) == 0 ? (ssize_t)i : -1;
 }
 
 /* Errors of loading one topic that are the machine's, not the topic's: they
