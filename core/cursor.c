@@ -100,8 +100,7 @@ int lfs_cursor_commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_
 	lfs_cursor_slot_encode(&slot, buf);
 	int rc = ensure_file(t); /* an idle topic's store is closed (files.c) */
 	if (rc == 0)
-		rc = write_sync(t->cursors->fd, buf, sizeof(buf),
-			    r->c.pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
+		rc = write_sync(t->cursors->fd, buf, sizeof(buf), lfs_cursor_slot_pos(r->c.pair, n.seq));
 	if (rc < 0) {
 		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
 			strerror(-rc));
@@ -308,8 +307,8 @@ int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
 	unsigned char buf[LFS_CURSOR_PAIR_SIZE] = {0};
 	struct lfs_cursor_slot slot;
 	lfs_cursor_found_to_slot(&r->c, &slot);
-	lfs_cursor_slot_encode(&slot, buf + LFS_CURSOR_SLOT_SIZE);
-	rc = write_sync(st->fd, buf, sizeof(buf), r->c.pair * LFS_CURSOR_PAIR_SIZE);
+	lfs_cursor_slot_encode(&slot, buf + lfs_cursor_slot_pos(0, slot.seq));
+	rc = write_sync(st->fd, buf, sizeof(buf), lfs_cursor_slot_pos(r->c.pair, 0));
 	if (rc < 0) {
 		free(dup);
 		free(r);
