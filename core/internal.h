@@ -7,7 +7,7 @@
  * is atomic, or set before the object is shared and read-only after.
  *
  *   lock                      file        guards
- *   volume->create_mu         volume.c    creating and deleting topics (their
+ *   volume->create_mu         topictable.c creating and deleting topics (their
  *                                         directories), one at a time
  *   producer->mu              producer.c  a write handle's held fragment;
  *                                         held across its append and group
@@ -36,7 +36,7 @@
  *                                         (nothing taken under it)
  *   volume->map_mu            maps.c      the ring of mapped sealed segments
  *                                         (nothing taken under it)
- *   volume->topics_lock (rw)  volume.c    the topic table (held briefly, no
+ *   volume->topics_lock (rw)  topictable.c the topic table (held briefly, no
  *                                         I/O and no other lock under it)
  *   volume->tick_mu           volume.c    the ticker's sleep and stop flag
  *   volume->ahead.mu          verifyahead.c the verify-ahead queue (taken
@@ -537,7 +537,7 @@ int lfs_idx_header_read(int tfd, uint64_t base, struct lfs_idx_header *h);
 /* Rewrites it in place, durably. */
 int lfs_idx_header_write(int tfd, uint64_t base, const struct lfs_idx_header *h);
 
-/* volume.c: pieces fsck needs */
+/* volfiles.c: the volume's own files; pieces fsck needs */
 int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok);
 int lfs_superblock_repair(int dirfd, bool *repaired);
 /* Writes sb to both copies. */
@@ -545,6 +545,14 @@ int lfs_superblock_rewrite(int dirfd, const struct lfs_sb_info *sb);
 int lfs_state_read(int dirfd); /* LFS_STATE_CLEAN/DIRTY, 0 unknown, <0 error */
 int lfs_state_write(int dirfd, uint32_t state);
 int lfs_volume_lock_path(const char *path, int *fd_out);
+/* Takes the volume's exclusive lock on its directory (dirfd): 0, -EBUSY
+ * when another process holds it, or -errno. */
+int lfs_volume_lock(int dirfd);
+
+/* topictable.c: the topic table (topics_lock held for writing). Adds t;
+ * at_end: a mount's load appends and sorts once at the end. */
+int lfs_volume_topics_insert(lfs_volume *v, lfs_topic *t, bool at_end);
+void lfs_volume_topics_sort(lfs_volume *v);
 
 /* util.c */
 /* Modes of what the daemon creates in a volume: only its owner (the user

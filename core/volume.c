@@ -1,9 +1,10 @@
 /*
- * Volumes: the superblock, the clean/dirty state, the exclusive lock, the
- * topic table and the background ticker (interval syncs, retention by age).
+ * Volumes: opening (the lock, the state, loading every topic into the
+ * table) and closing, the background ticker (interval syncs, retention by
+ * age), the volume's figures. Its files: volfiles.c; its topic table:
+ * topictable.c.
  */
 #include "internal.h"
-#include "bisect.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,262 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int lfs_uuid_parse(const char *text, uint8_t uuid[16])
-{
-	int n = 0;
-	for (const char *p = text; *p; p++) {
-		if (*p == '-' && (p - text == 8 || p - text == 13 || p - text == 18 || p - text == 23))
-			continue;
-		int v;
-		if (*p >= '0' && *p <= '9')
-			v = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			v = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			v = *p - 'A' + 10;
-		else
-			return -EINVAL;
-		if (n >= 32)
-			return -EINVAL;
-		if (n % 2 == 0)
-			uuid[n / 2] = (uint8_t)(v << 4);
-		else
-			uuid[n / 2] |= (uint8_t)v;
-		n++;
-	}
-	return n == 32 && strlen(text) == 36 ? 0 : -EINVAL;
-}
-
-void lfs_uuid_format(const uint8_t u[16], char out[37])
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
-}
-
-static int write_superblock(int dirfd, const struct lfs_sb_info *sb)
-{
-	unsigned char one[LFS_SB_SIZE], buf[LFS_SB_FILE_SIZE];
-	lfs_sb_encode(sb, one);
-	lfs_sb_file_encode(one, buf);
-	return lfs_write_file_atomic(dirfd, LFS_SB_FILE, buf, sizeof(buf));
-}
-
-/* Reads the superblock, falling back to the backup copy. *primary_ok tells
- * whether the first copy was good. */
-static int read_superblock_at(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
-{
-	unsigned char buf[LFS_SB_FILE_SIZE];
-	size_t len;
-	int rc = lfs_read_file(dirfd, LFS_SB_FILE, buf, sizeof(buf), &len);
-	if (rc < 0)
-		return rc == -ENOENT ? -EUCLEAN : rc;
-	return lfs_sb_file_decode(buf, len, sb, primary_ok);
-}
-
-int lfs_read_superblock(const char *path, struct lfs_sb_info *out)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = read_superblock_at(fd, out, NULL);
-	close(fd);
-	return rc;
-}
-
-int lfs_superblock_repair(int dirfd, bool *repaired)
-{
-	struct lfs_sb_info sb;
-	bool ok;
-	int rc = read_superblock_at(dirfd, &sb, &ok);
-	*repaired = false;
-	if (rc < 0 || ok)
-		return rc;
-	rc = write_superblock(dirfd, &sb);
-	if (rc == 0)
-		*repaired = true;
-	return rc;
-}
-
-int lfs_superblock_rewrite(int dirfd, const struct lfs_sb_info *sb)
-{
-	return write_superblock(dirfd, sb);
-}
-
-int lfs_superblock_check(int dirfd, struct lfs_sb_info *sb, bool *primary_ok)
-{
-	return read_superblock_at(dirfd, sb, primary_ok);
-}
-
-/* ---- state ---- */
-
-int lfs_state_read(int dirfd)
-{
-	unsigned char buf[LFS_STATE_SIZE + 1];
-	size_t len;
-	int rc = lfs_read_file(dirfd, LFS_STATE_FILE, buf, sizeof(buf), &len);
-	if (rc < 0)
-		return rc == -ENOENT ? 0 : rc;
-	return (int)lfs_state_decode(buf, len);
-}
-
-int lfs_state_write(int dirfd, uint32_t state)
-{
-	unsigned char buf[LFS_STATE_SIZE];
-	lfs_state_encode(state, buf);
-	return lfs_write_file_atomic(dirfd, LFS_STATE_FILE, buf, sizeof(buf));
-}
-
-/* ---- lock ---- */
-
-/* The lock is a flock on the volume directory itself: it needs no file of
- * its own, dies with the process, and survives the daemon's fork. */
-static int lock_volume(int dirfd)
-{
-	if (flock(dirfd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	return 0;
-}
-
-int lfs_volume_in_use(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = flock(fd, LOCK_SH | LOCK_NB);
-	int busy = rc < 0 && errno == EWOULDBLOCK;
-	rc = rc < 0 && !busy ? -errno : busy;
-	close(fd);
-	return rc;
-}
-
-int lfs_volume_lock_path(const char *path, int *fd_out)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = lock_volume(fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-/* ---- mkfs ---- */
-
-static bool dir_is_empty(int dirfd)
-{
-	DIR *d;
-	if (lfs_dir_open(dirfd, &d) < 0)
-		return false;
-	bool empty = true;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			empty = false;
-			break;
-		}
-	closedir(d);
-	return empty;
-}
-
-static int clear_dir(int dirfd)
-{
-	DIR *d;
-	/* lfs_dir_open rewinds the offset dir_is_empty() moved: without it
-	 * nothing was listed, nothing removed, and mkfs -F failed. */
-	int rc = lfs_dir_open(dirfd, &d);
-	if (rc < 0)
-		return rc;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int r = de->d_type == DT_DIR ? lfs_remove_tree(dirfd, de->d_name)
-					     : (unlinkat(dirfd, de->d_name, 0) < 0 ? -errno : 0);
-		if (r < 0 && rc == 0)
-			rc = r;
-	}
-	closedir(d);
-	return rc;
-}
-
-int lfs_mkfs(const char *path, const struct lfs_mkfs_opts *o, struct lfs_sb_info *out)
-{
-	struct lfs_sb_info sb;
-	int fd, rc;
-
-	memset(&sb, 0, sizeof(sb));
-	sb.version = LFS_FORMAT_VERSION;
-	lfs_settings_default(&sb.defaults);
-	if (o->segment_size) {
-		char v[32];
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)o->segment_size);
-		if (lfs_setting_parse(&sb.defaults, LFS_SET_SEGMENT_SIZE, v) < 0)
-			return -EINVAL;
-	}
-	if (o->label) {
-		if (strlen(o->label) > LFS_LABEL_MAX)
-			return -ENAMETOOLONG;
-		snprintf(sb.label, sizeof(sb.label), "%s", o->label);
-	}
-	if (o->uuid) {
-		memcpy(sb.uuid, o->uuid, 16);
-	} else {
-		if (getrandom(sb.uuid, 16, 0) != 16)
-			return -errno;
-		sb.uuid[6] = (uint8_t)((sb.uuid[6] & 0x0f) | 0x40); /* version 4 */
-		sb.uuid[8] = (uint8_t)((sb.uuid[8] & 0x3f) | 0x80);
-	}
-	sb.ctime_ns = lfs_now_ns();
-
-	if (mkdir(path, LFS_DIR_MODE) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = lock_volume(fd);
-	if (rc < 0)
-		goto out;
-	if (!dir_is_empty(fd)) {
-		struct lfs_sb_info old;
-		bool is_volume = read_superblock_at(fd, &old, NULL) != -EUCLEAN;
-		if (!is_volume) {
-			rc = -ENOTEMPTY;
-			goto out;
-		}
-		if (!o->force) {
-			rc = -EEXIST;
-			goto out;
-		}
-		rc = clear_dir(fd);
-		if (rc < 0)
-			goto out;
-	}
-	/* SPEC "Security": the volume reveals no more than the mount, an
-	 * existing directory made a volume included. */
-	if (fchmod(fd, LFS_DIR_MODE) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (mkdirat(fd, LFS_TOPICS_DIR, LFS_DIR_MODE) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = lfs_state_write(fd, LFS_STATE_CLEAN);
-	if (rc == 0)
-		rc = write_superblock(fd, &sb);
-	if (rc == 0)
-		rc = lfs_fsync_dir(fd);
-	if (rc == 0 && out)
-		*out = sb;
-out:
-	close(fd);
-	return rc;
-}
 
 /* ---- open / close ---- */
 
@@ -344,57 +89,6 @@ void lfs_volume_tick(lfs_volume *v, uint64_t now_ns)
 	lfs_volume_maps_trim(v);
 }
 
-/* Adds t to the topic table (topics_lock held for writing). at_end: a
- * mount's load appends, then sorts once (topics_sort): inserting 100,000
- * topics in order moved 20 GB of pointers. */
-struct name_key {
-	lfs_topic *const *topics;
-	const char *name;
-};
-
-static bool name_before(uint64_t i, void *ctx)
-{
-	const struct name_key *k = ctx;
-	return strcmp(k->topics[i]->name, k->name) < 0;
-}
-
-static int topics_insert(lfs_volume *v, lfs_topic *t, bool at_end)
-{
-	LFS_ASSERT_WRITE_HELD(&v->topics_lock);
-	if (lfs_array_reserve(&v->topics, v->ntopics, &v->topics_cap, sizeof(*v->topics), 16) < 0)
-		return -ENOMEM;
-	/* Kept sorted by name: lookups bisect, listings come out in order. */
-	struct name_key key = {v->topics, t->name};
-	size_t lo = at_end ? v->ntopics : lfs_bisect(0, v->ntopics, name_before, &key);
-	memmove(v->topics + lo + 1, v->topics + lo, (v->ntopics - lo) * sizeof(*v->topics));
-	v->topics[lo] = t;
-	v->ntopics++;
-	t->id = ++v->next_topic_id;
-	return 0;
-}
-
-static int cmp_topic(const void *a, const void *b)
-{
-	return strcmp((*(lfs_topic *const *)a)->name, (*(lfs_topic *const *)b)->name);
-}
-
-/* (topics_lock held for writing) */
-static void topics_sort(lfs_volume *v)
-{
-	LFS_ASSERT_WRITE_HELD(&v->topics_lock);
-	if (v->ntopics)
-		qsort(v->topics, v->ntopics, sizeof(*v->topics), cmp_topic);
-}
-
-/* The index of the topic called name, or -1 (topics_lock held). */
-static ssize_t topics_find(lfs_volume *v, const char *name)
-{
-	LFS_ASSERT_READ_HELD(&v->topics_lock);
-	struct name_key key = {v->topics, name};
-	size_t i = lfs_bisect(0, v->ntopics, name_before, &key);
-	return i < v->ntopics && strcmp(v->topics[i]->name, name) == 0 ? (ssize_t)i : -1;
-}
-
 /* Errors of loading one topic that are the machine's, not the topic's: they
  * fail the mount rather than leave the topic out (the next try may work). */
 static bool topic_error_is_fatal(int rc)
@@ -440,7 +134,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 			break;
 		}
 		lfs_rwlock_wrlock(&v->topics_lock);
-		rc = topics_insert(v, t, true);
+		rc = lfs_volume_topics_insert(v, t, true);
 		lfs_rwlock_unlock(&v->topics_lock);
 		if (rc < 0) {
 			lfs_topic_put(t);
@@ -454,7 +148,7 @@ static int load_topics(lfs_volume *v, bool was_clean, const struct lfs_summary *
 	}
 	closedir(d);
 	lfs_rwlock_wrlock(&v->topics_lock);
-	topics_sort(v);
+	lfs_volume_topics_sort(v);
 	lfs_rwlock_unlock(&v->topics_lock);
 	return rc;
 }
@@ -523,11 +217,11 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	}
 	/* Read-only mounts lock too: one daemon per volume, and no fsck
 	 * repair under a reader. */
-	rc = lock_volume(v->dirfd);
+	rc = lfs_volume_lock(v->dirfd);
 	if (rc < 0)
 		goto fail;
 	bool primary_ok;
-	rc = read_superblock_at(v->dirfd, &v->sb, &primary_ok);
+	rc = lfs_superblock_check(v->dirfd, &v->sb, &primary_ok);
 	if (rc < 0)
 		goto fail;
 	if (!primary_ok)
@@ -702,182 +396,4 @@ int lfs_volume_stat(lfs_volume *v, struct lfs_volume_stat *st)
 	}
 	free(ts);
 	return 0;
-}
-
-int lfs_volume_list_topics(lfs_volume *v, char ***names, size_t *count)
-{
-	lfs_rwlock_rdlock(&v->topics_lock);
-	size_t n = v->ntopics;
-	char **out = calloc(n + 1, sizeof(*out));
-	int rc = out ? 0 : -ENOMEM;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (!(out[i] = strdup(v->topics[i]->name)))
-			rc = -ENOMEM;
-	lfs_rwlock_unlock(&v->topics_lock);
-	if (rc < 0) {
-		lfs_names_free(out, n);
-		return rc;
-	}
-	*names = out;
-	*count = n;
-	return 0;
-}
-
-int lfs_topic_get(lfs_volume *v, const char *name, lfs_topic **out)
-{
-	int rc = -ENOENT;
-	lfs_rwlock_rdlock(&v->topics_lock);
-	ssize_t i = topics_find(v, name);
-	if (i >= 0) {
-		*out = v->topics[i];
-		lfs_topic_ref(*out);
-		rc = 0;
-	}
-	lfs_rwlock_unlock(&v->topics_lock);
-	return rc;
-}
-
-/* Removes what a failed lfs_topic_create made (create_mu held). The
- * removal of a tree opens the directory, and the failure may be EMFILE
- * itself, which left a stray directory that the next mount took
- * for a topic: then the files a creation makes are removed by their paths,
- * which needs no descriptor (the directory is the one mkdirat just made,
- * under the lock), and the directory with them. */
-static void undo_create(lfs_volume *v, const char *name)
-{
-	LFS_ASSERT_HELD(&v->create_mu);
-	if (lfs_remove_tree(v->topics_fd, name) == 0)
-		return;
-	static const char *const made[] = {LFS_TOPIC_CONF, "." LFS_TOPIC_CONF ".tmp", LFS_CURSOR_FILE,
-					   "00000000000000000000.log", "00000000000000000000.idx"};
-	char path[LFS_TOPIC_NAME_MAX + 64];
-	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", name, made[i]);
-		(void)unlinkat(v->topics_fd, path, 0); /* absent ones: ENOENT */
-	}
-	if (unlinkat(v->topics_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		lfs_log(v, LFS_LOG_ERR, "topic %s: its creation failed and its directory cannot be removed: %s",
-			name, strerror(errno));
-}
-
-int lfs_topic_create(lfs_volume *v, const char *name, const struct lfs_topic_meta *meta,
-		     lfs_topic **out)
-{
-	int rc = lfs_topic_name_check(name);
-	if (rc < 0)
-		return rc;
-	if (v->readonly)
-		return -EROFS;
-	/* The directory is made and the topic loaded under create_mu only:
-	 * lookups, listings and the other topics' opens go on meanwhile, and
-	 * no other creation or deletion can take the name. */
-	lfs_mutex_lock(&v->create_mu);
-	lfs_rwlock_rdlock(&v->topics_lock);
-	bool exists = topics_find(v, name) >= 0;
-	lfs_rwlock_unlock(&v->topics_lock);
-	if (exists) {
-		rc = -EEXIST;
-		goto out;
-	}
-	if (mkdirat(v->topics_fd, name, LFS_DIR_MODE) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	int dfd = lfs_open_dir(v->topics_fd, name);
-	if (dfd < 0) {
-		rc = dfd;
-		goto undo;
-	}
-	rc = lfs_topic_dir_own(dfd, meta);
-	if (rc < 0) {
-		close(dfd);
-		goto undo;
-	}
-	/* Fix (reliability_regress.sh): the framing decides how a topic's
-	 * bytes split into records, so it is fixed when the topic is created
-	 * (the mount option is the default for new topics). It was not
-	 * stored and followed each mount's option: after a remount with
-	 * another framing, appends failed with EINVAL. */
-	struct lfs_settings own;
-	memset(&own, 0, sizeof(own));
-	own.framing = v->defaults.framing;
-	rc = lfs_topic_conf_write(dfd, meta, &own, 1u << LFS_SET_FRAMING);
-	close(dfd);
-	if (rc == 0)
-		rc = lfs_fsync_dir(v->topics_fd);
-	if (rc < 0)
-		goto undo;
-	lfs_topic *t;
-	rc = lfs_topic_load(v, name, true, NULL, NULL, &t);
-	if (rc < 0)
-		goto undo;
-	lfs_rwlock_wrlock(&v->topics_lock);
-	rc = topics_insert(v, t, false);
-	lfs_rwlock_unlock(&v->topics_lock);
-	if (rc < 0) {
-		lfs_topic_put(t);
-		goto undo;
-	}
-	if (out) {
-		lfs_topic_ref(t);
-		*out = t;
-	}
-	lfs_mutex_unlock(&v->create_mu);
-	lfs_volume_files_trim(v);
-	return 0;
-undo:
-	undo_create(v, name);
-out:
-	lfs_mutex_unlock(&v->create_mu);
-	return rc;
-}
-
-int lfs_topic_delete(lfs_volume *v, const char *name)
-{
-	if (v->readonly)
-		return -EROFS;
-	lfs_mutex_lock(&v->create_mu);
-	lfs_rwlock_wrlock(&v->topics_lock);
-	ssize_t i = topics_find(v, name);
-	lfs_topic *t = i >= 0 ? v->topics[i] : NULL;
-	int rc = 0;
-	if (!t)
-		rc = -ENOENT;
-	else if (atomic_load(&t->holds) > 0)
-		rc = -EBUSY;
-	else
-		atomic_store(&t->deleted, true); /* appends fail from now on */
-	lfs_rwlock_unlock(&v->topics_lock);
-	if (rc < 0)
-		goto out;
-	/* Fix (reliability_regress.sh): the topic's files used to be removed
-	 * one by one; a crash in between brought the topic back at the next
-	 * mount with any part of its segments missing (tail failed with EIO or
-	 * ENOENT). The directory is first renamed, durably, to a name no topic
-	 * can have: a crash leaves the whole topic or a trash directory, which
-	 * the next mount removes (load_topics). Until the rename succeeds
-	 * the topic stays in the table: a deletion that fails leaves it as
-	 * it was, visible and appendable. */
-	char trash[LFS_TOPIC_NAME_MAX + 16];
-	snprintf(trash, sizeof(trash), LFS_TRASH_PREFIX "%s", name);
-	lfs_remove_tree(v->topics_fd, trash); /* left by a read-only mount */
-	if (renameat(v->topics_fd, name, v->topics_fd, trash) < 0) {
-		rc = -errno;
-		atomic_store(&t->deleted, false);
-		goto out;
-	}
-	lfs_rwlock_wrlock(&v->topics_lock);
-	i = topics_find(v, name);
-	memmove(v->topics + i, v->topics + i + 1, (v->ntopics - (size_t)i - 1) * sizeof(*v->topics));
-	v->ntopics--;
-	lfs_rwlock_unlock(&v->topics_lock);
-	rc = lfs_fsync_dir(v->topics_fd);
-	if (rc == 0)
-		rc = lfs_remove_tree(v->topics_fd, trash);
-	if (rc == 0)
-		rc = lfs_fsync_dir(v->topics_fd);
-	lfs_topic_put(t);
-out:
-	lfs_mutex_unlock(&v->create_mu);
-	return rc;
 }
