@@ -10,35 +10,11 @@
  * keeps a list of its open readers and retention hands each of them the
  * segments they still need (lfs_reader_retire).
  */
-#include "internal.h"
-#include "bisect.h"
+#include "readerint.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct lfs_reader {
-	lfs_topic *t;
-	uint64_t start_pos;
-	uint64_t start_offset;
-	lfs_segment **segs;
-	size_t nsegs, cap;
-	size_t cursor; /* index of the segment the last read used */
-	/* The record cursor (lfs_reader_next_record): the next record's
-	 * offset and its byte position relative to start_pos. */
-	uint64_t rec_offset, rec_off;
-	/* Under the topic's segs_lock: the topic's list of readers, and the
-	 * segments retention deleted before this reader pinned them (with a
-	 * reference each), in offset order, taken over by refresh. */
-	lfs_reader *prev, *next;
-	lfs_segment **retired;
-	size_t nretired, retired_cap;
-	/* Segments whose mappings the last call handed out pointers into
-	 * (lfs_reader_peek, lfs_reader_next_record), with a use each
-	 * (maps.c): kept until the next call or the close. */
-	lfs_segment **used;
-	size_t nused, used_cap;
-};
 
 /* Takes a use of s for the pointers this call hands out. */
 static int hold(lfs_reader *r, lfs_segment *s)
@@ -59,51 +35,6 @@ static void let_go(lfs_reader *r)
 	for (size_t i = 0; i < r->nused; i++)
 		lfs_segment_unuse(r->used[i]);
 	r->nused = 0;
-}
-
-/* Bisection keys (bisect.h) over an array of segments. */
-struct seg_key {
-	lfs_segment *const *segs;
-	uint64_t key;
-};
-
-static bool base_at_or_before(uint64_t i, void *ctx)
-{
-	const struct seg_key *k = ctx;
-	return k->segs[i]->base <= k->key;
-}
-
-static bool stream_pos_at_or_before(uint64_t i, void *ctx)
-{
-	const struct seg_key *k = ctx;
-	return k->segs[i]->stream_pos <= k->key;
-}
-
-/* Before the first segment whose newest record is at or after the time. An
- * empty segment (the new active one, or one a repair emptied) has no time
- * of its own: it sorts with the nearest non-empty one before it, which
- * keeps the predicate monotonic (taking empty ones as "before" skipped the
- * segments before an emptied one in the middle). */
-static bool newest_before(uint64_t i, void *ctx)
-{
-	const struct seg_key *k = ctx;
-	uint64_t j = i;
-	while (j > 0 && atomic_load(&k->segs[j]->nentries) == 0)
-		j--;
-	return atomic_load(&k->segs[j]->nentries) == 0 || atomic_load(&k->segs[j]->last_ts) < k->key;
-}
-
-struct entry_key {
-	lfs_segment *s;
-	uint64_t key;
-};
-
-static bool entry_pos_at_or_before(uint64_t i, void *ctx)
-{
-	struct entry_key *k = ctx;
-	struct lfs_idx_entry e;
-	lfs_segment_read_entry(k->s, i, &e);
-	return e.pos <= k->key;
 }
 
 static int pin(lfs_reader *r, lfs_segment *s)
@@ -128,307 +59,6 @@ static int pin_from(lfs_reader *r, size_t i)
 	return 0;
 }
 
-struct nl_job {
-	const char *p;
-	size_t len;
-	const char *nl;
-};
-
-static void nl_job_run(void *arg)
-{
-	struct nl_job *j = arg;
-	j->nl = memchr(j->p, '\n', j->len);
-}
-
-struct count_job {
-	const unsigned char *p;
-	size_t len, n;
-};
-
-static void count_job_run(void *arg)
-{
-	struct count_job *j = arg;
-	j->n = lfs_count_byte(j->p, j->len, '\n');
-}
-
-/* Skips n lines from data position pos of a line-framed batch that ends at
- * end, through lfs_segment_peek: checked bytes only, within the mapping
- * (the caller holds a use of s). */
-static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t end, uint64_t n, uint64_t *out)
-{
-	while (n--) {
-		const void *p;
-		ssize_t len = pos < end ? lfs_segment_peek(s, pos, (size_t)(end - pos), &p) : 0;
-		if (len < 0)
-			return (int)len;
-		struct nl_job j = {p, (size_t)len, NULL};
-		if (len == 0 || lfs_mapped_access(nl_job_run, &j) < 0 || !j.nl)
-			return -EIO;
-		pos += (uint64_t)(j.nl - (const char *)p) + 1;
-	}
-	*out = pos;
-	return 0;
-}
-
-/* Whether an index entry read from s can be used: within the data and, for
- * a batch holding `offset`, holding it. The entries of a segment loaded from
- * disk were checked against their seal's CRC, not against a volume crafted
- * to pass it. */
-static bool entry_sane(lfs_segment *s, const struct lfs_idx_entry *e, uint64_t offset)
-{
-	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-	if (e->pos > size || e->len > size - e->pos || e->offset < s->base ||
-	    (offset != UINT64_MAX && (offset < e->offset || offset - e->offset >= e->count)))
-		return false;
-	return true;
-}
-
-static int bad_entry(lfs_segment *s, uint64_t i)
-{
-	lfs_volume_error(s->topic->vol,
-		"topic %s: segment %llu: index entry %llu points outside the segment: "
-		"reads there fail with EIO (run fsck.logfs)",
-		s->topic->name, (unsigned long long)s->base, (unsigned long long)i);
-	return -EIO;
-}
-
-/* Finds where record `offset` starts within segment s (a use held). */
-static int locate_offset_used(lfs_segment *s, uint64_t offset, uint64_t *pos)
-{
-	struct lfs_idx_entry e;
-	int rc = lfs_segment_map_idx(s);
-	if (rc < 0)
-		return rc;
-	uint64_t i = lfs_segment_find_offset(s, offset);
-	lfs_segment_read_entry(s, i, &e);
-	if (!entry_sane(s, &e, offset))
-		return bad_entry(s, i);
-	if (e.offset == offset) {
-		*pos = e.pos;
-		return 0;
-	}
-	if (s->framing != LFS_FRAMING_LINE)
-		return -EUCLEAN;
-	rc = skip_lines(s, e.pos, e.pos + e.len, offset - e.offset, pos);
-	return rc == -EIO ? bad_entry(s, i) : rc;
-}
-
-static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
-{
-	lfs_segment_use(s);
-	int rc = locate_offset_used(s, offset, pos);
-	lfs_segment_unuse(s);
-	return rc;
-}
-
-/* Starts r at the first record that has bytes from entry k of segment i on,
- * past lost ranges (LFS_ENTRY_LOST: offsets recovery recorded as lost).
- * Leaves r where the caller put it (the end) when there is none. */
-static int start_at_entry(lfs_reader *r, size_t i, uint64_t k, size_t *seg_index)
-{
-	lfs_topic *t = r->t;
-	for (; i < t->nsegs; i++, k = 0) {
-		lfs_segment *s = t->segs[i];
-		uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
-		if (k >= ne)
-			continue;
-		lfs_segment_use(s);
-		int rc = lfs_segment_map_idx(s);
-		struct lfs_idx_entry e;
-		for (; rc == 0 && k < ne; k++) {
-			lfs_segment_read_entry(s, k, &e);
-			if (e.type != LFS_ENTRY_LOST)
-				break;
-		}
-		lfs_segment_unuse(s);
-		if (rc < 0)
-			return rc;
-		if (k == ne)
-			continue;
-		if (!entry_sane(s, &e, UINT64_MAX))
-			return bad_entry(s, k);
-		*seg_index = i;
-		r->start_pos = s->stream_pos + e.pos;
-		r->start_offset = e.offset;
-		return 0;
-	}
-	return 0;
-}
-
-/* Whether entry k of segment s is a lost range. Only recovery writes them,
- * sealing or rewriting what it repairs: a segment whose index is neither
- * mapped (active) nor sealed (a rolled segment a read-only mount serves as
- * scanned) holds none. */
-static int entry_lost(lfs_segment *s, uint64_t k, bool *lost)
-{
-	struct lfs_idx_entry e;
-	*lost = false;
-	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire) ||
-	    (!atomic_load(&s->idx) && !atomic_load(&s->sealed)))
-		return 0;
-	lfs_segment_use(s);
-	int rc = lfs_segment_map_idx(s);
-	if (rc == 0) {
-		lfs_segment_read_entry(s, k, &e);
-		*lost = e.type == LFS_ENTRY_LOST;
-	}
-	lfs_segment_unuse(s);
-	return rc;
-}
-
-/* Where a reader of st starts (segs_lock held): its first segment's index,
- * start_pos and start_offset. next and end are the log's end as one
- * append left it (lfs_topic_end), taken before segs_lock: segments a roll
- * added since start at or after end. */
-static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, uint64_t end,
-		      size_t *seg_index)
-{
-	LFS_ASSERT_READ_HELD(&r->t->segs_lock);
-	lfs_topic *t = r->t;
-	size_t n = t->nsegs, i;
-
-	/* The end: an empty reader that grows from the next append, from the
-	 * segment that holds position end (the last one, unless a roll came
-	 * after the end was read). */
-	*seg_index = n ? n - 1 : 0;
-	while (*seg_index > 0 && t->segs[*seg_index]->stream_pos > end)
-		(*seg_index)--;
-	r->start_pos = end;
-	r->start_offset = next;
-
-	switch (st->kind) {
-	case LFS_START_FIRST:
-		/* (A lost range at the start has no bytes: the first record
-		 * read is the one after it; lfs_reader_next_record skips its
-		 * offsets.) */
-		if (n) {
-			*seg_index = 0;
-			r->start_pos = t->segs[0]->stream_pos;
-			r->start_offset = t->segs[0]->base;
-		}
-		return 0;
-	case LFS_START_AT_OR_AFTER:
-	case LFS_START_OFFSET: {
-		bool after = st->kind == LFS_START_AT_OR_AFTER;
-		if (st->value == next)
-			return 0;
-		if (after && n && st->value < t->segs[0]->base) {
-			*seg_index = 0;
-			r->start_pos = t->segs[0]->stream_pos;
-			r->start_offset = t->segs[0]->base;
-			return 0;
-		}
-		if (!n || st->value > next || st->value < t->segs[0]->base)
-			return -ENOENT;
-		struct seg_key key = {t->segs, st->value};
-		size_t lo = lfs_bisect_last(n, base_at_or_before, &key);
-		lfs_segment *s = t->segs[lo];
-		if (st->value >= atomic_load_explicit(&s->next_offset, memory_order_acquire) ||
-		    atomic_load_explicit(&s->nentries, memory_order_acquire) == 0) {
-			if (!after)
-				return -ENOENT; /* a gap left by a repair */
-			/* The first record after the gap: the next segment
-			 * with records, or the end. */
-			for (i = lo + 1; i < n; i++)
-				if (atomic_load_explicit(&t->segs[i]->nentries, memory_order_acquire)) {
-					*seg_index = i;
-					r->start_pos = t->segs[i]->stream_pos;
-					r->start_offset = t->segs[i]->base;
-					return 0;
-				}
-			return 0;
-		}
-		{
-			/* @N inside a lost range starts at the next record. */
-			uint64_t k = 0;
-			bool lost = false;
-			lfs_segment_use(s);
-			int rc = lfs_segment_map_idx(s);
-			if (rc == 0)
-				k = lfs_segment_find_offset(s, st->value);
-			lfs_segment_unuse(s);
-			if (rc == 0)
-				rc = entry_lost(s, k, &lost);
-			if (rc < 0)
-				return rc;
-			if (lost)
-				return start_at_entry(r, lo, k, seg_index);
-		}
-		if (after) {
-			/* In a lost range inside the segment: the batch after it. */
-			struct lfs_idx_entry e;
-			lfs_segment_use(s);
-			int rc = lfs_segment_map_idx(s);
-			if (rc < 0) {
-				lfs_segment_unuse(s);
-				return rc;
-			}
-			uint64_t k = lfs_segment_find_offset(s, st->value);
-			lfs_segment_read_entry(s, k, &e);
-			bool past = st->value >= e.offset + e.count &&
-				    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire);
-			if (past)
-				lfs_segment_read_entry(s, k + 1, &e);
-			lfs_segment_unuse(s);
-			if (past) {
-				if (!entry_sane(s, &e, UINT64_MAX))
-					return bad_entry(s, k + 1);
-				*seg_index = lo;
-				r->start_pos = s->stream_pos + e.pos;
-				r->start_offset = e.offset;
-				return 0;
-			}
-		}
-		uint64_t pos = 0;
-		int rc = locate_offset(s, st->value, &pos);
-		if (rc < 0)
-			return rc;
-		*seg_index = lo;
-		r->start_pos = s->stream_pos + pos;
-		r->start_offset = st->value;
-		return 0;
-	}
-	case LFS_START_TIME: {
-		/* First segment whose newest record is at or after the time;
-		 * per-segment newest timestamps never decrease (empty
-		 * segments: newest_before). */
-		struct seg_key key = {t->segs, st->value};
-		size_t lo = lfs_bisect(0, n, newest_before, &key);
-		for (i = lo; i < n; i++) {
-			lfs_segment *s = t->segs[i];
-			lfs_segment_use(s);
-			int rc = lfs_segment_map_idx(s);
-			if (rc < 0) {
-				lfs_segment_unuse(s);
-				return rc;
-			}
-			uint64_t k = lfs_segment_find_time(s, st->value);
-			struct lfs_idx_entry e;
-			bool found = k < atomic_load_explicit(&s->nentries, memory_order_acquire);
-			if (found)
-				lfs_segment_read_entry(s, k, &e);
-			lfs_segment_unuse(s);
-			bool lost;
-			rc = entry_lost(s, k, &lost);
-			if (rc < 0)
-				return rc;
-			if (lost)
-				return start_at_entry(r, i, k, seg_index);
-			if (found) {
-				if (!entry_sane(s, &e, UINT64_MAX))
-					return bad_entry(s, k);
-				*seg_index = i;
-				r->start_pos = s->stream_pos + e.pos;
-				r->start_offset = e.offset;
-				return 0;
-			}
-		}
-		return 0;
-	}
-	}
-	return -EINVAL;
-}
-
 int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 {
 	lfs_reader *r = calloc(1, sizeof(*r));
@@ -444,7 +74,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	 * the topic's list of readers. */
 	uint64_t next, end;
 	for (;;) {
-		/* find_start may read the active segment's index, which an
+		/* lfs_reader_find_start may read the active segment's index, which an
 		 * idle topic gave back (files.c): taken again first, under
 		 * append_mu, since a read under segs_lock could not ask for it
 		 * (append_mu comes before segs_lock). */
@@ -466,7 +96,7 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 			break;
 		lfs_rwlock_unlock(&t->segs_lock);
 	}
-	rc = find_start(r, st, next, end, &first);
+	rc = lfs_reader_find_start(r, st, next, end, &first);
 	if (rc == 0)
 		rc = pin_from(r, first);
 	r->rec_offset = r->start_offset;
@@ -526,75 +156,6 @@ uint64_t lfs_reader_start_offset(lfs_reader *r)
 	return r->start_offset;
 }
 
-/* The index of the pinned segment holding stream position pos, or SIZE_MAX:
- * a bisection that reads the pinned array only. */
-static size_t pinned_index(const lfs_reader *r, uint64_t pos)
-{
-	struct seg_key key = {r->segs, pos};
-	size_t lo = lfs_bisect_last(r->nsegs, stream_pos_at_or_before, &key);
-	if (!r->nsegs || r->segs[lo]->stream_pos > pos)
-		return SIZE_MAX;
-	return lo;
-}
-
-/* Only reads the reader (never its segment cache): a cursor's background
- * commit calls it while the reading thread may be between requests. */
-static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out);
-
-int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
-{
-	if (byte == 0) {
-		*out = r->start_offset;
-		return 0;
-	}
-	uint64_t pos = r->start_pos + byte - 1; /* the last byte returned */
-	size_t lo = pinned_index(r, pos);
-	if (lo == SIZE_MAX)
-		return -EIO;
-	lfs_segment *s = r->segs[lo];
-	/* A use of its own: the reading thread's (r->used) is not this
-	 * thread's to touch. */
-	lfs_segment_use(s);
-	int rc = offset_at_used(s, pos - s->stream_pos, out);
-	lfs_segment_unuse(s);
-	return rc;
-}
-
-/* The offset after the last whole record of s up to byte rel (a use held). */
-static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
-{
-	int rc = lfs_segment_map_idx(s);
-	if (rc < 0)
-		return rc;
-	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_acquire);
-	if (n == 0)
-		return -EIO;
-	/* The last batch whose data starts at or before rel. */
-	struct entry_key key = {s, rel};
-	uint64_t a = lfs_bisect_last(n, entry_pos_at_or_before, &key);
-	struct lfs_idx_entry e;
-	lfs_segment_read_entry(s, a, &e);
-	if (rel < e.pos || rel >= e.pos + e.len)
-		return -EIO;
-	if (rel == e.pos + e.len - 1) {
-		*out = e.offset + e.count;
-		return 0;
-	}
-	if (s->framing != LFS_FRAMING_LINE) {
-		*out = e.offset; /* one record per batch, not returned whole */
-		return 0;
-	}
-	rc = lfs_segment_map_data(s);
-	if (rc < 0)
-		return rc;
-	const unsigned char *d = atomic_load(&s->data);
-	struct count_job j = {d + e.pos, (size_t)(rel + 1 - e.pos), 0};
-	if (!d || rel >= s->data_maplen || lfs_mapped_access(count_job_run, &j) < 0)
-		return -EIO;
-	*out = e.offset + j.n;
-	return 0;
-}
-
 /* Segment s leaves the topic (retention; segs_lock held for writing):
  * readers that have not pinned it yet but will need it (it follows all
  * they pinned) get a reference to it. */
@@ -631,8 +192,7 @@ static int refresh(lfs_reader *r)
 		memmove(r->retired, r->retired + 1, --r->nretired * sizeof(*r->retired));
 	}
 	uint64_t last = r->nsegs ? r->segs[r->nsegs - 1]->base : 0;
-	struct seg_key key = {t->segs, last};
-	size_t lo = lfs_bisect(0, t->nsegs, base_at_or_before, &key);
+	size_t lo = lfs_reader_first_after(t->segs, t->nsegs, last);
 	if (!r->nsegs)
 		lo = 0;
 	rc = pin_from(r, lo);
@@ -649,7 +209,7 @@ static lfs_segment *pinned_at(lfs_reader *r, uint64_t pos)
 		    (r->cursor + 1 == r->nsegs || pos < r->segs[r->cursor + 1]->stream_pos))
 			return s;
 	}
-	size_t lo = pinned_index(r, pos);
+	size_t lo = lfs_reader_pinned_index(r, pos);
 	if (lo == SIZE_MAX)
 		return NULL;
 	r->cursor = lo;
