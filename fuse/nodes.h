@@ -36,8 +36,9 @@ struct node {
 	uint64_t nlookup;
 	struct node *hnext_ino, *hnext_key;
 	struct view_ino *view; /* NODE_AT: its name's st_ino, shared */
-	/* Per-open nodes: the files opened through this node, newest first
-	 * (ops.c's struct handle; protected by ops.c's handles_mu). */
+	/* The files opened through this node, newest first (ops.c's struct
+	 * handle; protected by ops.c's handles_mu): a GETATTR by inode finds
+	 * its open files here without walking every handle. */
 	void *opens;
 	/* NODE_SEGMENT, protected by pt_mu (passthrough.c): how the kernel
 	 * inode's open files read it, and the backing id they share. */
