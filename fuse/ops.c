@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEALED_TIMEOUT 3600.0
@@ -45,6 +46,10 @@ struct handle {
 	fuse_ino_t ino;
 	pid_t pid; /* the process that opened it */
 	_Atomic pid_t writer; /* the process (thread) that wrote last */
+	/* Its opener's close(2) came (FLUSH from pid) and nothing used it
+	 * since: the file is most likely closed, its RELEASE on the way
+	 * (the kernel sends it after close(2) has returned). */
+	atomic_bool closing;
 	/* One read at a time through reader or cursor: a reader's pointers
 	 * stay mapped until its next call (core/maps.c), which must come
 	 * after this reply has been sent. */
@@ -61,6 +66,11 @@ struct dir_handle {
 
 static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct handle handles = {.prev = &handles, .next = &handles};
+/* With handles_mu: a handle was released. releasing counts the handles
+ * out of the list whose files (and the topic holds they keep) are still
+ * being closed (under handles_mu). */
+static pthread_cond_t handles_gone = PTHREAD_COND_INITIALIZER;
+static size_t releasing;
 
 static bool per_open_node(const struct node *n)
 {
@@ -92,7 +102,46 @@ static void handles_remove(struct handle *h)
 			pp = &(*pp)->node_next;
 		*pp = h->node_next;
 	}
+	releasing++;
 	pthread_mutex_unlock(&handles_mu);
+}
+
+/* A request used h: whatever its opener closed, a copy of it is open. */
+static void handle_used(struct handle *h)
+{
+	if (atomic_load_explicit(&h->closing, memory_order_relaxed))
+		atomic_store(&h->closing, false);
+}
+
+/* rmdir(2) right after the last close(2) of a file of the topic found it
+ * busy now and then: FUSE sends RELEASE after close(2) has returned, and
+ * another worker thread may not have run it yet. Waits (2 s at most) while
+ * every open file of t is one its opener has closed; true when none is left
+ * open. A copy that stays open (dup, fork) keeps the topic busy. */
+#define CLOSING_WAIT_S 2
+static bool wait_closing(lfs_topic *t)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSING_WAIT_S;
+	bool none = false;
+	pthread_mutex_lock(&handles_mu);
+	for (;;) {
+		size_t open = 0, closing = 0;
+		for (const struct handle *h = handles.next; h != &handles; h = h->next)
+			if (h->topic == t) {
+				open++;
+				closing += atomic_load(&h->closing);
+			}
+		/* (A handle being released may be one of t's: its holds go
+		 * after it left the list.) */
+		none = open == 0;
+		if ((none && releasing == 0) || closing < open ||
+		    pthread_cond_timedwait(&handles_gone, &handles_mu, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&handles_mu);
+	return none;
 }
 
 static struct handle *fh_of(struct fuse_file_info *fi)
@@ -477,7 +526,8 @@ static int open_reader(struct node *n, struct handle *h)
 
 static void release_handle(struct handle *h)
 {
-	if (h->next)
+	bool listed = h->next != NULL;
+	if (listed)
 		handles_remove(h);
 	if (h->producer) {
 		int rc = lfs_producer_close(h->producer);
@@ -502,6 +552,13 @@ static void release_handle(struct handle *h)
 	lfs_topic_put(h->topic);
 	pthread_mutex_destroy(&h->read_mu);
 	free(h);
+	if (listed) {
+		/* Its holds are gone: an rmdir waiting for it may go on. */
+		pthread_mutex_lock(&handles_mu);
+		releasing--;
+		pthread_cond_broadcast(&handles_gone);
+		pthread_mutex_unlock(&handles_mu);
+	}
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -622,6 +679,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = fh_of(fi);
 	(void)ino;
+	handle_used(h);
 	if (h->segment) {
 		const void *p;
 		lfs_segment_use(h->segment); /* p stays mapped until the reply is sent */
@@ -665,6 +723,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct handle *h = fh_of(fi);
 	(void)ino;
 	(void)off; /* every write appends */
+	handle_used(h);
 	if (h->cursor && h->writable) {
 		int rc = cursor_write(daemon_of(req), h->node, buf, size);
 		if (rc < 0)
@@ -693,6 +752,8 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
 	(void)ino;
+	if (fuse_req_ctx(req)->pid == h->pid)
+		atomic_store(&h->closing, true);
 	/* FLUSH comes with every close(2) of every copy of the descriptor,
 	 * including a forked child's exit: only the writer's own close
 	 * commits a held line; otherwise it waits for the writer, fsync or
@@ -864,6 +925,13 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (daemon_of(req)->mirror)
 			mirror_pause(daemon_of(req)->mirror, name);
 		rc = lfs_topic_delete(daemon_of(req)->vol, name);
+		lfs_topic *t;
+		if (rc == -EBUSY && lfs_topic_get(daemon_of(req)->vol, name, &t) == 0) {
+			bool none = wait_closing(t);
+			lfs_topic_put(t);
+			if (none)
+				rc = lfs_topic_delete(daemon_of(req)->vol, name);
+		}
 		if (rc < 0 && daemon_of(req)->mirror)
 			mirror_resume(daemon_of(req)->mirror, name);
 	}
