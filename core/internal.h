@@ -55,7 +55,9 @@
  * released.
  * The mirror (mirror/mirror.c) holds mirror->mu (its worker list) over
  * worker->mu, and calls into the core with neither held, except
- * lfs_topic_set_retention_floor (an atomic store) under worker->mu. In a
+ * lfs_topic_set_retention_floor (an atomic store) under worker->mu. The
+ * segment_gone callback (lfs_open_opts) runs with a topic's segs_lock held
+ * and takes only a lock of its own (fuse/notify.c: its queue's). In a
  * debug build (no NDEBUG) every function documented "(X held)" asserts it.
  */
 #ifndef LFS_INTERNAL_H
@@ -270,6 +272,9 @@ struct lfs_volume {
 	uint64_t held_max;
 	_Atomic uint64_t held_bytes;
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
+	/* lfs_open_opts.segment_gone, set at open, then read-only. */
+	void (*segment_gone)(void *ctx, lfs_topic *t, uint64_t base);
+	void *segment_gone_ctx;
 	void *clock_ctx;
 
 	/* Topics whose files are open (files.c): a ring swept like a CLOCK

@@ -142,6 +142,13 @@ struct lfs_open_opts {
 	/* How many sealed segments stay mapped while no read uses them
 	 * (0: 16384); the kernel allows about 65,000 mappings a process. */
 	size_t mapped_segments_max;
+	/* Told, after a sealed segment's files were deleted (retention, or
+	 * lfs_topic_delete_segment), which topic and base: from the thread
+	 * that deleted it, with the topic's segs_lock held, so it may only
+	 * note the event (take a topic reference, queue it) and return.
+	 * NULL: no one is told. */
+	void (*segment_gone)(void *ctx, lfs_topic *t, uint64_t base);
+	void *segment_gone_ctx;
 };
 #define LFS_HELD_MAX_DEFAULT (256ull << 20)
 /* Bytes the volume's held fragments take now (their buffers). */

@@ -147,6 +147,10 @@ int lfs_topic_drop_oldest(lfs_topic *t)
 	int rc = lfs_segment_unlink(s);
 	memmove(t->segs, t->segs + 1, (t->nsegs - 1) * sizeof(*t->segs));
 	t->nsegs--;
+	/* Gone from the list, whatever the unlink said: its name no longer
+	 * resolves, which whoever caches names may want to know. */
+	if (t->vol->segment_gone)
+		t->vol->segment_gone(t->vol->segment_gone_ctx, t, s->base);
 	lfs_segment_put(s);
 	return rc;
 }

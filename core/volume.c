@@ -201,6 +201,8 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	lfs_mutex_init(&v->open_mu);
 	lfs_mutex_init(&v->map_mu);
 	v->map_max = o->mapped_segments_max ? o->mapped_segments_max : lfs_maps_default_max();
+	v->segment_gone = o->segment_gone;
+	v->segment_gone_ctx = o->segment_gone_ctx;
 	v->open_max = o->open_topics_max ? o->open_topics_max : lfs_files_default_max();
 	lfs_mutex_init(&v->tick_mu);
 	pthread_cond_init(&v->tick_cond, NULL);

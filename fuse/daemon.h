@@ -49,6 +49,13 @@ void log_daemonized(int saved_stderr);
 int log_reopen_on_hup(void);
 void log_close(void);
 
+/* notify.c: the core's segment_gone callback queues; one thread tells the
+ * kernel to drop the deleted segments' names (notify_start once the session
+ * is mounted; notify_stop before the session and the volume go). */
+void notify_segment_gone(void *ctx, lfs_topic *t, uint64_t base);
+int notify_start(struct fuse_session *se);
+void notify_stop(void);
+
 /* ops.c: releases every handle still open (after the session loop). */
 void ops_release_all(void);
 /* ops.c: may the kernel send parallel writes to this open file? */

@@ -420,7 +420,8 @@ int main(int argc, char *argv[])
 				   .overrides = c.overrides,
 				   .override_mask = c.mask,
 				   .held_max = c.held_max,
-				   .log = daemon_core_log};
+				   .log = daemon_core_log,
+				   .segment_gone = notify_segment_gone};
 	struct lfs_open_report rep;
 	rc = open_volume(volume, &oo, &rep, &daemon_state.vol);
 	if (rc < 0) {
@@ -507,6 +508,11 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	/* Threads only now: fuse_daemonize forked. */
+	rc = notify_start(se);
+	if (rc < 0) {
+		daemon_log(LFS_LOG_ERR, "cannot start the notifier thread: %s", strerror(-rc));
+		goto out_unmount;
+	}
 	rc = daemon_state.mirror ? mirror_start(daemon_state.mirror) : 0;
 	if (rc < 0) {
 		daemon_log(LFS_LOG_ERR, "cannot start mirroring: %s", strerror(-rc));
@@ -525,6 +531,8 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:
+	/* Before the session goes: the notifier writes to its device. */
+	notify_stop();
 	/* The device descriptor goes with the session, and no backing id
 	 * outlives it in the kernel. */
 	pt_detach();
@@ -534,6 +542,7 @@ out_sig:
 out_se:
 	fuse_session_destroy(se);
 out_vol:
+	notify_stop(); /* (again after out_unmount: it drops what is queued) */
 	mirror_destroy(daemon_state.mirror);
 	daemon_state.mirror = NULL;
 	ops_release_all();

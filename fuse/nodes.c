@@ -212,6 +212,21 @@ struct node *nodes_get(enum node_kind kind, lfs_topic *t, uint64_t base, const c
 	return n;
 }
 
+bool nodes_ino_of(enum node_kind kind, lfs_topic *t, uint64_t base, const char *at, uint64_t *ino)
+{
+	if (per_open(kind))
+		return false;
+	struct node *n;
+	pthread_mutex_lock(&mu);
+	for (n = by_key[key_hash(kind, t, base, at) % NBUCKETS]; n; n = n->hnext_key)
+		if (key_eq(n, kind, t, base, at))
+			break;
+	if (n)
+		*ino = n->ino;
+	pthread_mutex_unlock(&mu);
+	return n != NULL;
+}
+
 /* mu held */
 static struct node *find_locked(uint64_t ino)
 {

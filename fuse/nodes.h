@@ -36,8 +36,9 @@ struct node {
 	uint64_t nlookup;
 	struct node *hnext_ino, *hnext_key;
 	struct view_ino *view; /* NODE_AT: its name's st_ino, shared */
-	/* Per-open nodes: the files opened through this node, newest first
-	 * (ops.c's struct handle; protected by ops.c's handles_mu). */
+	/* The files opened through this node, newest first (ops.c's struct
+	 * handle; protected by ops.c's handles_mu): a GETATTR by inode finds
+	 * its open files here without walking every handle. */
 	void *opens;
 	/* NODE_SEGMENT, protected by pt_mu (passthrough.c): how the kernel
 	 * inode's open files read it, and the backing id they share. */
@@ -51,6 +52,9 @@ void nodes_destroy(void);
  * named kind the one that exists or a new one, for `tail` and `@...`
  * always a new one. Takes its own topic reference; NULL without memory. */
 struct node *nodes_get(enum node_kind kind, lfs_topic *topic, uint64_t base, const char *at);
+/* The node id of the named node (kind, topic, base/at) if the kernel knows
+ * one: true and *ino, or false. */
+bool nodes_ino_of(enum node_kind kind, lfs_topic *topic, uint64_t base, const char *at, uint64_t *ino);
 /* The node for ino with a temporary hold (release with nodes_put), or NULL. */
 struct node *nodes_find(uint64_t ino);
 void nodes_put(struct node *n);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEALED_TIMEOUT 3600.0
@@ -45,6 +46,10 @@ struct handle {
 	fuse_ino_t ino;
 	pid_t pid; /* the process that opened it */
 	_Atomic pid_t writer; /* the process (thread) that wrote last */
+	/* Its opener's close(2) came (FLUSH from pid) and nothing used it
+	 * since: the file is most likely closed, its RELEASE on the way
+	 * (the kernel sends it after close(2) has returned). */
+	atomic_bool closing;
 	/* One read at a time through reader or cursor: a reader's pointers
 	 * stay mapped until its next call (core/maps.c), which must come
 	 * after this reply has been sent. */
@@ -61,6 +66,11 @@ struct dir_handle {
 
 static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct handle handles = {.prev = &handles, .next = &handles};
+/* With handles_mu: a handle was released. releasing counts the handles
+ * out of the list whose files (and the topic holds they keep) are still
+ * being closed (under handles_mu). */
+static pthread_cond_t handles_gone = PTHREAD_COND_INITIALIZER;
+static size_t releasing;
 
 static bool per_open_node(const struct node *n)
 {
@@ -74,7 +84,7 @@ static void handles_add(struct handle *h)
 	h->prev = handles.prev;
 	handles.prev->next = h;
 	handles.prev = h;
-	if (h->node && per_open_node(h->node)) {
+	if (h->node) {
 		h->node_next = h->node->opens;
 		h->node->opens = h;
 	}
@@ -86,13 +96,52 @@ static void handles_remove(struct handle *h)
 	pthread_mutex_lock(&handles_mu);
 	h->prev->next = h->next;
 	h->next->prev = h->prev;
-	if (h->node && per_open_node(h->node)) {
+	if (h->node) {
 		struct handle **pp = (struct handle **)&h->node->opens;
 		while (*pp != h)
 			pp = &(*pp)->node_next;
 		*pp = h->node_next;
 	}
+	releasing++;
 	pthread_mutex_unlock(&handles_mu);
+}
+
+/* A request used h: whatever its opener closed, a copy of it is open. */
+static void handle_used(struct handle *h)
+{
+	if (atomic_load_explicit(&h->closing, memory_order_relaxed))
+		atomic_store(&h->closing, false);
+}
+
+/* rmdir(2) right after the last close(2) of a file of the topic found it
+ * busy now and then: FUSE sends RELEASE after close(2) has returned, and
+ * another worker thread may not have run it yet. Waits (2 s at most) while
+ * every open file of t is one its opener has closed; true when none is left
+ * open. A copy that stays open (dup, fork) keeps the topic busy. */
+#define CLOSING_WAIT_S 2
+static bool wait_closing(lfs_topic *t)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSING_WAIT_S;
+	bool none = false;
+	pthread_mutex_lock(&handles_mu);
+	for (;;) {
+		size_t open = 0, closing = 0;
+		for (const struct handle *h = handles.next; h != &handles; h = h->next)
+			if (h->topic == t) {
+				open++;
+				closing += atomic_load(&h->closing);
+			}
+		/* (A handle being released may be one of t's: its holds go
+		 * after it left the list.) */
+		none = open == 0;
+		if ((none && releasing == 0) || closing < open ||
+		    pthread_cond_timedwait(&handles_gone, &handles_mu, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&handles_mu);
+	return none;
 }
 
 static struct handle *fh_of(struct fuse_file_info *fi)
@@ -127,14 +176,15 @@ static void set_times(struct stat *st, uint64_t ns)
 	st->st_mtim = st->st_ctim = st->st_atim = ns_to_ts(ns);
 }
 
-/* The stat of a sealed segment that an open file of inode ino holds: fstat(2)
- * reaches the daemon without the file handle (GETATTR by inode). */
-static bool open_segment_stat(fuse_ino_t ino, struct lfs_segment_stat *ss)
+/* The stat of a sealed segment that an open file of node n holds: fstat(2)
+ * reaches the daemon without the file handle (GETATTR by inode). The node's
+ * own list of open files, not every handle of the mount. */
+static bool open_segment_stat(struct node *n, struct lfs_segment_stat *ss)
 {
 	bool found = false;
 	pthread_mutex_lock(&handles_mu);
-	for (struct handle *h = handles.next; h != &handles && !found; h = h->next)
-		if (h->ino == ino && h->segment) {
+	for (const struct handle *h = n->opens; h && !found; h = h->node_next)
+		if (h->segment) {
 			lfs_segment_stat(h->segment, ss);
 			found = true;
 		}
@@ -233,7 +283,7 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 			if (rc == 0) {
 				lfs_segment_stat(s, &ss);
 				lfs_segment_put(s);
-			} else if (open_segment_stat(n->ino, &ss)) {
+			} else if (open_segment_stat(n, &ss)) {
 				/* Removed (rm, retention) while open: what
 				 * fstat(2) shows of an unlinked file. */
 				st->st_nlink = 0;
@@ -384,16 +434,14 @@ static bool handle_view_size(const struct handle *h, uint64_t *size)
 static bool caller_view_size(fuse_req_t req, struct node *n, uint64_t *size)
 {
 	bool found = false;
+	bool any = per_open_node(n);
+	pid_t pid = fuse_req_ctx(req)->pid;
+	/* The node's own open files (newest first), never the mount's: a
+	 * GETATTR costs the same with 15,000 readers elsewhere. */
 	pthread_mutex_lock(&handles_mu);
-	if (per_open_node(n)) {
-		for (const struct handle *h = n->opens; h && !found; h = h->node_next)
+	for (const struct handle *h = n->opens; h && !found; h = h->node_next)
+		if (any || h->pid == pid)
 			found = handle_view_size(h, size);
-	} else {
-		pid_t pid = fuse_req_ctx(req)->pid;
-		for (struct handle *h = handles.prev; h != &handles && !found; h = h->prev)
-			if (h->ino == n->ino && h->pid == pid)
-				found = handle_view_size(h, size);
-	}
 	pthread_mutex_unlock(&handles_mu);
 	return found;
 }
@@ -478,7 +526,8 @@ static int open_reader(struct node *n, struct handle *h)
 
 static void release_handle(struct handle *h)
 {
-	if (h->next)
+	bool listed = h->next != NULL;
+	if (listed)
 		handles_remove(h);
 	if (h->producer) {
 		int rc = lfs_producer_close(h->producer);
@@ -503,6 +552,13 @@ static void release_handle(struct handle *h)
 	lfs_topic_put(h->topic);
 	pthread_mutex_destroy(&h->read_mu);
 	free(h);
+	if (listed) {
+		/* Its holds are gone: an rmdir waiting for it may go on. */
+		pthread_mutex_lock(&handles_mu);
+		releasing--;
+		pthread_cond_broadcast(&handles_gone);
+		pthread_mutex_unlock(&handles_mu);
+	}
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -623,6 +679,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = fh_of(fi);
 	(void)ino;
+	handle_used(h);
 	if (h->segment) {
 		const void *p;
 		lfs_segment_use(h->segment); /* p stays mapped until the reply is sent */
@@ -666,6 +723,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct handle *h = fh_of(fi);
 	(void)ino;
 	(void)off; /* every write appends */
+	handle_used(h);
 	if (h->cursor && h->writable) {
 		int rc = cursor_write(daemon_of(req), h->node, buf, size);
 		if (rc < 0)
@@ -694,6 +752,8 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
 	(void)ino;
+	if (fuse_req_ctx(req)->pid == h->pid)
+		atomic_store(&h->closing, true);
 	/* FLUSH comes with every close(2) of every copy of the descriptor,
 	 * including a forked child's exit: only the writer's own close
 	 * commits a held line; otherwise it waits for the writer, fsync or
@@ -865,6 +925,13 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (daemon_of(req)->mirror)
 			mirror_pause(daemon_of(req)->mirror, name);
 		rc = lfs_topic_delete(daemon_of(req)->vol, name);
+		lfs_topic *t;
+		if (rc == -EBUSY && lfs_topic_get(daemon_of(req)->vol, name, &t) == 0) {
+			bool none = wait_closing(t);
+			lfs_topic_put(t);
+			if (none)
+				rc = lfs_topic_delete(daemon_of(req)->vol, name);
+		}
 		if (rc < 0 && daemon_of(req)->mirror)
 			mirror_resume(daemon_of(req)->mirror, name);
 	}
