@@ -47,6 +47,14 @@ bool log_has_syslog(void);
 void log_daemonized(int saved_stderr);
 /* SIGHUP reopens the log file (logrotate), or is ignored without one. */
 int log_reopen_on_hup(void);
+
+/* signals.c: SIGTERM and SIGINT end the session loop, whichever thread
+ * they reach. signals_block in the main thread before any other thread
+ * exists; signals_start after the fork of daemonizing; signals_stop when
+ * the loop has returned (or was never run). */
+int signals_block(void);
+int signals_start(struct fuse_session *se);
+void signals_stop(void);
 void log_close(void);
 
 /* notify.c: the core's segment_gone callback queues; one thread tells the

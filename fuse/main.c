@@ -474,6 +474,11 @@ int main(int argc, char *argv[])
 		fprintf(stderr, PROG ": cannot handle SIGHUP: %s\n", strerror(-rc));
 		goto out_sig;
 	}
+	rc = signals_block();
+	if (rc < 0) {
+		fprintf(stderr, PROG ": cannot handle SIGTERM: %s\n", strerror(-rc));
+		goto out_sig;
+	}
 	/* The mount itself (the device, the mount point, the readahead in
 	 * sysfs) needs the caller's own rights, not the volume owner's. */
 	fs_ids_as_caller(&daemon_state, true);
@@ -508,6 +513,11 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	/* Threads only now: fuse_daemonize forked. */
+	rc = signals_start(se);
+	if (rc < 0) {
+		daemon_log(LFS_LOG_ERR, "cannot start the signal thread: %s", strerror(-rc));
+		goto out_unmount;
+	}
 	rc = notify_start(se);
 	if (rc < 0) {
 		daemon_log(LFS_LOG_ERR, "cannot start the notifier thread: %s", strerror(-rc));
@@ -531,6 +541,7 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:
+	signals_stop();
 	/* Before the session goes: the notifier writes to its device. */
 	notify_stop();
 	/* The device descriptor goes with the session, and no backing id

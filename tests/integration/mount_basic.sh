@@ -104,6 +104,15 @@ check "SIGTERM: the mount is gone" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
 lfs_mount "$V" "$M"
 check "after SIGTERM the next mount reports a clean volume" sh -c "! grep -qi recover '$DERR'"
 check "after SIGTERM everything is there" eq "$(tail -n 2 "$M/d1/tail")" "$(printf 'held fragment\nsigterm')"
+# SIGTERM and SIGINT can only be taken by the one thread that ends the
+# session loop and wakes it (fuse/signals.c): a thread of any other kind
+# that took one would leave the loop waiting.
+takers=0
+for st in /proc/"$DPID"/task/*/status; do
+	blk=$(awk '$1 == "SigBlk:" { print $2 }' "$st")
+	[ $((0x$blk & 0x4002)) -eq $((0x4002)) ] || takers=$((takers + 1))
+done
+check "one thread of the daemon takes SIGTERM and SIGINT, every other one blocks them" eq "$takers" 1
 echo "sigint" >>"$M/d1/tail"
 kill -INT "$DPID"
 wait_gone "$DPID" 20
