@@ -103,16 +103,10 @@ void lfs_ck_problem(struct checker *ck, enum lfs_problem_kind kind, const char *
 		    uint64_t segment, uint64_t first, uint64_t last, uint64_t bytes, bool repaired,
 		    const char *fmt, ...)
 {
-	struct lfs_problem p = {.kind = kind,
-				.topic = topic,
-				.segment = segment,
-				.first_offset = first,
-				.last_offset = last,
-				.bytes = bytes,
-				.repaired = repaired};
+	struct lfs_problem p;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p.message, sizeof(p.message), fmt, ap);
+	lfs_problem_vset(&p, kind, topic, segment, first, last, bytes, repaired, fmt, ap);
 	va_end(ap);
 	lfs_ck_emit(ck, &p);
 }

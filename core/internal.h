@@ -69,6 +69,7 @@
 #include "logfs.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -306,6 +307,12 @@ struct lfs_volume {
 	struct lfs_verify_ahead ahead;
 };
 
+/* util.c: fills p with a problem and its message (fmt, ap), for the
+ * checker and the scanner, which each report it their own way. */
+void lfs_problem_vset(struct lfs_problem *p, enum lfs_problem_kind kind, const char *topic,
+		      uint64_t segment, uint64_t first, uint64_t last, uint64_t bytes, bool repaired,
+		      const char *fmt, va_list ap);
+
 void lfs_log(lfs_volume *v, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* errors.c: reads the volume's error record at open (and logs it);
@@ -328,6 +335,9 @@ void lfs_segment_note_data_file(lfs_segment *s, const struct stat *st);
 int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size);
 /* The topic's segment_size setting. */
 uint64_t lfs_topic_segment_size(lfs_topic *t);
+/* Unmaps both files' mappings and clears them (the caller makes sure no
+ * reader uses them: released active segment, evicted sealed one). */
+void lfs_segment_unmap_files(lfs_segment *s);
 void lfs_segment_ref(lfs_segment *s);
 int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
 			      lfs_segment **out);

@@ -18,16 +18,10 @@
 void lfs_sc_report(struct scan *sc, enum lfs_problem_kind kind, uint64_t first, uint64_t last,
 		   uint64_t bytes, bool repaired, const char *fmt, ...)
 {
-	struct lfs_problem p = {.kind = kind,
-				.topic = sc->topic,
-				.segment = sc->base,
-				.first_offset = first,
-				.last_offset = last,
-				.bytes = bytes,
-				.repaired = repaired};
+	struct lfs_problem p;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p.message, sizeof(p.message), fmt, ap);
+	lfs_problem_vset(&p, kind, sc->topic, sc->base, first, last, bytes, repaired, fmt, ap);
 	va_end(ap);
 	sc->res->damaged = true;
 	if (repaired)

@@ -370,6 +370,17 @@ int lfs_segment_close_active(lfs_segment *s)
  * (files.c decides when: nothing pins it, under append_mu and segs_lock
  * held for writing): its files are cut to their exact length and made
  * durable, as at a clean unmount. */
+void lfs_segment_unmap_files(lfs_segment *s)
+{
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	atomic_store(&s->data, NULL);
+	atomic_store(&s->idx, NULL);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+}
+
 int lfs_segment_release_active(lfs_segment *s)
 {
 	LFS_ASSERT_HELD(&s->topic->append_mu);
@@ -379,13 +390,7 @@ int lfs_segment_release_active(lfs_segment *s)
 	int rc = lfs_segment_close_active(s);
 	if (rc < 0)
 		return rc;
-	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
-	atomic_store(&s->data, NULL);
-	atomic_store(&s->idx, NULL);
-	if (d)
-		munmap(d, s->data_maplen);
-	if (x)
-		munmap(x, s->idx_maplen);
+	lfs_segment_unmap_files(s);
 	lfs_mutex_lock(&s->mu); /* a group commit leader syncs under it */
 	close(s->data_fd);
 	close(s->idx_fd);

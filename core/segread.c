@@ -330,13 +330,7 @@ bool lfs_segment_unmap(lfs_segment *s)
 		atomic_store(&s->evicting, false);
 		return false;
 	}
-	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
-	atomic_store(&s->data, NULL);
-	atomic_store(&s->idx, NULL);
-	if (d)
-		munmap(d, s->data_maplen);
-	if (x)
-		munmap(x, s->idx_maplen);
+	lfs_segment_unmap_files(s);
 	atomic_store(&s->prefetched, 0);
 	atomic_store(&s->evicting, false);
 	return true;

@@ -438,3 +438,17 @@ size_t lfs_count_byte(const void *buf, size_t len, unsigned char c)
 	pthread_once(&count_once, count_init);
 	return count_impl(buf, len, c);
 }
+
+void lfs_problem_vset(struct lfs_problem *p, enum lfs_problem_kind kind, const char *topic,
+		      uint64_t segment, uint64_t first, uint64_t last, uint64_t bytes, bool repaired,
+		      const char *fmt, va_list ap)
+{
+	*p = (struct lfs_problem){.kind = kind,
+				  .topic = topic,
+				  .segment = segment,
+				  .first_offset = first,
+				  .last_offset = last,
+				  .bytes = bytes,
+				  .repaired = repaired};
+	vsnprintf(p->message, sizeof(p->message), fmt, ap);
+}
