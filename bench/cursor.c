@@ -7,7 +7,8 @@
  *       the same with TOPICDIR/@N; prints the median close(2) time of each
  *       in microseconds, and, for reference, the median time of one 256-byte
  *       pwrite + fdatasync of SYNCFILE (a file on the volume's filesystem):
- *       a cursor's close should cost one such round more than @N's.
+ *       a cursor's close should cost one such round more than @N's; and the
+ *       median over rounds of (cursor close - @N close) / that round.
  *   cursor -t TOPICDIR
  *       read throughput: reads TOPICDIR/@F (F its first offset) to its end
  *       and then TOPICDIR/cursors/bench from "begin" to its end, in 1 MiB
@@ -75,12 +76,12 @@ static int closes(int reps, const char *dir, const char *syncfile)
 	close(fd);
 	set_pos(cur, "end");
 	double *c = calloc((size_t)reps, sizeof(double)), *a = calloc((size_t)reps, sizeof(double)),
-	       *s = calloc((size_t)reps, sizeof(double));
+	       *s = calloc((size_t)reps, sizeof(double)), *r = calloc((size_t)reps, sizeof(double));
 	char buf[65536], rec[256];
 	uint64_t bytes = 0;
 	memset(rec, 'x', sizeof(rec));
 	int sfd = open(syncfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (!c || !a || !s || sfd < 0)
+	if (!c || !a || !s || !r || sfd < 0)
 		bu_die("setup", errno ? errno : ENOMEM);
 	for (int i = 0; i < reps; i++) {
 		put_line(tail, i);
@@ -92,6 +93,7 @@ static int closes(int reps, const char *dir, const char *syncfile)
 		if (pwrite(sfd, rec, sizeof(rec), 0) != (ssize_t)sizeof(rec) || fdatasync(sfd) < 0)
 			bu_die("fdatasync", errno);
 		s[i] = bu_now() - t0;
+		r[i] = (c[i] - a[i]) / s[i];
 	}
 	close(sfd);
 	unlink(syncfile);
@@ -99,6 +101,12 @@ static int closes(int reps, const char *dir, const char *syncfile)
 		bu_die("the cursor did not commit every close", EIO);
 	printf("close_cursor_us=%.1f\nclose_at_us=%.1f\nfdatasync_us=%.1f\n", bu_median(c, reps) * 1e6,
 	       bu_median(a, reps) * 1e6, bu_median(s, reps) * 1e6);
+	/* The load moves all three figures; the same round's ratio does not. */
+	printf("close_extra_over_fdatasync_round_median=%.2f\n", bu_median(r, reps));
+	free(c);
+	free(a);
+	free(s);
+	free(r);
 	return 0;
 }
 

@@ -812,6 +812,7 @@ if want cursors; then
 	record cursors close_latency cursor 1 us "$(cv close_cursor_us)"
 	record cursors close_latency at_view 1 us "$(cv close_at_us)"
 	record cursors close_latency ext4_pwrite+fdatasync 1 us "$(cv fdatasync_us)"
+	record cursors close_extra_over_fdatasync_round cursor 1 x "$(cv close_extra_over_fdatasync_round_median)"
 	record cursors mount_10_topics no_cursors 10 ms "$(cv mount_ms_no_cursors)"
 	record cursors mount_10_topics 1000_cursors_each 10 ms "$(cv mount_ms_10x1000_cursors)"
 	record cursors mount_10_topics_ratio 1000_cursors_each 10 x "$(cv mount_with_over_without)"
