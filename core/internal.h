@@ -33,6 +33,9 @@
  *   volume->topics_lock (rw)  volume.c    the topic table (held briefly, no
  *                                         I/O and no other lock under it)
  *   volume->tick_mu           volume.c    the ticker's sleep and stop flag
+ *   volume->ahead.mu          verifyahead.c the verify-ahead queue (taken
+ *                                         with no other lock held, nothing
+ *                                         taken under it)
  *   volume->errors_mu         errors.c    the recorded errors and their file
  *                                         (innermost: taken under any of the
  *                                         above, nothing taken under it)
@@ -191,6 +194,28 @@ struct lfs_topic {
 };
 
 /* Fields without a note are set at open and read-only after. */
+/* Sealed segments queued for a check ahead of their readers
+ * (verifyahead.c). Every field under mu; each queued segment and its topic
+ * hold a reference of the queue's. */
+#define LFS_AHEAD_SLOTS 4
+struct lfs_verify_ahead {
+	lfs_mutex mu;
+	pthread_cond_t cond; /* with mu: a job queued, or stopping */
+	lfs_segment *segs[LFS_AHEAD_SLOTS];
+	lfs_topic *topics[LFS_AHEAD_SLOTS];
+	unsigned head, count;
+	pthread_t thread;
+	bool running, stopping;
+	bool manual; /* no thread: lfs_verify_ahead_run_one runs the jobs */
+};
+void lfs_verify_ahead_init(struct lfs_verify_ahead *va);
+void lfs_verify_ahead_destroy(struct lfs_verify_ahead *va);
+/* Stops the thread and drops what is queued (at close, before the topics
+ * close; no lock held). */
+void lfs_verify_ahead_stop(lfs_volume *v);
+/* Runs the oldest queued check in the caller; false when none is queued. */
+bool lfs_verify_ahead_run_one(lfs_volume *v);
+
 struct lfs_volume {
 	char *path;
 	int dirfd, topics_fd;
@@ -232,6 +257,8 @@ struct lfs_volume {
 	lfs_mutex tick_mu;
 	pthread_cond_t tick_cond; /* with tick_mu */
 	bool stopping;            /* under tick_mu */
+
+	struct lfs_verify_ahead ahead;
 };
 
 void lfs_log(lfs_volume *v, int level, const char *fmt, ...)

@@ -306,6 +306,13 @@ struct lfs_segment_stat {
 /* Takes a reference on the retained sealed segment with this base. */
 int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out);
 void lfs_segment_put(lfs_segment *s);
+/* The sealed segment right after base (a reference), or -ENOENT when the
+ * next one is the active segment or there is none. */
+int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out);
+/* A reader opened the sealed segment at base: check the sealed segment
+ * after it in the background (core/verifyahead.c), so that its first open
+ * need not wait for its check. 0 or -errno (a thread could not start). */
+int lfs_topic_verify_ahead(lfs_topic *t, uint64_t base);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
 /* Checks every batch of the segment against its CRC, once per mount (reads
  * check the batches they reach the same way; whoever hands the segment's

@@ -73,10 +73,11 @@ int lfs_topic_list_sealed(lfs_topic *t, uint64_t **bases, size_t *count)
 	return 0;
 }
 
-int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
+/* The index of the first segment whose base is at least base (segs_lock
+ * held). */
+static size_t seg_lower_bound(lfs_topic *t, uint64_t base)
 {
-	int rc = -ENOENT;
-	lfs_rwlock_rdlock(&t->segs_lock);
+	LFS_ASSERT_READ_HELD(&t->segs_lock);
 	size_t lo = 0, hi = t->nsegs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -85,9 +86,33 @@ int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
 		else
 			hi = mid;
 	}
-	if (lo < t->nsegs && t->segs[lo]->base == base && atomic_load(&t->segs[lo]->sealed)) {
-		lfs_segment_ref(t->segs[lo]);
-		*out = t->segs[lo];
+	return lo;
+}
+
+int lfs_segment_get(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	int rc = -ENOENT;
+	lfs_rwlock_rdlock(&t->segs_lock);
+	size_t i = seg_lower_bound(t, base);
+	if (i < t->nsegs && t->segs[i]->base == base && atomic_load(&t->segs[i]->sealed)) {
+		lfs_segment_ref(t->segs[i]);
+		*out = t->segs[i];
+		rc = 0;
+	}
+	lfs_rwlock_unlock(&t->segs_lock);
+	return rc;
+}
+
+int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out)
+{
+	int rc = -ENOENT;
+	if (base == UINT64_MAX)
+		return rc;
+	lfs_rwlock_rdlock(&t->segs_lock);
+	size_t i = seg_lower_bound(t, base + 1);
+	if (i < t->nsegs && atomic_load(&t->segs[i]->sealed)) {
+		lfs_segment_ref(t->segs[i]);
+		*out = t->segs[i];
 		rc = 0;
 	}
 	lfs_rwlock_unlock(&t->segs_lock);

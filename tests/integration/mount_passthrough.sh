@@ -83,6 +83,27 @@ done
 # Put the byte back: the volume is whole again.
 cp "$T/bad.orig" "$V/topics/app/$BAD"
 
+# ---- damage in the segment after the one a reader opens ----
+# The open of a sealed segment queues a check of the next one in the
+# background (core/verifyahead.c); whichever checks it, the thread or the
+# reader's own open, the damaged segment is never handed to the kernel.
+FIRST=$(echo "$SEALED" | head -n 1)
+NEXT=$(echo "$SEALED" | sed -n 2p)
+AFTER=$(echo "$SEALED" | sed -n 3p)
+cp "$V/topics/app/$NEXT" "$T/next.orig"
+printf 'X' | dd of="$V/topics/app/$NEXT" bs=1 seek=5000 conv=notrunc status=none
+lfs_mount "$V" "$M" -d -o passthrough=on || exit 1
+check "verify-ahead: the segment before the damaged one reads whole" \
+	same "$M/app/$FIRST" "$V/topics/app/$FIRST"
+nino=$(stat -c %i "$M/app/$NEXT")
+check "verify-ahead: the damaged next segment fails with EIO" \
+	sh_fails_with EIO "cat '$M/app/$NEXT' >/dev/null"
+check "verify-ahead: ... read by the daemon, not handed to the kernel" test "$(reads "$nino")" -gt 0
+check "verify-ahead: the checksum failure is logged" grep -q "fails its checksum" "$DERR"
+check "verify-ahead: the segment after it reads whole" same "$M/app/$AFTER" "$V/topics/app/$AFTER"
+lfs_umount "$M"
+cp "$T/next.orig" "$V/topics/app/$NEXT"
+
 # ---- rm and retention of an open segment ----
 S0=$(echo "$SEALED" | head -n 1)
 S1=$(echo "$SEALED" | sed -n 2p)
