@@ -3,13 +3,15 @@
 # three-node JetStream cluster on loopback started here, R3 streams:
 #   - throughput of 100-byte records: the mirror catching up on N records
 #     against bench/mirror_pub, a plain libnats program publishing the same
-#     messages asynchronously with the same window (the client-side limit);
+#     messages asynchronously with the same window (the client-side limit),
+#     in alternating rounds (medians of ROUNDS);
 #   - the time from an append's return to its acknowledgement by the
 #     stream, p50 and p99 (bench/mirror_lat -l);
 #   - producers' append throughput with the mirror on against off
 #     (bench/mirror_lat -p, median of ROUNDS; an on round starts with the
-#     mirror caught up), and the CPU time the daemon and the servers spend
-#     per record.
+#     mirror caught up), and the CPU time the daemon, its mirror threads
+#     (named lfs-mirror, libnats' among them) and the servers spend per
+#     record.
 # Run as root after `make all build/bench/mirror_pub build/bench/mirror_lat
 # build/tests/tools/nats_tool`:
 #   sh bench/mirror.sh [BUILD] [N] [ROUNDS]
@@ -20,9 +22,17 @@ ROUNDS=${3:-5}
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/lfs-mirror-bench.XXXXXX")
 M=$W/mnt
 PIDS=""
+DPID=""
 cleanup()
 {
 	fusermount3 -u "$M" 2>/dev/null || true
+	# The daemon writes its clean state after the unmount: let it finish
+	# before its volume goes.
+	n=0
+	while [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null && [ $n -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$W"
@@ -59,40 +69,60 @@ until "$B/tests/tools/nats_tool" ready "$URL" 2>/dev/null; do
 done
 echo "# cluster: 3 nats-server $(nats-server --version | awk '{print $NF}') on loopback, R3 streams"
 
-# The reference: a plain async publisher.
-ref=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
-echo "reference_publisher_msgs_per_s $ref"
-echo "reference_publisher_cpu_us_per_msg $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
-
-# The mirror catching up on N records appended before it was set.
+# The daemon, with one topic.
 mkdir -p "$M"
 "$B/mkfs.logfs" -q "$W/vol"
 "$B/logfs" "$W/vol" "$M" -o "mirror=$URLS,mirror_replicas=3"
 mkdir "$M/bench"
 yes "$(printf '%099d' 0 | tr 0 x)" | head -n "$N" >"$W/data"
-dd if="$W/data" of="$M/bench/tail" bs=1M status=none
-[ "$(getfattr --only-values -n user.logfs.next_offset "$M/bench" 2>/dev/null)" = "$N" ]
 DPID=$(for p in $(pgrep -x logfs); do
 	cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -q -- "$W/vol" && echo "$p"; done | head -n 1)
 cpu_ms() { # PIDS... -> their CPU time, ms (user + system, threads that ended included)
 	for p in "$@"; do cat /proc/"$p"/stat; done |
 		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); s += $12 + $13 } END { printf "%.0f", s * 1000 / hz }'
 }
+mirror_cpu_ms() { # the daemon's mirror threads (named lfs-mirror, libnats' included), ms
+	cat /proc/"$DPID"/task/*/stat 2>/dev/null |
+		awk -v hz="$(getconf CLK_TCK)" '/\(lfs-mirror\)/ { sub(/.*\) /, ""); s += $12 + $13 }
+			END { printf "%.0f", s * 1000 / hz }'
+}
 caught_up() {
 	until [ "$(getfattr --only-values -n user.logfs.mirror_lag "$M/bench" 2>/dev/null)" = 0 ]; do
 		sleep 0.01
 	done
 }
-c0=$(cpu_ms "$DPID")
-t0=$(now)
-setfattr -n user.logfs.mirror -v MIR "$M/bench"
-caught_up
-t1=$(now)
-c1=$(cpu_ms "$DPID")
-mir=$(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
-echo "mirror_msgs_per_s $mir"
-echo "mirror_daemon_cpu_us_per_msg $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
-echo "mirror_over_reference $(echo "$mir $ref" | awk '{ printf "%.2f", $1 / $2 }')"
+med() { echo $1 | tr ' ' '\n' | median; }
+
+# Throughput, in alternating rounds: the reference (a plain async
+# publisher, N messages into a new stream), then the mirror catching up on
+# N records appended while it was off (into its one stream).
+ref="" ref_c="" mir="" mir_d="" mir_m="" mir_s=""
+i=0
+while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
+	r=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" "REF$i" "ref$i.x" 3 "$N" 100)
+	ref="$ref $r"
+	ref_c="$ref_c $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
+	[ $i -eq 0 ] || setfattr -n user.logfs.mirror -v "" "$M/bench"
+	dd if="$W/data" of="$M/bench/tail" bs=1M status=none
+	c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
+	t0=$(now)
+	setfattr -n user.logfs.mirror -v MIR "$M/bench"
+	caught_up
+	t1=$(now)
+	c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
+	mir="$mir $(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')"
+	mir_d="$mir_d $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	mir_m="$mir_m $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	mir_s="$mir_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
+	i=$((i + 1))
+done
+echo "reference_publisher_msgs_per_s $(med "$ref")"
+echo "reference_publisher_cpu_us_per_msg $(med "$ref_c")"
+echo "mirror_msgs_per_s $(med "$mir")"
+echo "mirror_daemon_cpu_us_per_msg $(med "$mir_d")"
+echo "mirror_threads_cpu_us_per_msg $(med "$mir_m")"
+echo "mirror_servers_cpu_us_per_msg $(med "$mir_s")"
+echo "mirror_over_reference $(echo "$(med "$mir") $(med "$ref")" | awk '{ printf "%.2f", $1 / $2 }')"
 
 # Append -> acknowledgement latency.
 set -- $("$B/bench/mirror_lat" -l "$M/bench" 2000)
@@ -104,23 +134,27 @@ echo "ack_latency_us_p99 $2"
 # the backlog the off round before it left. The CPU time the daemon and the
 # three servers spend per appended record (from /proc, all threads) is
 # what bounds the ratio on a machine that runs them all.
-# round VAR: one producer run; appends its rate to VAR, and the daemon's
-# and the servers' CPU microseconds per record to VAR_d and VAR_s.
+# round VAR: one producer run; appends its rate to VAR, and the daemon's,
+# its mirror threads' and the servers' CPU microseconds per record to
+# VAR_d, VAR_m and VAR_s.
 round() {
-	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS)
+	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
 	r=$("$B/bench/mirror_lat" -p "$M/bench" 3)
 	[ "$1" = on ] && caught_up
-	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS)
+	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
 	eval "$1=\"\$$1 $r\""
+	eval "$1_m=\"\$$1_m $(echo "$m0 $m1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_d=\"\$$1_d $(echo "$d0 $d1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_s=\"\$$1_s $(echo "$s0 $s1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 }
 on=""
 off=""
 on_d=""
+on_m=""
 on_s=""
 off_d=""
 off_s=""
+off_m=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	caught_up
@@ -130,10 +164,10 @@ while [ $i -lt "$ROUNDS" ]; do
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
 	i=$((i + 1))
 done
-med() { echo $1 | tr ' ' '\n' | median; }
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
 echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
+echo "mirror_threads_cpu_us_per_record_mirror_on $(med "$on_m")"
 echo "servers_cpu_us_per_record_mirror_on $(med "$on_s")"

@@ -323,14 +323,16 @@ esac
   mounted in alternation after a sync, and the daemon's CPU time until its
   mount answered (`/proc/PID/task/*/schedstat`).
 - **mirror**: `bench/mirror.sh`: three nats-server processes on loopback
-  (one JetStream cluster, R3 streams). `mirror_pub` publishes N 100 B
-  messages with the mirror's headers asynchronously (window 1024); the
-  mirror then catches up on N records appended before it was set; the
-  latency is the time from an append's return until `user.logfs.mirror_lag`
-  reads 0 (2000 appends); producers append 100 B lines one write(2) each for
-  3 s with the mirror on and off in alternation (an on round starts with the
-  mirror caught up and ends when it has caught up again), with the CPU
-  time of the daemon and of the three servers per record from `/proc`.
+  (one JetStream cluster, R3 streams). In alternating rounds (medians),
+  `mirror_pub` publishes N 100 B messages with the mirror's headers
+  asynchronously (window 1024) into a new stream, and the mirror catches up
+  on N records appended while it was off; the latency is the time from an
+  append's return until `user.logfs.mirror_lag` reads 0 (2000 appends);
+  producers append 100 B lines one write(2) each for 3 s with the mirror on
+  and off in alternation (an on round starts with the mirror caught up and
+  ends when it has caught up again), with the CPU time of the daemon, of its
+  mirror threads (named `lfs-mirror`) and of the three servers per record
+  from `/proc`.
 - **retention**: `core_bench retention`: setting `retention_bytes` so that all
   but ~10 of 1000 sealed segments go, through the core.
 TXT

@@ -73,8 +73,8 @@ full)
 	PT_GREP=5       # rounds of grep over 1 GiB and of 8 readers
 	CUR_MB=256      # bench/cursor.sh: data read through a cursor
 	CUR_ROUNDS=11   # bench/cursor.sh: mounts with and without cursors
-	MIR_N=200000    # bench/mirror.sh: records the mirror catches up on
-	MIR_ROUNDS=5    # bench/mirror.sh: producer rounds, mirror on and off
+	MIR_N=200000    # bench/mirror.sh: records the mirror catches up on, per round
+	MIR_ROUNDS=5    # bench/mirror.sh: rounds (throughput; producers, mirror on and off)
 	;;
 quick)
 	REPS=1
@@ -833,6 +833,8 @@ if want mirror; then
 		record mirror throughput_100B ratio "$MIR_N" x "$(mval mirror_over_reference)"
 		record mirror client_cpu_per_msg reference_publisher "$MIR_N" us "$(mval reference_publisher_cpu_us_per_msg)"
 		record mirror client_cpu_per_msg mirror_daemon "$MIR_N" us "$(mval mirror_daemon_cpu_us_per_msg)"
+		record mirror client_cpu_per_msg mirror_threads "$MIR_N" us "$(mval mirror_threads_cpu_us_per_msg)"
+		record mirror servers_cpu_per_msg mirror_catching_up "$MIR_N" us "$(mval mirror_servers_cpu_us_per_msg)"
 		record mirror append_to_ack p50 1 us "$(mval ack_latency_us_p50)"
 		record mirror append_to_ack p99 1 us "$(mval ack_latency_us_p99)"
 		record mirror producer_appends mirror_off 1 rec/s "$(mval producer_appends_per_s_mirror_off)"
@@ -840,6 +842,7 @@ if want mirror; then
 		record mirror producer_appends ratio 1 x "$(mval producer_on_over_off)"
 		record mirror cpu_per_record daemon_mirror_off 1 us "$(mval daemon_cpu_us_per_record_mirror_off)"
 		record mirror cpu_per_record daemon_mirror_on 1 us "$(mval daemon_cpu_us_per_record_mirror_on)"
+		record mirror cpu_per_record mirror_threads_mirror_on 1 us "$(mval mirror_threads_cpu_us_per_record_mirror_on)"
 		record mirror cpu_per_record servers_mirror_on 1 us "$(mval servers_cpu_us_per_record_mirror_on)"
 	else
 		echo "bench: mirror skipped: nats-server, mirror_pub, mirror_lat or nats_tool missing" | tee -a "$LOG"

@@ -141,6 +141,12 @@ int lfs_topic_append_as(lfs_topic *t, const struct lfs_settings *settings, enum 
 		return rc;
 
 	lfs_mutex_lock(&t->append_mu);
+	/* An idle topic gave its files back (files.c). */
+	rc = lfs_topic_active_open(t);
+	if (rc < 0) {
+		lfs_mutex_unlock(&t->append_mu);
+		return rc;
+	}
 	uint64_t now = lfs_volume_now(t->vol);
 	lfs_segment *s = t->active;
 	/* The batch must be framed as the topic's segments are: bytes framed

@@ -67,7 +67,11 @@ static int sync_rolls(lfs_topic *t, uint64_t rolls)
 	LFS_ASSERT_HELD(&t->seal_mu);
 	if (t->rolls_synced >= rolls)
 		return 0;
-	int rc = lfs_fsync_dir(t->dirfd);
+	int rc = lfs_topic_files_enter(t);
+	if (rc == 0) {
+		rc = lfs_fsync_dir(t->dirfd);
+		lfs_topic_files_exit(t);
+	}
 	if (rc < 0) {
 		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot sync the directory after a roll: %s",
 			t->name, strerror(-rc));

@@ -57,13 +57,18 @@ static int ensure_file(lfs_topic *t)
 	struct lfs_cursor_store *st = t->cursors;
 	if (st->fd >= 0)
 		return 0;
+	if (t->vol->readonly)
+		return -EROFS;
+	int rc = lfs_topic_files_enter(t);
+	if (rc < 0)
+		return rc;
 	int fd = lfs_cursor_store_open(t->dirfd, O_RDWR | O_CREAT);
-	if (fd < 0)
-		return fd;
 	/* The file's name must survive a crash as its first cursor does. */
-	int rc = lfs_fsync_dir(t->dirfd);
+	rc = fd < 0 ? fd : lfs_fsync_dir(t->dirfd);
+	lfs_topic_files_exit(t);
 	if (rc < 0) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	st->fd = fd;
@@ -88,7 +93,9 @@ int lfs_cursor_commit_slot(lfs_topic *t, struct rec *r, const struct lfs_cursor_
 	n.seq = r->c.seq + 1;
 	lfs_cursor_found_to_slot(&n, &slot);
 	lfs_cursor_slot_encode(&slot, buf);
-	int rc = write_sync(t->cursors->fd, buf, sizeof(buf),
+	int rc = ensure_file(t); /* an idle topic's store is closed (files.c) */
+	if (rc == 0)
+		rc = write_sync(t->cursors->fd, buf, sizeof(buf),
 			    r->c.pair * LFS_CURSOR_PAIR_SIZE + (n.seq & 1) * LFS_CURSOR_SLOT_SIZE);
 	if (rc < 0) {
 		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cursor %s: commit failed: %s", t->name, r->c.name,
@@ -176,8 +183,15 @@ static int load_locked(lfs_topic *t)
 	struct lfs_cursor_found *f = NULL;
 	size_t n = 0;
 	bool repaired;
-	int rc = lfs_cursor_store_check(t->dirfd, t->name, st->mount_first, st->mount_next,
-					!t->vol->readonly, log_problem, t, &f, &n, &repaired);
+	/* An idle topic's directory is closed (files.c): held open for the
+	 * check and the store's opening. */
+	int rc = lfs_topic_files_enter(t);
+	if (rc < 0)
+		return rc;
+	rc = lfs_cursor_store_check(t->dirfd, t->name, st->mount_first, st->mount_next,
+				    !t->vol->readonly, log_problem, t, &f, &n, &repaired);
+	int fd = rc == 0 && !t->vol->readonly ? lfs_cursor_store_open(t->dirfd, O_RDWR) : -ENOENT;
+	lfs_topic_files_exit(t);
 	if (rc < 0)
 		return rc;
 	st->recs = calloc(n ? n : 1, sizeof(*st->recs));
@@ -198,22 +212,20 @@ static int load_locked(lfs_topic *t)
 	st->cap = n ? n : 1;
 	if (rc < 0)
 		goto fail;
-	if (!t->vol->readonly) {
-		int fd = lfs_cursor_store_open(t->dirfd, O_RDWR);
-		if (fd >= 0) {
-			struct stat sb;
-			if (fstat(fd, &sb) < 0) {
-				rc = -errno;
-				close(fd);
-				goto fail;
-			}
-			st->fd = fd;
-			if ((uint64_t)sb.st_size / LFS_CURSOR_PAIR_SIZE > npairs)
-				npairs = (uint64_t)sb.st_size / LFS_CURSOR_PAIR_SIZE;
-		} else if (fd != -ENOENT && fd != -EUCLEAN) {
-			rc = fd;
+	if (fd >= 0) {
+		struct stat sb;
+		if (fstat(fd, &sb) < 0) {
+			rc = -errno;
 			goto fail;
 		}
+		st->fd = fd;
+		fd = -1;
+		if ((uint64_t)sb.st_size / LFS_CURSOR_PAIR_SIZE > npairs)
+			npairs = (uint64_t)sb.st_size / LFS_CURSOR_PAIR_SIZE;
+	} else if (fd != -ENOENT && fd != -EUCLEAN) {
+		rc = fd;
+		fd = -1;
+		goto fail;
 	}
 	st->npairs = npairs;
 	/* Pairs no cursor uses are free (the check found them zero). */
@@ -234,6 +246,8 @@ static int load_locked(lfs_topic *t)
 	st->loaded = true;
 	return 0;
 fail:
+	if (fd >= 0)
+		close(fd);
 	lfs_cursor_found_free(f, n);
 	unload_locked(st);
 	return rc;
@@ -327,7 +341,9 @@ int lfs_cursor_delete(lfs_topic *t, const char *name)
 	} else {
 		struct rec *r = st->recs[i];
 		unsigned char zero[LFS_CURSOR_PAIR_SIZE] = {0};
-		rc = push_free(st, r->c.pair); /* room first: nothing to undo after the write */
+		rc = ensure_file(t); /* an idle topic's store is closed (files.c) */
+		if (rc == 0)
+			rc = push_free(st, r->c.pair); /* room first: nothing to undo after the write */
 		if (rc == 0) {
 			rc = write_sync(st->fd, zero, sizeof(zero), r->c.pair * LFS_CURSOR_PAIR_SIZE);
 			if (rc < 0)
@@ -487,3 +503,17 @@ int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit
 	return rc;
 }
 
+bool lfs_cursors_release(lfs_topic *t)
+{
+	struct lfs_cursor_store *st = t->cursors;
+	if (!st)
+		return true;
+	if (lfs_mutex_trylock(&st->mu) != 0)
+		return false;
+	if (st->fd >= 0) {
+		close(st->fd);
+		st->fd = -1;
+	}
+	lfs_mutex_unlock(&st->mu);
+	return true;
+}

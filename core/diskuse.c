@@ -27,12 +27,16 @@ int lfs_segment_blocks(lfs_topic *t, uint64_t base, uint64_t *blocks)
 {
 	char name[32];
 	*blocks = 0;
+	int rc = lfs_topic_files_enter(t); /* an idle topic's directory is closed (files.c) */
+	if (rc < 0)
+		return rc;
 	lfs_seg_name(base, "log", name);
-	int rc = file_blocks(t->dirfd, name, blocks);
+	rc = file_blocks(t->dirfd, name, blocks);
 	if (rc == 0) {
 		lfs_seg_name(base, "idx", name);
 		rc = file_blocks(t->dirfd, name, blocks);
 	}
+	lfs_topic_files_exit(t);
 	return rc;
 }
 
@@ -48,11 +52,16 @@ int lfs_topic_blocks(lfs_topic *t, struct lfs_topic_blocks *b)
 	int rc = any ? lfs_segment_blocks(t, active, &b->active) : 0;
 	if (rc < 0)
 		return rc;
+	rc = lfs_topic_files_enter(t);
+	if (rc < 0)
+		return rc;
 	if (fstat(t->dirfd, &st) < 0)
-		return -errno;
-	b->topic = (uint64_t)st.st_blocks;
-	rc = file_blocks(t->dirfd, LFS_TOPIC_CONF, &b->topic);
+		rc = -errno;
+	b->topic = rc == 0 ? (uint64_t)st.st_blocks : 0;
+	if (rc == 0)
+		rc = file_blocks(t->dirfd, LFS_TOPIC_CONF, &b->topic);
 	if (rc == 0)
 		rc = file_blocks(t->dirfd, LFS_CURSOR_FILE, &b->topic);
+	lfs_topic_files_exit(t);
 	return rc;
 }

@@ -29,7 +29,16 @@
  *                                         topic's mutexes but segs_lock)
  *   topic->segs_lock (rw)     seglist.c   the segment list, the reader list
  *   segment->mu               segment.c   a segment's lazy mappings and its
- *                                         verification; closing its files
+ *                                         verification; closing its files;
+ *                                         taking its mappings down (maps.c)
+ *   topic->files_lock (rw)    files.c     the topic's directory descriptor:
+ *                                         read-held by every use of dirfd,
+ *                                         write-held to close an idle one
+ *   topic->files_mu           files.c     opening the directory again
+ *   volume->open_mu           files.c     the ring of topics with open files
+ *                                         (nothing taken under it)
+ *   volume->map_mu            maps.c      the ring of mapped sealed segments
+ *                                         (nothing taken under it)
  *   volume->topics_lock (rw)  volume.c    the topic table (held briefly, no
  *                                         I/O and no other lock under it)
  *   volume->tick_mu           volume.c    the ticker's sleep and stop flag
@@ -42,6 +51,11 @@
  *
  * A few pairs never nest and so have no order between them (conf_mu and
  * segs_lock; seal_mu is taken without append_mu held, append_mu under it).
+ * The sweep that closes idle topics' files (files.c) takes a topic's
+ * append_mu, segs_lock, cursors->mu, files_lock and sync_mu with try-locks
+ * only, holding none of the volume's, and passes over a topic in use; the
+ * one that unmaps idle segments (maps.c) try-locks segment->mu with map_mu
+ * released.
  * The mirror (mirror/mirror.c) holds mirror->mu (its worker list) over
  * worker->mu, and calls into the core with neither held, except
  * lfs_topic_set_retention_floor (an atomic store) under worker->mu. In a
@@ -98,6 +112,16 @@ struct lfs_segment {
 	_Atomic uint64_t prefetched; /* readahead asked up to here */
 
 	lfs_mutex mu; /* lazy mapping */
+	/* Sealed segments' mappings come and go (maps.c): whoever reads
+	 * through data or idx holds a use (lfs_segment_use), and a mapping is
+	 * only taken down under mu while uses is 0 (evicting tells users
+	 * arriving meanwhile to wait for mu). in_ring, map_prev/map_next: the
+	 * volume's ring of mapped sealed segments, under its map_mu;
+	 * map_used: the CLOCK bit. */
+	atomic_int uses;
+	atomic_bool evicting, map_used;
+	bool in_ring;
+	lfs_segment *map_prev, *map_next;
 	/* Published with the mapping (release); data_maplen and idx_maplen
 	 * are set under mu before the pointer is stored, read after it. */
 	unsigned char *_Atomic data;
@@ -113,6 +137,11 @@ struct lfs_segment {
 	 * sealer, holding seal_mu, closes the descriptors under mu, and a
 	 * group commit leader syncs through them under mu). */
 	int data_fd, idx_fd;
+	/* An idle topic's active segment gave back its descriptors and
+	 * mappings (files.c): set and cleared under topic->append_mu with
+	 * segs_lock held for writing; a read that finds it set asks the
+	 * topic to take them again (lfs_topic_wake_active). */
+	atomic_bool released;
 	uint64_t data_alloc, idx_alloc;
 };
 
@@ -122,7 +151,20 @@ struct lfs_topic {
 	lfs_volume *vol;
 	uint64_t id;
 	char name[LFS_TOPIC_NAME_MAX + 1];
-	int dirfd;
+	/* The topic's directory, open while files_open (files.c): whoever
+	 * uses dirfd holds files_lock for reading (lfs_topic_files_enter);
+	 * an idle topic's files are closed under it held for writing.
+	 * files_mu serialises the reopening; files_used is the CLOCK bit of
+	 * the volume's sweep; dir_dev/dir_ino identify the directory loaded,
+	 * so that a reopening by name finds the same one. */
+	int dirfd; /* read under files_lock; set under files_mu or with it held for writing */
+	lfs_rwlock files_lock;
+	lfs_mutex files_mu;
+	atomic_bool files_open, files_used;
+	uint64_t dir_dev, dir_ino; /* set at load, read-only after */
+	uint64_t dir_id[2]; /* lfs_topic_dir_identity at load (the summary's) */
+	/* The volume's ring of topics with open files (under v->open_mu). */
+	lfs_topic *open_prev, *open_next;
 	atomic_int holds; /* open files */
 	atomic_bool deleted;
 
@@ -243,6 +285,17 @@ struct lfs_volume {
 	lfs_clock_fn clock; /* never NULL; set at open, then read-only */
 	void *clock_ctx;
 
+	/* Topics whose files are open (files.c): a ring swept like a CLOCK
+	 * from open_hand when more than open_max are; protected by open_mu. */
+	lfs_mutex open_mu;
+	lfs_topic *open_hand;  /* under open_mu */
+	size_t nopen, open_max; /* nopen under open_mu */
+	/* Mapped sealed segments (maps.c): a ring swept like a CLOCK from
+	 * map_hand when more than map_max are mapped; protected by map_mu. */
+	lfs_mutex map_mu;
+	lfs_segment *map_hand;   /* under map_mu */
+	size_t nmapped, map_max; /* nmapped under map_mu */
+
 	/* Held while a topic is created or deleted (its directory made or
 	 * removed): one at a time, without blocking lookups. */
 	lfs_mutex create_mu;
@@ -360,6 +413,9 @@ int lfs_cursor_store_check(int tfd, const char *topic, uint64_t first, uint64_t 
  * the cursors (lfs_cursor_lock_store). */
 int lfs_cursors_load(lfs_topic *t);
 void lfs_cursors_free(lfs_topic *t);
+/* Closes the store's descriptor of an idle topic, unless the store is in
+ * use (false); the next write opens it again. */
+bool lfs_cursors_release(lfs_topic *t);
 /* Background commit of open reading handles (close mode). */
 void lfs_cursors_tick(lfs_topic *t, uint64_t now_ns);
 
@@ -369,6 +425,48 @@ static inline uint64_t lfs_ms_to_ns(uint64_t ms)
 {
 	return ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull;
 }
+
+/* files.c: a topic's files on demand. An idle topic (nothing pins its
+ * active segment, no seal pending, no handle inside) holds no descriptor
+ * and no mapping; at most open_max topics keep theirs. */
+/* Opens the topic's directory if closed and holds it open (files_lock for
+ * reading) until lfs_topic_files_exit: 0, or -ENOENT for a deleted topic,
+ * -EIO when the name now holds another directory, -errno. */
+int lfs_topic_files_enter(lfs_topic *t);
+void lfs_topic_files_exit(lfs_topic *t);
+/* Takes the active segment's files again if they were given back
+ * (append_mu held). */
+int lfs_topic_active_open(lfs_topic *t);
+/* The same for a reader that found s released (no topic lock held). */
+int lfs_topic_wake_active(lfs_segment *s);
+/* Closes idle topics' files until at most open_max are open. */
+void lfs_volume_files_trim(lfs_volume *v);
+/* The topic leaves the ring (it is being freed). */
+void lfs_topic_files_forget(lfs_topic *t);
+/* lfs_topic_load opened the topic's directory (t->dirfd): notes which it
+ * is. Once loaded, the topic joins the ring of open ones. */
+int lfs_topic_files_opened(lfs_topic *t);
+void lfs_topic_files_loaded(lfs_topic *t);
+/* The default open_max: from the descriptor limit. */
+size_t lfs_files_default_max(void);
+/* maps.c: sealed segments mapped on demand, at most map_max at once.
+ * lfs_segment_use / lfs_segment_unuse (logfs.h) bracket every read through
+ * a segment's data or idx mapping (lfs_segment_peek's pointer, index
+ * entries): between them the mappings stay. */
+/* A sealed segment's mapping was made (s->mu held): it joins the ring. */
+void lfs_maps_track(lfs_segment *s);
+/* The segment is being freed: it leaves the ring. */
+void lfs_maps_forget(lfs_segment *s);
+/* Unmaps unused sealed segments until at most map_max are mapped. */
+void lfs_volume_maps_trim(lfs_volume *v);
+size_t lfs_maps_default_max(void);
+/* segment.c: takes a sealed segment's mappings down (s->mu held) if no
+ * one uses them: true when done. */
+bool lfs_segment_unmap(lfs_segment *s);
+
+/* segment.c: the active segment's side of it. */
+int lfs_segment_release_active(lfs_segment *s);
+int lfs_segment_reopen_active(lfs_segment *s);
 
 /* topic.c */
 int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);

@@ -56,6 +56,17 @@ static inline void lfs_mutex_lock(lfs_mutex *m)
 #endif
 }
 
+/* 0 when taken, else EBUSY (pthread_mutex_trylock). */
+static inline int lfs_mutex_trylock(lfs_mutex *m)
+{
+	int rc = pthread_mutex_trylock(&m->mu);
+#ifndef NDEBUG
+	if (rc == 0)
+		atomic_store_explicit(&m->owner, lfs_thread_self(), memory_order_relaxed);
+#endif
+	return rc;
+}
+
 static inline void lfs_mutex_unlock(lfs_mutex *m)
 {
 #ifndef NDEBUG
@@ -116,6 +127,17 @@ static inline void lfs_rwlock_wrlock(lfs_rwlock *l)
 #ifndef NDEBUG
 	atomic_store_explicit(&l->writer, lfs_thread_self(), memory_order_relaxed);
 #endif
+}
+
+/* 0 when taken for writing, else EBUSY (pthread_rwlock_trywrlock). */
+static inline int lfs_rwlock_trywrlock(lfs_rwlock *l)
+{
+	int rc = pthread_rwlock_trywrlock(&l->rw);
+#ifndef NDEBUG
+	if (rc == 0)
+		atomic_store_explicit(&l->writer, lfs_thread_self(), memory_order_relaxed);
+#endif
+	return rc;
 }
 
 static inline void lfs_rwlock_unlock(lfs_rwlock *l)

@@ -135,6 +135,13 @@ struct lfs_open_opts {
 	 * together (0: LFS_HELD_MAX_DEFAULT); a write past it fails with
 	 * ENOBUFS and appends nothing. */
 	uint64_t held_max;
+	/* How many topics keep their files (descriptors, mappings) open
+	 * while idle; the others close them and open them again on demand
+	 * (0: an eighth of the descriptor limit, 16 to 8192). */
+	size_t open_topics_max;
+	/* How many sealed segments stay mapped while no read uses them
+	 * (0: 16384); the kernel allows about 65,000 mappings a process. */
+	size_t mapped_segments_max;
 };
 #define LFS_HELD_MAX_DEFAULT (256ull << 20)
 /* Bytes the volume's held fragments take now (their buffers). */
@@ -325,7 +332,12 @@ int lfs_segment_verify(lfs_segment *s);
 /* Reads payload bytes [off, off+len) of a sealed segment (from its mmap). */
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off);
 /* Points at payload bytes without copying: the pointer stays valid while the
- * reference is held. Returns the number of bytes available at off. */
+ * caller holds a use of the segment (lfs_segment_use before the call,
+ * lfs_segment_unuse once done with the bytes: a sealed segment's mapping is
+ * taken down while no one uses it). Returns the number of bytes available
+ * at off. */
+void lfs_segment_use(lfs_segment *s);
+void lfs_segment_unuse(lfs_segment *s);
 ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr);
 /* A read-only descriptor of a sealed segment's data file, for a caller that
  * serves the file's bytes without going through the core (FUSE

@@ -32,7 +32,33 @@ struct lfs_reader {
 	lfs_reader *prev, *next;
 	lfs_segment **retired;
 	size_t nretired, retired_cap;
+	/* Segments whose mappings the last call handed out pointers into
+	 * (lfs_reader_peek, lfs_reader_next_record), with a use each
+	 * (maps.c): kept until the next call or the close. */
+	lfs_segment **used;
+	size_t nused, used_cap;
 };
+
+/* Takes a use of s for the pointers this call hands out. */
+static int hold(lfs_reader *r, lfs_segment *s)
+{
+	for (size_t i = 0; i < r->nused; i++)
+		if (r->used[i] == s)
+			return 0;
+	if (lfs_array_reserve(&r->used, r->nused, &r->used_cap, sizeof(*r->used), 4) < 0)
+		return -ENOMEM;
+	lfs_segment_use(s);
+	r->used[r->nused++] = s;
+	return 0;
+}
+
+/* A new call: what the last one handed out is no longer the caller's. */
+static void let_go(lfs_reader *r)
+{
+	for (size_t i = 0; i < r->nused; i++)
+		lfs_segment_unuse(r->used[i]);
+	r->nused = 0;
+}
 
 static int pin(lfs_reader *r, lfs_segment *s)
 {
@@ -86,7 +112,8 @@ static void count_job_run(void *arg)
 }
 
 /* Skips n lines from data position pos of a line-framed batch that ends at
- * end, through lfs_segment_peek: checked bytes only, within the mapping. */
+ * end, through lfs_segment_peek: checked bytes only, within the mapping
+ * (the caller holds a use of s). */
 static int skip_lines(lfs_segment *s, uint64_t pos, uint64_t end, uint64_t n, uint64_t *out)
 {
 	while (n--) {
@@ -125,8 +152,8 @@ static int bad_entry(lfs_segment *s, uint64_t i)
 	return -EIO;
 }
 
-/* Finds where record `offset` starts within segment s. */
-static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
+/* Finds where record `offset` starts within segment s (a use held). */
+static int locate_offset_used(lfs_segment *s, uint64_t offset, uint64_t *pos)
 {
 	struct lfs_idx_entry e;
 	int rc = lfs_segment_map_idx(s);
@@ -146,6 +173,14 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 	return rc == -EIO ? bad_entry(s, i) : rc;
 }
 
+static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
+{
+	lfs_segment_use(s);
+	int rc = locate_offset_used(s, offset, pos);
+	lfs_segment_unuse(s);
+	return rc;
+}
+
 /* Starts r at the first record that has bytes from entry k of segment i on,
  * past lost ranges (LFS_ENTRY_LOST: offsets recovery recorded as lost).
  * Leaves r where the caller put it (the end) when there is none. */
@@ -157,21 +192,25 @@ static int start_at_entry(lfs_reader *r, size_t i, uint64_t k, size_t *seg_index
 		uint64_t ne = atomic_load_explicit(&s->nentries, memory_order_acquire);
 		if (k >= ne)
 			continue;
+		lfs_segment_use(s);
 		int rc = lfs_segment_map_idx(s);
+		struct lfs_idx_entry e;
+		for (; rc == 0 && k < ne; k++) {
+			lfs_segment_read_entry(s, k, &e);
+			if (e.type != LFS_ENTRY_LOST)
+				break;
+		}
+		lfs_segment_unuse(s);
 		if (rc < 0)
 			return rc;
-		for (; k < ne; k++) {
-			struct lfs_idx_entry e;
-			lfs_segment_read_entry(s, k, &e);
-			if (e.type == LFS_ENTRY_LOST)
-				continue;
-			if (!entry_sane(s, &e, UINT64_MAX))
-				return bad_entry(s, k);
-			*seg_index = i;
-			r->start_pos = s->stream_pos + e.pos;
-			r->start_offset = e.offset;
-			return 0;
-		}
+		if (k == ne)
+			continue;
+		if (!entry_sane(s, &e, UINT64_MAX))
+			return bad_entry(s, k);
+		*seg_index = i;
+		r->start_pos = s->stream_pos + e.pos;
+		r->start_offset = e.offset;
+		return 0;
 	}
 	return 0;
 }
@@ -187,12 +226,14 @@ static int entry_lost(lfs_segment *s, uint64_t k, bool *lost)
 	if (k >= atomic_load_explicit(&s->nentries, memory_order_acquire) ||
 	    (!atomic_load(&s->idx) && !atomic_load(&s->sealed)))
 		return 0;
+	lfs_segment_use(s);
 	int rc = lfs_segment_map_idx(s);
-	if (rc < 0)
-		return rc;
-	lfs_segment_read_entry(s, k, &e);
-	*lost = e.type == LFS_ENTRY_LOST;
-	return 0;
+	if (rc == 0) {
+		lfs_segment_read_entry(s, k, &e);
+		*lost = e.type == LFS_ENTRY_LOST;
+	}
+	lfs_segment_unuse(s);
+	return rc;
 }
 
 /* Where a reader of st starts (segs_lock held): its first segment's index,
@@ -267,11 +308,13 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, 
 			/* @N inside a lost range starts at the next record. */
 			uint64_t k = 0;
 			bool lost = false;
+			lfs_segment_use(s);
 			int rc = lfs_segment_map_idx(s);
-			if (rc == 0) {
+			if (rc == 0)
 				k = lfs_segment_find_offset(s, st->value);
+			lfs_segment_unuse(s);
+			if (rc == 0)
 				rc = entry_lost(s, k, &lost);
-			}
 			if (rc < 0)
 				return rc;
 			if (lost)
@@ -280,14 +323,20 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, 
 		if (after) {
 			/* In a lost range inside the segment: the batch after it. */
 			struct lfs_idx_entry e;
+			lfs_segment_use(s);
 			int rc = lfs_segment_map_idx(s);
-			if (rc < 0)
+			if (rc < 0) {
+				lfs_segment_unuse(s);
 				return rc;
+			}
 			uint64_t k = lfs_segment_find_offset(s, st->value);
 			lfs_segment_read_entry(s, k, &e);
-			if (st->value >= e.offset + e.count &&
-			    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
+			bool past = st->value >= e.offset + e.count &&
+				    k + 1 < atomic_load_explicit(&s->nentries, memory_order_acquire);
+			if (past)
 				lfs_segment_read_entry(s, k + 1, &e);
+			lfs_segment_unuse(s);
+			if (past) {
 				if (!entry_sane(s, &e, UINT64_MAX))
 					return bad_entry(s, k + 1);
 				*seg_index = lo;
@@ -326,19 +375,25 @@ static int find_start(lfs_reader *r, const struct lfs_start *st, uint64_t next, 
 		}
 		for (i = lo; i < n; i++) {
 			lfs_segment *s = t->segs[i];
+			lfs_segment_use(s);
 			int rc = lfs_segment_map_idx(s);
-			if (rc < 0)
+			if (rc < 0) {
+				lfs_segment_unuse(s);
 				return rc;
+			}
 			uint64_t k = lfs_segment_find_time(s, st->value);
+			struct lfs_idx_entry e;
+			bool found = k < atomic_load_explicit(&s->nentries, memory_order_acquire);
+			if (found)
+				lfs_segment_read_entry(s, k, &e);
+			lfs_segment_unuse(s);
 			bool lost;
 			rc = entry_lost(s, k, &lost);
 			if (rc < 0)
 				return rc;
 			if (lost)
 				return start_at_entry(r, i, k, seg_index);
-			if (k < atomic_load_explicit(&s->nentries, memory_order_acquire)) {
-				struct lfs_idx_entry e;
-				lfs_segment_read_entry(s, k, &e);
+			if (found) {
 				if (!entry_sane(s, &e, UINT64_MAX))
 					return bad_entry(s, k);
 				*seg_index = i;
@@ -368,11 +423,25 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 	 * the topic's list of readers. */
 	uint64_t next, end;
 	for (;;) {
+		/* find_start may read the active segment's index, which an
+		 * idle topic gave back (files.c): taken again first, under
+		 * append_mu, since a read under segs_lock could not ask for it
+		 * (append_mu comes before segs_lock). */
+		lfs_mutex_lock(&t->append_mu);
+		rc = lfs_topic_active_open(t);
+		lfs_mutex_unlock(&t->append_mu);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
 		lfs_topic_end(t, &next, &end);
 		lfs_rwlock_wrlock(&t->segs_lock);
 		/* Rolls and retention in between may have dropped the
-		 * segment that holds end (it is rare): read the end again. */
-		if (t->nsegs == 0 || t->segs[0]->stream_pos <= end)
+		 * segment that holds end (it is rare): read the end again.
+		 * The same if the sweep gave the active segment back in
+		 * between (it needs segs_lock: not from here on). */
+		if ((t->nsegs == 0 || t->segs[0]->stream_pos <= end) &&
+		    !(t->active && atomic_load(&t->active->released)))
 			break;
 		lfs_rwlock_unlock(&t->segs_lock);
 	}
@@ -412,6 +481,8 @@ void lfs_reader_close(lfs_reader *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	lfs_rwlock_unlock(&r->t->segs_lock);
+	let_go(r);
+	free(r->used);
 	for (size_t i = 0; i < r->nretired; i++)
 		lfs_segment_put(r->retired[i]);
 	free(r->retired);
@@ -453,6 +524,8 @@ static size_t pinned_index(const lfs_reader *r, uint64_t pos)
 
 /* Only reads the reader (never its segment cache): a cursor's background
  * commit calls it while the reading thread may be between requests. */
+static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out);
+
 int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 {
 	if (byte == 0) {
@@ -464,7 +537,17 @@ int lfs_reader_offset_at(lfs_reader *r, uint64_t byte, uint64_t *out)
 	if (lo == SIZE_MAX)
 		return -EIO;
 	lfs_segment *s = r->segs[lo];
-	uint64_t rel = pos - s->stream_pos;
+	/* A use of its own: the reading thread's (r->used) is not this
+	 * thread's to touch. */
+	lfs_segment_use(s);
+	int rc = offset_at_used(s, pos - s->stream_pos, out);
+	lfs_segment_unuse(s);
+	return rc;
+}
+
+/* The offset after the last whole record of s up to byte rel (a use held). */
+static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
+{
 	int rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
@@ -591,6 +674,7 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 	int k = 0;
 
 	*niov = 0;
+	let_go(r);
 	if (pos >= end)
 		return 0;
 	if (len > end - pos)
@@ -611,7 +695,8 @@ ssize_t lfs_reader_peek(lfs_reader *r, uint64_t off, size_t len, struct iovec *i
 			continue;
 		}
 		const void *p;
-		ssize_t n = lfs_segment_peek(s, in_seg, len - done, &p);
+		int rc = hold(r, s);
+		ssize_t n = rc < 0 ? rc : lfs_segment_peek(s, in_seg, len - done, &p);
 		if (n < 0) {
 			/* A bad batch (EIO) after good bytes: serve the good
 			 * ones; the next read from here fails. Without *niov
@@ -673,7 +758,10 @@ int lfs_reader_next_record(lfs_reader *r, struct lfs_record *rec)
 		return (int)got;
 	lfs_segment *s = r->segs[r->cursor];
 	uint64_t in_seg = r->start_pos + r->rec_off - s->stream_pos;
-	int rc = lfs_segment_map_idx(s);
+	int rc = hold(r, s); /* (peek took it: rec->data points into s) */
+	if (rc < 0)
+		return rc;
+	rc = lfs_segment_map_idx(s);
 	if (rc < 0)
 		return rc;
 	uint64_t k = lfs_segment_find_offset(s, r->rec_offset);

@@ -58,6 +58,7 @@ void lfs_segment_put(lfs_segment *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	lfs_maps_forget(s);
 	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
 	if (d)
 		munmap(d, s->data_maplen);
@@ -84,8 +85,12 @@ int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags)
 {
 	char name[32];
 	lfs_seg_name(s->base, ext, name);
-	int fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
-				   : lfs_open_file(s->topic->dirfd, name, flags);
+	int fd = lfs_topic_files_enter(s->topic);
+	if (fd < 0)
+		return fd;
+	fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
+			       : lfs_open_file(s->topic->dirfd, name, flags);
+	lfs_topic_files_exit(s->topic);
 	if (fd < 0 && lfs_refusal(fd))
 		lfs_log(s->topic->vol, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->topic->name, name,
 			lfs_refusal(fd));
@@ -222,12 +227,13 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 	*out = s;
 	return 0;
 fail:
-	{
+	if (lfs_topic_files_enter(t) == 0) {
 		char name[32];
 		lfs_seg_name(base, "log", name);
 		unlinkat(t->dirfd, name, 0);
 		lfs_seg_name(base, "idx", name);
 		unlinkat(t->dirfd, name, 0);
+		lfs_topic_files_exit(t);
 	}
 	lfs_segment_put(s);
 	return rc;
@@ -328,6 +334,8 @@ int lfs_segment_write_seal(lfs_segment *s)
 	close(s->data_fd);
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
+	/* Its mappings (the active ones) may come down from now on. */
+	lfs_maps_track(s);
 	lfs_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -350,6 +358,93 @@ int lfs_segment_close_active(lfs_segment *s)
 	return rc;
 }
 
+/* An idle topic's active segment gives back its descriptors and mappings
+ * (files.c decides when: nothing pins it, under append_mu and segs_lock
+ * held for writing): its files are cut to their exact length and made
+ * durable, as at a clean unmount. */
+int lfs_segment_release_active(lfs_segment *s)
+{
+	LFS_ASSERT_HELD(&s->topic->append_mu);
+	LFS_ASSERT_WRITE_HELD(&s->topic->segs_lock);
+	if (atomic_load(&s->released) || s->data_fd < 0)
+		return 0;
+	int rc = lfs_segment_close_active(s);
+	if (rc < 0)
+		return rc;
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	atomic_store(&s->data, NULL);
+	atomic_store(&s->idx, NULL);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+	lfs_mutex_lock(&s->mu); /* a group commit leader syncs under it */
+	close(s->data_fd);
+	close(s->idx_fd);
+	s->data_fd = s->idx_fd = -1;
+	lfs_mutex_unlock(&s->mu);
+	atomic_store(&s->released, true);
+	return 0;
+}
+
+/* A file the active segment needs again that is now refused
+ * (lfs_segment_open_file logged why) is damage made since: EIO. */
+static int reopen_error(int rc)
+{
+	return lfs_refusal(rc) ? -EIO : rc;
+}
+
+/* Takes them again (append_mu held): the same files, at least as long as
+ * what was committed. */
+int lfs_segment_reopen_active(lfs_segment *s)
+{
+	LFS_ASSERT_HELD(&s->topic->append_mu);
+	if (!atomic_load(&s->released))
+		return 0;
+	int mode = s->topic->vol->readonly ? O_RDONLY : O_RDWR;
+	int dfd = lfs_segment_open_file(s, "log", mode);
+	if (dfd < 0)
+		return reopen_error(dfd);
+	int xfd = lfs_segment_open_file(s, "idx", mode);
+	if (xfd < 0) {
+		close(dfd);
+		return reopen_error(xfd);
+	}
+	struct stat ds, xs;
+	int rc = 0;
+	if (fstat(dfd, &ds) < 0 || fstat(xfd, &xs) < 0)
+		rc = -errno;
+	else if ((uint64_t)ds.st_dev != s->data_dev || (uint64_t)ds.st_ino != s->data_ino ||
+		 (uint64_t)ds.st_size < atomic_load(&s->size) ||
+		 (uint64_t)xs.st_size < LFS_IDX_HEADER_SIZE +
+						atomic_load(&s->nentries) * LFS_IDX_ENTRY_SIZE) {
+		/* Not the files it left (replaced or cut behind the daemon's
+		 * back while it held none of them open). */
+		lfs_volume_error(s->topic->vol,
+			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
+			s->topic->name, (unsigned long long)s->base);
+		rc = -EIO;
+	}
+	if (rc < 0) {
+		close(dfd);
+		close(xfd);
+		return rc;
+	}
+	s->data_fd = dfd;
+	s->idx_fd = xfd;
+	s->data_alloc = (uint64_t)ds.st_size;
+	s->idx_alloc = (uint64_t)xs.st_size;
+	rc = lfs_segment_map_active(s, lfs_topic_segment_size(s->topic));
+	if (rc < 0) {
+		close(dfd);
+		close(xfd);
+		s->data_fd = s->idx_fd = -1;
+		return rc;
+	}
+	atomic_store(&s->released, false);
+	return 0;
+}
+
 /* Retention: unlink the files. Whoever still holds a reference keeps
  * reading through the mappings, made now since the names are going. */
 int lfs_segment_unlink(lfs_segment *s)
@@ -357,20 +452,28 @@ int lfs_segment_unlink(lfs_segment *s)
 	char name[32];
 	int rc = 0;
 
+	/* Retired first: its mappings are never taken down from then on
+	 * (maps.c), since its files cannot be mapped again. */
+	atomic_store(&s->retired, true);
 	if (atomic_load(&s->refs) > 1) {
 		rc = lfs_segment_map_data(s);
 		if (rc == 0)
 			rc = lfs_segment_map_idx(s);
-		if (rc < 0)
+		if (rc < 0) {
+			atomic_store(&s->retired, false);
 			return rc;
+		}
 	}
-	atomic_store(&s->retired, true);
+	rc = lfs_topic_files_enter(s->topic);
+	if (rc < 0)
+		return rc;
 	lfs_seg_name(s->base, "log", name);
 	if (unlinkat(s->topic->dirfd, name, 0) < 0)
 		rc = -errno;
 	lfs_seg_name(s->base, "idx", name);
 	if (unlinkat(s->topic->dirfd, name, 0) < 0 && rc == 0)
 		rc = -errno;
+	lfs_topic_files_exit(s->topic);
 	return rc;
 }
 /* Rewrites the index header of the (empty) active segment with another

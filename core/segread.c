@@ -1,6 +1,6 @@
 /*
- * The reading side of segments: mapping sealed segments on first use,
- * checking their batches (CRC) as they are mapped or opened, lookups in the
+ * The reading side of segments: mapping sealed segments on demand (maps.c
+ * takes idle ones down again, lfs_segment_unmap), checking their batches (CRC) as they are mapped or opened, lookups in the
  * index, and reads guarded against a file cut under its mapping (SIGBUS).
  */
 #include "internal.h"
@@ -141,6 +141,7 @@ static int map_idx_locked(lfs_segment *s)
 	} else {
 		s->idx_maplen = len;
 		atomic_store_explicit(&s->idx, p, memory_order_release);
+		lfs_maps_track(s);
 	}
 	close(fd);
 	return rc;
@@ -237,6 +238,8 @@ int lfs_segment_map_data(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->data, memory_order_acquire))
 		return 0;
+	if (atomic_load(&s->released))
+		return lfs_topic_wake_active(s);
 	uint64_t size = atomic_load(&s->size);
 	if (size == 0)
 		return 0;
@@ -274,7 +277,11 @@ int lfs_segment_map_data(lfs_segment *s)
 				s->data_maplen = len;
 				lfs_segment_note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
-				if (!atomic_load(&s->verify_pending))
+				lfs_maps_track(s);
+				/* (Mapped again after an unmapping: what was
+				 * found bad stays bad.) */
+				if (!atomic_load(&s->verify_pending) &&
+				    atomic_load(&s->good_end) > len)
 					atomic_store(&s->good_end, len);
 			}
 			close(fd);
@@ -286,11 +293,13 @@ int lfs_segment_map_data(lfs_segment *s)
 				s->data_maplen = size;
 				lfs_segment_note_data_file(s, &st);
 				atomic_store_explicit(&s->data, p, memory_order_release);
+				lfs_maps_track(s);
 			}
 			close(fd);
 		}
 	}
 	lfs_mutex_unlock(&s->mu);
+	lfs_volume_maps_trim(s->topic->vol);
 	return rc;
 }
 
@@ -298,10 +307,38 @@ int lfs_segment_map_idx(lfs_segment *s)
 {
 	if (atomic_load_explicit(&s->idx, memory_order_acquire))
 		return 0;
+	if (atomic_load(&s->released))
+		return lfs_topic_wake_active(s);
 	lfs_mutex_lock(&s->mu);
 	int rc = map_idx_locked(s);
 	lfs_mutex_unlock(&s->mu);
+	lfs_volume_maps_trim(s->topic->vol);
 	return rc;
+}
+
+bool lfs_segment_unmap(lfs_segment *s)
+{
+	LFS_ASSERT_HELD(&s->mu);
+	/* The active segment, a rolled one whose seal is still being written
+	 * (its descriptors open), one whose files retention removed: kept. */
+	if (!atomic_load(&s->sealed) || s->data_fd >= 0 || atomic_load(&s->retired) ||
+	    atomic_load(&s->uses))
+		return false;
+	atomic_store(&s->evicting, true);
+	if (atomic_load(&s->uses)) {
+		atomic_store(&s->evicting, false);
+		return false;
+	}
+	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
+	atomic_store(&s->data, NULL);
+	atomic_store(&s->idx, NULL);
+	if (d)
+		munmap(d, s->data_maplen);
+	if (x)
+		munmap(x, s->idx_maplen);
+	atomic_store(&s->prefetched, 0);
+	atomic_store(&s->evicting, false);
+	return true;
 }
 
 
@@ -579,10 +616,13 @@ int lfs_segment_verify(lfs_segment *s)
 	 * data (preallocated), so it is checked through its mapping. */
 	if (size == 0)
 		return 0;
+	lfs_segment_use(s); /* (a seal may come meanwhile, and then an unmapping) */
 	int rc = lfs_segment_map_data(s);
+	if (rc == 0)
+		verify_upto(s, size);
+	lfs_segment_unuse(s);
 	if (rc < 0)
 		return rc;
-	verify_upto(s, size);
 	return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
 }
 
@@ -594,10 +634,12 @@ int lfs_segment_open_data(lfs_segment *s)
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)
 {
 	const void *p;
+	lfs_segment_use(s);
 	ssize_t n = lfs_segment_peek(s, off, len, &p);
 	struct copy_job j = {buf, p, (size_t)(n > 0 ? n : 0)};
 	if (n > 0 && lfs_mapped_access(copy_job_run, &j) < 0)
-		return -EIO;
+		n = -EIO;
+	lfs_segment_unuse(s);
 	return n;
 }
 

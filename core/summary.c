@@ -100,9 +100,8 @@ static int put_topic(lfs_topic *t, unsigned char **buf, size_t *len, size_t *cap
 	rc = put(buf, len, cap, w, 4);
 	if (rc == 0)
 		rc = put(buf, len, cap, t->name, nlen);
-	uint64_t id[2] = {0, 0}; /* encoded below whatever rc says: never indeterminate */
-	if (rc == 0)
-		rc = lfs_topic_dir_identity(t->dirfd, id);
+	/* As loaded: an idle topic's directory is not open (files.c). */
+	uint64_t id[2] = {t->dir_id[0], t->dir_id[1]};
 	lfs_put64(w, id[0]);
 	lfs_put64(w + 8, id[1]);
 	lfs_put32(w + 16, (uint32_t)nsealed);

@@ -30,11 +30,14 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	lfs_rwlock_init(&t->segs_lock);
 	lfs_mutex_init(&t->sync_mu);
 	pthread_cond_init(&t->sync_cond, NULL);
+	lfs_rwlock_init(&t->files_lock);
+	lfs_mutex_init(&t->files_mu);
 	return t;
 }
 
 static void topic_free(lfs_topic *t)
 {
+	lfs_topic_files_forget(t);
 	lfs_cursors_free(t);
 	/* The active pointer holds a reference of its own. */
 	lfs_segment_put(t->active);
@@ -56,6 +59,8 @@ static void topic_free(lfs_topic *t)
 	lfs_rwlock_destroy(&t->segs_lock);
 	lfs_mutex_destroy(&t->sync_mu);
 	pthread_cond_destroy(&t->sync_cond);
+	lfs_rwlock_destroy(&t->files_lock);
+	lfs_mutex_destroy(&t->files_mu);
 	free(t);
 }
 
@@ -109,11 +114,17 @@ int lfs_topic_set_meta(lfs_topic *t, const struct lfs_topic_meta *meta)
 	if (lfs_mirror_name_check(meta->mirror) < 0)
 		return -EINVAL;
 	lfs_mutex_lock(&t->conf_mu);
-	int rc = lfs_topic_dir_own(t->dirfd, meta);
+	int rc = lfs_topic_files_enter(t);
+	if (rc < 0) {
+		lfs_mutex_unlock(&t->conf_mu);
+		return rc;
+	}
+	rc = lfs_topic_dir_own(t->dirfd, meta);
 	if (rc == 0)
 		rc = lfs_topic_conf_write(t->dirfd, meta, &t->own, t->own_mask);
 	if (rc < 0)
 		lfs_topic_dir_own(t->dirfd, &t->meta); /* best effort */
+	lfs_topic_files_exit(t);
 	if (rc == 0)
 		t->meta = *meta;
 	lfs_mutex_unlock(&t->conf_mu);
@@ -160,6 +171,13 @@ static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 	if ((unsigned)id >= LFS_SET_COUNT)
 		return -EINVAL;
 	lfs_mutex_lock(&t->append_mu);
+	/* A framing change rewrites the active segment's header. (Its
+	 * reopening reads the settings: before conf_mu.) */
+	rc = lfs_topic_active_open(t);
+	if (rc < 0) {
+		lfs_mutex_unlock(&t->append_mu);
+		return rc;
+	}
 	lfs_mutex_lock(&t->conf_mu);
 	own = t->own;
 	if (value)
@@ -181,7 +199,11 @@ static int topic_update(lfs_topic *t, enum lfs_setting_id id, const char *value)
 		}
 	}
 	if (rc == 0) {
-		rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, mask);
+		rc = lfs_topic_files_enter(t);
+		if (rc == 0) {
+			rc = lfs_topic_conf_write(t->dirfd, &t->meta, &own, mask);
+			lfs_topic_files_exit(t);
+		}
 		if (rc < 0 && old_framing)
 			lfs_segment_rewrite_framing(t->active, old_framing); /* best effort */
 	}
@@ -541,6 +563,9 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		rc = t->dirfd;
 		goto fail;
 	}
+	rc = lfs_topic_files_opened(t);
+	if (rc < 0)
+		goto fail;
 	rc = lfs_topic_conf_read(t->dirfd, &t->meta, &t->own, &t->own_mask);
 	if (rc < 0) {
 		/* The topic's owner, mode and framing are in topic.conf: any
@@ -560,6 +585,7 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 	rc = lfs_cursors_load(t);
 	if (rc < 0)
 		goto fail;
+	lfs_topic_files_loaded(t);
 	*out = t;
 	return 0;
 fail:

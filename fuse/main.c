@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -331,6 +332,19 @@ static void raise_nofile(void)
 	}
 }
 
+/* libfuse ends its worker threads with pthread_cancel, for which glibc
+ * loads libgcc_s (its unwinder) on first use: at the unmount, when the
+ * daemon may be out of descriptors, the load failed and glibc aborted the
+ * daemon ("libgcc_s.so.1 must be installed for pthread_cancel to work").
+ * Loaded once at start, while it can be; without it the daemon still
+ * works until such an unmount. */
+static void load_unwinder(void)
+{
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		fprintf(stderr, PROG ": cannot load libgcc_s.so.1 (%s): an unmount out of "
+			"descriptors may abort the daemon\n", dlerror());
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -389,6 +403,7 @@ int main(int argc, char *argv[])
 	if (mountpoint_prepare(c.mountpoint, mountpoint) < 0)
 		goto out_args;
 	raise_nofile();
+	load_unwinder();
 	rc = lfs_act_as_volume_owner(volume, &daemon_state.owner_uid, &daemon_state.owner_gid);
 	if (rc < 0) {
 		fprintf(stderr, PROG ": %s: cannot act as the volume's owner: %s\n", c.volume,

@@ -45,6 +45,10 @@ struct handle {
 	fuse_ino_t ino;
 	pid_t pid; /* the process that opened it */
 	_Atomic pid_t writer; /* the process (thread) that wrote last */
+	/* One read at a time through reader or cursor: a reader's pointers
+	 * stay mapped until its next call (core/maps.c), which must come
+	 * after this reply has been sent. */
+	pthread_mutex_t read_mu;
 };
 
 /* A snapshot of a directory's names taken at opendir, so offsets stay
@@ -497,6 +501,7 @@ static void release_handle(struct handle *h)
 		lfs_topic_release(h->topic);
 	}
 	lfs_topic_put(h->topic);
+	pthread_mutex_destroy(&h->read_mu);
 	free(h);
 }
 
@@ -509,6 +514,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	bool wr = acc == O_WRONLY || acc == O_RDWR, rd = acc == O_RDONLY || acc == O_RDWR;
 	struct handle *h = calloc(1, sizeof(*h));
 	int rc = h ? 0 : -ENOMEM;
+	if (h)
+		pthread_mutex_init(&h->read_mu, NULL);
 
 	if (rc == 0) {
 		h->kind = n->kind;
@@ -618,6 +625,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)ino;
 	if (h->segment) {
 		const void *p;
+		lfs_segment_use(h->segment); /* p stays mapped until the reply is sent */
 		ssize_t n = lfs_segment_peek(h->segment, (uint64_t)off, size, &p);
 		struct lfs_segment_stat ss;
 		lfs_segment_stat(h->segment, &ss);
@@ -631,6 +639,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_buf(req, n ? p : NULL, (size_t)n);
+		lfs_segment_unuse(h->segment);
 		return;
 	}
 	if (!h->reader && !h->cursor) {
@@ -639,6 +648,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	struct iovec iov[16];
 	int cnt;
+	pthread_mutex_lock(&h->read_mu);
 	ssize_t n = h->reader ? lfs_reader_peek(h->reader, (uint64_t)off, size, iov, 16, &cnt)
 			      : lfs_cursor_peek(h->cursor, (uint64_t)off, size, iov, 16, &cnt);
 	if (n < 0)
@@ -647,6 +657,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_iov(req, iov, cnt);
+	pthread_mutex_unlock(&h->read_mu);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -908,6 +919,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int acc = fi->flags & O_ACCMODE;
 	bool wr = acc == O_WRONLY || acc == O_RDWR, rd = acc == O_RDONLY || acc == O_RDWR;
 	struct handle *h = calloc(1, sizeof(*h));
+	if (h)
+		pthread_mutex_init(&h->read_mu, NULL);
 	struct fuse_entry_param e;
 	double timeout;
 	memset(&e, 0, sizeof(e));

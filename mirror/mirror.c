@@ -30,7 +30,13 @@
 
 /* Records published and not yet acknowledged, at most. */
 #define WINDOW 1024
+/* With records in flight, no acknowledgement for this long ends the
+ * session. */
 #define ACK_WAIT_MS 5000
+/* How often an idle worker looks for new records. Records appended within
+ * one interval go out together: one wake-up of the worker and of libnats'
+ * flusher per batch, not per record (docs/BENCHMARKS.md, the mirror). */
+#define POLL_US 5000
 #define CONNECT_TIMEOUT_MS 2000
 #define API_WAIT_MS 4000
 #define BACKOFF_MIN_MS 100
@@ -57,6 +63,7 @@ struct worker {
 	uint64_t sent_next;  /* next offset to publish */
 	uint64_t acked_next; /* every record before it is in the stream */
 	int inflight;
+	uint64_t acks;       /* acknowledgements of this session so far */
 	bool failed;         /* the session must end */
 	char fail[MIRROR_ERROR_MAX];
 	enum wstate state;
@@ -425,14 +432,25 @@ out:
 	return rc;
 }
 
-/* RFC 3339 with nanoseconds, UTC. */
-static void format_time(uint64_t ns, char out[40])
+/* RFC 3339 with nanoseconds, UTC. The date and time of day are formatted
+ * once per second, not once per record. */
+struct time_fmt {
+	time_t sec;
+	size_t n;
+	char text[40];
+};
+
+static void format_time(struct time_fmt *tf, uint64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%09uZ", (unsigned)(ns % 1000000000u));
+	if (tf->n == 0 || sec != tf->sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		tf->n = strftime(tf->text, sizeof(tf->text), "%Y-%m-%dT%H:%M:%S", &tm);
+		tf->sec = sec;
+	}
+	snprintf(tf->text + tf->n, sizeof(tf->text) - tf->n, ".%09uZ",
+		 (unsigned)(ns % 1000000000u));
 }
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
@@ -447,6 +465,7 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 	pthread_mutex_lock(&w->mu);
 	if (tag->gen == w->gen) {
 		w->inflight--;
+		w->acks++;
 		if (pa) {
 			/* The expected-sequence chain: a stored record's
 			 * predecessors are all stored. */
@@ -461,45 +480,92 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 				 : pae		     ? natsStatus_GetText(pae->Err)
 						     : "no acknowledgement");
 		}
-		pthread_cond_broadcast(&w->cond);
+		/* A worker waiting for room in a full window goes on once an
+		 * eighth of it is acknowledged: one wake-up per 128
+		 * acknowledgements, not per acknowledgement, while the window
+		 * stays nearly full. */
+		if (w->failed || w->inflight == WINDOW - WINDOW / 8)
+			pthread_cond_broadcast(&w->cond);
 	}
 	pthread_mutex_unlock(&w->mu);
 	natsMsg_Destroy(msg);
 }
 
+/* The acknowledgement deadline is not libnats' (jsPubOptions.MaxWait):
+ * that one keeps a timer entry per message and, when it expires, delivers
+ * a timeout message for every one, acknowledged long before or not. */
 static natsStatus publish(struct worker *w, jsCtx *js, const struct lfs_record *rec,
-			  uint64_t expect_seq)
+			  uint64_t expect_seq, struct time_fmt *tf)
 {
 	natsMsg *msg = NULL;
-	char id[40 + LFS_TOPIC_NAME_MAX + 24], off[24], when[40], exp[24];
+	char id[40 + LFS_TOPIC_NAME_MAX + 24], off[24], exp[24];
 	natsStatus s = natsMsg_Create(&msg, w->subject, NULL, rec->data, (int)rec->len);
 	snprintf(off, sizeof(off), "%" PRIu64, rec->offset);
 	snprintf(id, sizeof(id), "%s/%s/%s", w->m->uuid, w->topic, off);
-	format_time(rec->timestamp, when);
+	format_time(tf, rec->timestamp);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, "Logfs-Offset", off);
 	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, "Logfs-Time", when);
+		s = natsMsgHeader_Set(msg, "Logfs-Time", tf->text);
 	if (s == NATS_OK && expect_seq) {
 		snprintf(exp, sizeof(exp), "%" PRIu64, expect_seq);
 		s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Sequence", exp);
 	}
-	jsPubOptions po;
-	jsPubOptions_Init(&po);
-	po.MaxWait = ACK_WAIT_MS;
 	if (s == NATS_OK)
-		s = js_PublishMsgAsync(js, &msg, &po);
+		s = js_PublishMsgAsync(js, &msg, NULL);
 	natsMsg_Destroy(msg); /* NULL when the library took it */
 	return s;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Acknowledgement progress as the worker last saw it. */
+struct ack_watch {
+	uint64_t acks;
+	uint64_t since_ms;
+};
+
+/* With records in flight and no acknowledgement for ACK_WAIT_MS, fails the
+ * session and returns true. w->mu held. */
+static bool ack_overdue(struct worker *w, struct ack_watch *aw)
+{
+	uint64_t now = mono_ms();
+	if (w->inflight == 0 || w->acks != aw->acks) {
+		aw->acks = w->acks;
+		aw->since_ms = now;
+		return false;
+	}
+	if (now - aw->since_ms < ACK_WAIT_MS)
+		return false;
+	if (!w->failed) {
+		w->failed = true;
+		snprintf(w->fail, sizeof(w->fail),
+			 "no acknowledgement from the stream for %d s (from offset %" PRIu64 ")",
+			 ACK_WAIT_MS / 1000, w->acked_next);
+	}
+	return true;
+}
+
 /* Publishes records from start until the session fails or the worker
- * stops. pos: where the stream stands. */
+ * stops. base_seq: the stream sequence of the record before start.
+ *
+ * The worker looks for new records every POLL_US and publishes all it
+ * finds (up to the window) before it sleeps again. A record lost between
+ * here and the stream is caught by its successor's expected sequence, or,
+ * when it was the last one sent, by the acknowledgements stopping: with
+ * records in flight and no acknowledgement for ACK_WAIT_MS, the session
+ * ends. */
 static void stream_records(struct worker *w, jsCtx *js, uint64_t start, uint64_t base_seq)
 {
 	struct lfs_start st = {.kind = LFS_START_OFFSET, .value = start};
+	struct time_fmt tf = {0};
 	lfs_reader *r = NULL;
 	int rc = lfs_reader_open(w->t, &st, &r);
 	if (rc < 0) {
@@ -508,11 +574,22 @@ static void stream_records(struct worker *w, jsCtx *js, uint64_t start, uint64_t
 		return;
 	}
 	set_state(w, W_STREAMING, NULL);
-	long idle_us = 50;
+	struct ack_watch aw = {0, mono_ms()};
 	while (!atomic_load(&w->stop)) {
+		/* Wait for room in the window (on_ack wakes this when an eighth
+		 * of it is free; the timeout is for the acknowledgement deadline). */
 		pthread_mutex_lock(&w->mu);
-		while (!w->failed && !atomic_load(&w->stop) && w->inflight >= WINDOW)
-			pthread_cond_wait(&w->cond, &w->mu);
+		while (!w->failed && !atomic_load(&w->stop) && w->inflight >= WINDOW &&
+		       !ack_overdue(w, &aw)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&w->cond, &w->mu, &ts);
+		}
 		bool failed = w->failed;
 		pthread_mutex_unlock(&w->mu);
 		if (failed)
@@ -527,15 +604,15 @@ static void stream_records(struct worker *w, jsCtx *js, uint64_t start, uint64_t
 			break;
 		}
 		if (rc == 0) {
-			/* Nothing new: poll, backing off while idle (the
-			 * core has no append notification to wait on). */
-			struct timespec ts = {0, idle_us * 1000};
+			pthread_mutex_lock(&w->mu);
+			ack_overdue(w, &aw);
+			pthread_mutex_unlock(&w->mu);
+			/* Nothing new: the core has no append notification to
+			 * wait on, so poll. */
+			struct timespec ts = {0, POLL_US * 1000};
 			nanosleep(&ts, NULL);
-			if (idle_us < 2000)
-				idle_us *= 2;
 			continue;
 		}
-		idle_us = 50;
 		/* The stream sequence of this record's predecessor: stored
 		 * records of this topic are consecutive in the stream. */
 		uint64_t expect = base_seq + (rec.offset - start);
@@ -543,7 +620,7 @@ static void stream_records(struct worker *w, jsCtx *js, uint64_t start, uint64_t
 		w->inflight++;
 		w->sent_next = rec.offset + 1;
 		pthread_mutex_unlock(&w->mu);
-		natsStatus s = publish(w, js, &rec, expect);
+		natsStatus s = publish(w, js, &rec, expect, &tf);
 		if (s != NATS_OK) {
 			pthread_mutex_lock(&w->mu);
 			w->inflight--;
@@ -644,6 +721,7 @@ out:
 	pthread_mutex_lock(&w->mu);
 	w->gen++; /* acknowledgements still coming belong to the past */
 	w->inflight = 0;
+	w->acks = 0;
 	w->failed = false;
 	pthread_mutex_unlock(&w->mu);
 	if (nc)
@@ -653,10 +731,21 @@ out:
 	return streamed;
 }
 
+/* Names the calling thread "lfs-mirror"; the threads it creates from now
+ * on (libnats' reader, flusher and delivery threads of its connections)
+ * inherit the name, so that top -H and /proc tell the mirror's CPU from the
+ * request threads'. */
+static void name_thread(void)
+{
+	pthread_setname_np(pthread_self(), "lfs-mirror");
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	long backoff = BACKOFF_MIN_MS;
+
+	name_thread();
 
 	if (w->m->cfg.nurls == 0) {
 		set_state(w, W_OFF, "no cluster: the mount has no mirror= option");
@@ -796,9 +885,29 @@ fail:
 	return rc;
 }
 
+/* libnats' own threads (timers, asynchronous callbacks, the collector of
+ * messages) start with the library: open it from a named thread, so that
+ * they carry the mirror's name too. */
+static void *open_nats(void *arg)
+{
+	mirror *m = arg;
+	name_thread();
+	natsStatus s = nats_Open(-1);
+	if (s != NATS_OK)
+		logf_(m, LFS_LOG_ERR, "mirror: cannot start libnats: %s", natsStatus_GetText(s));
+	return NULL;
+}
+
 int mirror_start(mirror *m)
 {
 	int rc = 0;
+	if (m->cfg.nurls) {
+		pthread_t t;
+		rc = -pthread_create(&t, NULL, open_nats, m);
+		if (rc < 0)
+			return rc;
+		pthread_join(t, NULL);
+	}
 	pthread_mutex_lock(&m->mu);
 	m->started = true;
 	for (struct worker *w = m->workers; w && rc == 0; w = w->next)
