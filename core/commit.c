@@ -54,10 +54,36 @@ static size_t seals_due(lfs_topic *t, uint32_t sync_mode, uint64_t now_ns)
 	return k;
 }
 
+/* Makes the directory entries of every segment created up to `rolls`
+ * durable (seal_mu held): one fsync of the topic directory for all the
+ * rolls since the last one. */
+static int sync_rolls(lfs_topic *t, uint64_t rolls)
+{
+	LFS_ASSERT_HELD(&t->seal_mu);
+	if (t->rolls_synced >= rolls)
+		return 0;
+	int rc = lfs_topic_files_enter(t);
+	if (rc == 0) {
+		rc = lfs_fsync_dir(t->dirfd);
+		lfs_topic_files_exit(t);
+	}
+	if (rc < 0) {
+		lfs_log(t->vol, LFS_LOG_ERR, "topic %s: cannot sync the directory after a roll: %s",
+			t->name, strerror(-rc));
+		return rc;
+	}
+	t->rolls_synced = rolls;
+	return 0;
+}
+
 /* Writes the seals of the rolled segments, oldest first (all of them, or
- * those seals_due names): each one's data and index made durable, then its
- * seal. A segment whose seal fails stays queued, with those after it (and
- * is scanned at mount if the daemon stops before). */
+ * those seals_due names): the topic directory synced first if segments
+ * were created since it last was (so that a sealed segment's successor,
+ * and every segment before it, has a durable directory entry), then each
+ * one's data and index made durable, then its seal. A segment whose seal
+ * fails stays queued, with those after it (and is scanned at mount if the
+ * daemon stops before). With all, the directory is synced even when no
+ * seal is due: a sync point owes every roll's durability. */
 static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 {
 	int rc = 0;
@@ -68,8 +94,11 @@ static int seal_rolled(lfs_topic *t, bool all, uint64_t now_ns)
 	lfs_mutex_lock(&t->seal_mu);
 	lfs_mutex_lock(&t->append_mu);
 	size_t due = all ? t->nunsealed : seals_due(t, st.sync_mode, now_ns), done = 0;
+	uint64_t rolls = t->rolls;
 	lfs_mutex_unlock(&t->append_mu);
-	while (done < due) {
+	if (all || due > 0)
+		rc = sync_rolls(t, rolls);
+	while (rc == 0 && done < due) {
 		/* Entries before `due` stay put (only seal_mu's holder removes
 		 * any), but a roll may move the array. */
 		lfs_mutex_lock(&t->append_mu);

@@ -19,9 +19,12 @@
  *                                         durable_offset); nothing else is
  *                                         taken or held with it
  *   topic->seal_mu            commit.c    writing the seals of rolled segments
- *                                         (one sealer at a time)
+ *                                         (one sealer at a time), and the
+ *                                         topic directory's sync after rolls
+ *                                         (rolls_synced)
  *   topic->append_mu          append.c    the active segment's writing side,
- *                                         the queue of unsealed segments
+ *                                         the queue of unsealed segments, the
+ *                                         count of segments created (rolls)
  *   topic->conf_mu            topic.c     meta and settings (innermost of the
  *                                         topic's mutexes but segs_lock)
  *   topic->segs_lock (rw)     seglist.c   the segment list, the reader list
@@ -190,6 +193,17 @@ struct lfs_topic {
 	/* Held while seals are written: whoever needs every rolled segment
 	 * durable (a sync) waits for a sealer at work. */
 	lfs_mutex seal_mu;
+	/* Rolled, directory not yet synced: a segment's creation (a roll, or
+	 * the first active segment at load) flushes nothing, so its
+	 * directory entries (and its index header) may not survive a power
+	 * cut until a sync point. rolls counts the segments created (under
+	 * append_mu; at load, before the topic is shared); rolls_synced is
+	 * how many of them a completed fsync of the topic directory covers
+	 * (under seal_mu, held across that fsync, so that a sync point that
+	 * finds them equal knows the fsync has returned). The directory is
+	 * not yet durable while rolls_synced < rolls. */
+	uint64_t rolls;
+	uint64_t rolls_synced;
 
 	/* Open readers (reader.c), under segs_lock (for writing to change). */
 	lfs_reader *readers;

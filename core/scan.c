@@ -44,6 +44,74 @@ static int open_file(struct scan *sc, const char *ext)
 	return lfs_open_file(sc->dirfd, name, fl);
 }
 
+/* What a power cut leaves of a segment created since the last sync point:
+ * the segment's creation flushes nothing (its header and directory entries
+ * become durable at the next sync point, commit.c), so its index may be
+ * empty, short or zeros where its header goes, while some of its data
+ * reached the disk. Not a header damaged since (bit rot leaves bytes that
+ * are not all zeros, and a segment sealed once has its seal). */
+static bool header_never_written(const struct scan *sc, bool had_seal)
+{
+	return sc->idx_fd >= 0 && !had_seal && sc->data_fd >= 0 &&
+	       (sc->idx_size < LFS_IDX_HEADER_SIZE || lfs_all_zero(sc->idx, LFS_IDX_HEADER_SIZE)) &&
+	       lfs_nonzero_len(sc->data, sc->data_size) > 0;
+}
+
+/* Such a segment held nothing durable (a sync point would have made its
+ * header durable first), and its records cannot be framed as they were
+ * written: write framing needs the index to split them, and a rebuild of
+ * line framing could not tell where each write(2) ended, so it could keep
+ * part of one. Like a torn end, its records are cut: the data file goes
+ * whole to lost+found/topics/NAME/, the segment is left empty (so the
+ * cross-segment policy drops what follows it, recover.c), and the next
+ * append takes its base offset. */
+static int drop_unsynced(struct scan *sc, const struct lfs_scan_hint *hint, bool seal)
+{
+	bool repair = (sc->flags & LFS_SCAN_REPAIR) && sc->voldirfd >= 0;
+	uint64_t written = lfs_nonzero_len(sc->data, sc->data_size);
+	uint64_t records = 1;
+	if (hint->framing == LFS_FRAMING_LINE) {
+		size_t nl = lfs_count_byte(sc->data, written, '\n');
+		records = nl + (sc->data[written - 1] != '\n');
+	}
+	lfs_sc_report(sc, LFS_PROB_INDEX_HEADER, sc->base, sc->base + records, written, repair,
+		      "index header never written to disk (a power cut before the segment's first "
+		      "sync): its records cannot be framed: %llu bytes of data %s",
+		      (unsigned long long)written,
+		      repair ? "moved to " LFS_LOST_FOUND ", segment emptied"
+			     : "to be moved to " LFS_LOST_FOUND);
+	sc->res->records_cut = records;
+	sc->res->bytes_cut = written;
+	if (!repair)
+		return 0;
+	sc->hdr = (struct lfs_idx_header){LFS_FORMAT_VERSION, hint->framing, sc->base,
+					  hint->stream_pos, lfs_sc_data_mtime_ns(sc)};
+	munmap((void *)sc->data, sc->data_size);
+	sc->data = NULL;
+	sc->data_size = 0;
+	close(sc->data_fd);
+	sc->data_fd = -1;
+	char name[32], sub[300];
+	lfs_seg_name(sc->base, "log", name);
+	snprintf(sub, sizeof(sub), "%s/%s", LFS_TOPICS_DIR, sc->topic);
+	/* A crash from here on leaves an index without a header and no data
+	 * file: the next scan writes the same empty segment. */
+	int rc = lfs_lost_found_move(sc->voldirfd, sc->dirfd, name, sub);
+	if (rc < 0)
+		return rc;
+	int fd = lfs_open_file(sc->dirfd, name, O_RDWR | O_CREAT);
+	if (fd < 0)
+		return fd;
+	sc->data_fd = fd;
+	sc->n = 0;
+	rc = lfs_sc_write_index(sc, seal);
+	if (rc == 0)
+		rc = lfs_fsync_dir(sc->dirfd);
+	if (rc == 0)
+		sc->res->sealed = seal;
+	return rc;
+}
+
 static int load_files(struct scan *sc)
 {
 	struct stat st;
@@ -146,7 +214,12 @@ int lfs_scan_segment(int dirfd, const char *topic, uint64_t base, unsigned flags
 		goto done;
 	}
 
-	if (!sc.hdr_ok && lfs_sc_header_from_entries(&sc, hint)) {
+	if (!sc.hdr_ok && header_never_written(&sc, res->had_seal)) {
+		rc = drop_unsynced(&sc, hint, seal);
+		if (rc < 0)
+			goto out;
+		goto done;
+	} else if (!sc.hdr_ok && lfs_sc_header_from_entries(&sc, hint)) {
 		lfs_sc_report(&sc, LFS_PROB_INDEX_HEADER, base, base, 0, repair,
 		       "index header damaged: %s from the file name and the previous segment, "
 		       "entries kept",

@@ -35,13 +35,16 @@ static int set_active(lfs_topic *t, lfs_segment *s)
 }
 
 /* Creates the segment that starts at (base, stream_pos) and makes it the
- * active one. */
+ * active one (append_mu held, or the topic not yet shared). The creation
+ * is not durable until the next sync point (commit.c): it counts in
+ * t->rolls. */
 int lfs_topic_start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing)
 {
 	lfs_segment *s;
 	int rc = lfs_segment_create_active(t, base, stream_pos, framing, &s);
 	if (rc < 0)
 		return rc;
+	t->rolls++;
 	rc = set_active(t, s);
 	if (rc < 0)
 		lfs_segment_put(s);

@@ -219,19 +219,11 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 	rc = lfs_segment_map_active(s, lfs_topic_segment_size(t));
 	if (rc < 0)
 		goto fail;
-	/* The new files must survive a power cut before anything that depends
-	 * on them is acknowledged. */
-	if (fdatasync(s->idx_fd) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = lfs_topic_files_enter(t);
-	if (rc < 0)
-		goto fail;
-	rc = lfs_fsync_dir(t->dirfd);
-	lfs_topic_files_exit(t);
-	if (rc < 0)
-		goto fail;
+	/* Nothing is flushed here: the files, the header and the directory
+	 * entries become durable at the next sync point (commit.c), before
+	 * anything that depends on them is reported durable. A power cut
+	 * before that may lose them; recovery takes such a segment as empty
+	 * (scan.c, recover.c). */
 	*out = s;
 	return 0;
 fail:

@@ -116,6 +116,7 @@ T0=$(seg '$V' t 0 log)
 T40=$(seg '$V' t 40 log)
 T40I=$(seg '$V' t 40 idx)
 T80=$(seg '$V' t 80 log)
+T80I=$(seg '$V' t 80 idx)
 T120=$(seg '$V' t 120 log)
 T120I=$(seg '$V' t 120 idx)
 W80=$(seg '$V' w 80 log)
@@ -176,6 +177,21 @@ run "unsealed middle segment lost a page" nosync \
 run "unsealed middle segment: payload damaged" nosync "\"$TOOLS/lfs_flip\" \"$T40\" 150 2"
 run "unsealed middle segment lost its index" nosync "rm \"$T40I\""
 run "unsealed middle segment lost its data" nosync "rm \"$T40\""
+# --- a crash right after a roll: a roll flushes nothing, so the new
+# segment's index header and directory entries may not have reached the
+# disk (nothing in it was durable: a sync point makes them durable first).
+# Its records are cut like a torn end, its data goes to lost+found, and
+# any later segment too. ---
+run "unsynced roll: the active segment's index header never written (line)" nosync \
+	"truncate -s 0 \"$T120I\"" "0 120"
+run "unsynced roll: the active segment's index header never written (write)" crash \
+	"truncate -s 0 \"$W80I\" && truncate -s 4096 \"$W80I\"" "" "0 80"
+check "unsynced roll (write): the segment's data is in lost+found" \
+	test -s "$TMP/m/lost+found/topics/w/00000000000000000080.log"
+run "unsynced roll: a rolled segment's index header never written" nosync \
+	"truncate -s 0 \"$T80I\" && truncate -s 4096 \"$T80I\"" "0 80"
+run "unsynced roll: the new segment's directory entries lost" nosync \
+	"rm \"$T120\" \"$T120I\"" "0 120"
 # --- sync=always: acknowledged records, kill -9, record 0 damaged ---
 run "sync=always, kill -9, record 0 of the active segment damaged (line)" always \
 	"\"$TOOLS/lfs_flip\" \"$(seg '$V' t 0 log)\" 5 1" "1 5" "0 5"

@@ -201,4 +201,40 @@ else
 fi
 stop_daemon "$MNT"
 out=$("$FSCK" -n -f "$VOL" 2>&1) || not_ok "fsck -n -f after the framing repair: $out"
+
+# 7. A roll flushes nothing (docs/DESIGN.md, "Appending"): until the next
+# sync point, a power cut may leave the new segment's index without its
+# header while part of its data reached the disk. For a write-framed topic
+# that left the topic out of the mount (its records cannot be framed).
+# Nothing in such a segment was durable: recovery cuts its records like a
+# torn end, its data file goes to lost+found, and the next append takes
+# its base offset. Crafted: a write-framed sync=never topic with small
+# segments, kill -9, the active segment's index emptied.
+rm -rf "$VOL" "$WORK/acks"
+"$MKFS" -q -s 16K "$VOL"
+start_daemon "$VOL" "$MNT" "sync=never"
+mkdir "$MNT/w"
+setfattr -n user.logfs.framing -v write "$MNT/w"
+mkdir -p "$WORK/acks/w"
+"$TOOLS/ackwriter" -p "$MNT/w/tail" -i 1 -a "$WORK/acks/w/w1.ack" -b -n 400 -M 500 2>/dev/null
+kill_daemon "$MNT"
+last=$(ls "$VOL/topics/w" | grep '\.idx$' | sort | tail -n 1)
+base=$(echo "${last%.idx}" | sed 's/^0*//')
+: "${base:=0}"
+: >"$VOL/topics/w/$last"
+if [ "$base" -gt 0 ] && start_daemon "$VOL" "$MNT" ""; then
+	out=$("$TOOLS/ackcheck" -t "$MNT/w" -A "$WORK/acks/w" -b -P 2>&1)
+	n=$(xattr "$MNT/w" next_offset)
+	if echo "$out" | grep -q ': ok: ' && [ "$n" = "$base" ] &&
+		[ -s "$VOL/lost+found/topics/w/${last%.idx}.log" ] &&
+		printf 'after' >>"$MNT/w/tail" && [ "$(xattr "$MNT/w" next_offset)" = $((base + 1)) ]; then
+		ok "a write-framed segment whose index header never reached the disk: cut at its base ($base), its data in lost+found"
+	else
+		not_ok "a write-framed segment whose index header never reached the disk: next_offset $n (base $base): $out"
+	fi
+	stop_daemon "$MNT"
+	out=$("$FSCK" -n -f "$VOL" 2>&1) || not_ok "fsck -n -f after cutting an unsynced segment: $out"
+else
+	not_ok "a write-framed segment whose index header never reached the disk: base $base, mount: $(tail -n 4 "$WORK/daemon.log")"
+fi
 finish

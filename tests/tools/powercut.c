@@ -13,20 +13,26 @@
  * The model. Files the daemon replaced atomically (superblock, state,
  * topic.conf) are copied whole. A sealed segment is durable (its seal is
  * written only after data and index were made durable), so it is copied
- * whole. For an unsealed segment, each file has a durable length: the index
- * header (made durable when the segment was created) and, if the topic's
- * durable records reach into the segment, the entries and payload bytes up
- * to the batch holding record N-1. Beyond it anything may be lost, file by
- * file, in one of these ways (MODE mixed, the default, picks one per file):
+ * whole. For an unsealed segment, each file has a durable length: if the
+ * topic's durable records reach into the segment, the index header and the
+ * entries and payload bytes up to the batch holding record N-1; otherwise
+ * nothing (a segment's creation flushes nothing: its header becomes durable
+ * at the next sync point, so a segment with no durable record may lose it;
+ * the header is one sector, whole or absent). Beyond it anything may be
+ * lost, file by file, in one of these ways (MODE mixed, the default, picks
+ * one per file):
  *   keep      the file as the page cache had it
  *   prefix    cut at a random length between the durable length and the end
  *   zerotail  cut, then zero-filled up to a random length (ext4 extended
  *             the file, or unwritten fallocated blocks, read as zeros)
  *   pages     every 4 KiB page past the durable length either reached the
  *             disk or reads as zeros (out-of-order writeback)
- * and the last segment, if unsealed with no durable record, may be dropped
- * whole (a later segment's creation syncs the directory), as
- * if its creation had not been synced.
+ * and the segments created since the last sync point may be dropped whole,
+ * as if their directory entries had not reached the disk: a suffix of the
+ * unsealed segments without durable records (the journal keeps directory
+ * operations in order, so a later creation is never durable without an
+ * earlier one), after the successor of the last sealed segment (the sealer
+ * syncs the directory before it writes a seal).
  * MODE harsh: the same, but the durable lengths are ignored (cuts anywhere,
  * the index header included), and a segment may lose only its data file
  * or (line framing) only its index: recovery must still give a valid
@@ -173,7 +179,7 @@ static void parse_seg(struct seg *s, uint64_t durable_n)
 	s->next_offset = s->base;
 	s->end_pos = 0;
 	s->d_log = 0;
-	s->d_idx = s->has_idx && s->idx_len >= LFS_IDX_HEADER_SIZE ? LFS_IDX_HEADER_SIZE : 0;
+	s->d_idx = 0; /* the header too, until a durable record holds it */
 	if (!s->has_idx || s->idx_len < LFS_IDX_HEADER_SIZE ||
 	    lfs_idx_header_decode(s->idx, &h) < 0)
 		return;
@@ -239,6 +245,10 @@ static int cut_file(int dfd, const char *topic, const char *name, const unsigned
 		cut = durable;
 	if (cut > len)
 		cut = len;
+	/* The index header is written by one pwrite of 64 bytes into one
+	 * sector: it reaches the disk whole or not at all. */
+	if (mode != HARSH && is_idx && cut < LFS_IDX_HEADER_SIZE)
+		cut = 0;
 
 	unsigned char *o = calloc(1, len + 1);
 	size_t olen = len;
@@ -311,6 +321,25 @@ static int do_topic(int sfd, int dfd, const char *topic)
 	qsort(bases, nb, sizeof(*bases), cmp_u64);
 
 	uint64_t dn = durable_records(topic);
+	/* Which segments lose their directory entries (from drop_from on):
+	 * first those that may (see the model above), then, one time in
+	 * four, a suffix of them. */
+	size_t drop_from = nb, may_from = 0;
+	for (size_t i = 0; i < nb; i++) {
+		char in[32];
+		struct seg s = {.base = bases[i]};
+		lfs_seg_name(s.base, "idx", in);
+		s.idx = slurp(sfd, in, &s.idx_len);
+		s.has_idx = s.idx != NULL;
+		parse_seg(&s, dn);
+		free(s.idx);
+		if (s.sealed)
+			may_from = i + 2;
+		else if (bases[i] < dn)
+			may_from = i + 1;
+	}
+	if (mode != NEGATIVE && may_from < nb && rnd(4) == 0)
+		drop_from = (size_t)between(may_from, nb - 1);
 	for (size_t i = 0; i < nb; i++) {
 		struct seg s = {.base = bases[i]};
 		char ln[32], in[32];
@@ -338,37 +367,30 @@ static int do_topic(int sfd, int dfd, const char *topic)
 				if (rc == 0 && s.has_idx)
 					rc = spill(dfd, in, s.idx, s.idx_len);
 			}
+		} else if (i >= drop_from) {
+			printf("powercut: %s/%s: created since the last sync point: dropped whole\n",
+			       topic, ln);
 		} else if (s.sealed) {
 			if (verbose)
 				printf("powercut: %s/%s: sealed, kept\n", topic, ln);
 			rc = spill(dfd, ln, s.log, s.log_len);
 			if (rc == 0)
 				rc = spill(dfd, in, s.idx, s.idx_len);
-		} else if (s.d_log == 0 && s.d_idx <= LFS_IDX_HEADER_SIZE &&
-			   i + 1 == nb && rnd(4) == 0) {
-			/* No durable record: the segment may vanish as if
-			 * its creation had not been synced. Only the last
-			 * one: creating the next segment syncs the topic
-			 * directory, which makes this one's entries durable. */
-			uint64_t how = rnd(4);
-			/* The index alone cannot vanish: it is made durable
-			 * with its directory entry before the segment is used.
-			 * Only harsh copies lose it (a line-framed index is
-			 * then rebuilt from the data, which cannot know where
-			 * each write(2) ended; a write-framed one cannot be
-			 * rebuilt at all). */
-			if (how == 3 && (mode != HARSH || s.framing != LFS_FRAMING_LINE))
-				how = 0;
-			/* Likewise the data file alone (and recovery keeps
-			 * the offsets its index claimed as lost: a gap). */
-			if (how == 2 && mode != HARSH)
-				how = 0;
+		} else if (mode == HARSH && s.d_log == 0 && i + 1 == nb && rnd(4) == 0) {
+			/* Harsh only: one file of the last segment vanishes
+			 * without the other (both are created in one roll, so
+			 * a journal keeps or loses their entries together).
+			 * Recovery keeps the offsets an index without its data
+			 * claimed as lost (a gap); a line-framed index is
+			 * rebuilt from the data, which cannot know where each
+			 * write(2) ended; a write-framed one cannot be rebuilt
+			 * at all, so only line framing loses its index. */
+			bool data = s.framing != LFS_FRAMING_LINE || rnd(2);
 			printf("powercut: %s/%s: unsynced segment, %s\n", topic, ln,
-			       how <= 1 ? "dropped whole" : how == 2 ? "data file dropped"
-								: "index dropped");
-			if (how == 2 && s.has_idx)
+			       data ? "data file dropped" : "index dropped");
+			if (data && s.has_idx)
 				rc = cut_file(dfd, topic, in, s.idx, s.idx_len, s.d_idx, true);
-			if (how == 3 && s.has_log)
+			if (!data && s.has_log)
 				rc = cut_file(dfd, topic, ln, s.log, s.log_len, s.d_log, false);
 		} else {
 			if (s.has_log)

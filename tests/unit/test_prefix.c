@@ -22,9 +22,8 @@ struct fix {
 	size_t nbases;
 };
 
-static int crash_main(void *arg)
+static int crash_main_as(const char *vol, enum lfs_framing framing)
 {
-	const char *vol = arg;
 	lfs_volume *v;
 	lfs_topic *t;
 	struct lfs_topic_meta m = {.mode = 0755};
@@ -36,13 +35,25 @@ static int crash_main(void *arg)
 		return 2;
 	if (lfs_topic_set(t, LFS_SET_SEGMENT_SIZE, "4096") < 0)
 		return 3;
+	if (framing == LFS_FRAMING_WRITE && lfs_topic_set(t, LFS_SET_FRAMING, "write") < 0)
+		return 3;
 	for (int i = 0; i < NREC; i++) {
 		snprintf(rec, sizeof(rec), "r%06d\n", i);
 		struct iovec iov = {rec, RECLEN};
-		if (lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, NULL) < 0)
+		if (lfs_topic_append(t, framing, &iov, 1, NULL) < 0)
 			return 4;
 	}
 	return 0; /* _exit: nothing closed, state dirty */
+}
+
+static int crash_main(void *arg)
+{
+	return crash_main_as(arg, LFS_FRAMING_LINE);
+}
+
+static int crash_main_write(void *arg)
+{
+	return crash_main_as(arg, LFS_FRAMING_WRITE);
 }
 
 /* Appends ten more records to an existing topic and crashes. */
@@ -100,14 +111,14 @@ static void unseal(const char *idx)
 }
 
 /* A crashed volume with at least five segments, none of them sealed. */
-static struct fix *crashed(void **state)
+static struct fix *crashed_as(void **state, enum lfs_framing framing)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	*state = f;
 	f->vol = tu_mkvol(0);
 	f->dir = tu_fmt("%s/topics/%s", f->vol, TOPIC);
-	tu_crash_child(crash_main, f->vol);
+	tu_crash_child(framing == LFS_FRAMING_WRITE ? crash_main_write : crash_main, f->vol);
 	list_segments(f);
 	assert_true(f->nbases >= 5);
 	for (size_t i = 0; i < f->nbases; i++) {
@@ -116,6 +127,11 @@ static struct fix *crashed(void **state)
 		free(idx);
 	}
 	return f;
+}
+
+static struct fix *crashed(void **state)
+{
+	return crashed_as(state, LFS_FRAMING_LINE);
 }
 
 static int teardown(void **state)
@@ -166,8 +182,9 @@ static void expect_records(lfs_topic *t, uint64_t n)
 	free(want);
 }
 
-/* The volume serves exactly records [0, n), and the next append is n. */
-static void expect_serves(struct fix *f, uint64_t n, bool append)
+/* The volume serves exactly records [0, n), and the next append (framed
+ * as `framing`) is n. */
+static void expect_serves_as(struct fix *f, uint64_t n, bool append, enum lfs_framing framing)
 {
 	lfs_volume *v = tu_open(f->vol);
 	lfs_topic *t;
@@ -179,11 +196,16 @@ static void expect_serves(struct fix *f, uint64_t n, bool append)
 	if (append) {
 		struct lfs_append_result res;
 		struct iovec iov = {"after\n", 6};
-		assert_int_equal(lfs_topic_append(t, LFS_FRAMING_LINE, &iov, 1, &res), 0);
+		assert_int_equal(lfs_topic_append(t, framing, &iov, 1, &res), 0);
 		assert_true(res.first_offset == n);
 	}
 	lfs_topic_put(t);
 	assert_int_equal(lfs_volume_close(v), 0);
+}
+
+static void expect_serves(struct fix *f, uint64_t n, bool append)
+{
+	expect_serves_as(f, n, append, LFS_FRAMING_LINE);
 }
 
 /* Each segment dropped after a loss is reported with the first lost
@@ -376,6 +398,127 @@ static void test_fsck_keeps_segments_after_rot_in_sealed_one(void **state)
 	free(lost);
 }
 
+/* A roll flushes nothing (commit.c): a power cut before the next sync
+ * point may leave the new segment's index without its header (an empty
+ * file, or zeros where the header goes) while some of its data reached the
+ * disk. Nothing in it was durable. Its records cannot be framed as they
+ * were written, so they are cut like a torn end: the data file goes whole
+ * to lost+found, the segments after it too, and the next append takes its
+ * base. The index is left `len` bytes long, all zeros. */
+static void header_never_written(struct fix *f, size_t k, long long len)
+{
+	char *idx = tu_seg_path(f->vol, TOPIC, f->bases[k], "idx");
+	assert_int_equal(truncate(idx, 0), 0);
+	assert_int_equal(truncate(idx, len), 0);
+	free(idx);
+}
+
+static void expect_dropped_from(struct fix *f, size_t k, long long data_len)
+{
+	char name[32];
+	lfs_seg_name(f->bases[k], "log", name);
+	char *p = tu_fmt("%s/lost+found/topics/%s/%s", f->vol, TOPIC, name);
+	assert_int_equal(tu_file_size(p), data_len);
+	free(p);
+	for (size_t j = k + 1; j < f->nbases; j++)
+		assert_true(seg_exists(f->vol, "lost+found/topics/" TOPIC, f->bases[j], "log"));
+}
+
+static void unsynced_roll(void **state, enum lfs_framing framing, bool fsck, size_t k,
+			  long long idx_len)
+{
+	struct fix *f = crashed_as(state, framing);
+	if (k >= f->nbases)
+		k = f->nbases - 1;
+	char *log = tu_seg_path(f->vol, TOPIC, f->bases[k], "log");
+	long long data_len = tu_file_size(log);
+	free(log);
+	assert_true(data_len > 0);
+	header_never_written(f, k, idx_len);
+	if (fsck) {
+		/* -n reports it and changes nothing; -p leaves a rolled
+		 * segment (records would go) and repairs the active one as
+		 * the mount does. */
+		check_finds(f->vol, LFS_CHECK_NONE, 1, 1);
+		check_finds(f->vol, LFS_CHECK_PREEN, 1, k + 1 == f->nbases ? 0 : 1);
+		struct lfs_check_opts co = {.mode = LFS_CHECK_REPAIR, .force = true};
+		struct lfs_check_result cr;
+		assert_int_equal(lfs_check_volume(f->vol, &co, &cr), 0);
+		assert_int_equal(cr.unrepaired, 0);
+		assert_true(cr.records == f->bases[k]);
+	}
+	expect_serves_as(f, f->bases[k], true, framing);
+	expect_dropped_from(f, k, data_len);
+	check_finds(f->vol, LFS_CHECK_NONE, 0, 0);
+}
+
+static void test_unsynced_roll_last_write(void **state)
+{
+	unsynced_roll(state, LFS_FRAMING_WRITE, false, SIZE_MAX, 0);
+}
+
+static void test_unsynced_roll_last_line(void **state)
+{
+	unsynced_roll(state, LFS_FRAMING_LINE, false, SIZE_MAX, 40);
+}
+
+static void test_unsynced_roll_middle_write(void **state)
+{
+	unsynced_roll(state, LFS_FRAMING_WRITE, false, 2, 4096);
+}
+
+static void test_unsynced_roll_middle_line_fsck(void **state)
+{
+	unsynced_roll(state, LFS_FRAMING_LINE, true, 2, 0);
+}
+
+static void test_unsynced_roll_last_write_fsck(void **state)
+{
+	unsynced_roll(state, LFS_FRAMING_WRITE, true, SIZE_MAX, 64);
+}
+
+/* The new segment's directory entries never reached the disk: the log
+ * ends where the previous segment ends, and goes on from there. */
+static void test_unsynced_roll_entries_lost(void **state)
+{
+	struct fix *f = crashed(state);
+	size_t k = f->nbases - 1;
+	char *p = tu_seg_path(f->vol, TOPIC, f->bases[k], "log");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	p = tu_seg_path(f->vol, TOPIC, f->bases[k], "idx");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	expect_serves(f, f->bases[k], true);
+	check_finds(f->vol, LFS_CHECK_NONE, 0, 0);
+}
+
+/* A header damaged since it was written (not all zeros) is not a power
+ * cut's: a line-framed index is still rebuilt from the data, nothing goes
+ * to lost+found. */
+static void test_damaged_header_still_rebuilt(void **state)
+{
+	struct fix *f = crashed(state);
+	size_t k = f->nbases - 1;
+	char *idx = tu_seg_path(f->vol, TOPIC, f->bases[k], "idx");
+	int fd = open(idx, O_RDWR);
+	assert_true(fd >= 0);
+	char junk[LFS_IDX_HEADER_SIZE + LFS_IDX_ENTRY_SIZE];
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	close(fd);
+	free(idx);
+	lfs_volume *v = tu_open(f->vol);
+	lfs_topic *t;
+	assert_int_equal(lfs_topic_get(v, TOPIC, &t), 0);
+	struct lfs_topic_stat st;
+	lfs_topic_stat(t, &st);
+	assert_true(st.next_offset == NREC);
+	lfs_topic_put(t);
+	assert_int_equal(lfs_volume_close(v), 0);
+	assert_false(seg_exists(f->vol, "lost+found/topics/" TOPIC, f->bases[k], "log"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
@@ -385,6 +528,13 @@ int main(void)
 		T(test_mount_keeps_gap_left_by_repaired_rot),
 		T(test_fsck_cuts_at_loss_in_rolled_segment),
 		T(test_fsck_keeps_segments_after_rot_in_sealed_one),
+		T(test_unsynced_roll_last_write),
+		T(test_unsynced_roll_last_line),
+		T(test_unsynced_roll_middle_write),
+		T(test_unsynced_roll_middle_line_fsck),
+		T(test_unsynced_roll_last_write_fsck),
+		T(test_unsynced_roll_entries_lost),
+		T(test_damaged_header_still_rebuilt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

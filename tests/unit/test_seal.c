@@ -168,6 +168,59 @@ static void test_never_bounds_unsealed_bytes(void **state)
 }
 
 /* A volume whose segments are 400 MiB from the first one on. */
+/* Rolled, directory not yet synced (internal.h): a roll flushes nothing;
+ * the directory entries of the segments it made become durable at a sync
+ * point, or when the sealer writes a seal. */
+static bool dir_unsynced(lfs_topic *t)
+{
+	return t->rolls_synced < t->rolls;
+}
+
+static void test_roll_leaves_directory_to_sync_points(void **state)
+{
+	struct tu_fix *f = *state;
+	size_t n;
+	tu_set(f->t, LFS_SET_SYNC, "never");
+	/* The first sync point after the topic's creation syncs it. */
+	tu_append(f->t, LFS_FRAMING_LINE, "a\n", 2);
+	assert_int_equal(lfs_topic_sync(f->t), 0);
+	assert_false(dir_unsynced(f->t));
+	free(never_rolled(f->t, 2, &n));
+	assert_true(dir_unsynced(f->t));
+	/* A tick with no seal due does not sync it: it waits too. */
+	lfs_topic_tick(f->t, tu_now());
+	assert_true(dir_unsynced(f->t));
+	/* fsync(2) does. */
+	assert_int_equal(lfs_topic_sync(f->t), 0);
+	assert_false(dir_unsynced(f->t));
+	/* So does a seal the ticker writes (30 s on). */
+	roll_times(f->t, 1);
+	assert_true(dir_unsynced(f->t));
+	lfs_topic_tick(f->t, tu_now() + 31ull * 1000000000ull);
+	assert_false(dir_unsynced(f->t));
+}
+
+/* sync=always: the append that rolls returns after its commit, which
+ * synced the directory too; sync=MS: the next tick that seals. */
+static void test_always_commit_syncs_the_roll(void **state)
+{
+	struct tu_fix *f = *state;
+	char line[1024];
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	tu_set(f->t, LFS_SET_SYNC, "always");
+	uint64_t rolls = f->t->rolls;
+	while (f->t->rolls == rolls) {
+		tu_append(f->t, LFS_FRAMING_LINE, line, sizeof(line));
+		assert_false(dir_unsynced(f->t));
+	}
+	tu_set(f->t, LFS_SET_SYNC, "100");
+	roll_times(f->t, 1);
+	assert_true(dir_unsynced(f->t));
+	lfs_topic_tick(f->t, tu_now());
+	assert_false(dir_unsynced(f->t));
+}
+
 static int setup_big(void **state)
 {
 	struct tu_fix *f = calloc(1, sizeof(*f));
@@ -190,6 +243,10 @@ int main(void)
 						tu_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_never_sync_and_close_seal_everything,
 						setup_small, tu_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_roll_leaves_directory_to_sync_points,
+						setup_small, tu_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_always_commit_syncs_the_roll, setup_small,
+						tu_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_never_bounds_unsealed_bytes, setup_big,
 						tu_fix_teardown),
 	};
