@@ -763,7 +763,11 @@ static void test_summary_encoding(void **state)
 			assert_int_equal(e[f * 8 + k], f + 1);
 	assert_true(zero_range(e, 68, 72));
 	lfs_sum_seg_decode(e, &b);
-	assert_memory_equal(&a, &b, sizeof(a));
+	/* Field by field: the struct's padding is not part of the encoding. */
+	assert_true(b.base == a.base && b.stream_pos == a.stream_pos && b.size == a.size);
+	assert_true(b.next_offset == a.next_offset && b.nentries == a.nentries);
+	assert_true(b.first_ts == a.first_ts && b.last_ts == a.last_ts && b.ctime_ns == a.ctime_ns);
+	assert_true(b.framing == a.framing);
 
 	/* A body of two topics, the first with that one entry. */
 	unsigned char buf[LFS_SUM_HEADER_SIZE + 2 * LFS_SUM_TOPIC_HEAD_MAX + LFS_SUM_SEG_SIZE];
