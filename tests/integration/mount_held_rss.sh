@@ -33,7 +33,16 @@ threads() { awk '/^Threads:/ { print $2 }' "/proc/$DPID/status"; }
 "$HELD" "$M/t/tail" "$N" 1048000 true >/dev/null
 base=$(rss)
 tbase=$(threads)
-check "after $N fragments of 1 MiB closed, RSS is under 64 MiB ($base KiB)" test "$base" -lt 65536
+# A sanitizer's allocator keeps freed memory (quarantine, shadow): its RSS
+# says nothing about the daemon's; the leak checker covers those builds.
+sanitized=false
+grep -q -e __asan_init -e __tsan_init "$LOGFS" && sanitized=true
+if $sanitized; then
+	skip "after $N fragments of 1 MiB closed, RSS is under 64 MiB" \
+		"a sanitizer build (its leak checker runs at unmount)"
+else
+	check "after $N fragments of 1 MiB closed, RSS is under 64 MiB ($base KiB)" test "$base" -lt 65536
+fi
 out=$("$HELD" "$M/t/tail" "$N" 1048000 "awk '/^RssAnon:/ { print \$2 }' /proc/$DPID/status >'$T/peak'")
 check "$N handles each hold a fragment of 1048000 bytes" eq "$out" "held $N 0"
 peak=$(cat "$T/peak")
@@ -49,8 +58,13 @@ note "daemon RSS after the closes: $after KiB ($more worker threads more)"
 # Within 10%, and 4 MiB of the allocator's own (on a baseline of 8 MiB it
 # keeps a few pages of freed small objects from run to run; before the
 # fragments had mappings of their own, 2 to 3 GB stayed).
-check "RSS is back within 10% of its baseline (and 4 MiB)" \
-	test "$after" -le $((base + base / 10 + 4096 + more * 1100))
+if $sanitized; then
+	skip "RSS is back within 10% of its baseline (and 4 MiB)" \
+		"a sanitizer build (its leak checker runs at unmount)"
+else
+	check "RSS is back within 10% of its baseline (and 4 MiB)" \
+		test "$after" -le $((base + base / 10 + 4096 + more * 1100))
+fi
 check "every fragment became a record" eq "$(xattr "$M/t" next_offset)" $((1 + N + N))
 lfs_umount "$M"
 finish
