@@ -139,6 +139,39 @@ static int cmp_seg(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The records and batches of a segment's first n index entries (its lost
+ * ranges are offsets, not records): 1, 0 if an entry is neither a batch nor
+ * a lost range, or -errno. */
+static int count_records(int fd, uint64_t n, struct lfs_scan_result *r)
+{
+	enum { CHUNK = 1024 };
+	unsigned char *buf = malloc(CHUNK * LFS_IDX_ENTRY_SIZE);
+	int rc = 1;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n && rc == 1; i += CHUNK) {
+		size_t k = n - i < CHUNK ? (size_t)(n - i) : CHUNK;
+		rc = lfs_pread_full(fd, buf, k * LFS_IDX_ENTRY_SIZE,
+				    LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE);
+		if (rc < 0)
+			break;
+		rc = 1;
+		for (size_t j = 0; j < k && rc == 1; j++) {
+			struct lfs_idx_entry e;
+			if (lfs_idx_entry_decode(buf + j * LFS_IDX_ENTRY_SIZE, &e) < 0)
+				rc = 0;
+			else if (e.type == LFS_ENTRY_BATCH) {
+				r->records += e.count;
+				r->batches++;
+			} else if (e.type != LFS_ENTRY_LOST)
+				rc = 0;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
 /* Quick check of one segment of a clean volume: header, seal, lengths.
  * Fills r; returns 1 if the segment looks right, 0 if not, <0 on error. */
 static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx_header *h,
@@ -213,13 +246,27 @@ static int quick_segment(int tfd, const struct seg *s, bool last, struct lfs_idx
 		goto out;
 	if (next < s->base || s->log_size != end)
 		goto out;
+	rc = count_records(fd, batches, r);
+	if (rc != 1)
+		goto out;
 	r->next_offset = next;
 	r->valid_bytes = end;
 	r->entries = batches;
-	rc = 1;
 out:
 	close(fd);
 	return rc;
+}
+
+/* Counts a checked segment's records and lost offsets (prev_next: where
+ * the previous segment of the topic ended; the offsets between it and this
+ * segment, cut by an earlier repair, are lost too). */
+static void count_offsets(struct lfs_check_result *res, uint64_t prev_next,
+			  const struct lfs_scan_result *r)
+{
+	res->records += r->records;
+	res->lost_offsets += r->next_offset - r->base_offset - r->records;
+	if (r->base_offset > prev_next)
+		res->lost_offsets += r->base_offset - prev_next;
 }
 
 /* The quick check of a topic: 1 if every segment looks right. */
@@ -246,8 +293,7 @@ static int quick_topic(struct checker *ck, struct topic_ctx *tc)
 		tc->next = prev_next;
 		for (size_t i = 0; i < tc->nsegs; i++) {
 			ck->res->segments++;
-			if (rs[i].entries) /* an emptied segment's seal may keep lost offsets */
-				ck->res->records += rs[i].next_offset - rs[i].base_offset;
+			count_offsets(ck->res, i ? rs[i - 1].next_offset : rs[i].base_offset, &rs[i]);
 			ck->res->bytes += rs[i].valid_bytes;
 			if (ck->o->segment)
 				ck->o->segment(ck->o->ctx, tc->name, &rs[i]);
@@ -389,8 +435,7 @@ static int full_topic(struct checker *ck, struct topic_ctx *tc)
 			}
 		}
 		ck->res->segments++;
-		if (r.entries) /* an emptied segment's seal may keep lost offsets */
-			ck->res->records += r.next_offset - s->base;
+		count_offsets(ck->res, have_prev ? tc->next : s->base, &r);
 		ck->res->bytes += r.valid_bytes;
 		if (ck->o->segment)
 			ck->o->segment(ck->o->ctx, tc->name, &r);

@@ -507,7 +507,11 @@ struct lfs_scan_result {
 	uint64_t base_offset;
 	uint64_t next_offset;   /* after the last valid record */
 	uint64_t valid_bytes;   /* data bytes up to the last valid batch */
-	uint64_t entries;       /* valid index entries */
+	uint64_t entries;       /* valid index entries (batches and lost ranges) */
+	uint64_t records;       /* offsets base..next_offset holding a record; the
+				 * others are lost (recorded lost ranges, an
+				 * emptied segment's sealed offsets) */
+	uint64_t batches;       /* the entries that are batches */
 	uint64_t first_timestamp, last_timestamp;
 	bool sealed;            /* a valid seal was found (or written by repair) */
 	bool had_seal;          /* a seal entry was found, valid or not, before repair */
@@ -540,6 +544,8 @@ struct lfs_check_opts {
 struct lfs_check_result {
 	unsigned topics, segments;
 	uint64_t records, bytes;
+	uint64_t lost_offsets; /* offsets given out that hold no record: lost
+				* ranges, emptied segments, gaps between segments */
 	unsigned problems, repaired, unrepaired;
 	bool was_clean, skipped_clean, cancelled;
 };

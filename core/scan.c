@@ -343,6 +343,11 @@ done:
 	res->next_offset = lfs_sc_next_offset(&sc);
 	res->valid_bytes = lfs_sc_next_pos(&sc);
 	res->entries = sc.n;
+	for (uint64_t i = 0; i < sc.n; i++)
+		if (sc.ents[i].type == LFS_ENTRY_BATCH) {
+			res->records += sc.ents[i].count;
+			res->batches++;
+		}
 	res->first_timestamp = sc.n ? sc.ents[0].ts : 0;
 	res->last_timestamp = lfs_sc_last_ts(&sc);
 	rc = 0;

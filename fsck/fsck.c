@@ -150,12 +150,15 @@ static void on_segment(void *ctx, const char *topic, const struct lfs_scan_resul
 		       (unsigned long long)r->base_offset, (unsigned long long)o->prev_next,
 		       (unsigned long long)r->base_offset - 1);
 	human(r->valid_bytes, size, sizeof(size));
-	uint64_t records = r->entries ? r->next_offset - r->base_offset : 0;
-	if (records)
-		printf("%s/%020llu: %llu records (offsets %llu..%llu), %s, %llu batches, %s\n", topic,
-		       (unsigned long long)r->base_offset, (unsigned long long)records,
-		       (unsigned long long)r->base_offset, (unsigned long long)r->next_offset - 1, size,
-		       (unsigned long long)r->entries, r->sealed ? "sealed" : "not sealed");
+	uint64_t lost = r->next_offset - r->base_offset - r->records;
+	char lost_s[48] = "";
+	if (lost)
+		snprintf(lost_s, sizeof(lost_s), ", %llu lost", (unsigned long long)lost);
+	if (r->records)
+		printf("%s/%020llu: %llu records (offsets %llu..%llu%s), %s, %llu batches, %s\n", topic,
+		       (unsigned long long)r->base_offset, (unsigned long long)r->records,
+		       (unsigned long long)r->base_offset, (unsigned long long)r->next_offset - 1, lost_s,
+		       size, (unsigned long long)r->batches, r->sealed ? "sealed" : "not sealed");
 	else if (r->next_offset > r->base_offset)
 		printf("%s/%020llu: empty (offsets %llu..%llu lost), %s\n", topic,
 		       (unsigned long long)r->base_offset, (unsigned long long)r->base_offset,
@@ -315,19 +318,25 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return operational_error(vol, rc, mode != LFS_CHECK_NONE);
 
-	char size[32];
+	char size[32], records[80];
 	human(res.bytes, size, sizeof(size));
+	/* Offsets given out that hold no record are not records. */
+	if (res.lost_offsets)
+		snprintf(records, sizeof(records), "%llu records (%llu offsets lost)",
+			 (unsigned long long)res.records, (unsigned long long)res.lost_offsets);
+	else
+		snprintf(records, sizeof(records), "%llu records", (unsigned long long)res.records);
 	if (res.cancelled) {
 		printf("%s: check cancelled after %u topics, %u segments; "
 		       "the volume is consistent but not fully checked\n",
 		       vol, res.topics, res.segments);
 	} else if (res.skipped_clean && res.problems == 0) {
-		printf("%s: clean, %u topics, %u segments, %llu records, %s "
+		printf("%s: clean, %u topics, %u segments, %s, %s "
 		       "(quick check; -f checks every record)\n",
-		       vol, res.topics, res.segments, (unsigned long long)res.records, size);
+		       vol, res.topics, res.segments, records, size);
 	} else {
-		printf("%s: %u topics, %u segments, %llu records, %s", vol, res.topics, res.segments,
-		       (unsigned long long)res.records, size);
+		printf("%s: %u topics, %u segments, %s, %s", vol, res.topics, res.segments, records,
+		       size);
 		if (res.problems == 0)
 			printf(": no problems\n");
 		else

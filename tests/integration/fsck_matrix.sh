@@ -94,6 +94,17 @@ check "damaged sealed batch (line): @50 starts at record 52" \
 	sh -c "'$TOOLS/lfs_dump' '$TMP/v' t --from 50 | head -c 15 | grep -q 'rec 0000000052'"
 check "damaged sealed batch (line): next_offset unchanged" \
 	sh -c "'$TOOLS/lfs_dump' '$TMP/v' t --stat | grep -q 'first_offset=0 next_offset=150 '"
+# The repaired volume holds 248 records (t: 150 offsets, 2 of them lost; w:
+# 100): the lost offsets are not counted as records, in the full check, in
+# each segment's line and in the quick check of the clean volume.
+expect_rc 0 "damaged sealed batch (line): fsck -f -v after the repair exits 0" "$FSCK" -n -f -v "$TMP/v"
+out_has "damaged sealed batch (line): fsck -f counts records and lost offsets apart" \
+	': 2 topics, 7 segments, 248 records (2 offsets lost), '
+out_has "damaged sealed batch (line): the segment's line counts 38 records and 19 batches" \
+	'^t/00000000000000000040: 38 records (offsets 40..79, 2 lost), .*, 19 batches, sealed$'
+expect_rc 0 "damaged sealed batch (line): the quick check exits 0" "$FSCK" -n "$TMP/v"
+out_has "damaged sealed batch (line): the quick check counts records and lost offsets apart" \
+	': clean, 2 topics, 7 segments, 248 records (2 offsets lost), '
 run "flipped bit in the payload of a sealed segment (write)" clean \
 	"\"$TOOLS/lfs_flip\" \"$W40\" 1050 3" "$ALL_T" "0 50,51 100"
 run "flipped bit in the payload of the active segment" clean \
