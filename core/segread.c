@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -182,16 +183,27 @@ static bool batch_crc_ok(const unsigned char *p, size_t len, uint32_t crc)
 	return lfs_mapped_access(crc_job_run, &j) == 0 && j.crc == crc;
 }
 
-/* The batch at `offset`, starting at byte `good`, failed its check (s->mu
- * held): reads from there on fail with EIO, and the volume stays marked
- * dirty at unmount, so that the next mount and fsck.logfs check it in full. */
-static void verify_failed(lfs_segment *s, uint64_t offset, uint64_t good)
+/* The batch of `count` records at `offset` (count 0: not known), starting
+ * at byte `good`, failed its check (s->mu held): reads from there on fail
+ * with EIO until fsck.logfs records the batch as a lost range (the daemon
+ * does not rewrite a segment it serves: docs/DESIGN.md, "Damage found while
+ * serving"). The error is recorded in the volume, so that fsck.logfs checks
+ * every record even after a clean unmount; the log names the range. */
+static void verify_failed(lfs_segment *s, uint64_t offset, uint32_t count, uint64_t good)
 {
 	LFS_ASSERT_HELD(&s->mu);
+	char range[64];
+	if (count)
+		snprintf(range, sizeof(range), "offsets %llu..%llu (%u record%s)",
+			 (unsigned long long)offset, (unsigned long long)(offset + count - 1),
+			 (unsigned)count, count == 1 ? "" : "s");
+	else
+		snprintf(range, sizeof(range), "offsets from %llu", (unsigned long long)offset);
 	lfs_volume_error(s->topic->vol,
-		"topic %s: segment %llu: batch at offset %llu fails its checksum: "
-		"reads from byte %llu fail with EIO (run fsck.logfs)",
-		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset,
+		"topic %s: segment %llu: batch at offset %llu fails its checksum: %s damaged; "
+		"reads from byte %llu of the segment fail with EIO until fsck.logfs -y records "
+		"the batch as a lost range",
+		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset, range,
 		(unsigned long long)good);
 	atomic_store(&s->topic->vol->checksum_errors, true);
 	atomic_store(&s->verify_pending, false);
@@ -219,13 +231,13 @@ static void verify_upto(lfs_segment *s, uint64_t want)
 	const unsigned char *d = atomic_load(&s->data);
 	uint64_t n = atomic_load(&s->nentries), good = atomic_load(&s->good_end);
 	while (s->verify_next < n && good < want) {
-		struct lfs_idx_entry e;
-		if (lfs_idx_entry_decode(atomic_load(&s->idx) + LFS_IDX_HEADER_SIZE +
-						 s->verify_next * LFS_IDX_ENTRY_SIZE,
-					 &e) < 0 ||
-		    e.pos != good || e.pos + e.len > s->data_maplen ||
+		struct lfs_idx_entry e = {0};
+		bool decoded = lfs_idx_entry_decode(atomic_load(&s->idx) + LFS_IDX_HEADER_SIZE +
+							    s->verify_next * LFS_IDX_ENTRY_SIZE,
+						    &e) == 0;
+		if (!decoded || e.pos != good || e.pos + e.len > s->data_maplen ||
 		    !batch_crc_ok(d + e.pos, e.len, e.crc)) {
-			verify_failed(s, e.offset, good);
+			verify_failed(s, e.offset, decoded ? e.count : 0, good);
 			break;
 		}
 		good += e.len;
@@ -428,9 +440,10 @@ struct verify_run {
 	uint64_t from, to, pos;
 	uint64_t start; /* pos as given */
 	/* Results: the batches [from, next) are good and end at byte pos;
-	 * bad: batch `next` fails (at offset bad_offset); rc < 0: the file
-	 * could not be read, nothing concluded from `next` on. */
+	 * bad: batch `next` fails (bad_count records at offset bad_offset);
+	 * rc < 0: the file could not be read, nothing concluded from `next` on. */
 	uint64_t next, bad_offset;
+	uint32_t bad_count;
 	bool bad;
 	int rc;
 };
@@ -472,6 +485,7 @@ static void *verify_run(void *arg)
 		if (!ok || crc != e.crc) {
 			v->bad = true;
 			v->bad_offset = e.offset;
+			v->bad_count = ok ? e.count : 0;
 			break;
 		}
 		v->pos += e.len;
@@ -554,7 +568,7 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 	for (int i = 0; i < nruns; i++) {
 		struct verify_run *v = &runs[i];
 		if (i == 1 && good != v->start) {
-			verify_failed(s, me.offset, good);
+			verify_failed(s, me.offset, 0, good);
 			break;
 		}
 		s->verify_next = v->next;
@@ -564,7 +578,7 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 			break;
 		}
 		if (v->bad) {
-			verify_failed(s, v->bad_offset, good);
+			verify_failed(s, v->bad_offset, v->bad_count, good);
 			break;
 		}
 	}

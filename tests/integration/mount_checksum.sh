@@ -51,4 +51,53 @@ lfs_umount "$M"
 check "the volume is left marked for recovery: fsck -n without -f finds the damage" \
 	sh -c "! '$LFS_BUILD/fsck.logfs' -n '$V.2' >'$T/fsck.out' 2>&1"
 check "fsck names the failing checksum" grep -q "checksum" "$T/fsck.out"
+
+# A sealed segment damaged while the volume is mounted (docs/DESIGN.md,
+# "Damage found while serving"): the read that meets the damaged batch fails
+# with EIO and the daemon log names its range; the volume records the error,
+# so fsck.logfs (even -n without -f) checks every record; fsck.logfs -y then
+# loses that batch alone: reads skip it, @N inside it starts at the next
+# record, its bytes are in lost+found, and no offset is given out again.
+# 120 appends of one 45-byte line, segment size 4K: segment 0 (records
+# 0..90) sealed, damaged after a remount; byte 20*45+10 lies in record 20, a batch of its own.
+V3=$T/vol3
+vol_new "$V3" -s 4K
+lfs_mount "$V3" "$M"
+mkdir "$M/d"
+i=0
+while [ $i -lt 120 ]; do
+	printf 'record %04d %s\n' $i "0123456789abcdef0123456789abcdef" >>"$M/d/tail"
+	printf 'record %04d %s\n' $i "0123456789abcdef0123456789abcdef"
+	i=$((i + 1))
+done >"$T/expect3"
+# Loaded from disk by a later mount: its bytes are checked before they are
+# served (a segment this daemon wrote is its own).
+lfs_umount "$M"
+lfs_mount "$V3" "$M"
+seg3=$V3/topics/d/00000000000000000000.log
+printf 'X' | dd of="$seg3" bs=1 seek=910 conv=notrunc status=none
+check "a batch damaged while mounted: the read fails with EIO" \
+	sh_fails_with EIO "cat '$M/d/00000000000000000000.log' >/dev/null"
+check "a batch damaged while mounted: the log names its range" \
+	grep -q "topic d: segment 0: batch at offset 20 fails its checksum: offsets 20..20 (1 record) damaged" "$DERR"
+lfs_umount "$M"
+check "a batch damaged while mounted: the volume records the error (fsck -n without -f finds it)" \
+	sh -c "'$LFS_BUILD/fsck.logfs' -n '$V3' >'$T/fsck3.out' 2>&1; [ \$? -eq 4 ]"
+check "a batch damaged while mounted: fsck -n names the lost range" \
+	grep -q "offsets 20..21 lost" "$T/fsck3.out"
+check "a batch damaged while mounted: fsck -y records the lost range" \
+	sh -c "'$LFS_BUILD/fsck.logfs' -y '$V3' >'$T/fsck3.out' 2>&1; [ \$? -eq 1 ]"
+check "a batch damaged while mounted: its bytes are in lost+found" \
+	sh -c "sed -n 21p '$T/expect3' | cmp -l - '$V3/lost+found/topics/d/00000000000000000020.lost' | wc -l | grep -qx 1"
+lfs_mount "$V3" "$M"
+sed 21d "$T/expect3" >"$T/expect3b"
+check "after fsck -y: tail serves every record but the lost one" same "$M/d/tail" "$T/expect3b"
+check "after fsck -y: @20 starts at record 21" \
+	eq "$(head -n 1 "$M/d/@20")" "$(sed -n 22p "$T/expect3")"
+check "after fsck -y: @19 serves record 19, then record 21" \
+	eq "$(head -n 2 "$M/d/@19" | cut -c1-11 | tr '\n' ' ')" "record 0019 record 0021 "
+echo "after" >>"$M/d/tail"
+check "after fsck -y: the next append gets offset 120 (no offset given out again)" \
+	eq "$(cat "$M/d/@120")" after
+lfs_umount "$M"
 finish
