@@ -97,15 +97,6 @@ int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags)
 	return fd;
 }
 
-void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e)
-{
-	const unsigned char *p = atomic_load_explicit(&s->idx, memory_order_acquire) +
-				 LFS_IDX_HEADER_SIZE + i * LFS_IDX_ENTRY_SIZE;
-	/* Committed entries were verified when written or loaded: decode the
-	 * fields without re-checking the CRC on the read path. */
-	lfs_idx_entry_fields(p, e);
-}
-
 /* Grows a file to at least want bytes (rounded to step), allocating blocks
  * so that later stores through the mapping cannot fail for lack of space. */
 static int grow_file(int fd, uint64_t *alloc, uint64_t want, uint64_t step, uint64_t cap)

@@ -1,68 +1,20 @@
 /*
  * The reading side of segments: mapping sealed segments on demand (maps.c
- * takes idle ones down again, lfs_segment_unmap), checking their batches (CRC) as they are mapped or opened, lookups in the
- * index, and reads guarded against a file cut under its mapping (SIGBUS).
+ * takes idle ones down again, lfs_segment_unmap), checking their batches
+ * (CRC) as they are mapped or opened, and reads of them (guarded against a
+ * file cut under its mapping: mapguard.c).
  */
 #include "internal.h"
 #include "bisect.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* A sealed segment's file can be cut behind the daemon's back (another
- * process, a damaged disk) after it was mapped: touching a page past the
- * new end raises SIGBUS. The daemon's own reads of mappings run under
- * lfs_mapped_access, which turns that SIGBUS into -EIO for the one read
- * (a reply the kernel copies from such a mapping fails inside the kernel,
- * which ends that request with EIO itself: mount_untrusted.sh reads both
- * ways). */
-static _Thread_local sigjmp_buf *bus_env;
-static struct sigaction bus_prev;
-static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	(void)sig;
-	(void)si;
-	(void)uc;
-	if (bus_env)
-		siglongjmp(*bus_env, 1);
-	/* Not a guarded access: back to what the process had, and the
-	 * faulting instruction faults again under it. */
-	sigaction(SIGBUS, &bus_prev, NULL);
-}
-
-static void bus_install(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &bus_prev);
-}
-
-int lfs_mapped_access(void (*fn)(void *), void *arg)
-{
-	sigjmp_buf env;
-	pthread_once(&bus_once, bus_install);
-	if (sigsetjmp(env, 0)) {
-		bus_env = NULL;
-		return -EIO;
-	}
-	bus_env = &env;
-	fn(arg);
-	bus_env = NULL;
-	return 0;
-}
 
 struct crc_job {
 	const unsigned char *p;
@@ -346,44 +298,6 @@ bool lfs_segment_unmap(lfs_segment *s)
 	atomic_store(&s->prefetched, 0);
 	atomic_store(&s->evicting, false);
 	return true;
-}
-
-
-struct entry_key {
-	lfs_segment *s;
-	uint64_t key;
-};
-
-static bool offset_at_or_before(uint64_t i, void *ctx)
-{
-	struct entry_key *k = ctx;
-	struct lfs_idx_entry e;
-	lfs_segment_read_entry(k->s, i, &e);
-	return e.offset <= k->key;
-}
-
-static bool time_before(uint64_t i, void *ctx)
-{
-	struct entry_key *k = ctx;
-	struct lfs_idx_entry e;
-	lfs_segment_read_entry(k->s, i, &e);
-	return e.ts < k->key;
-}
-
-uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset)
-{
-	/* Last entry whose first offset is <= offset. */
-	struct entry_key k = {s, offset};
-	return lfs_bisect_last(atomic_load_explicit(&s->nentries, memory_order_acquire),
-			       offset_at_or_before, &k);
-}
-
-uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts)
-{
-	/* First entry with timestamp >= ts; timestamps never decrease. */
-	struct entry_key k = {s, ts};
-	return lfs_bisect(0, atomic_load_explicit(&s->nentries, memory_order_acquire), time_before,
-			  &k);
 }
 
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st)
