@@ -383,9 +383,11 @@ int lfs_segment_unlink(lfs_segment *s);
  * framing, in place. */
 int lfs_segment_rewrite_framing(lfs_segment *s, uint32_t framing);
 void lfs_segment_read_entry(lfs_segment *s, uint64_t i, struct lfs_idx_entry *e);
-/* Binary searches over committed entries: index of the batch holding
- * offset / of the first batch with ts >= ts (nentries if none). */
+/* Binary searches over committed entries (segindex.c): index of the batch
+ * holding offset / of the last batch whose data starts at or before byte
+ * pos / of the first batch with ts >= ts (nentries if none). */
 uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset);
+uint64_t lfs_segment_find_pos(lfs_segment *s, uint64_t pos);
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts);
 
 /* Runs fn(arg), which reads mapped segment files: a SIGBUS it takes (the

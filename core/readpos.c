@@ -48,19 +48,6 @@ static bool newest_before(uint64_t i, void *ctx)
 	return atomic_load(&k->segs[j]->nentries) == 0 || atomic_load(&k->segs[j]->last_ts) < k->key;
 }
 
-struct entry_key {
-	lfs_segment *s;
-	uint64_t key;
-};
-
-static bool entry_pos_at_or_before(uint64_t i, void *ctx)
-{
-	struct entry_key *k = ctx;
-	struct lfs_idx_entry e;
-	lfs_segment_read_entry(k->s, i, &e);
-	return e.pos <= k->key;
-}
-
 struct nl_job {
 	const char *p;
 	size_t len;
@@ -154,6 +141,27 @@ static int locate_offset(lfs_segment *s, uint64_t offset, uint64_t *pos)
 	return rc;
 }
 
+/* Starts r at entry k (e, as read) of segment i of its topic. */
+static int start_at(lfs_reader *r, size_t i, uint64_t k, const struct lfs_idx_entry *e,
+		    size_t *seg_index)
+{
+	lfs_segment *s = r->t->segs[i];
+	if (!entry_sane(s, e, UINT64_MAX))
+		return bad_entry(s, k);
+	*seg_index = i;
+	r->start_pos = s->stream_pos + e->pos;
+	r->start_offset = e->offset;
+	return 0;
+}
+
+/* Starts r at the start of segment i of its topic. */
+static void start_at_segment(lfs_reader *r, size_t i, size_t *seg_index)
+{
+	*seg_index = i;
+	r->start_pos = r->t->segs[i]->stream_pos;
+	r->start_offset = r->t->segs[i]->base;
+}
+
 /* Starts r at the first record that has bytes from entry k of segment i on,
  * past lost ranges (LFS_ENTRY_LOST: offsets recovery recorded as lost).
  * Leaves r where the caller put it (the end) when there is none. */
@@ -178,12 +186,7 @@ static int start_at_entry(lfs_reader *r, size_t i, uint64_t k, size_t *seg_index
 			return rc;
 		if (k == ne)
 			continue;
-		if (!entry_sane(s, &e, UINT64_MAX))
-			return bad_entry(s, k);
-		*seg_index = i;
-		r->start_pos = s->stream_pos + e.pos;
-		r->start_offset = e.offset;
-		return 0;
+		return start_at(r, i, k, &e, seg_index);
 	}
 	return 0;
 }
@@ -234,11 +237,8 @@ int lfs_reader_find_start(lfs_reader *r, const struct lfs_start *st, uint64_t ne
 		/* (A lost range at the start has no bytes: the first record
 		 * read is the one after it; lfs_reader_next_record skips its
 		 * offsets.) */
-		if (n) {
-			*seg_index = 0;
-			r->start_pos = t->segs[0]->stream_pos;
-			r->start_offset = t->segs[0]->base;
-		}
+		if (n)
+			start_at_segment(r, 0, seg_index);
 		return 0;
 	case LFS_START_AT_OR_AFTER:
 	case LFS_START_OFFSET: {
@@ -246,9 +246,7 @@ int lfs_reader_find_start(lfs_reader *r, const struct lfs_start *st, uint64_t ne
 		if (st->value == next)
 			return 0;
 		if (after && n && st->value < t->segs[0]->base) {
-			*seg_index = 0;
-			r->start_pos = t->segs[0]->stream_pos;
-			r->start_offset = t->segs[0]->base;
+			start_at_segment(r, 0, seg_index);
 			return 0;
 		}
 		if (!n || st->value > next || st->value < t->segs[0]->base)
@@ -264,9 +262,7 @@ int lfs_reader_find_start(lfs_reader *r, const struct lfs_start *st, uint64_t ne
 			 * with records, or the end. */
 			for (i = lo + 1; i < n; i++)
 				if (atomic_load_explicit(&t->segs[i]->nentries, memory_order_acquire)) {
-					*seg_index = i;
-					r->start_pos = t->segs[i]->stream_pos;
-					r->start_offset = t->segs[i]->base;
+					start_at_segment(r, i, seg_index);
 					return 0;
 				}
 			return 0;
@@ -303,14 +299,8 @@ int lfs_reader_find_start(lfs_reader *r, const struct lfs_start *st, uint64_t ne
 			if (past)
 				lfs_segment_read_entry(s, k + 1, &e);
 			lfs_segment_unuse(s);
-			if (past) {
-				if (!entry_sane(s, &e, UINT64_MAX))
-					return bad_entry(s, k + 1);
-				*seg_index = lo;
-				r->start_pos = s->stream_pos + e.pos;
-				r->start_offset = e.offset;
-				return 0;
-			}
+			if (past)
+				return start_at(r, lo, k + 1, &e, seg_index);
 		}
 		uint64_t pos = 0;
 		int rc = locate_offset(s, st->value, &pos);
@@ -347,14 +337,8 @@ int lfs_reader_find_start(lfs_reader *r, const struct lfs_start *st, uint64_t ne
 				return rc;
 			if (lost)
 				return start_at_entry(r, i, k, seg_index);
-			if (found) {
-				if (!entry_sane(s, &e, UINT64_MAX))
-					return bad_entry(s, k);
-				*seg_index = i;
-				r->start_pos = s->stream_pos + e.pos;
-				r->start_offset = e.offset;
-				return 0;
-			}
+			if (found)
+				return start_at(r, i, k, &e, seg_index);
 		}
 		return 0;
 	}
@@ -405,9 +389,7 @@ static int offset_at_used(lfs_segment *s, uint64_t rel, uint64_t *out)
 	uint64_t n = atomic_load_explicit(&s->nentries, memory_order_acquire);
 	if (n == 0)
 		return -EIO;
-	/* The last batch whose data starts at or before rel. */
-	struct entry_key key = {s, rel};
-	uint64_t a = lfs_bisect_last(n, entry_pos_at_or_before, &key);
+	uint64_t a = lfs_segment_find_pos(s, rel);
 	struct lfs_idx_entry e;
 	lfs_segment_read_entry(s, a, &e);
 	if (rel < e.pos || rel >= e.pos + e.len)

@@ -1,6 +1,7 @@
 /*
  * Lookups in a segment's index: an entry's fields, and the entry that holds
- * an offset or is the first at or after a time (bisection, bisect.h).
+ * an offset or a byte, or is the first at or after a time (bisection,
+ * bisect.h).
  */
 #include "internal.h"
 #include "bisect.h"
@@ -27,6 +28,14 @@ static bool offset_at_or_before(uint64_t i, void *ctx)
 	return e.offset <= k->key;
 }
 
+static bool pos_at_or_before(uint64_t i, void *ctx)
+{
+	struct entry_key *k = ctx;
+	struct lfs_idx_entry e;
+	lfs_segment_read_entry(k->s, i, &e);
+	return e.pos <= k->key;
+}
+
 static bool time_before(uint64_t i, void *ctx)
 {
 	struct entry_key *k = ctx;
@@ -41,6 +50,14 @@ uint64_t lfs_segment_find_offset(lfs_segment *s, uint64_t offset)
 	struct entry_key k = {s, offset};
 	return lfs_bisect_last(atomic_load_explicit(&s->nentries, memory_order_acquire),
 			       offset_at_or_before, &k);
+}
+
+uint64_t lfs_segment_find_pos(lfs_segment *s, uint64_t pos)
+{
+	/* Last entry whose data starts at or before pos. */
+	struct entry_key k = {s, pos};
+	return lfs_bisect_last(atomic_load_explicit(&s->nentries, memory_order_acquire),
+			       pos_at_or_before, &k);
 }
 
 uint64_t lfs_segment_find_time(lfs_segment *s, uint64_t ts)
