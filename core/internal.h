@@ -492,6 +492,10 @@ int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);
 void lfs_topic_unload(lfs_topic *t);
+/* topicload.c: loads the segments of t (its directory open in t->dirfd)
+ * by the one recovery policy; what was repaired goes to rep. */
+int lfs_topic_load_segments(lfs_topic *t, bool was_clean, const struct lfs_sum_topic *sum,
+			    struct lfs_open_report *rep);
 int lfs_topic_flush(lfs_topic *t);
 /* lfs_topic_append with the settings the caller read (a producer reads them
  * once per write: they take conf_mu). */
