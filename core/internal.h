@@ -85,11 +85,39 @@
 #define LFS_DATA_GROW_MAX (16u << 20)
 #define LFS_IDX_GROW (64u << 10)
 
+/* What segment.c needs of the topic a segment belongs to, given to the
+ * segment at its creation so that segment.c does not reach into the topic:
+ * the topic's directory (held open between dir_enter, which returns its
+ * descriptor or -errno, and dir_exit: files.c may close an idle topic's),
+ * whether the volume is read-only, the segment size the active segment is
+ * mapped for, where messages go (error: logged at LFS_LOG_ERR and recorded
+ * in the volume, lfs_volume_error), the mapping budget (maps.c: told of
+ * mappings that may come down from now on, and of a segment that goes),
+ * and the topic's locks that the "(... held)" checks name. The topic
+ * embeds it (topic.c); set at load, read-only after. */
+struct lfs_seg_host {
+	void *ctx;
+	const char *name; /* the topic's, for messages */
+	bool readonly;
+	int (*dir_enter)(void *ctx);
+	void (*dir_exit)(void *ctx);
+	uint64_t (*segment_size)(void *ctx);
+	void (*log)(void *ctx, int level, const char *msg);
+	void (*error)(void *ctx, const char *msg);
+	void (*maps_track)(void *ctx, lfs_segment *s);
+	void (*maps_forget)(void *ctx, lfs_segment *s);
+	lfs_mutex *append_mu;
+	lfs_rwlock *segs_lock;
+};
+
 struct lfs_segment {
 	atomic_int refs;
 	/* Set at creation, read-only after (framing: under the topic's
-	 * append_mu while the segment is the empty active one). */
+	 * append_mu while the segment is the empty active one). topic: the
+	 * owner, for the modules above segment.c (readers, the summary, the
+	 * mapping budget); segment.c itself uses only host. */
 	lfs_topic *topic;
+	const struct lfs_seg_host *host;
 	uint64_t base;
 	uint64_t stream_pos;
 	uint32_t framing;
@@ -155,6 +183,7 @@ struct lfs_topic {
 	lfs_volume *vol;
 	uint64_t id;
 	char name[LFS_TOPIC_NAME_MAX + 1];
+	struct lfs_seg_host seg_host; /* what its segments need of it */
 	/* The topic's directory, open while files_open (files.c): whoever
 	 * uses dirfd holds files_lock for reading (lfs_topic_files_enter);
 	 * an idle topic's files are closed under it held for writing.
@@ -339,7 +368,7 @@ struct lfs_sum_topic;
 
 /* segment.c (the object, the active segment, sealing), segload.c (loading),
  * segread.c (mapping, verifying and reading sealed segments) */
-lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base);
+lfs_segment *lfs_segment_new(lfs_topic *t, const struct lfs_seg_host *host, uint64_t base);
 /* Opens the segment's file of extension ext ("log", "idx") in its topic's
  * directory; a refusal is logged. fd or -errno. */
 int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags);
@@ -347,13 +376,14 @@ int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags);
 void lfs_segment_note_data_file(lfs_segment *s, const struct stat *st);
 /* Maps the active segment's two files, room for segment_size bytes. */
 int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size);
-/* The topic's segment_size setting. */
-uint64_t lfs_topic_segment_size(lfs_topic *t);
 /* Unmaps both files' mappings and clears them (the caller makes sure no
  * reader uses them: released active segment, evicted sealed one). */
 void lfs_segment_unmap_files(lfs_segment *s);
 void lfs_segment_ref(lfs_segment *s);
-int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
+/* A new active segment of t (host: t's) at (base, stream_pos), created
+ * at ctime_ns. */
+int lfs_segment_create_active(lfs_topic *t, const struct lfs_seg_host *host, uint64_t base,
+			      uint64_t stream_pos, uint32_t framing, uint64_t ctime_ns,
 			      lfs_segment **out);
 int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out);
 int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_result *scan,
@@ -488,6 +518,8 @@ int lfs_segment_reopen_active(lfs_segment *s);
 
 /* topic.c */
 int lfs_topic_dir_own(int dirfd, const struct lfs_topic_meta *meta);
+/* The topic's segment_size setting. */
+uint64_t lfs_topic_segment_size(lfs_topic *t);
 int lfs_topic_load(lfs_volume *v, const char *name, bool was_clean,
 		   const struct lfs_sum_topic *sum, struct lfs_open_report *rep,
 		   lfs_topic **out);

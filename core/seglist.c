@@ -41,7 +41,8 @@ static int set_active(lfs_topic *t, lfs_segment *s)
 int lfs_topic_start_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing)
 {
 	lfs_segment *s;
-	int rc = lfs_segment_create_active(t, base, stream_pos, framing, &s);
+	int rc = lfs_segment_create_active(t, &t->seg_host, base, stream_pos, framing,
+					   lfs_volume_now(t->vol), &s);
 	if (rc < 0)
 		return rc;
 	t->rolls++;

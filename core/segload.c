@@ -50,7 +50,7 @@ int lfs_segment_load_sealed(lfs_topic *t, uint64_t base, lfs_segment **out)
 	struct lfs_idx_entry seal, first;
 	unsigned char buf[LFS_IDX_ENTRY_SIZE];
 	struct stat st;
-	lfs_segment *s = lfs_segment_new(t, base);
+	lfs_segment *s = lfs_segment_new(t, &t->seg_host, base);
 	int fd, rc;
 
 	if (!s)
@@ -111,7 +111,7 @@ out:
 
 lfs_segment *lfs_segment_from_summary(lfs_topic *t, const struct lfs_sum_seg *e)
 {
-	lfs_segment *s = lfs_segment_new(t, e->base);
+	lfs_segment *s = lfs_segment_new(t, &t->seg_host, e->base);
 	if (s)
 		set_sealed_state(s, e);
 	return s;
@@ -121,7 +121,7 @@ int lfs_segment_load_scanned(lfs_topic *t, uint64_t base, const struct lfs_scan_
 			     lfs_segment **out)
 {
 	struct lfs_idx_header h;
-	lfs_segment *s = lfs_segment_new(t, base);
+	lfs_segment *s = lfs_segment_new(t, &t->seg_host, base);
 	int fd, rc;
 
 	if (!s)
@@ -157,7 +157,7 @@ int lfs_segment_load_active(lfs_topic *t, uint64_t base, const struct lfs_scan_r
 {
 	struct lfs_idx_header h;
 	struct stat st;
-	lfs_segment *s = lfs_segment_new(t, base);
+	lfs_segment *s = lfs_segment_new(t, &t->seg_host, base);
 	int rc;
 
 	if (!s)

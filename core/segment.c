@@ -14,6 +14,10 @@
  * mapping lives as long as the segment object, which is reference counted,
  * so a reader keeps a segment that retention unlinked readable until it
  * lets go. Loading segments from disk is segload.c.
+ *
+ * What a segment needs of its topic (its directory, the read-only flag,
+ * the segment size, where messages go) comes through s->host
+ * (struct lfs_seg_host); segment.c does not look into the topic.
  */
 #include "internal.h"
 
@@ -21,6 +25,8 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,13 +39,30 @@ static size_t page_round(uint64_t n)
 	return (size_t)((n + (uint64_t)ps - 1) & ~((uint64_t)ps - 1));
 }
 
-lfs_segment *lfs_segment_new(lfs_topic *t, uint64_t base)
+/* A message about s to its host's log (error: also recorded in the volume). */
+static void seg_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void seg_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (error)
+		s->host->error(s->host->ctx, msg);
+	else
+		s->host->log(s->host->ctx, level, msg);
+}
+
+lfs_segment *lfs_segment_new(lfs_topic *t, const struct lfs_seg_host *host, uint64_t base)
 {
 	lfs_segment *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
 	s->topic = t;
+	s->host = host;
 	s->base = base;
 	s->data_fd = -1;
 	s->idx_fd = -1;
@@ -58,7 +81,7 @@ void lfs_segment_put(lfs_segment *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	lfs_maps_forget(s);
+	s->host->maps_forget(s->host->ctx, s);
 	unsigned char *d = atomic_load(&s->data), *x = atomic_load(&s->idx);
 	if (d)
 		munmap(d, s->data_maplen);
@@ -85,14 +108,14 @@ int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags)
 {
 	char name[32];
 	lfs_seg_name(s->base, ext, name);
-	int fd = lfs_topic_files_enter(s->topic);
-	if (fd < 0)
-		return fd;
-	fd = (flags & O_TRUNC) ? lfs_create_file(s->topic->dirfd, name, flags & ~(O_CREAT | O_TRUNC))
-			       : lfs_open_file(s->topic->dirfd, name, flags);
-	lfs_topic_files_exit(s->topic);
+	int dirfd = s->host->dir_enter(s->host->ctx);
+	if (dirfd < 0)
+		return dirfd;
+	int fd = (flags & O_TRUNC) ? lfs_create_file(dirfd, name, flags & ~(O_CREAT | O_TRUNC))
+				   : lfs_open_file(dirfd, name, flags);
+	s->host->dir_exit(s->host->ctx);
 	if (fd < 0 && lfs_refusal(fd))
-		lfs_log(s->topic->vol, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->topic->name, name,
+		seg_log(s, false, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->host->name, name,
 			lfs_refusal(fd));
 	return fd;
 }
@@ -149,7 +172,7 @@ int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size)
 		page_round(LFS_IDX_HEADER_SIZE + (uint64_t)(LFS_IDX_MAX_ENTRIES + 1) * LFS_IDX_ENTRY_SIZE);
 	/* A read-only volume (possibly on a read-only filesystem) opened its
 	 * last segment's files read-only: map them so. */
-	int prot = s->topic->vol->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	int prot = s->host->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
 	d = mmap(NULL, s->data_maplen, prot, MAP_SHARED, s->data_fd, 0);
 	if (d == MAP_FAILED)
 		return -errno;
@@ -164,25 +187,19 @@ int lfs_segment_map_active(lfs_segment *s, uint64_t segment_size)
 	return 0;
 }
 
-uint64_t lfs_topic_segment_size(lfs_topic *t)
-{
-	struct lfs_settings st;
-	lfs_topic_settings(t, &st);
-	return st.segment_size;
-}
-
-int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, uint32_t framing,
+int lfs_segment_create_active(lfs_topic *t, const struct lfs_seg_host *host, uint64_t base,
+			      uint64_t stream_pos, uint32_t framing, uint64_t ctime_ns,
 			      lfs_segment **out)
 {
 	unsigned char hdr[LFS_IDX_HEADER_SIZE];
 	int rc;
-	lfs_segment *s = lfs_segment_new(t, base);
+	lfs_segment *s = lfs_segment_new(t, host, base);
 
 	if (!s)
 		return -ENOMEM;
 	s->stream_pos = stream_pos;
 	s->framing = framing;
-	s->ctime_ns = lfs_volume_now(t->vol);
+	s->ctime_ns = ctime_ns;
 	rc = lfs_segment_open_file(s, "log", O_RDWR | O_CREAT | O_TRUNC);
 	if (rc < 0)
 		goto fail;
@@ -207,7 +224,7 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 		goto fail;
 	}
 	lfs_segment_note_data_file(s, &st);
-	rc = lfs_segment_map_active(s, lfs_topic_segment_size(t));
+	rc = lfs_segment_map_active(s, host->segment_size(host->ctx));
 	if (rc < 0)
 		goto fail;
 	/* Nothing is flushed here: the files, the header and the directory
@@ -217,15 +234,17 @@ int lfs_segment_create_active(lfs_topic *t, uint64_t base, uint64_t stream_pos, 
 	 * (scan.c, recover.c). */
 	*out = s;
 	return 0;
-fail:
-	if (lfs_topic_files_enter(t) == 0) {
+fail: {
+	int dirfd = host->dir_enter(host->ctx);
+	if (dirfd >= 0) {
 		char name[32];
 		lfs_seg_name(base, "log", name);
-		unlinkat(t->dirfd, name, 0);
+		unlinkat(dirfd, name, 0);
 		lfs_seg_name(base, "idx", name);
-		unlinkat(t->dirfd, name, 0);
-		lfs_topic_files_exit(t);
+		unlinkat(dirfd, name, 0);
+		host->dir_exit(host->ctx);
 	}
+}
 	lfs_segment_put(s);
 	return rc;
 }
@@ -326,7 +345,7 @@ int lfs_segment_write_seal(lfs_segment *s)
 	close(s->idx_fd);
 	s->data_fd = s->idx_fd = -1;
 	/* Its mappings (the active ones) may come down from now on. */
-	lfs_maps_track(s);
+	s->host->maps_track(s->host->ctx, s);
 	lfs_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -366,8 +385,8 @@ void lfs_segment_unmap_files(lfs_segment *s)
 
 int lfs_segment_release_active(lfs_segment *s)
 {
-	LFS_ASSERT_HELD(&s->topic->append_mu);
-	LFS_ASSERT_WRITE_HELD(&s->topic->segs_lock);
+	LFS_ASSERT_HELD(s->host->append_mu);
+	LFS_ASSERT_WRITE_HELD(s->host->segs_lock);
 	if (atomic_load(&s->released) || s->data_fd < 0)
 		return 0;
 	int rc = lfs_segment_close_active(s);
@@ -394,10 +413,10 @@ static int reopen_error(int rc)
  * what was committed. */
 int lfs_segment_reopen_active(lfs_segment *s)
 {
-	LFS_ASSERT_HELD(&s->topic->append_mu);
+	LFS_ASSERT_HELD(s->host->append_mu);
 	if (!atomic_load(&s->released))
 		return 0;
-	int mode = s->topic->vol->readonly ? O_RDONLY : O_RDWR;
+	int mode = s->host->readonly ? O_RDONLY : O_RDWR;
 	int dfd = lfs_segment_open_file(s, "log", mode);
 	if (dfd < 0)
 		return reopen_error(dfd);
@@ -416,9 +435,9 @@ int lfs_segment_reopen_active(lfs_segment *s)
 						atomic_load(&s->nentries) * LFS_IDX_ENTRY_SIZE) {
 		/* Not the files it left (replaced or cut behind the daemon's
 		 * back while it held none of them open). */
-		lfs_volume_error(s->topic->vol,
+		seg_log(s, true, LFS_LOG_ERR,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
-			s->topic->name, (unsigned long long)s->base);
+			s->host->name, (unsigned long long)s->base);
 		rc = -EIO;
 	}
 	if (rc < 0) {
@@ -430,7 +449,7 @@ int lfs_segment_reopen_active(lfs_segment *s)
 	s->idx_fd = xfd;
 	s->data_alloc = (uint64_t)ds.st_size;
 	s->idx_alloc = (uint64_t)xs.st_size;
-	rc = lfs_segment_map_active(s, lfs_topic_segment_size(s->topic));
+	rc = lfs_segment_map_active(s, s->host->segment_size(s->host->ctx));
 	if (rc < 0) {
 		close(dfd);
 		close(xfd);
@@ -460,16 +479,16 @@ int lfs_segment_unlink(lfs_segment *s)
 			return rc;
 		}
 	}
-	rc = lfs_topic_files_enter(s->topic);
-	if (rc < 0)
-		return rc;
+	int dirfd = s->host->dir_enter(s->host->ctx);
+	if (dirfd < 0)
+		return dirfd;
 	lfs_seg_name(s->base, "log", name);
-	if (unlinkat(s->topic->dirfd, name, 0) < 0)
+	if (unlinkat(dirfd, name, 0) < 0)
 		rc = -errno;
 	lfs_seg_name(s->base, "idx", name);
-	if (unlinkat(s->topic->dirfd, name, 0) < 0 && rc == 0)
+	if (unlinkat(dirfd, name, 0) < 0 && rc == 0)
 		rc = -errno;
-	lfs_topic_files_exit(s->topic);
+	s->host->dir_exit(s->host->ctx);
 	return rc;
 }
 /* Rewrites the index header of the (empty) active segment with another

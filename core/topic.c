@@ -11,6 +11,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+uint64_t lfs_topic_segment_size(lfs_topic *t)
+{
+	struct lfs_settings st;
+	lfs_topic_settings(t, &st);
+	return st.segment_size;
+}
+
+/* The topic's side of struct lfs_seg_host. */
+static int host_dir_enter(void *ctx)
+{
+	lfs_topic *t = ctx;
+	int rc = lfs_topic_files_enter(t);
+	return rc < 0 ? rc : t->dirfd;
+}
+
+static void host_dir_exit(void *ctx)
+{
+	lfs_topic_files_exit(ctx);
+}
+
+static uint64_t host_segment_size(void *ctx)
+{
+	return lfs_topic_segment_size(ctx);
+}
+
+static void host_log(void *ctx, int level, const char *msg)
+{
+	lfs_log(((lfs_topic *)ctx)->vol, level, "%s", msg);
+}
+
+static void host_error(void *ctx, const char *msg)
+{
+	lfs_volume_error(((lfs_topic *)ctx)->vol, "%s", msg);
+}
+
+static void host_maps_track(void *ctx, lfs_segment *s)
+{
+	(void)ctx;
+	lfs_maps_track(s);
+}
+
+static void host_maps_forget(void *ctx, lfs_segment *s)
+{
+	(void)ctx;
+	lfs_maps_forget(s);
+}
+
 static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 {
 	lfs_topic *t = calloc(1, sizeof(*t));
@@ -29,6 +76,18 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 	pthread_cond_init(&t->sync_cond, NULL);
 	lfs_rwlock_init(&t->files_lock);
 	lfs_mutex_init(&t->files_mu);
+	t->seg_host = (struct lfs_seg_host){.ctx = t,
+					    .name = t->name,
+					    .readonly = v->readonly,
+					    .dir_enter = host_dir_enter,
+					    .dir_exit = host_dir_exit,
+					    .segment_size = host_segment_size,
+					    .log = host_log,
+					    .error = host_error,
+					    .maps_track = host_maps_track,
+					    .maps_forget = host_maps_forget,
+					    .append_mu = &t->append_mu,
+					    .segs_lock = &t->segs_lock};
 	return t;
 }
 
