@@ -311,10 +311,15 @@ esac
 - **fsck**: `hyperfine` of `fsck.logfs -f -n` on the warm volume.
 - **read_passthrough**: `reader` (1 MiB read(2)s, timed from the open) of one
   sealed 63 MiB segment whose data file is in the page cache, in rounds: a
-  fresh mount with `passthrough=on` read three times, then a fresh mount of
+  fresh mount with `passthrough=on,verify_cached=0` read once (each segment
+  checked at its first open only), a fresh mount with `passthrough=on` read
+  once after the daemon logged that its background check of cached
+  segments was done (`first_read_after_background_check`), a fresh mount
+  with `passthrough=on` read three times, then a fresh mount of
   a copy of the volume with `passthrough=off` read three times. The first
-  read is the first after the mount (with passthrough it includes the
-  checksum pass of the segment's first open), the second opens the file
+  read is the first right after the mount (with passthrough it includes
+  what is left of the segment's check at its first open: the background
+  check, on by default, starts with the mount), the second opens the file
   again (the daemon path finds the kernel's page cache, keep_cache), the
   third follows `reader -e` on the mount's file, which evicts the mount's
   own page cache of it but not the data file's (a segment the mount checked
@@ -325,8 +330,9 @@ esac
   the 16 sealed 64 MiB segments of a 1 GiB log (`TOPIC/*.log`), and 8
   `reader` processes each reading one of 8 different segments, through a
   fresh `passthrough=on` mount (first: each segment's checksum pass at its
-  first open included) and again, each followed at once by the same on the
-  data files; all of them cached.
+  first open included, less what the background check did meanwhile), on a
+  fresh mount once its background check was done, and again, each followed
+  at once by the same on the data files; all of them cached.
 - **cursors**: `bench/cursor.sh`: `bench/cursor -t` reads 256 MiB of 100 B
   records through a new cursor and through the same `@N` view (medians of
   3); `bench/cursor -c` times close(2) of a cursor that read (its commit)
