@@ -95,6 +95,16 @@ void lfs_segment_put(lfs_segment *s)
 	free(s);
 }
 
+void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st)
+{
+	st->base_offset = s->base;
+	st->records = atomic_load(&s->next_offset) - s->base;
+	st->bytes = atomic_load(&s->size);
+	st->first_timestamp = s->first_ts;
+	st->last_timestamp = atomic_load(&s->last_ts);
+	st->sealed = atomic_load(&s->sealed);
+}
+
 void lfs_segment_note_data_file(lfs_segment *s, const struct stat *st)
 {
 	s->data_dev = (uint64_t)st->st_dev;

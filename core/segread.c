@@ -300,16 +300,6 @@ bool lfs_segment_unmap(lfs_segment *s)
 	return true;
 }
 
-void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st)
-{
-	st->base_offset = s->base;
-	st->records = atomic_load(&s->next_offset) - s->base;
-	st->bytes = atomic_load(&s->size);
-	st->first_timestamp = s->first_ts;
-	st->last_timestamp = atomic_load(&s->last_ts);
-	st->sealed = atomic_load(&s->sealed);
-}
-
 ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **ptr)
 {
 	uint64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
