@@ -328,6 +328,13 @@ int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out);
  * after it in the background (core/verifyahead.c), so that its first open
  * need not wait for its check. 0 or -errno (a thread could not start). */
 int lfs_topic_verify_ahead(lfs_topic *t, uint64_t base);
+/* Checks, in one background thread at the lowest CPU priority (nice 19),
+ * the sealed segments whose checks are pending and whose data files are
+ * wholly in the page cache (cachestat(2)), newest first in each topic, up
+ * to `budget` bytes in all (core/verifysweep.c): their first opens then
+ * find them checked. Once per volume open (later calls do nothing); logs
+ * what it did when done. 0 or -errno (the thread could not start). */
+int lfs_volume_verify_cached(lfs_volume *v, uint64_t budget);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
 /* Checks every batch of the segment against its CRC, once per mount (reads
  * check the batches they reach the same way; whoever hands the segment's
