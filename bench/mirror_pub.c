@@ -8,10 +8,16 @@
  * Creates STREAM (file storage, REPLICAS) if missing, publishes N messages
  * of SIZE bytes with js_PublishMsgAsync, at most 1024 unacknowledged, and
  * waits for every acknowledgement. Prints "msgs/s".
+ *
+ * MIRROR_PUB_EXPECT=1: each message but the first also carries
+ * Nats-Expected-Last-Sequence (its predecessor's sequence, STREAM being
+ * new), as the mirror's do; for measuring what that header costs the
+ * servers (bench/mirror_headers.sh).
  */
 #include "benchutil.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <nats/nats.h>
 
 #define WINDOW 1024
@@ -63,6 +69,8 @@ int main(int argc, char **argv)
 	 * the mirror sets (for comparing what that costs). */
 	const char *mw = getenv("MIRROR_PUB_MAXWAIT");
 	long maxwait = mw ? atol(mw) : 0;
+	const char *ex = getenv("MIRROR_PUB_EXPECT");
+	bool expect = ex && strcmp(ex, "1") == 0;
 	jsPubOptions wo;
 	jsPubOptions_Init(&wo);
 	wo.MaxWait = maxwait;
@@ -77,6 +85,11 @@ int main(int argc, char **argv)
 		natsMsgHeader_Set(m, "Nats-Msg-Id", id);
 		natsMsgHeader_Set(m, "Logfs-Offset", off);
 		natsMsgHeader_Set(m, "Logfs-Time", when);
+		if (expect && i > 0) {
+			char seq[24];
+			snprintf(seq, sizeof(seq), "%ld", i);
+			natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", seq);
+		}
 		natsStatus s;
 		/* A full window stalls the call (StallWait): try again. */
 		while ((s = js_PublishMsgAsync(js, &m, maxwait ? &wo : NULL)) == NATS_TIMEOUT)
