@@ -57,38 +57,24 @@ int main(int argc, char **argv)
 	const char *path = argv[optind];
 	struct slot *slots = mmap(NULL, sizeof(struct slot) * (size_t)writers,
 				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	_Atomic int *ready = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
-				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (slots == MAP_FAILED || ready == MAP_FAILED)
+	if (slots == MAP_FAILED)
 		bu_die("mmap", errno);
-	atomic_store(&ready[0], 0);
-	int go[2]; /* children block reading it until the parent closes it */
-	if (pipe(go) < 0)
-		bu_die("pipe", errno);
 	uint64_t per_writer = maxbytes / (uint64_t)writers / rec;
 	if (per_writer == 0)
 		per_writer = 1;
 
-	for (int w = 0; w < writers; w++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			bu_die("fork", errno);
-		if (pid > 0)
-			continue;
+	struct bu_team team;
+	int w = bu_team_fork(&team, writers);
+	if (w >= 0) {
 		char *line = malloc(rec);
 		bu_fill_lines(line, rec, rec);
 		line[0] = (char)('A' + w % 26);
 		int fd = open(path, oflags, 0644);
 		if (fd < 0) {
 			slots[w].err = errno;
-			atomic_fetch_add(&ready[0], 1);
 			_exit(1);
 		}
-		atomic_fetch_add(&ready[0], 1);
-		close(go[1]);
-		char c;
-		if (read(go[0], &c, 1) < 0)
-			_exit(1);
+		bu_team_wait(&team);
 		double t0 = bu_now(), deadline = t0 + seconds, t = t0;
 		uint64_t n = 0;
 		while (n < per_writer) {
@@ -112,14 +98,8 @@ int main(int argc, char **argv)
 		close(fd);
 		_exit(0);
 	}
-	while (atomic_load(&ready[0]) < writers)
-		usleep(1000);
-	close(go[0]);
-	close(go[1]);
-	int status, failed = 0;
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			failed = 1;
+	bu_team_go(&team);
+	int failed = bu_team_reap(&team);
 	uint64_t total = 0;
 	double longest = 0;
 	for (int w = 0; w < writers; w++) {

@@ -6,6 +6,11 @@
 #define BENCHUTIL_H
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +78,78 @@ static inline int bu_evict(const char *path)
 	int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 	return -rc;
+}
+
+/* A team of forked workers that start together: bu_team_fork returns each
+ * child's index (and -1 in the parent); a child does its setup, then
+ * bu_team_wait blocks it until the parent's bu_team_go, which first waits
+ * for every child to be ready. bu_team_reap waits for all and says whether
+ * any failed (killed or a non-zero exit). */
+struct bu_team {
+	int n;
+	_Atomic int *ready; /* shared: children past their setup */
+	int go[2];          /* children block reading it until the parent closes it */
+};
+
+static inline int bu_team_fork(struct bu_team *t, int n)
+{
+	t->n = n;
+	t->ready = mmap(NULL, sizeof(*t->ready), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t->ready == MAP_FAILED)
+		bu_die("mmap", errno);
+	atomic_init(t->ready, 0);
+	if (pipe(t->go) < 0)
+		bu_die("pipe", errno);
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			bu_die("fork", errno);
+		if (pid == 0) {
+			close(t->go[1]);
+			return i;
+		}
+	}
+	close(t->go[0]);
+	return -1;
+}
+
+/* In a child: ready, then blocked until the go (EOF on the pipe). */
+static inline void bu_team_wait(struct bu_team *t)
+{
+	atomic_fetch_add(t->ready, 1);
+	char c;
+	if (read(t->go[0], &c, 1) < 0)
+		_exit(1);
+}
+
+/* In the parent: once every child is ready (or one has exited: its
+ * status stays for bu_team_reap), lets them go; returns when (bu_now). */
+static inline double bu_team_go(struct bu_team *t)
+{
+	siginfo_t si;
+	for (;;) {
+		if (atomic_load(t->ready) >= t->n)
+			break;
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+			break;
+		usleep(100);
+	}
+	double now = bu_now();
+	close(t->go[1]);
+	return now;
+}
+
+static inline bool bu_team_reap(struct bu_team *t)
+{
+	int status;
+	bool failed = false;
+	while (wait(&status) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed = true;
+	munmap((void *)t->ready, sizeof(*t->ready));
+	return failed;
 }
 
 #endif

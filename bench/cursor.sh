@@ -12,23 +12,18 @@ set -eu
 B=${1:-build}
 MB=${2:-256}
 ROUNDS=${3:-7}
-W=$(mktemp -d "${TMPDIR:-/var/tmp}/lfs-cursor-bench.XXXXXX")
+. "$(dirname "$0")/lib.sh"
+bench_init cursor-bench
 M=$W/mnt
-trap 'fusermount3 -u "$M" 2>/dev/null || true; rm -rf "$W"' EXIT
 mkdir -p "$M"
 "$B/mkfs.logfs" -q "$W/vol"
 
 VOL=$W/vol
 mount_vol() {
-	set -- $(MOUNTWAIT_LOG="$W/daemon.log" "$B/bench/mountwait" "$M" 60 "$B/logfs" "$VOL" "$M" -f)
-	DPID=$1
-	MS=$2
+	bench_mount "$VOL" "$M"
+	MS=$MOUNT_MS
 }
-umount_vol() {
-	fusermount3 -u "$M"
-	while kill -0 "$DPID" 2>/dev/null; do sleep 0.05; done
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+umount_vol() { bench_unmount "$M"; }
 
 mount_vol
 mkdir "$M/app"

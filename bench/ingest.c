@@ -45,25 +45,12 @@ int main(int argc, char **argv)
 		bu_die("malloc", ENOMEM);
 	bu_fill_lines(buf, chunk, rec);
 
-	/* The writers wait for all to be ready, then for the go. */
-	_Atomic int *sh = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		bu_die("mmap", errno);
-	atomic_init(&sh[0], 0);
-	atomic_init(&sh[1], 0);
-	for (int w = 0; w < writers; w++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			bu_die("fork", errno);
-		if (pid > 0)
-			continue;
+	struct bu_team team;
+	if (bu_team_fork(&team, writers) >= 0) {
 		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
 		if (fd < 0)
 			bu_die(path, errno);
-		atomic_fetch_add(&sh[0], 1);
-		while (!atomic_load(&sh[1]))
-			usleep(100);
+		bu_team_wait(&team);
 		for (uint64_t done = 0; done < bytes;) {
 			size_t n = bytes - done < chunk ? (size_t)(bytes - done) : chunk;
 			n -= n % rec;
@@ -81,16 +68,8 @@ int main(int argc, char **argv)
 		close(fd);
 		_exit(0);
 	}
-	while (atomic_load(&sh[0]) < writers)
-		usleep(100);
-	double t0 = bu_now();
-	atomic_store(&sh[1], 1);
-	int failed = 0, status;
-	for (int w = 0; w < writers; w++) {
-		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			failed = 1;
-	}
-	if (failed) {
+	double t0 = bu_team_go(&team);
+	if (bu_team_reap(&team)) {
 		fprintf(stderr, "bench: a writer failed\n");
 		return 1;
 	}

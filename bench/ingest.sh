@@ -16,32 +16,24 @@ MB=${2:-256}
 ROUNDS=${3:-3}
 WRITERS=${4:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "${BENCH_DIR:-$ROOT/bench/out/work}"
-W=$(mktemp -d "${BENCH_DIR:-$ROOT/bench/out/work}/ingest.XXXXXX")
+BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out/work}
+mkdir -p "$BENCH_DIR"
+. "$ROOT/bench/lib.sh"
+bench_init ingest
 M=$W/mnt
-DPID=""
-cleanup() {
-	if [ -n "$DPID" ]; then fusermount3 -u "$M" 2>/dev/null || true; fi
-	rm -rf "$W"
-}
-trap cleanup EXIT
 mkdir -p "$M"
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 val() { sed -n "s/^RESULT $1 \([^ ]*\) .*/\1/p" "$2"; }
 
 logfs_side() { # round
 	"$B/mkfs.logfs" -q "$W/vol$1"
-	set -- $(MOUNTWAIT_LOG="$W/daemon.log" "$B/bench/mountwait" "$M" 60 "$B/logfs" "$W/vol$1" "$M" -f)
-	DPID=$1
+	bench_mount "$W/vol$1" "$M"
 	mkdir "$M/t"
 	sync
 	"$B/bench/ingest" -w "$WRITERS" -b "${MB}M" "$M/t/tail" >"$W/out"
 	cat "$W/out" >>"$W/logfs.all"
 	LMB="$LMB $(val ingest_mb "$W/out")"
 	LFS="$LFS $(val fsync_ms "$W/out")"
-	fusermount3 -u "$M"
-	while kill -0 "$DPID" 2>/dev/null; do sleep 0.05; done
-	DPID=""
+	bench_unmount "$M"
 }
 ext4_side() { # round
 	: >"$W/ext$1"

@@ -146,19 +146,10 @@ int main(int argc, char **argv)
 				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (slots == MAP_FAILED)
 		bu_die("mmap", errno);
-	int go[2];
-	if (pipe(go) < 0)
-		bu_die("pipe", errno);
-	for (int r = 0; r < readers; r++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			bu_die("fork", errno);
-		if (pid > 0)
-			continue;
-		close(go[1]);
-		char c;
-		if (read(go[0], &c, 1) < 0)
-			_exit(1);
+	struct bu_team team;
+	int r = bu_team_fork(&team, readers);
+	if (r >= 0) {
+		bu_team_wait(&team);
 		size_t b = randcount ? 4096 : bs;
 		char *buf = aligned_alloc(4096, b);
 		double t0 = bu_now();
@@ -205,12 +196,8 @@ int main(int argc, char **argv)
 		close(fd);
 		_exit(0);
 	}
-	close(go[0]);
-	close(go[1]);
-	int status, failed = 0;
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			failed = 1;
+	bu_team_go(&team);
+	int failed = bu_team_reap(&team);
 	uint64_t bytes = 0, ops = 0;
 	double longest = 0, *tt = calloc((size_t)readers, sizeof(double));
 	for (int r = 0; r < readers; r++) {

@@ -12,16 +12,8 @@ BUILD=${1:-build}
 COUNTS=${*:-0 1000 15000}
 ROUNDS=${ROUNDS:-20000}
 B=$(cd "$BUILD" && pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/lfs-stat.XXXXXX")
-DPID=""
-cleanup() {
-	if [ -n "$DPID" ]; then
-		fusermount3 -u "$W/mnt" 2>/dev/null || true
-		kill "$DPID" 2>/dev/null || true
-	fi
-	rm -rf "$W"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_init stat
 mkdir -p "$W/mnt"
 # Each reader is a descriptor of the daemon's too (none: a reader holds no
 # file), and one of this shell's children.
@@ -30,13 +22,10 @@ ulimit -n "$(ulimit -Hn)"
 for n in $COUNTS; do
 	rm -rf "$W/vol"
 	"$B/mkfs.logfs" -q "$W/vol"
-	out=$(MOUNTWAIT_LOG=$W/daemon.log "$B/bench/mountwait" "$W/mnt" 60 "$B/logfs" "$W/vol" "$W/mnt" -f)
-	DPID=${out% *}
+	bench_mount "$W/vol" "$W/mnt"
 	mkdir "$W/mnt/t"
 	seq 1 1000 >"$W/mnt/t/tail"
 	touch "$W/mnt/t/cursors/c"
 	"$B/bench/statcost" "$W/mnt/t" "$n" "$ROUNDS" "$W/mnt/t/cursors/c"
-	fusermount3 -u "$W/mnt"
-	while kill -0 "$DPID" 2>/dev/null; do sleep 0.05; done
-	DPID=""
+	bench_unmount "$W/mnt"
 done

@@ -5,23 +5,15 @@
 # memory, its open descriptors and its mappings; then reads one topic and
 # lists the mount, and makes one topic more, through the mount.
 #   sh bench/topics.sh BUILD [COUNT...]     (default 100 10000 100000)
-# Volumes go under $TMPDIR (default /tmp; a tmpfs such as /dev/shm keeps
+# Volumes go under $BENCH_DIR or $TMPDIR (default /var/tmp; a tmpfs such as /dev/shm keeps
 # the making quick: each topic's creation is made durable).
 set -eu
 BUILD=${1:-build}
 [ $# -ge 1 ] && shift
 COUNTS=${*:-100 10000 100000}
 B=$(cd "$BUILD" && pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/lfs-topics.XXXXXX")
-DPID=""
-cleanup() {
-	if [ -n "$DPID" ]; then
-		fusermount3 -u "$W/mnt" 2>/dev/null || true
-		kill "$DPID" 2>/dev/null || true
-	fi
-	rm -rf "$W"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_init topics
 mkdir -p "$W/mnt"
 
 printf '%-8s %10s %10s %10s %8s %8s %10s %10s\n' topics make_s mount_ms rss_kib fds maps ls_ms mkdir_ms
@@ -31,9 +23,8 @@ for n in $COUNTS; do
 	made=$("$B/bench/mktopics" "$W/vol" "$n")
 	# Dropped from the page cache? No: a remount's figure, the daemon's
 	# work, not the disk's.
-	out=$(MOUNTWAIT_LOG=$W/daemon.log "$B/bench/mountwait" "$W/mnt" 600 "$B/logfs" "$W/vol" "$W/mnt" -f)
-	DPID=${out% *}
-	ms=${out#* }
+	bench_mount "$W/vol" "$W/mnt"
+	ms=$MOUNT_MS
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status")
 	fds=$(ls "/proc/$DPID/fd" | wc -l)
 	maps=$(wc -l <"/proc/$DPID/maps")
@@ -48,7 +39,5 @@ for n in $COUNTS; do
 	t2=$(date +%s%N)
 	printf '%-8s %10s %10s %10s %8s %8s %10s %10s\n' "$n" "${made#* }" "$ms" "$rss" "$fds" "$maps" \
 		$(((t1 - t0) / 1000000)) $(((t2 - t1) / 1000000))
-	fusermount3 -u "$W/mnt"
-	while kill -0 "$DPID" 2>/dev/null; do sleep 0.05; done
-	DPID=""
+	bench_unmount "$W/mnt"
 done

@@ -267,6 +267,20 @@ int lfs_cursor_lock_store(lfs_topic *t)
 	return rc;
 }
 
+/* Locks t's store and finds NAME in it: its index with the store locked,
+ * or a negative errno (-ENOENT when there is no such cursor) with nothing
+ * held. */
+static ssize_t lock_cursor(lfs_topic *t, const char *name)
+{
+	int rc = lfs_cursor_lock_store(t);
+	if (rc < 0)
+		return rc;
+	ssize_t i = lfs_cursor_find(t->cursors, name);
+	if (i < 0)
+		lfs_mutex_unlock(&t->cursors->mu);
+	return i < 0 ? -ENOENT : i;
+}
+
 /* ---- operations by name ---- */
 
 int lfs_cursor_create(lfs_topic *t, const char *name, bool excl)
@@ -332,13 +346,11 @@ out:
 int lfs_cursor_delete(lfs_topic *t, const char *name)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	int rc = lfs_cursor_lock_store(t);
-	if (rc < 0)
-		return rc;
-	ssize_t i = lfs_cursor_find(st, name);
-	if (i < 0) {
-		rc = -ENOENT;
-	} else if (st->recs[i]->opens) {
+	ssize_t i = lock_cursor(t, name);
+	if (i < 0)
+		return (int)i;
+	int rc = 0;
+	if (st->recs[i]->opens) {
 		rc = -EBUSY;
 	} else if (t->vol->readonly) {
 		rc = -EROFS;
@@ -390,32 +402,27 @@ int lfs_cursor_list(lfs_topic *t, char ***names, size_t *count)
 int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	int rc = lfs_cursor_lock_store(t);
-	if (rc < 0)
-		return rc;
-	ssize_t i = lfs_cursor_find(st, name);
-	if (i < 0) {
-		rc = -ENOENT;
-	} else {
-		struct rec *r = st->recs[i];
-		struct lfs_topic_stat ts;
-		lfs_topic_stat(t, &ts);
-		memset(out, 0, sizeof(*out));
-		out->offset = r->c.offset;
-		out->committed_at = r->c.committed_at;
-		out->skipped = r->c.skipped;
-		out->explicit_commit = r->c.flags & LFS_CURSOR_EXPLICIT;
-		out->reading = r->reader != NULL;
-		out->lag = ts.next_offset > r->c.offset ? ts.next_offset - r->c.offset : 0;
-		struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->c.offset};
-		lfs_reader *rd;
-		if (out->lag && lfs_reader_open(t, &start, &rd) == 0) {
-			out->backlog = lfs_reader_size(rd);
-			lfs_reader_close(rd);
-		}
+	ssize_t i = lock_cursor(t, name);
+	if (i < 0)
+		return (int)i;
+	struct rec *r = st->recs[i];
+	struct lfs_topic_stat ts;
+	lfs_topic_stat(t, &ts);
+	memset(out, 0, sizeof(*out));
+	out->offset = r->c.offset;
+	out->committed_at = r->c.committed_at;
+	out->skipped = r->c.skipped;
+	out->explicit_commit = r->c.flags & LFS_CURSOR_EXPLICIT;
+	out->reading = r->reader != NULL;
+	out->lag = ts.next_offset > r->c.offset ? ts.next_offset - r->c.offset : 0;
+	struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->c.offset};
+	lfs_reader *rd;
+	if (out->lag && lfs_reader_open(t, &start, &rd) == 0) {
+		out->backlog = lfs_reader_size(rd);
+		lfs_reader_close(rd);
 	}
 	lfs_mutex_unlock(&st->mu);
-	return rc;
+	return 0;
 }
 
 /* The position text names: 0 and *offset, or -EINVAL. */
@@ -457,14 +464,12 @@ static int parse_position(lfs_topic *t, const char *text, uint64_t now_ns, uint6
 int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t now_ns)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	int rc = lfs_cursor_lock_store(t);
-	if (rc < 0)
-		return rc;
-	ssize_t i = lfs_cursor_find(st, name);
-	uint64_t off = 0;
+	ssize_t i = lock_cursor(t, name);
 	if (i < 0)
-		rc = -ENOENT;
-	else if (st->recs[i]->reader)
+		return (int)i;
+	uint64_t off = 0;
+	int rc;
+	if (st->recs[i]->reader)
 		rc = -EBUSY;
 	else if (t->vol->readonly)
 		rc = -EROFS;
@@ -487,13 +492,11 @@ int lfs_cursor_seek(lfs_topic *t, const char *name, const char *text, uint64_t n
 int lfs_cursor_set_explicit(lfs_topic *t, const char *name, bool explicit_commit)
 {
 	struct lfs_cursor_store *st = t->cursors;
-	int rc = lfs_cursor_lock_store(t);
-	if (rc < 0)
-		return rc;
-	ssize_t i = lfs_cursor_find(st, name);
-	if (i < 0) {
-		rc = -ENOENT;
-	} else if (t->vol->readonly) {
+	ssize_t i = lock_cursor(t, name);
+	if (i < 0)
+		return (int)i;
+	int rc = 0;
+	if (t->vol->readonly) {
 		rc = -EROFS;
 	} else {
 		struct rec *r = st->recs[i];

@@ -88,8 +88,9 @@ int cursor_xattr_names(char *buf, size_t cap)
 	return (int)used;
 }
 
-/* 0, -ENODATA (not ours), -EPERM (read-only), -EINVAL (bad value). */
-int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, const char *value)
+/* Whether KEY of cursor n may be changed: 0, -ENODATA (not ours), -EPERM
+ * (a read-only key: every key but commit), -EROFS. */
+static int check_settable(const struct daemon *d, struct node *n, const char *key)
 {
 	char cur[64];
 	int rc = cursor_xattr_get(n, key, cur, sizeof(cur));
@@ -97,8 +98,15 @@ int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, co
 		return rc;
 	if (strcmp(key, "commit") != 0)
 		return -EPERM;
-	if (d->readonly)
-		return -EROFS;
+	return d->readonly ? -EROFS : 0;
+}
+
+/* 0, -ENODATA (not ours), -EPERM (read-only), -EINVAL (bad value). */
+int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, const char *value)
+{
+	int rc = check_settable(d, n, key);
+	if (rc < 0)
+		return rc;
 	if (strcmp(value, "explicit") != 0 && strcmp(value, "close") != 0)
 		return -EINVAL;
 	return lfs_cursor_set_explicit(n->topic, n->at, !strcmp(value, "explicit"));
@@ -107,13 +115,8 @@ int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, co
 /* setfattr -x user.logfs.commit: back to the default, close. */
 int cursor_xattr_remove(const struct daemon *d, struct node *n, const char *key)
 {
-	char cur[64];
-	int rc = cursor_xattr_get(n, key, cur, sizeof(cur));
+	int rc = check_settable(d, n, key);
 	if (rc < 0)
 		return rc;
-	if (strcmp(key, "commit") != 0)
-		return -EPERM;
-	if (d->readonly)
-		return -EROFS;
 	return lfs_cursor_set_explicit(n->topic, n->at, false);
 }

@@ -7,45 +7,14 @@
 
 #define SEC 1000000000ull
 
-struct fix {
-	char *vol;
-	lfs_volume *v;
-	lfs_topic *t;
-};
+/* tu_open's volume has the tests' clock and no ticker: the tests drive
+ * lfs_volume_tick themselves. */
 
-/* The tests' clock, no ticker: the tests drive lfs_volume_tick themselves. */
-static lfs_volume *open_vol(const char *vol)
-{
-	return tu_open(vol);
-}
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	f->vol = tu_mkvol(0);
-	f->v = open_vol(f->vol);
-	f->t = tu_topic(f->v, "app");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	if (f->t)
-		lfs_topic_put(f->t);
-	if (f->v)
-		assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fix *f)
+static void reopen(struct tu_fix *f)
 {
 	lfs_topic_put(f->t);
 	assert_int_equal(lfs_volume_close(f->v), 0);
-	f->v = open_vol(f->vol);
+	f->v = tu_open(f->vol);
 	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
 }
 
@@ -115,7 +84,7 @@ static void test_slot_codec(void **state)
 
 static void test_create_list_delete(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	assert_int_equal(lfs_cursor_create(f->t, "b", true), 0);
 	assert_int_equal(lfs_cursor_create(f->t, "a", false), 0);
 	assert_int_equal(lfs_cursor_create(f->t, "a", false), 1);
@@ -161,7 +130,7 @@ static void test_create_list_delete(void **state)
 
 static void test_commit_on_close(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "one\ntwo\n");
 	assert_int_equal(lfs_cursor_create(f->t, "idx", true), 0);
 	assert_int_equal(info(f->t, "idx").offset, 0);
@@ -184,7 +153,7 @@ static void test_commit_on_close(void **state)
 
 static void test_partial_read(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "aa\nbb\ncc\n");
 	assert_int_equal(lfs_cursor_create(f->t, "p", true), 0);
 	lfs_cursor *c;
@@ -215,7 +184,7 @@ static void test_partial_read(void **state)
 
 static void test_exclusive_reader(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "x\ny\n");
 	assert_int_equal(lfs_cursor_create(f->t, "e", true), 0);
 	lfs_cursor *a, *b, *w;
@@ -254,7 +223,7 @@ static void test_exclusive_reader(void **state)
 
 static void test_explicit_mode(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "r0\nr1\nr2\n");
 	assert_int_equal(lfs_cursor_create(f->t, "x", true), 0);
 	assert_int_equal(lfs_cursor_set_explicit(f->t, "x", true), 0);
@@ -272,7 +241,7 @@ static void test_explicit_mode(void **state)
 
 static void test_seek(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	uint64_t t0 = tu_now();
 	tu_append_str(f->t, "a\nb\nc\n");
 	assert_int_equal(lfs_cursor_create(f->t, "s", true), 0);
@@ -314,7 +283,7 @@ static void test_seek(void **state)
 
 static void test_periodic_commit(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "1\n2\n3\n");
 	assert_int_equal(lfs_cursor_create(f->t, "follow", true), 0);
 	lfs_cursor *c;
@@ -340,7 +309,7 @@ static void test_periodic_commit(void **state)
 
 static void test_retention_skipped(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	char rec[1024];
 	memset(rec, 'r', sizeof(rec));
@@ -381,7 +350,7 @@ static void test_retention_skipped(void **state)
 }
 
 /* Writes bytes at off into the store file of topic app. */
-static void poke(struct fix *f, uint64_t off, const void *buf, size_t len)
+static void poke(struct tu_fix *f, uint64_t off, const void *buf, size_t len)
 {
 	char *p = tu_fmt("%s/topics/app/%s", f->vol, LFS_CURSOR_FILE);
 	int fd = open(p, O_WRONLY);
@@ -399,7 +368,7 @@ static void count_problem(void *ctx, const struct lfs_problem *p)
 
 static void test_damaged_store(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "a\nb\nc\nd\n");
 	const char *names[] = {"one", "two", "three", "four"};
 	for (int i = 0; i < 4; i++)
@@ -455,7 +424,7 @@ static void test_damaged_store(void **state)
 	 * repairs it with the same check, against the log's end at mount
 	 * (4), even after appends moved the end past four's position: the
 	 * valid cursors survive. */
-	f->v = open_vol(f->vol);
+	f->v = tu_open(f->vol);
 	assert_int_equal(lfs_topic_get(f->v, "app", &f->t), 0);
 	assert_int_equal(tu_file_size(store), 4 * LFS_CURSOR_PAIR_SIZE + 100);
 	tu_append_str(f->t, "e\n");
@@ -487,7 +456,7 @@ static void test_damaged_store(void **state)
 
 static void test_duplicate_names(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "a\nb\n");
 	assert_int_equal(lfs_cursor_create(f->t, "d", true), 0);
 	struct lfs_cursor_slot s = {.seq = 5, .offset = 2};
@@ -507,7 +476,7 @@ static void test_duplicate_names(void **state)
 
 static void test_many_cursors(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	char name[32];
 	tu_append_str(f->t, "x\n");
 	for (int i = 0; i < 1000; i++) {
@@ -534,7 +503,7 @@ static void test_many_cursors(void **state)
 
 static void test_readonly(void **state)
 {
-	struct fix *f = *state;
+	struct tu_fix *f = *state;
 	tu_append_str(f->t, "a\n");
 	assert_int_equal(lfs_cursor_create(f->t, "r", true), 0);
 	lfs_topic_put(f->t);
@@ -554,7 +523,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_codec),
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_fix_setup, tu_fix_teardown)
 		T(test_create_list_delete),
 		T(test_commit_on_close),
 		T(test_partial_read),

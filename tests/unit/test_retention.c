@@ -16,9 +16,7 @@ struct fix {
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	f->vol = tu_mkvol(0);
-	f->v = tu_open(f->vol);
-	f->t = tu_topic(f->v, "app");
+	tu_fix_open(&f->vol, &f->v, &f->t);
 	tu_set(f->t, LFS_SET_SEGMENT_SIZE, "4096");
 	*state = f;
 	return 0;
@@ -27,11 +25,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	if (f->t)
-		lfs_topic_put(f->t);
-	if (f->v)
-		assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
+	tu_fix_close(f->vol, f->v, f->t);
 	free(f->data.p);
 	free(f);
 	return 0;

@@ -353,13 +353,30 @@ struct tu_fix {
 	lfs_topic *t;
 };
 
+/* A fresh volume, opened, with topic "app": the fields of a fixture (a
+ * test's own fixture struct may hold more besides). */
+static inline void tu_fix_open(char **vol, lfs_volume **v, lfs_topic **t)
+{
+	*vol = tu_mkvol(0);
+	*v = tu_open(*vol);
+	*t = tu_topic(*v, "app");
+}
+
+/* Puts the topic, closes the volume (which must succeed), removes it. */
+static inline void tu_fix_close(char *vol, lfs_volume *v, lfs_topic *t)
+{
+	if (t)
+		lfs_topic_put(t);
+	if (v)
+		assert_int_equal(lfs_volume_close(v), 0);
+	tu_rmvol(vol);
+}
+
 static inline int tu_fix_setup(void **state)
 {
 	struct tu_fix *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	f->vol = tu_mkvol(0);
-	f->v = tu_open(f->vol);
-	f->t = tu_topic(f->v, "app");
+	tu_fix_open(&f->vol, &f->v, &f->t);
 	*state = f;
 	return 0;
 }
@@ -367,11 +384,7 @@ static inline int tu_fix_setup(void **state)
 static inline int tu_fix_teardown(void **state)
 {
 	struct tu_fix *f = *state;
-	if (f->t)
-		lfs_topic_put(f->t);
-	if (f->v)
-		assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
+	tu_fix_close(f->vol, f->v, f->t);
 	free(f);
 	return 0;
 }
