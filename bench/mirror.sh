@@ -48,7 +48,6 @@ cleanup()
 }
 trap cleanup EXIT
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now() { date +%s.%N; }
 
 # The cluster.
 . "$(dirname "$0")/mirror_cluster.sh"
@@ -92,12 +91,9 @@ while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
 	[ $i -eq 0 ] || setfattr -n user.logfs.mirror -v "" "$M/bench"
 	dd if="$W/data" of="$M/bench/tail" bs=1M status=none
 	c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
-	t0=$(now)
-	setfattr -n user.logfs.mirror -v MIR "$M/bench"
-	caught_up
-	t1=$(now)
+	secs=$("$B/bench/mirror_lat" -c "$M/bench" MIR)
 	c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
-	mir="$mir $(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')"
+	mir="$mir $(echo "$N $secs" | awk '{ printf "%.0f", $1 / $2 }')"
 	mir_d="$mir_d $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 	mir_m="$mir_m $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 	mir_s="$mir_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"

@@ -13,6 +13,10 @@
  * Nats-Expected-Last-Sequence (its predecessor's sequence, STREAM being
  * new), as the mirror's do; for measuring what that header costs the
  * servers (bench/mirror_headers.sh).
+ * MIRROR_PUB_FIRST=K: the offsets (ids) start at K, for publishing into a
+ * stream that already holds K messages of earlier runs, as the mirror's
+ * one stream per topic does (with MIRROR_PUB_EXPECT, the first message
+ * then carries the expected sequence K too).
  */
 #include "benchutil.h"
 
@@ -71,11 +75,13 @@ int main(int argc, char **argv)
 	long maxwait = mw ? atol(mw) : 0;
 	const char *ex = getenv("MIRROR_PUB_EXPECT");
 	bool expect = ex && strcmp(ex, "1") == 0;
+	const char *fi = getenv("MIRROR_PUB_FIRST");
+	long first = fi ? atol(fi) : 0;
 	jsPubOptions wo;
 	jsPubOptions_Init(&wo);
 	wo.MaxWait = maxwait;
 	double t0 = bu_now();
-	for (long i = 0; i < n; i++) {
+	for (long i = first; i < first + n; i++) {
 		natsMsg *m = NULL;
 		char id[96], off[24], when[40];
 		snprintf(off, sizeof(off), "%ld", i);
