@@ -594,7 +594,12 @@ if want passthrough; then
 	# second read opens the file again; the third opens it again after
 	# evicting the mount's own page cache of it (reader -e on the mount's
 	# file; the data file stays cached): the first read of a segment this
-	# mount has checked already.
+	# mount has checked already. The daemon checks cached segments in the
+	# background after the mount (verify_cached, default on): the first read
+	# right after the mount races that check (pf); p0 is the same with
+	# verify_cached=0 (each segment checked by its first open only); pb
+	# waits until the daemon logs that the background check is done (the
+	# read of a user who comes a little after the mount).
 	PV1=$W/pvol1
 	PV2=$W/pvol2
 	SEG0=00000000000000000000.log
@@ -614,9 +619,29 @@ if want passthrough; then
 		eval "acc_$1=\"\$acc_$1 $_v\" acc_$1_n=\"\$acc_$1_n $_n\""
 		eval "acc_$1_x=\"\$acc_$1_x $(echo "$_v $_n" | awk '$2 > 0 { printf "%.4g", $1 / $2 }')\""
 	}
-	for k in pf pr pe df dr de; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
+	# checked_mount VOL: mounts VOL with passthrough and waits until the
+	# daemon's background check of cached segments is done (its log line).
+	checked_mount() {
+		_l=$W/daemon.log
+		: >"$_l"
+		start_daemon "$LM" "$BUILD/logfs" -f "$1" "$LM" -o "passthrough=on,log=$_l"
+		_i=0
+		until grep -q 'background check of cached sealed segments done' "$_l"; do
+			_i=$((_i + 1))
+			[ $_i -lt 1200 ] || die "no background check within 60 s (see $_l)"
+			sleep 0.05
+		done
+		grep 'background check' "$_l" >>"$LOG"
+	}
+	for k in pf p0 pb pr pe df dr de; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
 	r=0
 	while [ $r -lt "$PT_REPS" ]; do
+		start_daemon "$LM" "$BUILD/logfs" -f "$PV1" "$LM" -o passthrough=on,verify_cached=0
+		pt_read p0
+		stop_daemon "$LM" "$DPID"
+		checked_mount "$PV1"
+		pt_read pb
+		stop_daemon "$LM" "$DPID"
 		start_daemon "$LM" "$BUILD/logfs" -f "$PV1" "$LM" -o passthrough=on
 		pt_read pf
 		pt_read pr
@@ -631,7 +656,10 @@ if want passthrough; then
 		stop_daemon "$LM" "$DPID"
 		r=$((r + 1))
 	done
-	for k in pf:first_read_after_mount:logfs-passthrough pr:repeated_read:logfs-passthrough \
+	for k in pf:first_read_after_mount:logfs-passthrough \
+		p0:first_read_after_mount:logfs-passthrough-verify_cached=0 \
+		pb:first_read_after_background_check:logfs-passthrough \
+		pr:repeated_read:logfs-passthrough \
 		pe:read_checked_segment_mount_cache_evicted:logfs-passthrough \
 		df:first_read_after_mount:logfs-daemon dr:repeated_read:logfs-daemon \
 		de:read_checked_segment_mount_cache_evicted:logfs-daemon; do
@@ -651,7 +679,9 @@ if want passthrough; then
 	# grep -c over 1 GiB of sealed segments (16 of 64 MiB, all cached),
 	# and 8 concurrent readers of 8 different segments, through a fresh
 	# passthrough mount (first: including each segment's checksum pass at
-	# its first open) and again (checked), each followed at once by the
+	# its first open, or what the background check has not done by then),
+	# on a fresh mount once its background check is done, and again
+	# (checked), each followed at once by the
 	# same on the backing files; ratios of the pairs, medians of PT_GREP
 	# rounds.
 	PV3=$W/pvol3
@@ -668,7 +698,7 @@ if want passthrough; then
 		eval "acc_$1=\"\$acc_$1 $_v\" acc_$1_n=\"\$acc_$1_n $_n\""
 		eval "acc_$1_x=\"\$acc_$1_x $(echo "$_v $_n" | awk '$2 > 0 { printf "%.4g", $1 / $2 }')\""
 	}
-	for k in gf gr cf cr; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
+	for k in gf gr gb cf cr cb; do eval "acc_$k='' acc_${k}_n='' acc_${k}_x=''"; done
 	mpaths() { for _p in $PSEGS; do printf '%s ' "$1/$_p"; done; }
 	RB=0
 	for _p in $PSEGS; do RB=$((RB + $(stat -c %s "$PV3/topics/big/$_p"))); done
@@ -684,10 +714,19 @@ if want passthrough; then
 		pt_pair cf "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
 		pt_pair cr "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
 		stop_daemon "$LM" "$DPID"
+		checked_mount "$PV3"
+		_pb=$GB
+		pt_pair gb "grep -c ERROR $LM/big/*.log >/dev/null" "grep -c ERROR $PV3/topics/big/*.log >/dev/null"
+		stop_daemon "$LM" "$DPID"
+		checked_mount "$PV3"
+		_pb=$RB
+		pt_pair cb "$B/reader -p 8 -b 1M $(mpaths "$LM/big")" "$B/reader -p 8 -b 1M $(mpaths "$PV3/topics/big")"
+		stop_daemon "$LM" "$DPID"
 		r=$((r + 1))
 	done
-	for k in gf:grep_c_1G_first_after_mount gr:grep_c_1G_again \
-		cf:8_readers_8_segments_first_after_mount cr:8_readers_8_segments_again; do
+	for k in gf:grep_c_1G_first_after_mount gb:grep_c_1G_first_after_background_check gr:grep_c_1G_again \
+		cf:8_readers_8_segments_first_after_mount cb:8_readers_8_segments_first_after_background_check \
+		cr:8_readers_8_segments_again; do
 		pk=${k%%:*} pc=${k#*:}
 		eval "pa=\$acc_$pk pan=\$acc_${pk}_n pax=\$acc_${pk}_x"
 		# shellcheck disable=SC2086

@@ -417,7 +417,7 @@ int lfs_cursor_stat(lfs_topic *t, const char *name, struct lfs_cursor_info *out)
 	out->lag = ts.next_offset > r->c.offset ? ts.next_offset - r->c.offset : 0;
 	struct lfs_start start = {.kind = LFS_START_AT_OR_AFTER, .value = r->c.offset};
 	lfs_reader *rd;
-	if (out->lag && lfs_reader_open(t, &start, &rd) == 0) {
+	if (out->lag && lfs_reader_glance(t, &start, &rd) == 0) {
 		out->backlog = lfs_reader_size(rd);
 		lfs_reader_close(rd);
 	}
@@ -453,7 +453,7 @@ static int parse_position(lfs_topic *t, const char *text, uint64_t now_ns, uint6
 		return 0;
 	}
 	lfs_reader *r;
-	rc = lfs_reader_open(t, &start, &r);
+	rc = lfs_reader_glance(t, &start, &r);
 	if (rc < 0)
 		return rc == -ENOENT ? -EINVAL : rc;
 	*offset = lfs_reader_start_offset(r);

@@ -7,6 +7,10 @@
  * is atomic, or set before the object is shared and read-only after.
  *
  *   lock                      file        guards
+ *   volume->sweep.mu          verifysweep.c where the background check of
+ *                                         cached segments stands (taken with
+ *                                         no other lock held; held across
+ *                                         one step of a segment's check)
  *   volume->create_mu         topictable.c creating and deleting topics (their
  *                                         directories), one at a time
  *   producer->mu              producer.c  a write handle's held fragment;
@@ -261,6 +265,49 @@ void lfs_verify_ahead_destroy(struct lfs_verify_ahead *va);
 void lfs_verify_ahead_stop(lfs_volume *v);
 /* Runs the oldest queued check in the caller; false when none is queued. */
 bool lfs_verify_ahead_run_one(lfs_volume *v);
+/* The background check of cached sealed segments after a mount
+ * (verifysweep.c). All under mu but stopping (atomic) and what is set
+ * before the sweep starts (manual, cached). */
+struct lfs_verify_sweep {
+	lfs_mutex mu;
+	pthread_t thread;
+	bool running, started, finished;
+	atomic_bool stopping;
+	bool manual; /* no thread: lfs_verify_sweep_step runs the steps */
+	/* Whether the first `size` bytes of fd are all cached: 1, 0, or
+	 * -errno when the kernel cannot say (cachestat; tests replace it). */
+	int (*cached)(int fd, uint64_t size);
+	uint64_t step;   /* bytes checked per step (LFS_SWEEP_STEP; tests less) */
+	uint64_t budget; /* bytes the sweep may still take on */
+	char **names;    /* the topics at the start, in name order */
+	size_t ntopics, ti;
+	lfs_topic *topic; /* the one being swept, with a reference */
+	uint64_t *bases;  /* its sealed segments; the first nbases still to see */
+	size_t nbases;
+	lfs_segment *seg; /* the one being checked, with a reference */
+	uint64_t seg_size;
+	/* For the report at the end. */
+	uint64_t checked, failed, skipped, bytes;
+	int no_cachestat; /* -errno: cachestat refused, nothing checked */
+	double started_ms;
+};
+void lfs_verify_sweep_init(struct lfs_verify_sweep *sw);
+void lfs_verify_sweep_destroy(struct lfs_verify_sweep *sw);
+/* Stops the thread and drops what the sweep holds (at close, before the
+ * topics close; no lock held). */
+void lfs_verify_sweep_stop(lfs_volume *v);
+/* One step of the sweep in the caller: finds the next segment to check or
+ * checks `step` bytes more of the current one; false once the
+ * sweep is over (then it has logged its report). */
+bool lfs_verify_sweep_step(lfs_volume *v);
+
+/* Checks the next batches of a sealed segment whose check is pending, in
+ * one run of about `limit` bytes (at least one batch) from where its check
+ * stands, then lets go of it (segread.c): 1 when batches remain, 0 when
+ * every batch is good, -EIO when one fails (logged, as at a first open),
+ * -EINVAL for a segment not sealed, -errno when the file cannot be read. A
+ * first open then checks only what is left. */
+int lfs_segment_verify_part(lfs_segment *s, uint64_t limit);
 
 struct lfs_volume {
 	char *path;
@@ -319,6 +366,7 @@ struct lfs_volume {
 	bool stopping;            /* under tick_mu */
 
 	struct lfs_verify_ahead ahead;
+	struct lfs_verify_sweep sweep;
 };
 
 /* util.c: fills p with a problem and its message (fmt, ap), for the

@@ -256,7 +256,8 @@ int lfs_topic_set(lfs_topic *t, enum lfs_setting_id id, const char *value);
  * while the topic has had no record (-EINVAL). */
 int lfs_topic_unset(lfs_topic *t, enum lfs_setting_id id);
 /* Handle accounting: the daemon counts every open file of a topic here so
- * that rmdir can refuse a busy topic. Readers and producers count themselves. */
+ * that rmdir can refuse a busy topic. Readers (but glances) and producers
+ * count themselves. */
 void lfs_topic_hold(lfs_topic *t);
 void lfs_topic_release(lfs_topic *t);
 
@@ -327,6 +328,13 @@ int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out);
  * after it in the background (core/verifyahead.c), so that its first open
  * need not wait for its check. 0 or -errno (a thread could not start). */
 int lfs_topic_verify_ahead(lfs_topic *t, uint64_t base);
+/* Checks, in one background thread at the lowest CPU priority (nice 19),
+ * the sealed segments whose checks are pending and whose data files are
+ * wholly in the page cache (cachestat(2)), newest first in each topic, up
+ * to `budget` bytes in all (core/verifysweep.c): their first opens then
+ * find them checked. Once per volume open (later calls do nothing); logs
+ * what it did when done. 0 or -errno (the thread could not start). */
+int lfs_volume_verify_cached(lfs_volume *v, uint64_t budget);
 void lfs_segment_stat(lfs_segment *s, struct lfs_segment_stat *st);
 /* Checks every batch of the segment against its CRC, once per mount (reads
  * check the batches they reach the same way; whoever hands the segment's
@@ -371,6 +379,11 @@ int lfs_start_parse(const char *text, uint64_t now_ns, struct lfs_start *out);
  * is its start record; it grows with appends and keeps the segments it spans
  * readable even if retention deletes them. */
 int lfs_reader_open(lfs_topic *t, const struct lfs_start *start, lfs_reader **out);
+/* The same reader for a look its caller ends before it answers (stat(2)
+ * and getxattr of @N, a cursor's backlog): it does not hold the topic
+ * (lfs_topic_hold), so lfs_topic_delete never finds the topic busy because
+ * of it. A topic deleted meanwhile leaves it the segments it pinned. */
+int lfs_reader_glance(lfs_topic *t, const struct lfs_start *start, lfs_reader **out);
 void lfs_reader_close(lfs_reader *r);
 /* Bytes readable through this reader now (never a partial record). */
 uint64_t lfs_reader_size(lfs_reader *r);

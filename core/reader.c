@@ -59,7 +59,7 @@ static int pin_from(lfs_reader *r, size_t i)
 	return 0;
 }
 
-int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
+static int open_reader(lfs_topic *t, const struct lfs_start *st, bool hold, lfs_reader **out)
 {
 	lfs_reader *r = calloc(1, sizeof(*r));
 	size_t first;
@@ -115,9 +115,24 @@ int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
 		return rc;
 	}
 	lfs_topic_ref(t);
-	lfs_topic_hold(t);
+	r->held = hold;
+	if (hold)
+		lfs_topic_hold(t);
 	*out = r;
 	return 0;
+}
+
+int lfs_reader_open(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
+{
+	return open_reader(t, st, true, out);
+}
+
+/* An open file keeps its topic busy for rmdir(2); a look of a few
+ * microseconds that sizes a view while nothing is open (stat(2) of
+ * TOPIC/@N) must not, or rmdir would fail now and then with EBUSY. */
+int lfs_reader_glance(lfs_topic *t, const struct lfs_start *st, lfs_reader **out)
+{
+	return open_reader(t, st, false, out);
 }
 
 void lfs_reader_close(lfs_reader *r)
@@ -140,7 +155,8 @@ void lfs_reader_close(lfs_reader *r)
 	for (size_t i = 0; i < r->nsegs; i++)
 		lfs_segment_put(r->segs[i]);
 	free(r->segs);
-	lfs_topic_release(r->t);
+	if (r->held)
+		lfs_topic_release(r->t);
 	lfs_topic_put(r->t);
 	free(r);
 }

@@ -10,6 +10,7 @@
 
 struct lfs_reader {
 	lfs_topic *t;
+	bool held; /* counted in t->holds (lfs_reader_open, not a glance) */
 	uint64_t start_pos;
 	uint64_t start_offset;
 	lfs_segment **segs;

@@ -511,9 +511,11 @@ static bool batch_at(const unsigned char *idx, uint64_t lo, uint64_t hi, uint64_
 }
 
 /* Checks the batches from verify_next on through fd (under s->mu), like
- * verify_upto but for all of them and without the mapping. Returns 0, or
- * -errno when the file could not be read (nothing is concluded then). */
-static int verify_fd_locked(lfs_segment *s, int fd)
+ * verify_upto but without the mapping: all of them, or (limit not
+ * UINT64_MAX) in one run those that start within `limit` bytes of the good
+ * prefix, at least one. Returns 0, or -errno when the file could not be
+ * read (nothing is concluded then). */
+static int verify_fd_locked(lfs_segment *s, int fd, uint64_t limit)
 {
 	if (!atomic_load(&s->verify_pending))
 		return 0;
@@ -532,7 +534,13 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 	uint64_t mid;
 	struct lfs_idx_entry me;
 	pthread_t helper;
-	if (size > good && size - good >= VERIFY_SPLIT_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	if (limit != UINT64_MAX) {
+		uint64_t end;
+		if (size > good && limit < size - good && batch_at(idx, s->verify_next, n, good + limit, &end) &&
+		    end < n)
+			runs[0].to = end > s->verify_next ? end : s->verify_next + 1;
+	} else if (size > good && size - good >= VERIFY_SPLIT_MIN &&
+		   sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
 	    batch_at(idx, s->verify_next, n, good + (size - good) / 2, &mid) &&
 	    mid > s->verify_next && mid < n &&
 	    lfs_idx_entry_decode(idx + mid * LFS_IDX_ENTRY_SIZE, &me) == 0) {
@@ -575,8 +583,9 @@ static int verify_fd_locked(lfs_segment *s, int fd)
 /* Opens the data file of a sealed segment and checks that it is the file
  * this segment is (the one mapped, if any, else it becomes that one) and of
  * exactly its payload's length; then checks its batches if that is still to
- * be done. Returns the descriptor or -errno (-EIO: a batch fails). */
-static int open_verified(lfs_segment *s)
+ * be done (all, or about `limit` bytes of them: verify_fd_locked). Returns
+ * the descriptor or -errno (-EIO: a batch fails). */
+static int open_verified(lfs_segment *s, uint64_t limit)
 {
 	if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
 		return -EINVAL;
@@ -597,8 +606,9 @@ static int open_verified(lfs_segment *s)
 	else if (!s->data_ino)
 		lfs_segment_note_data_file(s, &st);
 	if (rc == 0)
-		rc = verify_fd_locked(s, fd);
-	if (rc == 0 && atomic_load_explicit(&s->good_end, memory_order_acquire) < atomic_load(&s->size))
+		rc = verify_fd_locked(s, fd, limit);
+	if (rc == 0 && atomic_load_explicit(&s->good_end, memory_order_acquire) < atomic_load(&s->size) &&
+	    !atomic_load(&s->verify_pending))
 		rc = -EIO;
 	lfs_mutex_unlock(&s->mu);
 	if (rc < 0) {
@@ -614,7 +624,7 @@ int lfs_segment_verify(lfs_segment *s)
 	if (!atomic_load(&s->verify_pending))
 		return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
 	if (atomic_load_explicit(&s->sealed, memory_order_acquire)) {
-		int fd = open_verified(s);
+		int fd = open_verified(s, UINT64_MAX);
 		if (fd < 0)
 			return fd;
 		close(fd);
@@ -634,9 +644,25 @@ int lfs_segment_verify(lfs_segment *s)
 	return atomic_load_explicit(&s->good_end, memory_order_acquire) >= size ? 0 : -EIO;
 }
 
+int lfs_segment_verify_part(lfs_segment *s, uint64_t limit)
+{
+	if (!atomic_load(&s->verify_pending))
+		return atomic_load_explicit(&s->good_end, memory_order_acquire) >=
+				       atomic_load_explicit(&s->size, memory_order_acquire)
+			       ? 0
+			       : -EIO;
+	if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
+		return -EINVAL;
+	int fd = open_verified(s, limit ? limit : 1);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return atomic_load(&s->verify_pending) ? 1 : 0;
+}
+
 int lfs_segment_open_data(lfs_segment *s)
 {
-	return open_verified(s);
+	return open_verified(s, UINT64_MAX);
 }
 
 ssize_t lfs_segment_read(lfs_segment *s, void *buf, size_t len, uint64_t off)

@@ -170,6 +170,7 @@ static void volume_free(lfs_volume *v)
 	lfs_mutex_destroy(&v->tick_mu);
 	pthread_cond_destroy(&v->tick_cond);
 	lfs_verify_ahead_destroy(&v->ahead);
+	lfs_verify_sweep_destroy(&v->sweep);
 	lfs_mutex_destroy(&v->errors_mu);
 	free(v->path);
 	free(v);
@@ -207,6 +208,7 @@ int lfs_volume_open(const char *path, const struct lfs_open_opts *o, lfs_volume 
 	lfs_mutex_init(&v->tick_mu);
 	pthread_cond_init(&v->tick_cond, NULL);
 	lfs_verify_ahead_init(&v->ahead);
+	lfs_verify_sweep_init(&v->sweep);
 	lfs_mutex_init(&v->errors_mu);
 	if (!v->path) {
 		rc = -ENOMEM;
@@ -317,6 +319,7 @@ int lfs_volume_close(lfs_volume *v)
 		lfs_mutex_unlock(&v->tick_mu);
 		pthread_join(v->ticker, NULL);
 	}
+	lfs_verify_sweep_stop(v);
 	lfs_verify_ahead_stop(v);
 	if (!v->readonly) {
 		int er = lfs_volume_errors_flush(v);

@@ -246,7 +246,7 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 			struct lfs_start start;
 			lfs_reader *r;
 			if (lfs_start_parse(n->at, lfs_now_ns(), &start) == 0 &&
-			    lfs_reader_open(n->topic, &start, &r) == 0) {
+			    lfs_reader_glance(n->topic, &start, &r) == 0) {
 				size = lfs_reader_size(r);
 				lfs_reader_close(r);
 			} else {
@@ -372,7 +372,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			lfs_reader *r;
 			int rc = lfs_start_parse(name + 1, lfs_now_ns(), &st);
 			if (rc == 0)
-				rc = lfs_reader_open(p->topic, &st, &r);
+				rc = lfs_reader_glance(p->topic, &st, &r);
 			if (rc == 0) {
 				lfs_reader_close(r);
 				n = nodes_get(NODE_AT, p->topic, 0, name + 1);

@@ -53,7 +53,7 @@ static int at_stats(struct node *n, uint64_t v[NSTATS])
 	lfs_reader *r;
 	int rc = lfs_start_parse(n->at, lfs_now_ns(), &start);
 	if (rc == 0)
-		rc = lfs_reader_open(n->topic, &start, &r);
+		rc = lfs_reader_glance(n->topic, &start, &r);
 	if (rc < 0)
 		return rc;
 	lfs_topic_stat(n->topic, &ts);

@@ -4,7 +4,9 @@
 # retention deleted must be dropped from the kernel's cache when it goes
 # (stat and open of it fail with ENOENT at once, not an hour later); and a
 # topic whose last file was closed is no longer busy for rmdir(2), although
-# FUSE tells the daemon of the close (RELEASE) after close(2) returned.
+# FUSE tells the daemon of the close (RELEASE) after close(2) returned;
+# nor while stat(2) of TOPIC/@N runs with nothing open (the daemon sizes
+# the view with a reader that holds nothing).
 . "$LFS_SRC/tests/lib/mount.sh"
 
 V=$T/vol
@@ -34,6 +36,16 @@ out=$("$LFS_BUILD/tests/tools/rmdirloop" "$M" c 2000 close 2>"$T/rmdir.err")
 rc=$?
 [ $rc -eq 0 ] || note "$(tail -n 3 "$T/rmdir.err")"
 check "2000 times mkdir, write and close tail, rmdir: rmdir never fails" eq "$out" "rounds 2000 ebusy 0 other 0"
+# ---- rmdir while @N is looked up ----
+# Eight processes stat TOPIC/@0 and TOPIC/@-1h over and over, each GETATTR
+# sizing a view over the topic's 50 segments; rmdir must never find the
+# topic busy. (A reader that held the topic for those microseconds made
+# about one rmdir in ten fail with EBUSY here.)
+out=$("$LFS_BUILD/tests/tools/rmdirloop" "$M" a 40 at 50 2>"$T/rmdir.err")
+rc=$?
+[ $rc -eq 0 ] || note "$(tail -n 3 "$T/rmdir.err")"
+check "40 times mkdir, 50 segments, rmdir while @0 and @-1h are stat'ed: rmdir never fails" \
+	eq "$out" "rounds 40 ebusy 0 other 0"
 # A copy that stays open keeps the topic busy, though its opener closed
 # the other (the FLUSH of that close came from the opener).
 mkdir "$M/d"

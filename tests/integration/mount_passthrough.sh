@@ -6,7 +6,8 @@
 # daemon (counted in its -d trace); a segment whose data fails its checksum
 # is never handed to the kernel and reads fail with EIO on both paths; rm
 # and retention of an open segment leave the open file readable; opens and
-# closes leak neither descriptors nor backing files.
+# closes leak neither descriptors nor backing files; verify_cached=SIZE
+# checks cached segments in the background after the mount.
 . "$LFS_SRC/tests/lib/mount.sh"
 
 V=$T/vol M=$T/mnt
@@ -104,6 +105,43 @@ check "verify-ahead: the segment after it reads whole" same "$M/app/$AFTER" "$V/
 lfs_umount "$M"
 cp "$T/next.orig" "$V/topics/app/$NEXT"
 
+# ---- the background check of cached segments after the mount ----
+# With -o verify_cached=SIZE the daemon checks the sealed segments whose
+# data files are wholly in the page cache, at nice 19, and says so when
+# done: a bad one is found without a reader (logged, served by the daemon
+# with EIO), good ones are handed to the kernel at their first open, and a
+# segment not cached is left to its first open. The test library mounts
+# with verify_cached=0, so the earlier cases saw no such check.
+check "verify_cached=0 (the test default): no background check" \
+	sh -c "! grep -q 'background check of cached sealed segments' '$DERR'"
+BAD=$(echo "$SEALED" | sed -n 2p)
+COLD=$(echo "$SEALED" | sed -n 3p)
+cp "$V/topics/app/$BAD" "$T/bad.orig"
+printf 'X' | dd of="$V/topics/app/$BAD" bs=1 seek=5000 conv=notrunc status=none
+sync
+cat "$V"/topics/app/*.log >/dev/null
+# The clean pages of one data file dropped from the page cache.
+dd if="$V/topics/app/$COLD" iflag=nocache count=0 status=none
+lfs_mount "$V" "$M" -d -o passthrough=on,verify_cached=1G || exit 1
+check "verify_cached: the daemon reports the background check when done" \
+	wait_for 20 grep -q 'background check of cached sealed segments done' "$DERR"
+NCHECKED=$((NSEG - 2))
+check "verify_cached: every cached sealed segment was checked, one failed, the cold one left" \
+	grep -q "done: $NCHECKED checked ([0-9]* MiB, 1 failed) in [0-9]* ms, 1 left to their first open" "$DERR"
+check "verify_cached: the damage was found and logged before any read" grep -q "fails its checksum" "$DERR"
+ino=$(stat -c %i "$M/app/$BAD")
+check "verify_cached: reading the damaged segment fails with EIO" \
+	sh_fails_with EIO "cat '$M/app/$BAD' >/dev/null"
+check "verify_cached: ... read by the daemon, not handed to the kernel" test "$(reads "$ino")" -gt 0
+for s in $SEALED; do
+	[ "$s" = "$BAD" ] && continue
+	ino=$(stat -c %i "$M/app/$s")
+	check "verify_cached: $s reads whole" same "$M/app/$s" "$V/topics/app/$s"
+	check "verify_cached: ... through passthrough" eq "$(reads "$ino")" 0
+done
+lfs_umount "$M"
+cp "$T/bad.orig" "$V/topics/app/$BAD"
+
 # ---- rm and retention of an open segment ----
 S0=$(echo "$SEALED" | head -n 1)
 S1=$(echo "$SEALED" | sed -n 2p)
@@ -167,7 +205,7 @@ check "removing the segment frees its space: no backing file is held" \
 lfs_umount "$M"
 
 # ---- the option's values ----
-for opt in passthrough=maybe passthrough= passthrough=ON; do
+for opt in passthrough=maybe passthrough= passthrough=ON verify_cached=banana verify_cached=-1; do
 	"$LOGFS" "$V" "$M" -f -o "$opt" >"$T/o" 2>"$T/e" &
 	p=$!
 	_pids="$_pids $p"

@@ -467,6 +467,38 @@ static void test_reader_holds_topic(void **state)
 
 /* A reader opened on an empty topic follows it after its framing changes
  * (which replaces the empty active segment). */
+/* A glance (what stat(2) of @N opens to size its view) sees what a reader
+ * of the same start sees, and does not keep the topic busy: a delete while
+ * one is open succeeds, and the glance stays readable from what it pinned
+ * until closed. */
+static void test_glance_holds_nothing(void **state)
+{
+	struct fix *f = *state;
+	build(f);
+	uint64_t at = f->nrec / 2;
+	struct lfs_start s = {.kind = LFS_START_OFFSET, .value = at};
+	lfs_reader *r, *g, *g2;
+	assert_int_equal(lfs_reader_open(f->t, &s, &r), 0);
+	assert_int_equal(lfs_reader_glance(f->t, &s, &g), 0);
+	assert_int_equal(lfs_reader_start_offset(g), at);
+	assert_int_equal(lfs_reader_size(g), lfs_reader_size(r));
+	assert_int_equal(lfs_reader_size(g), f->data.len - f->rec_pos[at]);
+	/* The reader holds the topic; the glance does not. */
+	assert_int_equal(lfs_topic_delete(f->v, "app"), -EBUSY);
+	lfs_reader_close(r);
+	s.value = f->nrec + 1;
+	assert_int_equal(lfs_reader_glance(f->t, &s, &g2), -ENOENT);
+	assert_int_equal(lfs_topic_delete(f->v, "app"), 0);
+	size_t len = f->data.len - f->rec_pos[at];
+	char *buf = malloc(len);
+	assert_int_equal(lfs_reader_read(g, buf, len, 0), (ssize_t)len);
+	assert_memory_equal(buf, f->data.p + f->rec_pos[at], len);
+	free(buf);
+	lfs_reader_close(g);
+	lfs_topic_put(f->t);
+	f->t = NULL;
+}
+
 static void test_reader_survives_framing_change(void **state)
 {
 	struct fix *f = *state;
@@ -1115,6 +1147,7 @@ int main(void)
 		T(test_open_by_age),
 		T(test_peek_iovecs),
 		T(test_reader_holds_topic),
+		T(test_glance_holds_nothing),
 		T(test_reader_survives_framing_change),
 		T(test_write_framing_offsets),
 		T(test_next_record_lines),
