@@ -292,6 +292,9 @@ struct lfs_verify_sweep {
 	double started_ms;
 };
 void lfs_verify_sweep_init(struct lfs_verify_sweep *sw);
+/* Whether a file of `pages` pages with `cached` of them in the page cache
+ * is one the sweep checks: all but at most 1/16 of them. */
+bool lfs_sweep_enough_cached(uint64_t cached, uint64_t pages);
 void lfs_verify_sweep_destroy(struct lfs_verify_sweep *sw);
 /* Stops the thread and drops what the sweep holds (at close, before the
  * topics close; no lock held). */

@@ -330,7 +330,8 @@ int lfs_segment_get_next(lfs_topic *t, uint64_t base, lfs_segment **out);
 int lfs_topic_verify_ahead(lfs_topic *t, uint64_t base);
 /* Checks, in one background thread at the lowest CPU priority (nice 19),
  * the sealed segments whose checks are pending and whose data files are
- * wholly in the page cache (cachestat(2)), newest first in each topic, up
+ * in the page cache (cachestat(2); all but 1/16 of their pages at most),
+ * newest first in each topic, up
  * to `budget` bytes in all (core/verifysweep.c): their first opens then
  * find them checked. Once per volume open (later calls do nothing); logs
  * what it did when done. 0 or -errno (the thread could not start). */

@@ -107,7 +107,7 @@ cp "$T/next.orig" "$V/topics/app/$NEXT"
 
 # ---- the background check of cached segments after the mount ----
 # With -o verify_cached=SIZE the daemon checks the sealed segments whose
-# data files are wholly in the page cache, at nice 19, and says so when
+# data files are in the page cache, at nice 19, and says so when
 # done: a bad one is found without a reader (logged, served by the daemon
 # with EIO), good ones are handed to the kernel at their first open, and a
 # segment not cached is left to its first open. The test library mounts

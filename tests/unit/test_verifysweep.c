@@ -29,7 +29,8 @@ static int scripted_cached(int fd, uint64_t size)
 
 static void script(const int *a, size_t n)
 {
-	memcpy(answers, a, n * sizeof(*a));
+	if (n > 0) /* (a may be NULL then) */
+		memcpy(answers, a, n * sizeof(*a));
 	nanswers = n;
 	asked = 0;
 }
@@ -243,7 +244,22 @@ static void test_off_and_close_midway(void **state)
 	done(&f);
 }
 
-/* The real question to the kernel: a file just read is wholly cached. */
+/* A file counts as cached with at most 1/16 of its pages missing (what
+ * proactive reclaim takes from files nobody reads), not with more. */
+static void test_enough_cached(void **state)
+{
+	(void)state;
+	assert_true(lfs_sweep_enough_cached(16384, 16384));
+	assert_true(lfs_sweep_enough_cached(16200, 16358));
+	assert_true(lfs_sweep_enough_cached(15360, 16384));
+	assert_false(lfs_sweep_enough_cached(15359, 16384));
+	assert_false(lfs_sweep_enough_cached(0, 16384));
+	assert_true(lfs_sweep_enough_cached(1, 1));
+	assert_false(lfs_sweep_enough_cached(0, 1));
+	assert_true(lfs_sweep_enough_cached(0, 0));
+}
+
+/* The real question to the kernel: a file just read is cached. */
 static void test_cachestat_of_a_read_file(void **state)
 {
 	(void)state;
@@ -278,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_bad_segment),
 		cmocka_unit_test(test_no_cachestat_checks_nothing),
 		cmocka_unit_test(test_off_and_close_midway),
+		cmocka_unit_test(test_enough_cached),
 		cmocka_unit_test(test_cachestat_of_a_read_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
