@@ -17,6 +17,13 @@ bench_cleanup() {
 	for _m in "$W"/*/; do
 		mountpoint -q "$_m" 2>/dev/null && fusermount3 -u "$_m" 2>/dev/null
 	done
+	# The daemon writes its volume's summary after the unmount: the
+	# directory goes once it has exited (or been killed after 10 s).
+	_n=0
+	while [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null && [ $_n -lt 200 ]; do
+		sleep 0.05
+		_n=$((_n + 1))
+	done
 	if [ -n "$DPID" ]; then kill "$DPID" 2>/dev/null || true; fi
 	rm -rf "$W"
 }

@@ -12,6 +12,15 @@
 #     mirror caught up), and the CPU time the daemon, its mirror threads
 #     (named lfs-mirror, libnats' among them) and the servers spend per
 #     record.
+# MIRROR_NICE=N: the producer rounds also alternate with rounds where the
+# mirror's threads run at nice N (set from here on their thread ids), to
+# measure what a lower priority gives (docs/BENCHMARKS.md).
+# The servers run in sessions of their own (setsid), as services started by
+# an init system do: with the kernel's autogroup scheduling (on here) each
+# session is one group sharing the CPUs fairly with the others, so the
+# servers' CPU does not come out of the producer's share the way it would
+# if they were in its session. MIRROR_SETSID=0 leaves them in the script's
+# session, the producer's (what earlier runs measured).
 # Run as root after `make all build/bench/mirror_pub build/bench/mirror_lat
 # build/tests/tools/nats_tool`:
 #   sh bench/mirror.sh [BUILD] [N] [ROUNDS]
@@ -39,35 +48,9 @@ cleanup()
 }
 trap cleanup EXIT
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now() { date +%s.%N; }
 
 # The cluster.
-for i in 1 2 3; do
-	eval "P$i=$("$B/tests/tools/nats_tool" port)"
-	eval "R$i=$("$B/tests/tools/nats_tool" port)"
-done
-ROUTES="nats-route://127.0.0.1:$R1,nats-route://127.0.0.1:$R2,nats-route://127.0.0.1:$R3"
-for i in 1 2 3; do
-	eval "p=\$P$i; r=\$R$i"
-	mkdir -p "$W/js$i"
-	cat >"$W/n$i.conf" <<EOC
-server_name: n$i
-listen: 127.0.0.1:$p
-jetstream { store_dir: "$W/js$i" }
-cluster { name: bench, listen: 127.0.0.1:$r, routes: [$ROUTES] }
-EOC
-	nats-server -c "$W/n$i.conf" >"$W/n$i.log" 2>&1 &
-	PIDS="$PIDS $!"
-done
-URL=nats://127.0.0.1:$P1
-URLS="$URL,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3"
-n=0
-until "$B/tests/tools/nats_tool" ready "$URL" 2>/dev/null; do
-	n=$((n + 1))
-	[ $n -lt 600 ] || { echo "no JetStream leader after 60 s" >&2; exit 1; }
-	sleep 0.1
-done
-echo "# cluster: 3 nats-server $(nats-server --version | awk '{print $NF}') on loopback, R3 streams"
+. "$(dirname "$0")/mirror_cluster.sh"
 
 # The daemon, with one topic.
 mkdir -p "$M"
@@ -96,21 +79,21 @@ med() { echo $1 | tr ' ' '\n' | median; }
 # Throughput, in alternating rounds: the reference (a plain async
 # publisher, N messages into a new stream), then the mirror catching up on
 # N records appended while it was off (into its one stream).
-ref="" ref_c="" mir="" mir_d="" mir_m="" mir_s=""
+ref="" ref_c="" ref_s="" mir="" mir_d="" mir_m="" mir_s=""
 i=0
 while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
+	s0=$(cpu_ms $PIDS)
 	r=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" "REF$i" "ref$i.x" 3 "$N" 100)
+	s1=$(cpu_ms $PIDS)
 	ref="$ref $r"
+	ref_s="$ref_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 	ref_c="$ref_c $(awk -v n="$N" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$W/pubtime")"
 	[ $i -eq 0 ] || setfattr -n user.logfs.mirror -v "" "$M/bench"
 	dd if="$W/data" of="$M/bench/tail" bs=1M status=none
 	c0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
-	t0=$(now)
-	setfattr -n user.logfs.mirror -v MIR "$M/bench"
-	caught_up
-	t1=$(now)
+	secs=$("$B/bench/mirror_lat" -c "$M/bench" MIR)
 	c1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
-	mir="$mir $(echo "$N $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')"
+	mir="$mir $(echo "$N $secs" | awk '{ printf "%.0f", $1 / $2 }')"
 	mir_d="$mir_d $(echo "$c0 $c1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 	mir_m="$mir_m $(echo "$m0 $m1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
 	mir_s="$mir_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
@@ -118,10 +101,12 @@ while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
 done
 echo "reference_publisher_msgs_per_s $(med "$ref")"
 echo "reference_publisher_cpu_us_per_msg $(med "$ref_c")"
+echo "reference_servers_cpu_us_per_msg $(med "$ref_s")"
 echo "mirror_msgs_per_s $(med "$mir")"
 echo "mirror_daemon_cpu_us_per_msg $(med "$mir_d")"
 echo "mirror_threads_cpu_us_per_msg $(med "$mir_m")"
 echo "mirror_servers_cpu_us_per_msg $(med "$mir_s")"
+echo "# rounds reference: $ref / mirror: $mir"
 echo "mirror_over_reference $(echo "$(med "$mir") $(med "$ref")" | awk '{ printf "%.2f", $1 / $2 }')"
 
 # Append -> acknowledgement latency.
@@ -140,12 +125,19 @@ echo "ack_latency_us_p99 $2"
 round() {
 	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
 	r=$("$B/bench/mirror_lat" -p "$M/bench" 3)
-	[ "$1" = on ] && caught_up
+	[ "$1" = off ] || caught_up
 	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
 	eval "$1=\"\$$1 $r\""
 	eval "$1_m=\"\$$1_m $(echo "$m0 $m1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_d=\"\$$1_d $(echo "$d0 $d1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 	eval "$1_s=\"\$$1_s $(echo "$s0 $s1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
+}
+# mirror_nice N: sets the nice value of the mirror's threads.
+mirror_nice() {
+	for t in /proc/"$DPID"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = lfs-mirror ] && renice -n "$1" -p "${t##*/}" >/dev/null
+	done
+	return 0
 }
 on=""
 off=""
@@ -155,15 +147,30 @@ on_s=""
 off_d=""
 off_s=""
 off_m=""
+nice_r="" nice_r_d="" nice_r_m="" nice_r_s=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	caught_up
 	round on
+	if [ -n "${MIRROR_NICE:-}" ]; then
+		mirror_nice "$MIRROR_NICE"
+		round nice_r
+		mirror_nice 0
+		caught_up
+	fi
 	setfattr -n user.logfs.mirror -v "" "$M/bench"
 	round off
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
+	sleep 0.5 # (the new worker's session and threads)
 	i=$((i + 1))
 done
+if [ -n "${MIRROR_NICE:-}" ]; then
+	echo "producer_appends_per_s_mirror_on_nice_$MIRROR_NICE $(med "$nice_r")"
+	echo "producer_on_nice_over_off $(echo "$(med "$nice_r") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+	echo "daemon_cpu_us_per_record_mirror_on_nice $(med "$nice_r_d")"
+	echo "servers_cpu_us_per_record_mirror_on_nice $(med "$nice_r_s")"
+	echo "# rounds on: $on / nice: $nice_r / off: $off"
+fi
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
@@ -171,3 +178,4 @@ echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
 echo "mirror_threads_cpu_us_per_record_mirror_on $(med "$on_m")"
 echo "servers_cpu_us_per_record_mirror_on $(med "$on_s")"
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,6 +11,12 @@
  *   mirror_lat -p TOPICDIR SECONDS
  *       producer throughput: one process appends 100-byte lines, one
  *       write(2) each, for SECONDS. Prints records/s.
+ *   mirror_lat -c TOPICDIR STREAM
+ *       catch-up: sets user.logfs.mirror to STREAM and polls
+ *       user.logfs.mirror_lag every 5 ms until it reads 0. Prints the
+ *       seconds from the setxattr call on (the polls are getxattr calls
+ *       of this process, not a getfattr process started per poll, which
+ *       would take CPU from the mirror it times).
  */
 #include "benchutil.h"
 
@@ -34,11 +40,29 @@ static int open_tail(const char *dir)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "-l") && strcmp(argv[1], "-p"))) {
-		fprintf(stderr, "usage: mirror_lat -l TOPICDIR REPS | -p TOPICDIR SECONDS\n");
+	if (argc != 4 || (strcmp(argv[1], "-l") && strcmp(argv[1], "-p") && strcmp(argv[1], "-c"))) {
+		fprintf(stderr, "usage: mirror_lat -l TOPICDIR REPS | -p TOPICDIR SECONDS |"
+				" -c TOPICDIR STREAM\n");
 		return 2;
 	}
 	const char *dir = argv[2];
+	if (!strcmp(argv[1], "-c")) {
+		double t0 = bu_now();
+		if (setxattr(dir, "user.logfs.mirror", argv[3], strlen(argv[3]), 0) < 0)
+			bu_die("setxattr mirror", errno);
+		for (;;) {
+			char v[32];
+			ssize_t n = getxattr(dir, "user.logfs.mirror_lag", v, sizeof(v) - 1);
+			if (n < 0)
+				bu_die("getxattr mirror_lag", errno);
+			if (n == 1 && v[0] == '0')
+				break;
+			struct timespec ts = {0, 5000000};
+			nanosleep(&ts, NULL);
+		}
+		printf("%.3f\n", bu_now() - t0);
+		return 0;
+	}
 	char line[100];
 	bu_fill_lines(line, sizeof(line), sizeof(line));
 	int fd = open_tail(dir);

@@ -8,10 +8,20 @@
  * Creates STREAM (file storage, REPLICAS) if missing, publishes N messages
  * of SIZE bytes with js_PublishMsgAsync, at most 1024 unacknowledged, and
  * waits for every acknowledgement. Prints "msgs/s".
+ *
+ * MIRROR_PUB_EXPECT=1: each message but the first also carries
+ * Nats-Expected-Last-Sequence (its predecessor's sequence, STREAM being
+ * new), as the mirror's do; for measuring what that header costs the
+ * servers (bench/mirror_headers.sh).
+ * MIRROR_PUB_FIRST=K: the offsets (ids) start at K, for publishing into a
+ * stream that already holds K messages of earlier runs, as the mirror's
+ * one stream per topic does (with MIRROR_PUB_EXPECT, the first message
+ * then carries the expected sequence K too).
  */
 #include "benchutil.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <nats/nats.h>
 
 #define WINDOW 1024
@@ -63,11 +73,15 @@ int main(int argc, char **argv)
 	 * the mirror sets (for comparing what that costs). */
 	const char *mw = getenv("MIRROR_PUB_MAXWAIT");
 	long maxwait = mw ? atol(mw) : 0;
+	const char *ex = getenv("MIRROR_PUB_EXPECT");
+	bool expect = ex && strcmp(ex, "1") == 0;
+	const char *fi = getenv("MIRROR_PUB_FIRST");
+	long first = fi ? atol(fi) : 0;
 	jsPubOptions wo;
 	jsPubOptions_Init(&wo);
 	wo.MaxWait = maxwait;
 	double t0 = bu_now();
-	for (long i = 0; i < n; i++) {
+	for (long i = first; i < first + n; i++) {
 		natsMsg *m = NULL;
 		char id[96], off[24], when[40];
 		snprintf(off, sizeof(off), "%ld", i);
@@ -77,6 +91,11 @@ int main(int argc, char **argv)
 		natsMsgHeader_Set(m, "Nats-Msg-Id", id);
 		natsMsgHeader_Set(m, "Logfs-Offset", off);
 		natsMsgHeader_Set(m, "Logfs-Time", when);
+		if (expect && i > 0) {
+			char seq[24];
+			snprintf(seq, sizeof(seq), "%ld", i);
+			natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", seq);
+		}
 		natsStatus s;
 		/* A full window stalls the call (StallWait): try again. */
 		while ((s = js_PublishMsgAsync(js, &m, maxwait ? &wo : NULL)) == NATS_TIMEOUT)

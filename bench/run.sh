@@ -871,6 +871,7 @@ if want mirror; then
 		record mirror throughput_100B mirror "$MIR_N" msg/s "$(mval mirror_msgs_per_s)"
 		record mirror throughput_100B ratio "$MIR_N" x "$(mval mirror_over_reference)"
 		record mirror client_cpu_per_msg reference_publisher "$MIR_N" us "$(mval reference_publisher_cpu_us_per_msg)"
+		record mirror servers_cpu_per_msg reference_publisher "$MIR_N" us "$(mval reference_servers_cpu_us_per_msg)"
 		record mirror client_cpu_per_msg mirror_daemon "$MIR_N" us "$(mval mirror_daemon_cpu_us_per_msg)"
 		record mirror client_cpu_per_msg mirror_threads "$MIR_N" us "$(mval mirror_threads_cpu_us_per_msg)"
 		record mirror servers_cpu_per_msg mirror_catching_up "$MIR_N" us "$(mval mirror_servers_cpu_us_per_msg)"

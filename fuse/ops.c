@@ -50,9 +50,11 @@ struct handle {
 	 * since: the file is most likely closed, its RELEASE on the way
 	 * (the kernel sends it after close(2) has returned). */
 	atomic_bool closing;
-	/* One read at a time through reader or cursor: a reader's pointers
-	 * stay mapped until its next call (core/maps.c), which must come
-	 * after this reply has been sent. */
+	/* One read at a time: a reader's pointers stay mapped until its next
+	 * call (core/maps.c), which must come after this reply has been sent;
+	 * and h lives until the last READ handler has let go of it (held by
+	 * op_read from before its reply until it touches h no more, taken by
+	 * release_handle before the free). */
 	pthread_mutex_t read_mu;
 };
 
@@ -526,6 +528,10 @@ static int open_reader(struct node *n, struct handle *h)
 
 static void release_handle(struct handle *h)
 {
+	/* A READ of h that has replied may still be finishing (op_read):
+	 * wait until it has let go of h. No request of h can start now. */
+	pthread_mutex_lock(&h->read_mu);
+	pthread_mutex_unlock(&h->read_mu);
 	bool listed = h->next != NULL;
 	if (listed)
 		handles_remove(h);
@@ -680,6 +686,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct handle *h = fh_of(fi);
 	(void)ino;
 	handle_used(h);
+	/* read_mu is held until the handler touches h no more: the reply lets
+	 * the kernel finish read(2), and a close(2) then sends a RELEASE that
+	 * another worker may run at once; release_handle takes read_mu before
+	 * it frees h. */
+	pthread_mutex_lock(&h->read_mu);
 	if (h->segment) {
 		const void *p;
 		lfs_segment_use(h->segment); /* p stays mapped until the reply is sent */
@@ -697,15 +708,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			fuse_reply_buf(req, n ? p : NULL, (size_t)n);
 		lfs_segment_unuse(h->segment);
+		pthread_mutex_unlock(&h->read_mu);
 		return;
 	}
 	if (!h->reader && !h->cursor) {
+		pthread_mutex_unlock(&h->read_mu);
 		fuse_reply_err(req, EBADF);
 		return;
 	}
 	struct iovec iov[16];
 	int cnt;
-	pthread_mutex_lock(&h->read_mu);
 	ssize_t n = h->reader ? lfs_reader_peek(h->reader, (uint64_t)off, size, iov, 16, &cnt)
 			      : lfs_cursor_peek(h->cursor, (uint64_t)off, size, iov, 16, &cnt);
 	if (n < 0)

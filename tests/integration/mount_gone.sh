@@ -1,4 +1,5 @@
 #!/bin/sh
+# unprivileged: yes
 # What goes away goes at once (#15 item 13): a sealed segment's name is
 # cached by the kernel for an hour (segments never change), so one that
 # retention deleted must be dropped from the kernel's cache when it goes

@@ -5,6 +5,8 @@
 #   nats_start N [CLUSTER]   writes node N's config (once) and starts it;
 #                            CLUSTER: the number of nodes of the cluster
 #   nats_kill N              kill -9 of node N
+#   nats_signal N SIG        sends SIG to node N (STOP and CONT: a node
+#                            that stops answering without closing anything)
 #   nats_url N               its client URL
 #   nats_wait N [SECONDS]    polls until JetStream answers at node N
 #   nats_node_of NAME        the node number of server name NAME (nN)
@@ -26,6 +28,12 @@ nats_ports()
 	done
 }
 
+nats_signal()
+{
+	eval "_p=\$NATS_PID_$1"
+	kill -"$2" "$_p"
+}
+
 nats_url() { eval "echo nats://127.0.0.1:\$NATS_PORT_$1"; }
 
 nats_start()
@@ -38,6 +46,8 @@ nats_start()
 		mkdir -p "$T/nats-$_n"
 		{
 			echo "server_name: n$_n"
+			# (a test can place a stream on this node by its tag)
+			echo "server_tags: [\"n$_n\"]"
 			echo "listen: 127.0.0.1:$_port"
 			echo "jetstream { store_dir: \"$T/nats-$_n\" }"
 			if [ "$_c" -gt 1 ]; then

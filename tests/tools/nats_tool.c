@@ -6,6 +6,9 @@
  *   nats_tool put URL STREAM SUBJECT DATA
  *                                      creates the stream (R1) if missing and
  *                                      publishes DATA to SUBJECT
+ *   nats_tool create URL STREAM SUBJECT TAG
+ *                                      creates an empty R1 stream for
+ *                                      SUBJECT on the server tagged TAG
  *   nats_tool dump URL STREAM PAYLOADS [PREFIX]
  *
  * dump reads every message of a JetStream stream, by sequence, with libnats.
@@ -149,6 +152,39 @@ static int put(const char *url, const char *stream, const char *subject, const c
 	return 0;
 }
 
+/* An R1 stream placed on the server with tag TAG (server_tags), so that a
+ * test knows which server stores it. */
+static int create(const char *url, const char *stream, const char *subject, const char *tag)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	int rc = connect_js(url, &nc, &js);
+	if (rc)
+		return rc;
+	jsStreamConfig cfg;
+	const char *subjects[1] = {subject};
+	const char *tags[1] = {tag};
+	/* (libnats 3.4 marshals Cluster even when NULL: name it; the
+	 * tests' clusters are called lfs, tests/lib/nats.sh) */
+	jsPlacement pl = {.Cluster = "lfs", .Tags = tags, .TagsLen = 1};
+	jsStreamConfig_Init(&cfg);
+	cfg.Name = stream;
+	cfg.Subjects = subjects;
+	cfg.SubjectsLen = 1;
+	cfg.Storage = js_FileStorage;
+	cfg.Replicas = 1;
+	cfg.Placement = &pl;
+	if ((s = js_AddStream(&si, js, &cfg, NULL, &jerr)) != NATS_OK)
+		rc = die("add stream", s);
+	jsStreamInfo_Destroy(si);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return rc;
+}
+
 static int dump(int argc, char **argv);
 
 int main(int argc, char **argv)
@@ -162,10 +198,13 @@ int main(int argc, char **argv)
 		return leader(argv[2], argv[3]);
 	if (!strcmp(cmd, "put") && argc == 6)
 		return put(argv[2], argv[3], argv[4], argv[5]);
+	if (!strcmp(cmd, "create") && argc == 6)
+		return create(argv[2], argv[3], argv[4], argv[5]);
 	if (!strcmp(cmd, "dump") && (argc == 5 || argc == 6))
 		return dump(argc - 1, argv + 1);
 	fprintf(stderr, "usage: nats_tool port | ready URL | leader URL STREAM |\n"
-			"       put URL STREAM SUBJECT DATA | dump URL STREAM PAYLOADS [PREFIX]\n");
+			"       put URL STREAM SUBJECT DATA | create URL STREAM SUBJECT TAG |\n"
+			"       dump URL STREAM PAYLOADS [PREFIX]\n");
 	return 2;
 }
 

@@ -7,14 +7,6 @@
 
 #include "internal.h"
 
-struct fix {
-	char *vol;
-	lfs_volume *v;
-	lfs_topic *t;
-	uint64_t bases[16];
-	size_t nb;
-};
-
 /* What the `cached` hook answers, call after call (then 1). */
 static int answers[16];
 static int (*kernel_cached)(int fd, uint64_t size); /* the sweep's own hook */
@@ -35,35 +27,10 @@ static void script(const int *a, size_t n)
 	asked = 0;
 }
 
-/* A topic "act" of 240 lines (one batch each) over 4 KiB segments, closed
- * and opened again (no segment checked yet), with damage at byte 150 of
- * the sealed segment bad (an index into bases, or -1: none). */
-static void build(struct fix *f, int bad)
+/* tu_sealed_build, opened with the check in the test's own thread. */
+static void build(struct tu_sealed *f, int bad)
 {
-	f->vol = tu_mkvol(4096);
-	f->v = tu_open(f->vol);
-	f->t = tu_topic(f->v, "act");
-	char line[100];
-	memset(line, 'x', sizeof(line));
-	line[99] = '\n';
-	for (int i = 0; i < 240; i++)
-		tu_append(f->t, LFS_FRAMING_LINE, line, sizeof(line));
-	uint64_t *bases;
-	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &f->nb), 0);
-	assert_true(f->nb >= 5 && f->nb <= 16);
-	memcpy(f->bases, bases, f->nb * sizeof(*bases));
-	free(bases);
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	if (bad >= 0) {
-		char *lp = tu_seg_path(f->vol, "act", f->bases[bad], "log");
-		FILE *fp = fopen(lp, "r+b");
-		assert_non_null(fp);
-		assert_int_equal(fseek(fp, 150, SEEK_SET), 0);
-		fputc('#', fp);
-		fclose(fp);
-		free(lp);
-	}
+	tu_sealed_build(f, bad);
 	f->v = tu_open(f->vol);
 	f->v->sweep.manual = true;
 	kernel_cached = f->v->sweep.cached;
@@ -72,14 +39,7 @@ static void build(struct fix *f, int bad)
 	assert_int_equal(lfs_topic_get(f->v, "act", &f->t), 0);
 }
 
-static void done(struct fix *f)
-{
-	lfs_topic_put(f->t);
-	assert_int_equal(lfs_volume_close(f->v), 0);
-	tu_rmvol(f->vol);
-}
-
-static lfs_segment *seg(struct fix *f, size_t i)
+static lfs_segment *seg(struct tu_sealed *f, size_t i)
 {
 	lfs_segment *s;
 	assert_int_equal(lfs_segment_get(f->t, f->bases[i], &s), 0);
@@ -87,18 +47,18 @@ static lfs_segment *seg(struct fix *f, size_t i)
 	return s;
 }
 
-static bool pending(struct fix *f, size_t i)
+static bool pending(struct tu_sealed *f, size_t i)
 {
 	return atomic_load(&seg(f, i)->verify_pending);
 }
 
-static uint64_t seg_size(struct fix *f, size_t i)
+static uint64_t seg_size(struct tu_sealed *f, size_t i)
 {
 	return atomic_load(&seg(f, i)->size);
 }
 
 /* Runs the sweep to its end; returns the number of steps. */
-static int sweep_all(struct fix *f)
+static int sweep_all(struct tu_sealed *f)
 {
 	int steps = 1;
 	while (lfs_verify_sweep_step(f->v))
@@ -111,7 +71,7 @@ static int sweep_all(struct fix *f)
 static void test_checks_every_cached_segment(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	for (size_t i = 0; i < f.nb; i++)
 		assert_true(pending(&f, i));
@@ -130,7 +90,7 @@ static void test_checks_every_cached_segment(void **state)
 		assert_true(fd >= 0);
 		close(fd);
 	}
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* Newest first: with a budget of two segments, the two newest are checked
@@ -139,7 +99,7 @@ static void test_checks_every_cached_segment(void **state)
 static void test_budget_and_not_cached(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	size_t last = f.nb - 1;
 	uint64_t budget = seg_size(&f, last - 1) + seg_size(&f, last - 2);
@@ -154,7 +114,7 @@ static void test_budget_and_not_cached(void **state)
 		assert_true(pending(&f, i));
 	assert_int_equal(f.v->sweep.checked, 2);
 	assert_int_equal(f.v->sweep.skipped, 1);
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* A segment is checked in steps of about `step` bytes (here one batch),
@@ -163,7 +123,7 @@ static void test_budget_and_not_cached(void **state)
 static void test_steps_and_a_first_open_between(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	size_t last = f.nb - 1;
 	lfs_segment *s = seg(&f, last);
@@ -185,7 +145,7 @@ static void test_steps_and_a_first_open_between(void **state)
 	sweep_all(&f);
 	for (size_t i = 0; i < f.nb; i++)
 		assert_false(pending(&f, i));
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* A bad batch found by the sweep is what a first open would find: logged,
@@ -194,7 +154,7 @@ static void test_steps_and_a_first_open_between(void **state)
 static void test_bad_segment(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, 2);
 	assert_int_equal(lfs_volume_verify_cached(f.v, UINT64_MAX), 0);
 	sweep_all(&f);
@@ -204,7 +164,7 @@ static void test_bad_segment(void **state)
 	assert_false(pending(&f, 2));
 	assert_int_equal(lfs_segment_open_data(seg(&f, 2)), -EIO);
 	assert_int_equal(lfs_segment_verify(seg(&f, 1)), 0);
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* A kernel that cannot say what is cached (no cachestat): nothing is
@@ -212,7 +172,7 @@ static void test_bad_segment(void **state)
 static void test_no_cachestat_checks_nothing(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	const int a[] = {-ENOSYS};
 	script(a, 1);
@@ -221,7 +181,7 @@ static void test_no_cachestat_checks_nothing(void **state)
 	for (size_t i = 0; i < f.nb; i++)
 		assert_true(pending(&f, i));
 	assert_int_equal(f.v->sweep.no_cachestat, -ENOSYS);
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* A budget of 0 starts nothing; a close in the middle of a segment drops
@@ -229,11 +189,11 @@ static void test_no_cachestat_checks_nothing(void **state)
 static void test_off_and_close_midway(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	assert_int_equal(lfs_volume_verify_cached(f.v, 0), 0);
 	assert_false(lfs_verify_sweep_step(f.v));
-	done(&f);
+	tu_sealed_done(&f);
 
 	build(&f, -1);
 	f.v->sweep.step = 1;
@@ -241,7 +201,7 @@ static void test_off_and_close_midway(void **state)
 	assert_true(lfs_verify_sweep_step(f.v));
 	assert_true(lfs_verify_sweep_step(f.v));
 	assert_non_null(f.v->sweep.seg);
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 /* A file counts as cached with at most 1/16 of its pages missing (what
@@ -263,7 +223,7 @@ static void test_enough_cached(void **state)
 static void test_cachestat_of_a_read_file(void **state)
 {
 	(void)state;
-	struct fix f;
+	struct tu_sealed f;
 	build(&f, -1);
 	char *lp = tu_seg_path(f.vol, "act", f.bases[0], "log");
 	int fd = open(lp, O_RDONLY);
@@ -276,13 +236,13 @@ static void test_cachestat_of_a_read_file(void **state)
 	if (rc == -ENOSYS) {
 		close(fd);
 		free(lp);
-		done(&f);
+		tu_sealed_done(&f);
 		skip(); /* a kernel before 6.5 */
 	}
 	assert_int_equal(rc, 1);
 	close(fd);
 	free(lp);
-	done(&f);
+	tu_sealed_done(&f);
 }
 
 int main(void)

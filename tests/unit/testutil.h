@@ -389,4 +389,52 @@ static inline int tu_fix_teardown(void **state)
 	return 0;
 }
 
+/* A volume with topic "act": 240 lines (one batch each) over 4 KiB
+ * segments, closed and opened again (so no sealed segment is checked yet),
+ * with damage at byte 150 of the sealed segment bad (an index into bases,
+ * or -1: none). The volume is left closed: the caller opens it with what
+ * it needs set before the topic is taken. */
+struct tu_sealed {
+	char *vol;
+	lfs_volume *v;
+	lfs_topic *t;
+	uint64_t bases[16];
+	size_t nb;
+};
+
+static inline void tu_sealed_build(struct tu_sealed *f, int bad)
+{
+	f->vol = tu_mkvol(4096);
+	f->v = tu_open(f->vol);
+	f->t = tu_topic(f->v, "act");
+	char line[100];
+	memset(line, 'x', sizeof(line));
+	line[99] = '\n';
+	for (int i = 0; i < 240; i++)
+		tu_append(f->t, LFS_FRAMING_LINE, line, sizeof(line));
+	uint64_t *bases;
+	assert_int_equal(lfs_topic_list_sealed(f->t, &bases, &f->nb), 0);
+	assert_true(f->nb >= 5 && f->nb <= 16);
+	memcpy(f->bases, bases, f->nb * sizeof(*bases));
+	free(bases);
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	if (bad >= 0) {
+		char *lp = tu_seg_path(f->vol, "act", f->bases[bad], "log");
+		FILE *fp = fopen(lp, "r+b");
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, 150, SEEK_SET), 0);
+		fputc('#', fp);
+		fclose(fp);
+		free(lp);
+	}
+}
+
+static inline void tu_sealed_done(struct tu_sealed *f)
+{
+	lfs_topic_put(f->t);
+	assert_int_equal(lfs_volume_close(f->v), 0);
+	tu_rmvol(f->vol);
+}
+
 #endif
