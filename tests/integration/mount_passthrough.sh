@@ -6,7 +6,8 @@
 # daemon (counted in its -d trace); a segment whose data fails its checksum
 # is never handed to the kernel and reads fail with EIO on both paths; rm
 # and retention of an open segment leave the open file readable; opens and
-# closes leak neither descriptors nor backing files; verify_cached=SIZE
+# closes leak neither descriptors nor backing files, and a read racing its
+# own close's RELEASE touches no freed handle; verify_cached=SIZE
 # checks cached segments in the background after the mount.
 . "$LFS_SRC/tests/lib/mount.sh"
 
@@ -220,4 +221,18 @@ for opt in passthrough=maybe passthrough= passthrough=ON verify_cached=banana ve
 	check "-o $opt: the message names the option" grep -q "invalid mount option '$opt'" "$T/e"
 done
 check "after the refusals nothing is mounted" sh -c "! grep -q ' $M ' /proc/self/mountinfo"
+# Reads that race the RELEASE of their own close: a handler must be done
+# with a handle before RELEASE frees it (the ASan build reports one that is
+# not). A sealed segment read by the daemon, and tail (a reader).
+vol_new "$T/vol2" || exit 1
+lfs_mount "$T/vol2" "$M" -o passthrough=off,segment_size=4K || exit 1
+mkdir "$M/rc"
+seq 1 5000 >>"$M/rc/tail"
+RSEG=$(ls "$M/rc" | grep '\.log$' | head -n 1)
+check "setup: $RSEG is sealed (not the last segment)" \
+	test "$(ls "$M/rc" | grep -c '\.log$')" -ge 2
+check "passthrough=off: 4 threads x 2000 open, read, close of $RSEG" \
+	eq "$("$LFS_BUILD/tests/tools/readclose" "$M/rc/$RSEG" 4 2000)" "reads 8000"
+check "... and of tail" eq "$("$LFS_BUILD/tests/tools/readclose" "$M/rc/tail" 4 2000)" "reads 8000"
+lfs_umount "$M"
 finish
