@@ -179,6 +179,14 @@ int lfs_topic_active_open(lfs_topic *t)
 	return lfs_segment_reopen_active(s);
 }
 
+int lfs_topic_active_ensure(lfs_topic *t)
+{
+	lfs_mutex_lock(&t->append_mu);
+	int rc = lfs_topic_active_open(t);
+	lfs_mutex_unlock(&t->append_mu);
+	return rc;
+}
+
 int lfs_topic_wake_active(lfs_segment *s)
 {
 	lfs_topic *t = s->topic;

@@ -536,6 +536,9 @@ void lfs_topic_files_exit(lfs_topic *t);
 /* Takes the active segment's files again if they were given back
  * (append_mu held). */
 int lfs_topic_active_open(lfs_topic *t);
+/* The same for a caller that holds no lock of t (a reader about to find
+ * its start: append_mu comes before segs_lock). */
+int lfs_topic_active_ensure(lfs_topic *t);
 /* The same for a reader that found s released (no topic lock held). */
 int lfs_topic_wake_active(lfs_segment *s);
 /* Closes idle topics' files until at most open_max are open. */

@@ -75,12 +75,9 @@ static int open_reader(lfs_topic *t, const struct lfs_start *st, bool hold, lfs_
 	uint64_t next, end;
 	for (;;) {
 		/* lfs_reader_find_start may read the active segment's index, which an
-		 * idle topic gave back (files.c): taken again first, under
-		 * append_mu, since a read under segs_lock could not ask for it
-		 * (append_mu comes before segs_lock). */
-		lfs_mutex_lock(&t->append_mu);
-		rc = lfs_topic_active_open(t);
-		lfs_mutex_unlock(&t->append_mu);
+		 * idle topic gave back (files.c): taken again first, since a read
+		 * under segs_lock could not ask for it. */
+		rc = lfs_topic_active_ensure(t);
 		if (rc < 0) {
 			free(r);
 			return rc;
