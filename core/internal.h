@@ -110,6 +110,11 @@ struct lfs_seg_host {
 	void (*error)(void *ctx, const char *msg);
 	void (*maps_track)(void *ctx, lfs_segment *s);
 	void (*maps_forget)(void *ctx, lfs_segment *s);
+	/* After a new mapping: bring the host's mappings back within its
+	 * budget. */
+	void (*maps_trim)(void *ctx);
+	/* A batch failed its checksum (the volume remembers it for fsck). */
+	void (*checksum_failed)(void *ctx);
 	lfs_mutex *append_mu;
 	lfs_rwlock *segs_lock;
 };
@@ -119,7 +124,7 @@ struct lfs_segment {
 	/* Set at creation, read-only after (framing: under the topic's
 	 * append_mu while the segment is the empty active one). topic: the
 	 * owner, for the modules above segment.c (readers, the summary, the
-	 * mapping budget); segment.c itself uses only host. */
+	 * mapping budget); segment.c and segread.c use only host. */
 	lfs_topic *topic;
 	const struct lfs_seg_host *host;
 	uint64_t base;
@@ -535,6 +540,9 @@ int lfs_topic_files_enter(lfs_topic *t);
 void lfs_topic_files_exit(lfs_topic *t);
 /* Takes the active segment's files again if they were given back
  * (append_mu held). */
+/* A message about s to its host's log (error: also recorded by the host). */
+void lfs_segment_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 int lfs_topic_active_open(lfs_topic *t);
 /* The same for a caller that holds no lock of t (a reader about to find
  * its start: append_mu comes before segs_lock). */

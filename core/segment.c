@@ -39,12 +39,9 @@ static size_t page_round(uint64_t n)
 	return (size_t)((n + (uint64_t)ps - 1) & ~((uint64_t)ps - 1));
 }
 
-/* A message about s to its host's log (error: also recorded in the volume). */
-static void seg_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void seg_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
+void lfs_segment_log(lfs_segment *s, bool error, int level, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -125,7 +122,7 @@ int lfs_segment_open_file(lfs_segment *s, const char *ext, int flags)
 				   : lfs_open_file(dirfd, name, flags);
 	s->host->dir_exit(s->host->ctx);
 	if (fd < 0 && lfs_refusal(fd))
-		seg_log(s, false, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->host->name, name,
+		lfs_segment_log(s, false, LFS_LOG_ERR, "topic %s: %s %s: not opened", s->host->name, name,
 			lfs_refusal(fd));
 	return fd;
 }
@@ -445,7 +442,7 @@ int lfs_segment_reopen_active(lfs_segment *s)
 						atomic_load(&s->nentries) * LFS_IDX_ENTRY_SIZE) {
 		/* Not the files it left (replaced or cut behind the daemon's
 		 * back while it held none of them open). */
-		seg_log(s, true, LFS_LOG_ERR,
+		lfs_segment_log(s, true, LFS_LOG_ERR,
 			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
 			s->host->name, (unsigned long long)s->base);
 		rc = -EIO;

@@ -88,9 +88,9 @@ static int map_idx_locked(lfs_segment *s)
 		 * shorter file would fault (SIGBUS). */
 		if (p)
 			munmap(p, len);
-		lfs_volume_error(s->topic->vol,
-			"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
-			s->topic->name, (unsigned long long)s->base);
+		lfs_segment_log(s, true, LFS_LOG_ERR,
+				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
+				s->host->name, (unsigned long long)s->base);
 		rc = -EIO;
 	} else {
 		s->idx_maplen = len;
@@ -151,13 +151,13 @@ static void verify_failed(lfs_segment *s, uint64_t offset, uint32_t count, uint6
 			 (unsigned)count, count == 1 ? "" : "s");
 	else
 		snprintf(range, sizeof(range), "offsets from %llu", (unsigned long long)offset);
-	lfs_volume_error(s->topic->vol,
+	lfs_segment_log(s, true, LFS_LOG_ERR,
 		"topic %s: segment %llu: batch at offset %llu fails its checksum: %s damaged; "
 		"reads from byte %llu of the segment fail with EIO until fsck.logfs -y records "
 		"the batch as a lost range",
-		s->topic->name, (unsigned long long)s->base, (unsigned long long)offset, range,
+		s->host->name, (unsigned long long)s->base, (unsigned long long)offset, range,
 		(unsigned long long)good);
-	atomic_store(&s->topic->vol->checksum_errors, true);
+	s->host->checksum_failed(s->host->ctx);
 	atomic_store(&s->verify_pending, false);
 }
 
@@ -222,9 +222,10 @@ int lfs_segment_map_data(lfs_segment *s)
 					   (uint64_t)st.st_ino != s->data_ino)) {
 			/* Not the file that was checked (replaced behind the
 			 * daemon's back since): fsck.logfs repairs it. */
-			lfs_volume_error(s->topic->vol,
-				"topic %s: segment %llu changed on disk since it was loaded: run fsck.logfs",
-				s->topic->name, (unsigned long long)s->base);
+			lfs_segment_log(s, true, LFS_LOG_ERR,
+					"topic %s: segment %llu changed on disk since it was loaded: "
+					"run fsck.logfs",
+					s->host->name, (unsigned long long)s->base);
 			rc = -EIO;
 			close(fd);
 		} else if ((uint64_t)st.st_size < size) {
@@ -264,7 +265,7 @@ int lfs_segment_map_data(lfs_segment *s)
 		}
 	}
 	lfs_mutex_unlock(&s->mu);
-	lfs_volume_maps_trim(s->topic->vol);
+	s->host->maps_trim(s->host->ctx);
 	return rc;
 }
 
@@ -277,7 +278,7 @@ int lfs_segment_map_idx(lfs_segment *s)
 	lfs_mutex_lock(&s->mu);
 	int rc = map_idx_locked(s);
 	lfs_mutex_unlock(&s->mu);
-	lfs_volume_maps_trim(s->topic->vol);
+	s->host->maps_trim(s->host->ctx);
 	return rc;
 }
 

@@ -58,6 +58,16 @@ static void host_maps_forget(void *ctx, lfs_segment *s)
 	lfs_maps_forget(s);
 }
 
+static void host_maps_trim(void *ctx)
+{
+	lfs_volume_maps_trim(((lfs_topic *)ctx)->vol);
+}
+
+static void host_checksum_failed(void *ctx)
+{
+	atomic_store(&((lfs_topic *)ctx)->vol->checksum_errors, true);
+}
+
 static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 {
 	lfs_topic *t = calloc(1, sizeof(*t));
@@ -86,6 +96,8 @@ static lfs_topic *topic_alloc(lfs_volume *v, const char *name)
 					    .error = host_error,
 					    .maps_track = host_maps_track,
 					    .maps_forget = host_maps_forget,
+					    .maps_trim = host_maps_trim,
+					    .checksum_failed = host_checksum_failed,
 					    .append_mu = &t->append_mu,
 					    .segs_lock = &t->segs_lock};
 	return t;

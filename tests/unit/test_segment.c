@@ -58,6 +58,11 @@ static void fh_maps(void *ctx, lfs_segment *s)
 	(void)s;
 }
 
+static void fh_nothing(void *ctx)
+{
+	(void)ctx;
+}
+
 static struct fake_host *fake_new(const char *dir)
 {
 	struct fake_host *f = calloc(1, sizeof(*f));
@@ -76,6 +81,8 @@ static struct fake_host *fake_new(const char *dir)
 				     .error = fh_error,
 				     .maps_track = fh_maps,
 				     .maps_forget = fh_maps,
+				     .maps_trim = fh_nothing,
+				     .checksum_failed = fh_nothing,
 				     .append_mu = &f->append_mu,
 				     .segs_lock = &f->segs_lock};
 	return f;
