@@ -53,7 +53,9 @@
 /* The lost-page rule: in a segment not yet sealed, a whole aligned page of
  * LFS_LOST_PAGE bytes of the data file that reads as zeros is a page a power
  * cut lost, not records (log data does not hold an aligned 4 KiB of NUL
- * bytes in practice). */
+ * bytes in practice). So are the zeros that end a page from a batch's last
+ * byte in it on: the page reached the disk before the batch was written
+ * into it (the scanner checks this form, core/scanstate.c). */
 #define LFS_LOST_PAGE 4096
 /* The start of the page holding byte pos. */
 static inline uint64_t lfs_lost_page_of(uint64_t pos)

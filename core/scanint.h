@@ -62,6 +62,7 @@ bool lfs_sc_framing_agrees(struct scan *sc, uint32_t framing, uint64_t pos, uint
 			   uint64_t count);
 bool lfs_sc_batch_verifies(struct scan *sc, uint32_t framing, const struct lfs_idx_entry *e);
 uint64_t lfs_sc_first_zero_page(const struct scan *sc, uint64_t from);
+bool lfs_sc_lost_under(const struct scan *sc, uint64_t pos, uint64_t end);
 
 /* scanwalk.c */
 bool lfs_sc_seal_present(struct scan *sc);

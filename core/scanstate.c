@@ -98,3 +98,28 @@ uint64_t lfs_sc_first_zero_page(const struct scan *sc, uint64_t from)
 {
 	return lfs_lost_page_find(sc->data, sc->data_size, from);
 }
+
+/* Whether the lost-page rule (format.h) calls any of the bytes [pos, end)
+ * of the data lost: for each page they touch, the zeros that may end it
+ * (from the last of these bytes in the page to the page's end, or to the
+ * end of the data) are checked, so this finds both a whole page lost and
+ * the tail of a page that reached the disk before these bytes were written
+ * into it (a page reaches the disk whole: its bytes past the end written
+ * when it did read as zeros). When it is false, each page under [pos, end)
+ * reached the disk after its last byte in the range was written, so those
+ * bytes are the data as written (unless the data ends a page in NUL bytes,
+ * which log data does not in practice; such a batch is then cut too). */
+bool lfs_sc_lost_under(const struct scan *sc, uint64_t pos, uint64_t end)
+{
+	if (end > sc->data_size)
+		end = sc->data_size;
+	if (pos >= end)
+		return false;
+	for (uint64_t p = lfs_lost_page_of(pos); p < end; p += LFS_LOST_PAGE) {
+		uint64_t page_end = p + LFS_LOST_PAGE < sc->data_size ? p + LFS_LOST_PAGE : sc->data_size;
+		uint64_t last = (end < page_end ? end : page_end) - 1;
+		if (lfs_all_zero(sc->data + last, page_end - last))
+			return true;
+	}
+	return false;
+}

@@ -88,13 +88,15 @@ static void cut_at(struct scan *sc, enum lfs_problem_kind kind, uint64_t i, uint
 
 /* Whether the batch of entry i (e, which fails its checksum) is followed by
  * a valid batch in this segment, or vouched for by a valid seal: then only
- * it is lost, and what follows keeps its offsets. Not where a page a power
- * cut lost lies under it in a segment never sealed: that is a torn end, cut
- * with what follows (a log is a prefix; docs/FORMAT.md, "recovery"). */
+ * it is lost, and what follows keeps its offsets. Not where bytes a power
+ * cut lost lie under it in a segment never sealed (a whole page of zeros,
+ * or the zero tail of the page holding the durable end: lfs_sc_lost_under):
+ * that is a torn end, cut with what follows (a log is a prefix;
+ * docs/FORMAT.md, "recovery"). */
 static bool valid_follows(struct scan *sc, uint32_t framing, uint64_t i, uint64_t nraw,
 			  const struct lfs_idx_entry *e)
 {
-	if (!sc->res->had_seal && lfs_sc_first_zero_page(sc, lfs_lost_page_of(e->pos)) < e->pos + e->len)
+	if (!sc->res->had_seal && lfs_sc_lost_under(sc, e->pos, e->pos + e->len))
 		return false;
 	if (i < sc->lost_ok_until)
 		return true;
@@ -227,17 +229,22 @@ int lfs_sc_walk(struct scan *sc, bool *seal_ok)
 				    (nx.type == LFS_ENTRY_BATCH || nx.type == LFS_ENTRY_LOST ||
 				     (nx.type == LFS_ENTRY_SEAL && nx.count == j)))
 					break;
-			/* Fix (reliability_powercut.sh, "pages" cuts): in a
-			 * segment without its seal, never over a lost page. The
-			 * hole was rebuilt over one, and in write framing, where
-			 * any bytes are a record, its zeros were served. A
-			 * sealed segment was durable whole: its zeros are data. */
+			/* In a segment without its seal, never over bytes a
+			 * power cut lost (lfs_sc_lost_under): a whole page of
+			 * zeros, or the zeros that end the page holding the
+			 * durable end when that page reached the disk before
+			 * the hole's bytes were written into it. The rebuilt
+			 * entry's CRC is computed over the bytes found, so it
+			 * cannot tell; in write framing, where any bytes are a
+			 * record, and in line framing when no newline lay in
+			 * the zeros, they were served as records
+			 * (reliability_powercut.sh, "pages" cuts). A sealed
+			 * segment was durable whole: its zeros are data. */
 			bool mend = j < nraw && nx.offset > want_off && nx.pos > want_pos &&
 				    (j == i + 1 || framing == LFS_FRAMING_LINE) &&
 				    lfs_sc_framing_agrees(sc, framing, want_pos, nx.pos - want_pos,
 						   nx.offset - want_off) &&
-				    (sc->res->had_seal ||
-				     lfs_sc_first_zero_page(sc, lfs_lost_page_of(want_pos)) >= nx.pos);
+				    (sc->res->had_seal || !lfs_sc_lost_under(sc, want_pos, nx.pos));
 			if (mend) {
 				struct lfs_idx_entry r = {
 					.offset = want_off,

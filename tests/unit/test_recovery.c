@@ -655,6 +655,108 @@ static void test_lost_page_under_damaged_entry_line(void **state)
 	lost_page_under_damaged_entry(state, LFS_FRAMING_LINE);
 }
 
+/* The page holding the durable end of the data, written back when it held
+ * the first k batches and not since: after a power cut it reads as that old
+ * version, batches 0..k-1 then zeros to its end. Not a whole page of zeros,
+ * but the zeros from pos[k] to the page's end are lost bytes all the same.
+ * Found by reliability_powercut.sh (seed 526846, write framing, "pages"
+ * cuts of both files): entry k torn across an index page, entry k+1 whole;
+ * recovery rebuilt entry k over the zeros and the mount served them as
+ * record k (ackcheck: "not a record header"). */
+
+/* Entry k torn: its first bytes lay in an index page that did not reach the
+ * disk again. */
+static void tear_entry(struct fix *f, int k)
+{
+	zero_range(f->idx, entry_off(k), 24);
+}
+
+/* Checks the repair (scan) and the mount's recovery (on a fresh copy of the
+ * same damage) both keep exactly the first k batches, each whole. */
+static void expect_recovered_to(struct fix *f, int k)
+{
+	char *log_cut = tu_fmt("%s/../cut.log", f->vol), *idx_cut = tu_fmt("%s/../cut.idx", f->vol);
+	cp(f->log, log_cut);
+	cp(f->idx, idx_cut);
+	struct probs ps;
+	struct lfs_scan_result r;
+	scan(f, LFS_SCAN_VERIFY_PAYLOAD | LFS_SCAN_REPAIR, &ps, &r);
+	if (r.next_offset != f->e.off[k])
+		dump_probs(&ps);
+	assert_true(r.next_offset == f->e.off[k]);
+	expect_cut_to(f, k);
+	expect_clean_scan(f, k, true);
+	cp(log_cut, f->log);
+	cp(idx_cut, f->idx);
+	expect_volume_serves(f, k, true);
+	free(log_cut);
+	free(idx_cut);
+}
+
+/* The durable end in the first page, batches k and k+1 (the last written)
+ * after it in the same page: their bytes all read as zeros. */
+static void test_page_tail_under_torn_entry_last(void **state)
+{
+	enum { N = 8, K = 6 };
+	struct fix *f = crashed(state, LFS_FRAMING_WRITE, N);
+	assert_true(pos_after(&f->e, N) < LFS_LOST_PAGE);
+	zero_range(f->log, (long long)f->e.pos[K], LFS_LOST_PAGE - f->e.pos[K]);
+	tear_entry(f, K);
+	expect_recovered_to(f, K);
+}
+
+/* Batch k runs from the durable end's page into the next page, which did
+ * reach the disk with batch k+1 and more: the entry rebuilt over k's bytes
+ * would frame zeros and the real tail of k as one record. In line framing
+ * that passes the framing check when no newline lies in the zeros (k's
+ * first line crosses the page boundary). */
+static void page_tail_under_torn_entry(void **state, uint32_t framing)
+{
+	enum { N = MAXB };
+	struct fix *f = crashed(state, framing, N);
+	int k = -1;
+	for (int i = 1; i + 1 < N && k < 0; i++) {
+		uint64_t page_end = lfs_lost_page_of(f->e.pos[i]) + LFS_LOST_PAGE;
+		if (f->e.pos[i] % LFS_LOST_PAGE == 0 || pos_after(&f->e, i + 1) <= page_end)
+			continue;
+		if (framing == LFS_FRAMING_LINE &&
+		    memchr(f->e.data.p + f->e.pos[i], '\n', page_end - f->e.pos[i]))
+			continue;
+		k = i;
+	}
+	assert_true(k > 0);
+	uint64_t page_end = lfs_lost_page_of(f->e.pos[k]) + LFS_LOST_PAGE;
+	zero_range(f->log, (long long)f->e.pos[k], page_end - f->e.pos[k]);
+	tear_entry(f, k);
+	expect_recovered_to(f, k);
+}
+
+static void test_page_tail_under_torn_entry_write(void **state)
+{
+	page_tail_under_torn_entry(state, LFS_FRAMING_WRITE);
+}
+
+static void test_page_tail_under_torn_entry_line(void **state)
+{
+	page_tail_under_torn_entry(state, LFS_FRAMING_LINE);
+}
+
+/* The same page with entry k whole: batch k fails its checksum with valid
+ * batches after it, but the zeros under it are what a power cut leaves, a
+ * torn end, not damage: the segment is cut there (a log is a prefix), not
+ * given a lost range with the later batches kept. */
+static void test_page_tail_under_whole_entry(void **state)
+{
+	enum { N = 60 };
+	struct fix *f = crashed(state, LFS_FRAMING_WRITE, N);
+	int k = 1;
+	while (k + 1 < N && pos_after(&f->e, k + 1) <= LFS_LOST_PAGE)
+		k++;
+	assert_true(k + 1 < N && f->e.pos[k] < LFS_LOST_PAGE);
+	zero_range(f->log, (long long)f->e.pos[k], LFS_LOST_PAGE - f->e.pos[k]);
+	expect_volume_serves(f, k, true);
+}
+
 /* An entry whose checksum and payload CRC are right but whose record count
  * is not the number of lines in its batch (written wrong): the batch does
  * not verify, and the segment is cut there. */
@@ -1218,6 +1320,10 @@ int main(void)
 		T(test_flipped_bits_middle_entry_write),
 		T(test_lost_page_under_damaged_entry_write),
 		T(test_lost_page_under_damaged_entry_line),
+		T(test_page_tail_under_torn_entry_last),
+		T(test_page_tail_under_torn_entry_write),
+		T(test_page_tail_under_torn_entry_line),
+		T(test_page_tail_under_whole_entry),
 		T(test_entry_count_disagrees_with_lines),
 		T(test_entry_does_not_follow_on),
 		T(test_zeroed_middle_entries),
