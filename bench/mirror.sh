@@ -12,6 +12,11 @@
 #     mirror caught up), and the CPU time the daemon, its mirror threads
 #     (named lfs-mirror, libnats' among them) and the servers spend per
 #     record.
+# The producer rounds alternate three ways: mirror off, mirror on, and
+# mirror on with the servers at the lowest CPU priority (autogroup nice 19
+# and nice 19 on each of their threads), standing in for a cluster on other
+# machines: on this one the three servers' CPU per record is several times
+# the daemon's, and at equal priority it comes out of the producer's CPUs.
 # MIRROR_NICE=N: the producer rounds also alternate with rounds where the
 # mirror's threads run at nice N (set from here on their thread ids), to
 # measure what a lower priority gives (docs/BENCHMARKS.md).
@@ -139,6 +144,15 @@ mirror_nice() {
 	done
 	return 0
 }
+# servers_nice N: the servers' CPU priority, their session's and threads'.
+servers_nice() {
+	for p in $PIDS; do
+		echo "$1" >/proc/"$p"/autogroup 2>/dev/null || true
+		for t in /proc/"$p"/task/*; do renice -n "$1" -p "${t##*/}" >/dev/null; done
+	done
+	return 0
+}
+far="" far_d="" far_m="" far_s=""
 on=""
 off=""
 on_d=""
@@ -158,6 +172,10 @@ while [ $i -lt "$ROUNDS" ]; do
 		mirror_nice 0
 		caught_up
 	fi
+	servers_nice 19
+	round far
+	servers_nice 0
+	caught_up
 	setfattr -n user.logfs.mirror -v "" "$M/bench"
 	round off
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
@@ -174,8 +192,13 @@ fi
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "producer_appends_per_s_mirror_on_servers_nice_19 $(med "$far")"
+echo "producer_on_servers_nice_19_over_off $(echo "$(med "$far") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "# rounds off: $off / on: $on / on, servers at nice 19: $far"
 echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
 echo "mirror_threads_cpu_us_per_record_mirror_on $(med "$on_m")"
 echo "servers_cpu_us_per_record_mirror_on $(med "$on_s")"
+echo "daemon_cpu_us_per_record_mirror_on_servers_nice_19 $(med "$far_d")"
+echo "mirror_threads_cpu_us_per_record_mirror_on_servers_nice_19 $(med "$far_m")"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -55,27 +55,62 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
 	done
 fi
 
+# Integration suites run JOBS at a time (LFS_TEST_JOBS, default one more
+# than the CPUs: most suites spend their time waiting on daemons, servers
+# and timeouts, not computing). Results are printed in the order the suites
+# were started, each as it is known.
+JOBS=${LFS_TEST_JOBS:-$(($(nproc) + 1))}
+
+# report_suite KIND NAME LOG RCFILE: counts one suite's ok/not ok lines.
+report_suite()
+{
+	if [ -f "$4" ]; then
+		read -r rc secs <"$4"
+	else
+		rc=255 secs=0
+		echo "not ok - $2 ran to its end (it left no exit status)" >>"$3"
+	fi
+	ok=$(grep -c '^ok - ' "$3")
+	bad=$(grep -c '^not ok - ' "$3")
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	if [ "$bad" -ne 0 ]; then
+		if [ "$1" = user ]; then failures="$failures user:$2"; else failures="$failures $2"; fi
+		echo "FAIL $1 $2 ($ok passed, $bad failed, exit $rc, ${secs} s)"
+		sed 's/^/    /' "$3" | tail -n 60
+	else
+		echo "pass $1 $2 ($ok, ${secs} s)"
+	fi
+}
+
+# await_suites KIND PREFIX PID NAME...: reports each suite once its status
+# file appears, or once PID (the pool) has gone without leaving it.
+await_suites()
+{
+	_kind=$1 _prefix=$2 _pid=$3
+	shift 3
+	for _name in "$@"; do
+		_rc="$LOGDIR/$_prefix$_name.rc"
+		while [ ! -f "$_rc" ] && kill -0 "$_pid" 2>/dev/null; do sleep 0.2; done
+		touch "$LOGDIR/$_prefix$_name.log"
+		report_suite "$_kind" "$_name" "$LOGDIR/$_prefix$_name.log" "$_rc"
+	done
+	wait "$_pid"
+}
+
 if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
+	names=""
 	for t in tests/integration/*.sh; do
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .sh)
-		wanted "$name" || continue
-		log="$LOGDIR/$name.log"
-		timeout 600 sh "$t" >"$log" 2>&1
-		rc=$?
-		ok=$(grep -c '^ok - ' "$log")
-		bad=$(grep -c '^not ok - ' "$log")
-		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
-		passed=$((passed + ok))
-		failed=$((failed + bad))
-		if [ "$bad" -ne 0 ]; then
-			failures="$failures $name"
-			echo "FAIL integration $name ($ok passed, $bad failed, exit $rc)"
-			sed 's/^/    /' "$log" | tail -n 60
-		else
-			echo "pass integration $name ($ok)"
-		fi
+		wanted "$name" && names="$names $name"
 	done
+	if [ -n "$names" ]; then
+		sh tests/lib/pool.sh "$JOBS" "$LOGDIR" "" \
+			'timeout 600 sh tests/integration/$1.sh' $names &
+		await_suites integration "" $! $names
+	fi
 fi
 
 # The suites marked "# unprivileged: yes" once more as an ordinary user
@@ -93,30 +128,14 @@ if [ "$WHAT" = all ] || [ "$WHAT" = user ]; then
 	elif [ "$(id -u)" -ne 0 ]; then
 		echo "skip user suites:$names (only root can run them as another user)"
 	else
-		sh tests/lib/as_user.sh "$BUILD" "$LOGDIR" $names >"$LOGDIR/user.setup" 2>&1
+		sh tests/lib/as_user.sh "$BUILD" "$LOGDIR" "$JOBS" $names >"$LOGDIR/user.setup" 2>&1 &
+		await_suites user user. $! $names
 		if grep -q '^not ok - ' "$LOGDIR/user.setup"; then
 			failed=$((failed + 1))
 			failures="$failures user-setup"
 			echo "FAIL user setup"
 			sed 's/^/    /' "$LOGDIR/user.setup"
 		fi
-		for name in $names; do
-			log="$LOGDIR/user.$name.log"
-			[ -f "$LOGDIR/user.$name.rc" ] || continue
-			rc=$(cat "$LOGDIR/user.$name.rc")
-			ok=$(grep -c '^ok - ' "$log")
-			bad=$(grep -c '^not ok - ' "$log")
-			if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
-			passed=$((passed + ok))
-			failed=$((failed + bad))
-			if [ "$bad" -ne 0 ]; then
-				failures="$failures user:$name"
-				echo "FAIL user $name ($ok passed, $bad failed, exit $rc)"
-				sed 's/^/    /' "$log" | tail -n 60
-			else
-				echo "pass user $name ($ok)"
-			fi
-		done
 	fi
 fi
 

@@ -1,18 +1,20 @@
 #!/bin/sh
 # Runs integration suites as an ordinary user: tests/run.sh's user phase.
-#   tests/lib/as_user.sh BUILD LOGDIR NAME...
+#   tests/lib/as_user.sh BUILD LOGDIR JOBS NAME...
 # Run as root. Makes the user logfs-test if there is none, copies the
 # programs and the test scripts where that user can read them (the checkout
 # may sit under a directory closed to others), lets the user open /dev/fuse
 # for the run where it is closed to others (its mode is put back after,
 # under a lock so that concurrent runs do not put back each other's), and
-# runs each tests/integration/NAME.sh as the user, its output in
-# LOGDIR/user.NAME.log. Problems of the setup itself are "not ok" lines on
+# runs each tests/integration/NAME.sh as the user, JOBS at a time
+# (tests/lib/pool.sh), its output in LOGDIR/user.NAME.log and its exit
+# status in LOGDIR/user.NAME.rc. Problems of the setup itself are "not ok" lines on
 # stdout.
 set -u
 BUILD=$1
 LOGDIR=$2
-shift 2
+JOBS=$3
+shift 3
 USER_NAME=logfs-test
 LOCK=/run/lock/logfs-test-dev-fuse.lock
 
@@ -43,13 +45,11 @@ cp "$BUILD/logfs" "$BUILD/mkfs.logfs" "$BUILD/fsck.logfs" "$U/build/" &&
 
 run_all()
 {
-	for name in "$@"; do
-		# The user's own TMPDIR: /tmp is shared, the user's files are not.
-		runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-			HOME=/nonexistent TMPDIR=/tmp LFS_BUILD="$U/build" LFS_SRC="$U/src" \
-			timeout 600 sh "$U/src/tests/integration/$name.sh" >"$LOGDIR/user.$name.log" 2>&1
-		echo "$?" >"$LOGDIR/user.$name.rc"
-	done
+	# The user's own TMPDIR: /tmp is shared, the user's files are not.
+	sh "$(dirname "$0")/pool.sh" "$JOBS" "$LOGDIR" user. \
+		"runuser -u $USER_NAME -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+		HOME=/nonexistent TMPDIR=/tmp LFS_BUILD=$U/build LFS_SRC=$U/src \
+		timeout 600 sh $U/src/tests/integration/\$1.sh" "$@"
 }
 
 exec 9>"$LOCK" || exit 1
