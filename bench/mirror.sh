@@ -12,11 +12,14 @@
 #     mirror caught up), and the CPU time the daemon, its mirror threads
 #     (named lfs-mirror, libnats' among them) and the servers spend per
 #     record.
-# The producer rounds alternate three ways: mirror off, mirror on, and
-# mirror on with the servers at the lowest CPU priority (autogroup nice 19
-# and nice 19 on each of their threads), standing in for a cluster on other
-# machines: on this one the three servers' CPU per record is several times
-# the daemon's, and at equal priority it comes out of the producer's CPUs.
+# The producer rounds alternate four ways: mirror off, mirror on, mirror
+# on with the servers at the lowest CPU priority (autogroup nice 19 and
+# nice 19 on each of their threads), standing in for a cluster on other
+# machines (on this one the three servers' CPU per record is several times
+# the daemon's, and at equal priority it comes out of the producer's
+# CPUs), and, as a control, mirror off beside one busy loop at that lowest
+# priority in a session of its own: what any other work on the machine,
+# however low its priority, costs a producer that waits for each write.
 # MIRROR_NICE=N: the producer rounds also alternate with rounds where the
 # mirror's threads run at nice N (set from here on their thread ids), to
 # measure what a lower priority gives (docs/BENCHMARKS.md).
@@ -37,6 +40,7 @@ W=$(mktemp -d "${TMPDIR:-/var/tmp}/lfs-mirror-bench.XXXXXX")
 M=$W/mnt
 PIDS=""
 DPID=""
+BURNER=""
 cleanup()
 {
 	fusermount3 -u "$M" 2>/dev/null || true
@@ -47,7 +51,7 @@ cleanup()
 		sleep 0.1
 		n=$((n + 1))
 	done
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS $BURNER; do kill "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$W"
 }
@@ -153,6 +157,8 @@ servers_nice() {
 	return 0
 }
 far="" far_d="" far_m="" far_s=""
+busy="" busy_d="" busy_m="" busy_s=""
+BURNER=""
 on=""
 off=""
 on_d=""
@@ -178,6 +184,12 @@ while [ $i -lt "$ROUNDS" ]; do
 	caught_up
 	setfattr -n user.logfs.mirror -v "" "$M/bench"
 	round off
+	setsid sh -c 'echo 19 >/proc/$$/autogroup; exec nice -n 19 sh -c "while :; do :; done"' &
+	BURNER=$!
+	round busy
+	kill "$BURNER"
+	wait "$BURNER" 2>/dev/null || true
+	BURNER=""
 	setfattr -n user.logfs.mirror -v MIR "$M/bench"
 	sleep 0.5 # (the new worker's session and threads)
 	i=$((i + 1))
@@ -194,7 +206,9 @@ echo "producer_appends_per_s_mirror_on $(med "$on")"
 echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
 echo "producer_appends_per_s_mirror_on_servers_nice_19 $(med "$far")"
 echo "producer_on_servers_nice_19_over_off $(echo "$(med "$far") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
-echo "# rounds off: $off / on: $on / on, servers at nice 19: $far"
+echo "producer_appends_per_s_mirror_off_beside_a_nice_19_busy_loop $(med "$busy")"
+echo "producer_off_beside_busy_loop_over_off $(echo "$(med "$busy") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "# rounds off: $off / on: $on / on, servers at nice 19: $far / off beside a busy loop: $busy"
 echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
 echo "mirror_threads_cpu_us_per_record_mirror_on $(med "$on_m")"
