@@ -281,6 +281,12 @@ lfs_mount()
 		fi
 		sleep 0.05
 	done
+	# The mount shows in mountinfo as soon as mount(2) returns, before the
+	# daemon has answered the kernel's INIT: a first request waits for
+	# that answer, so that what the daemon says at INIT (how it reads
+	# sealed segments) is in DERR when this returns. (A mount closed to
+	# the caller answers EACCES without waiting: nothing to wait for then.)
+	stat "$_mnt" >/dev/null 2>&1 || true
 	return 0
 }
 
