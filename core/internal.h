@@ -60,7 +60,7 @@
  * only, holding none of the volume's, and passes over a topic in use; the
  * one that unmaps idle segments (maps.c) try-locks segment->mu with map_mu
  * released.
- * The mirror (mirror/mirror.c) holds mirror->mu (its worker list) over
+ * The mirror (mirror/mirror.c, session.c) holds mirror->mu (its worker list) over
  * worker->mu, and calls into the core with neither held, except
  * lfs_topic_set_retention_floor (an atomic store) under worker->mu. The
  * segment_gone callback (lfs_open_opts) runs with a topic's segs_lock held
