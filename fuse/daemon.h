@@ -119,6 +119,33 @@ int cursor_xattr_names(char *buf, size_t cap);
 int cursor_xattr_set(const struct daemon *d, struct node *n, const char *key, const char *value);
 int cursor_xattr_remove(const struct daemon *d, struct node *n, const char *key);
 
+/* A sealed segment's name: 20 digits and ".log". */
+#define SEG_NAME_LEN 24
+
+/* ops.c: what dirops.c shares with the file requests. */
+/* Waits (2 s at most) while every open file of t is one its opener has
+ * closed; true when none is left open. */
+bool ops_wait_closing(lfs_topic *t);
+/* Replies to a lookup-like request with n's entry and attributes. */
+void ops_reply_entry(fuse_req_t req, struct node *n);
+/* The node of ino (a reference), or NULL after replying ESTALE (no such
+ * node) or ENOENT (its topic was deleted). */
+struct node *ops_node_or_reply(fuse_req_t req, fuse_ino_t ino);
+
+/* dirops.c: requests on directories. */
+void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	       const char *newname, unsigned int flags);
+
 /* xattr.c */
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
