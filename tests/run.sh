@@ -65,9 +65,9 @@ JOBS=${LFS_TEST_JOBS:-$(($(nproc) + 1))}
 report_suite()
 {
 	if [ -f "$4" ]; then
-		read -r rc secs <"$4"
+		read -r rc secs cpu <"$4"
 	else
-		rc=255 secs=0
+		rc=255 secs=0 cpu=0
 		echo "not ok - $2 ran to its end (it left no exit status)" >>"$3"
 	fi
 	ok=$(grep -c '^ok - ' "$3")
@@ -77,10 +77,10 @@ report_suite()
 	failed=$((failed + bad))
 	if [ "$bad" -ne 0 ]; then
 		if [ "$1" = user ]; then failures="$failures user:$2"; else failures="$failures $2"; fi
-		echo "FAIL $1 $2 ($ok passed, $bad failed, exit $rc, ${secs} s)"
+		echo "FAIL $1 $2 ($ok passed, $bad failed, exit $rc, ${secs} s, CPU ${cpu:-0} s)"
 		sed 's/^/    /' "$3" | tail -n 60
 	else
-		echo "pass $1 $2 ($ok, ${secs} s)"
+		echo "pass $1 $2 ($ok, ${secs} s, CPU ${cpu:-0} s)"
 	fi
 }
 
