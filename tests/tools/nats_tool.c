@@ -19,22 +19,29 @@
  * PREFIX + Logfs-Offset, offsets are consecutive (each record exactly once,
  * in order), Logfs-Time is RFC 3339 UTC with nanoseconds, and no other
  * headers than those and Nats-Expected-Last-Sequence are present.
- * Exit 2 for operational errors.
+ * Exit 2 for operational errors (a server that answers "temporarily
+ * unavailable" is asked again for up to 30 s first).
  */
 #include <nats/nats.h>
 
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The status alone says only "Error" for a JetStream API error: the
+ * library's last error holds the server's description and code. */
 static int die(const char *what, natsStatus s)
 {
-	fprintf(stderr, "nats_tool: %s: %s\n", what, natsStatus_GetText(s));
+	natsStatus last = NATS_OK;
+	const char *text = nats_GetLastError(&last);
+	fprintf(stderr, "nats_tool: %s: %s (%s)\n", what, natsStatus_GetText(s),
+		text && *text ? text : "no detail");
 	return 2;
 }
 
@@ -208,6 +215,21 @@ int main(int argc, char **argv)
 	return 2;
 }
 
+/* JSClusterNotAvailErr, "JetStream system temporarily unavailable": the
+ * server answers so while the stream's group has no leader it knows of,
+ * which happens for a moment after one of its servers was stopped and
+ * resumes (mirror_deadline). The server asks the client to come back, so
+ * the dump does, for up to 30 s; every other error ends it at once.
+ * ask_again: true (after a pause) when the answer S, JERR asks for that and
+ * *TRIES has not run out. */
+static bool ask_again(natsStatus s, jsErrCode jerr, int *tries)
+{
+	if (s != NATS_ERR || jerr != JSClusterNotAvailErr || ++*tries > 300)
+		return false;
+	usleep(100 * 1000);
+	return true;
+}
+
 static int dump(int argc, char **argv)
 {
 	const char *prefix = argc == 5 ? argv[4] : NULL;
@@ -219,7 +241,12 @@ static int dump(int argc, char **argv)
 	int rc = connect_js(argv[1], &nc, &js);
 	if (rc)
 		return rc;
-	if ((s = js_GetStreamInfo(&si, js, argv[2], NULL, &jerr)) != NATS_OK)
+	int tries = 0;
+	do {
+		jerr = 0;
+		s = js_GetStreamInfo(&si, js, argv[2], NULL, &jerr);
+	} while (ask_again(s, jerr, &tries));
+	if (s != NATS_OK)
 		return die("stream info", s);
 	FILE *out = fopen(argv[3], "wb");
 	if (!out) {
@@ -231,12 +258,19 @@ static int dump(int argc, char **argv)
 	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq && !bad;
 	     seq++) {
 		natsMsg *m = NULL;
-		jerr = 0;
-		s = js_GetMsg(&m, js, argv[2], seq, NULL, &jerr);
+		int tries = 0;
+		do {
+			jerr = 0;
+			s = js_GetMsg(&m, js, argv[2], seq, NULL, &jerr);
+		} while (ask_again(s, jerr, &tries));
 		if (s == NATS_NOT_FOUND)
 			continue; /* deleted */
-		if (s != NATS_OK)
+		if (s != NATS_OK) {
+			fprintf(stderr, "nats_tool: message %" PRIu64 " of %" PRIu64 "..%" PRIu64
+					": JetStream error code %d\n",
+				seq, si->State.FirstSeq, si->State.LastSeq, (int)jerr);
 			return die("get message", s);
+		}
 		const char *id = "", *off = "", *when = "";
 		natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
 		natsMsgHeader_Get(m, "Logfs-Offset", &off);
