@@ -20,6 +20,8 @@
 # CPUs), and, as a control, mirror off beside one busy loop at that lowest
 # priority in a session of its own: what any other work on the machine,
 # however low its priority, costs a producer that waits for each write.
+# MIRROR_IDLE=1: they also alternate with rounds where the servers' threads,
+# then the servers' and the mirror's, run under SCHED_IDLE.
 # MIRROR_NICE=N: the producer rounds also alternate with rounds where the
 # mirror's threads run at nice N (set from here on their thread ids), to
 # measure what a lower priority gives (docs/BENCHMARKS.md).
@@ -152,6 +154,19 @@ mirror_nice() {
 	done
 	return 0
 }
+# idle_policy other|idle [mirror]: the scheduling policy of the servers'
+# threads, and with "mirror" of the mirror's too (SCHED_IDLE: a waking
+# thread of any other policy preempts them at once, where nice 19 only
+# lowers their share).
+idle_policy() {
+	_m=""
+	[ "${2:-}" != mirror ] || _m=$(for t in /proc/"$DPID"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = lfs-mirror ] && echo "${t##*/}"; done; true)
+	for t in $(for p in $PIDS; do ls /proc/"$p"/task; done) $_m; do
+		if [ "$1" = idle ]; then chrt -i -p 0 "$t"; else chrt -o -p 0 "$t"; fi
+	done
+	return 0
+}
 # servers_nice N: the servers' CPU priority, their session's and threads'.
 servers_nice() {
 	for p in $PIDS; do
@@ -172,6 +187,8 @@ off_d=""
 off_s=""
 off_m=""
 nice_r="" nice_r_d="" nice_r_m="" nice_r_s=""
+idle_s="" idle_s_d="" idle_s_m="" idle_s_s=""
+idle_r="" idle_r_d="" idle_r_m="" idle_r_s=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	caught_up
@@ -180,6 +197,16 @@ while [ $i -lt "$ROUNDS" ]; do
 		mirror_nice "$MIRROR_NICE"
 		round nice_r
 		mirror_nice 0
+		caught_up
+	fi
+	if [ -n "${MIRROR_IDLE:-}" ]; then
+		idle_policy idle
+		round idle_s
+		idle_policy other
+		caught_up
+		idle_policy idle mirror
+		round idle_r
+		idle_policy other mirror
 		caught_up
 	fi
 	servers_nice 19
@@ -204,6 +231,15 @@ if [ -n "${MIRROR_NICE:-}" ]; then
 	echo "daemon_cpu_us_per_record_mirror_on_nice $(med "$nice_r_d")"
 	echo "servers_cpu_us_per_record_mirror_on_nice $(med "$nice_r_s")"
 	echo "# rounds on: $on / nice: $nice_r / off: $off"
+fi
+if [ -n "${MIRROR_IDLE:-}" ]; then
+	echo "producer_appends_per_s_mirror_on_servers_sched_idle $(med "$idle_s")"
+	echo "producer_on_servers_sched_idle_over_off $(echo "$(med "$idle_s") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+	echo "producer_appends_per_s_mirror_on_servers_and_mirror_sched_idle $(med "$idle_r")"
+	echo "producer_on_servers_and_mirror_sched_idle_over_off $(echo "$(med "$idle_r") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+	echo "daemon_cpu_us_per_record_mirror_on_servers_sched_idle $(med "$idle_s_d")"
+	echo "daemon_cpu_us_per_record_mirror_on_servers_and_mirror_sched_idle $(med "$idle_r_d")"
+	echo "# rounds on: $on / servers sched_idle: $idle_s / servers and mirror sched_idle: $idle_r / off: $off"
 fi
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
