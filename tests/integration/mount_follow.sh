@@ -59,6 +59,13 @@ follow_test()
 	timeout 120 tail $_opts "$M/$_name/tail" >"$T/$_name.out" 2>"$T/$_name.err" &
 	_tp=$!
 	_pids="$_pids $_tp"
+	# Appends start once tail has printed what was there before it: with
+	# retention, records appended before tail opened the file may be gone
+	# before it does (a slow start on a loaded machine), and what is
+	# tested is a follower's, not a late reader's.
+	_pre=$(wc -c <"$T/$_name.pre")
+	wait_for 60 sh -c "[ \$(wc -c <'$T/$_name.out') -ge $_pre ]" ||
+		note "$_name: tail printed $(wc -c <"$T/$_name.out") of the $_pre bytes there before it"
 	seq -f 'rec %015g' 401 8400 >"$T/$_name.more"
 	append_slowly "$T/$_name.more" "$M/$_name/tail" 10
 	cat "$T/$_name.pre" "$T/$_name.more" >"$T/$_name.want"
