@@ -94,7 +94,11 @@ nats_start $other 3
 check "the killed server is back" nats_wait $other 60
 check "after a server's kill -9: exactly once, in order" exact
 
-leader=$(nats_node_of "$("$NATSTOOL" leader "$(nats_url $other)" S)")
+# (a server just back may not know the stream's leader yet)
+wait_for 60 sh -c "\"$NATSTOOL\" leader \"$(nats_url $other)\" S >\"$T/leader\" 2>/dev/null" ||
+	note "node $other names no leader of S after 60 s"
+leader=$(nats_node_of "$(cat "$T/leader")")
+check "a leader of S is known" test -n "$leader"
 note "killing the stream leader, node $leader"
 appender 200000 2000
 sleep 0.2

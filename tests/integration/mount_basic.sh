@@ -155,11 +155,11 @@ echo "after sighup" >>"$M/d1/tail"
 check "SIGHUP: the mount keeps working" eq "$(tail -n 1 "$M/d1/tail")" "after sighup"
 
 # SIGTERM while a producer holds an unterminated line: flushed at unmount.
-"$LFSIO" open 0 wa "$M/d1/tail" write 0 'still open' sleep 60000 2>/dev/null &
+# (the file $T/held says write(2) has returned: the daemon holds the line)
+"$LFSIO" open 0 wa "$M/d1/tail" write 0 'still open' sh "touch '$T/held'" sleep 60000 2>/dev/null &
 hp=$!
 _pids="$_pids $hp"
-wait_for 10 sh -c "grep -q 'still open' /proc/$hp/cmdline && [ -e /proc/$hp/fd/3 ]"
-sleep 0.3
+wait_for 30 test -e "$T/held" || note "lfsio did not get past its write in 30 s"
 kill -TERM "$DPID"
 check "SIGTERM with a producer handle open: the daemon exits" wait_gone "$DPID" 20
 wait "$DPID"
@@ -185,7 +185,9 @@ fi
 t0=$(date +%s%N)
 "$LFS_BUILD/fsck.logfs" -p "$V" >/dev/null 2>&1
 t1=$(date +%s%N)
-check "fsck.logfs -p refuses a mounted volume at once (under 2 s)" test $(( (t1 - t0) / 1000000 )) -lt 2000
+# (under 4 s: well short of the 5 s it waits for a volume being released,
+# with room for a loaded machine's exec and an ASan build's start)
+check "fsck.logfs -p refuses a mounted volume at once (under 4 s)" test $(( (t1 - t0) / 1000000 )) -lt 4000
 check "the mounted volume is intact after the refusals" eq "$(tail -n 1 "$M/d1/tail")" "still open"
 
 # Without allow_other only the mounting user can use the mount.

@@ -22,6 +22,11 @@ for sync in never always; do
 		bg "$LFSREC" write "$M/k$round/tail" "$w" 1000000 -b 5 -l 10:120 -a "$T/ack$round.$w"
 		ws="$ws $BGPID"
 	done
+	# The kill lands in the middle of appending: each writer has had a
+	# write acknowledged (a slow start on a loaded machine is not a kill
+	# before the first append), and then 1.5 s more of appends.
+	wait_for 60 sh -c "for w in 0 1 2 3; do test -s '$T/ack$round.'\$w || exit 1; done" ||
+		note "sync=$sync: not every writer had an acknowledged write after 60 s"
 	sleep 1.5
 	kill -9 "$DPID"
 	for p in $ws; do wait "$p"; done

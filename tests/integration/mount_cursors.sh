@@ -170,7 +170,7 @@ while [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-wait_for 10 sh -c "[ \$(wc -l <'$T/followed') -ge 10000 ]"
+wait_for 60 sh -c "[ \$(wc -l <'$T/followed') -ge 10000 ]"
 kill -9 "$DPID"
 crash "$M"
 stop "$TPID"
@@ -196,6 +196,8 @@ while [ $i -lt 60 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
+# (a tail that started late has printed nothing yet: the kill waits for it)
+wait_for 30 test -s "$T/followed" || note "the follower printed nothing in 30 s"
 kill -9 "$DPID"
 crash "$M"
 stop "$TPID"

@@ -89,7 +89,9 @@ seq 1 100 >>"$M/ten/tail"
 timeout 60 tail -s 0.1 -f "$M/ten/tail" >"$T/ten.out" 2>&1 &
 tp=$!
 _pids="$_pids $tp"
-sleep 0.5
+# (appended before tail has read the end, 101..150 would be in its last 10)
+wait_for 30 sh -c "tail -n 1 '$T/ten.out' | grep -qx 100" ||
+	note "ten: before the append tail printed '$(cat "$T/ten.out")'"
 seq 101 150 >>"$M/ten/tail"
 wait_for 30 sh -c "tail -n 1 '$T/ten.out' | grep -qx 150"
 stop "$tp"
