@@ -88,13 +88,16 @@ caught_up() {
 med() { echo $1 | tr ' ' '\n' | median; }
 
 # Throughput, in alternating rounds: the reference (a plain async
-# publisher, N messages into a new stream), then the mirror catching up on
-# N records appended while it was off (into its one stream).
+# publisher, N messages with new ids into its one stream), then the mirror
+# catching up on N records appended while it was off (into its one
+# stream): both streams hold the earlier rounds' messages, and their ids
+# are within the deduplication window.
 ref="" ref_c="" ref_s="" mir="" mir_d="" mir_m="" mir_s=""
 i=0
 while [ $i -lt "$ROUNDS" ] || [ $i -eq 0 ]; do
 	s0=$(cpu_ms $PIDS)
-	r=$(/usr/bin/time -f "%U %S" -o "$W/pubtime" "$B/bench/mirror_pub" "$URL" "REF$i" "ref$i.x" 3 "$N" 100)
+	r=$(MIRROR_PUB_FIRST=$((i * N)) /usr/bin/time -f "%U %S" -o "$W/pubtime" \
+		"$B/bench/mirror_pub" "$URL" REF ref.x 3 "$N" 100)
 	s1=$(cpu_ms $PIDS)
 	ref="$ref $r"
 	ref_s="$ref_s $(echo "$s0 $s1 $N" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / $3 }')"
