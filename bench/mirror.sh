@@ -22,6 +22,8 @@
 # however low its priority, costs a producer that waits for each write.
 # MIRROR_IDLE=1: they also alternate with rounds where the servers' threads,
 # then the servers' and the mirror's, run under SCHED_IDLE.
+# MIRROR_PIN=1: and with rounds, mirror on and off, where the servers run on
+# CPU 1 and the daemon and the producer on CPU 0 (a cluster elsewhere).
 # MIRROR_NICE=N: the producer rounds also alternate with rounds where the
 # mirror's threads run at nice N (set from here on their thread ids), to
 # measure what a lower priority gives (docs/BENCHMARKS.md).
@@ -135,15 +137,15 @@ echo "ack_latency_us_p99 $2"
 # what bounds the ratio on a machine that runs them all.
 # round VAR: one producer run; appends its rate to VAR, and the daemon's,
 # its mirror threads' and the servers' CPU microseconds per record to
-# VAR_d, VAR_m and VAR_s. An on round's figures include the mirror's
+# VAR_d, VAR_m and VAR_s. An on (and pin_on) round's figures include the mirror's
 # catching up after the producer stops; the others' do not (off and busy
 # have the mirror off; far's servers are still at nice 19, where they may
 # not catch up at all on a loaded machine: far catches up after its
 # figures, at normal priority).
 round() {
 	d0=$(cpu_ms "$DPID") s0=$(cpu_ms $PIDS) m0=$(mirror_cpu_ms)
-	r=$("$B/bench/mirror_lat" -p "$M/bench" 3)
-	[ "$1" != on ] || caught_up
+	r=$($PRODUCER_CPU "$B/bench/mirror_lat" -p "$M/bench" 3)
+	[ "$1" != on ] && [ "$1" != pin_on ] || caught_up
 	d1=$(cpu_ms "$DPID") s1=$(cpu_ms $PIDS) m1=$(mirror_cpu_ms)
 	eval "$1=\"\$$1 $r\""
 	eval "$1_m=\"\$$1_m $(echo "$m0 $m1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
@@ -170,6 +172,22 @@ idle_policy() {
 	done
 	return 0
 }
+# pin on|off: with on, the servers' threads run on CPU 1 only and the
+# daemon's and the producer's on CPU 0 only (PRODUCER_CPU), as if the
+# cluster ran on another machine and the producer's had one CPU; off lets
+# every thread run anywhere again.
+PRODUCER_CPU=""
+pin() {
+	_all=0-$(($(nproc) - 1))
+	if [ "$1" = on ]; then
+		for p in $PIDS; do taskset -a -p -c 1 "$p" >/dev/null; done
+		taskset -a -p -c 0 "$DPID" >/dev/null
+		PRODUCER_CPU="taskset -c 0"
+	else
+		for p in $PIDS "$DPID"; do taskset -a -p -c "$_all" "$p" >/dev/null; done
+		PRODUCER_CPU=""
+	fi
+}
 # servers_nice N: the servers' CPU priority, their session's and threads'.
 servers_nice() {
 	for p in $PIDS; do
@@ -191,6 +209,8 @@ off_s=""
 off_m=""
 nice_r="" nice_r_d="" nice_r_m="" nice_r_s=""
 idle_s="" idle_s_d="" idle_s_m="" idle_s_s=""
+pin_on="" pin_on_d="" pin_on_m="" pin_on_s=""
+pin_off="" pin_off_d="" pin_off_m="" pin_off_s=""
 idle_r="" idle_r_d="" idle_r_m="" idle_r_s=""
 i=0
 while [ $i -lt "$ROUNDS" ]; do
@@ -210,6 +230,19 @@ while [ $i -lt "$ROUNDS" ]; do
 		idle_policy idle mirror
 		round idle_r
 		idle_policy other mirror
+		caught_up
+	fi
+	if [ -n "${MIRROR_PIN:-}" ]; then
+		pin on
+		round pin_on
+		pin off
+		caught_up
+		setfattr -n user.logfs.mirror -v "" "$M/bench"
+		pin on
+		round pin_off
+		pin off
+		setfattr -n user.logfs.mirror -v MIR "$M/bench"
+		sleep 0.5
 		caught_up
 	fi
 	servers_nice 19
@@ -243,6 +276,15 @@ if [ -n "${MIRROR_IDLE:-}" ]; then
 	echo "daemon_cpu_us_per_record_mirror_on_servers_sched_idle $(med "$idle_s_d")"
 	echo "daemon_cpu_us_per_record_mirror_on_servers_and_mirror_sched_idle $(med "$idle_r_d")"
 	echo "# rounds on: $on / servers sched_idle: $idle_s / servers and mirror sched_idle: $idle_r / off: $off"
+fi
+if [ -n "${MIRROR_PIN:-}" ]; then
+	echo "producer_appends_per_s_pinned_mirror_off $(med "$pin_off")"
+	echo "producer_appends_per_s_pinned_mirror_on $(med "$pin_on")"
+	echo "producer_pinned_on_over_off $(echo "$(med "$pin_on") $(med "$pin_off")" | awk '{ printf "%.2f", $1 / $2 }')"
+	echo "daemon_cpu_us_per_record_pinned_mirror_off $(med "$pin_off_d")"
+	echo "daemon_cpu_us_per_record_pinned_mirror_on $(med "$pin_on_d")"
+	echo "mirror_threads_cpu_us_per_record_pinned_mirror_on $(med "$pin_on_m")"
+	echo "# rounds pinned, on: $pin_on / pinned, off: $pin_off"
 fi
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"

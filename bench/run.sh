@@ -864,7 +864,7 @@ if want mirror; then
 	section "mirror into NATS JetStream (bench/mirror.sh)"
 	if command -v nats-server >/dev/null && [ -x "$B/mirror_pub" ] && [ -x "$B/mirror_lat" ] &&
 		[ -x "$BUILD/tests/tools/nats_tool" ]; then
-		MIRROR_IDLE=1 sh "$ROOT/bench/mirror.sh" "$BUILD" "$MIR_N" "$MIR_ROUNDS" >"$OUT/mirror.out" 2>>"$LOG" ||
+		MIRROR_IDLE=1 MIRROR_PIN=1 sh "$ROOT/bench/mirror.sh" "$BUILD" "$MIR_N" "$MIR_ROUNDS" >"$OUT/mirror.out" 2>>"$LOG" ||
 			echo "bench: bench/mirror.sh failed (see $LOG)" >&2
 		mval() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/mirror.out" | tail -n 1; }
 		record mirror throughput_100B reference_publisher "$MIR_N" msg/s "$(mval reference_publisher_msgs_per_s)"
@@ -886,6 +886,9 @@ if want mirror; then
 		record mirror producer_appends ratio_servers_sched_idle 1 x "$(mval producer_on_servers_sched_idle_over_off)"
 		record mirror producer_appends mirror_on_servers_and_mirror_sched_idle 1 rec/s "$(mval producer_appends_per_s_mirror_on_servers_and_mirror_sched_idle)"
 		record mirror producer_appends ratio_servers_and_mirror_sched_idle 1 x "$(mval producer_on_servers_and_mirror_sched_idle_over_off)"
+		record mirror producer_appends pinned_mirror_off 1 rec/s "$(mval producer_appends_per_s_pinned_mirror_off)"
+		record mirror producer_appends pinned_mirror_on 1 rec/s "$(mval producer_appends_per_s_pinned_mirror_on)"
+		record mirror producer_appends ratio_pinned 1 x "$(mval producer_pinned_on_over_off)"
 		record mirror producer_appends mirror_off_beside_busy_loop 1 rec/s "$(mval producer_appends_per_s_mirror_off_beside_a_nice_19_busy_loop)"
 		record mirror producer_appends ratio_beside_busy_loop 1 x "$(mval producer_off_beside_busy_loop_over_off)"
 		record mirror cpu_per_record daemon_mirror_off 1 us "$(mval daemon_cpu_us_per_record_mirror_off)"
