@@ -88,6 +88,7 @@ caught_up() {
 	done
 }
 med() { echo $1 | tr ' ' '\n' | median; }
+over() { echo "$(med "$1") $(med "$2")" | awk '{ printf "%.2f", $1 / $2 }'; } # A's median over B's
 
 # Throughput, in alternating rounds: the reference (a plain async
 # publisher, N messages with new ids into its one stream), then the mirror
@@ -123,7 +124,7 @@ echo "mirror_daemon_cpu_us_per_msg $(med "$mir_d")"
 echo "mirror_threads_cpu_us_per_msg $(med "$mir_m")"
 echo "mirror_servers_cpu_us_per_msg $(med "$mir_s")"
 echo "# rounds reference: $ref / mirror: $mir"
-echo "mirror_over_reference $(echo "$(med "$mir") $(med "$ref")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "mirror_over_reference $(over "$mir" "$ref")"
 
 # Append -> acknowledgement latency.
 set -- $("$B/bench/mirror_lat" -l "$M/bench" 2000)
@@ -261,38 +262,36 @@ while [ $i -lt "$ROUNDS" ]; do
 	sleep 0.5 # (the new worker's session and threads)
 	i=$((i + 1))
 done
+# summary LABEL VAR BASE: for the rounds in VAR, the producer's appends per
+# second, their ratio to BASE's, and the daemon's, its mirror threads' and
+# the servers' CPU per record (medians).
+summary() {
+	eval "_v=\$$2 _b=\$$3 _d=\$$2_d _m=\$$2_m _s=\$$2_s"
+	echo "producer_appends_per_s_$1 $(med "$_v")"
+	echo "producer_$1_over_off $(over "$_v" "$_b")"
+	echo "daemon_cpu_us_per_record_$1 $(med "$_d")"
+	echo "mirror_threads_cpu_us_per_record_$1 $(med "$_m")"
+	echo "servers_cpu_us_per_record_$1 $(med "$_s")"
+	echo "# rounds $1: $_v / base: $_b"
+}
 if [ -n "${MIRROR_NICE:-}" ]; then
-	echo "producer_appends_per_s_mirror_on_nice_$MIRROR_NICE $(med "$nice_r")"
-	echo "producer_on_nice_over_off $(echo "$(med "$nice_r") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
-	echo "daemon_cpu_us_per_record_mirror_on_nice $(med "$nice_r_d")"
-	echo "servers_cpu_us_per_record_mirror_on_nice $(med "$nice_r_s")"
-	echo "# rounds on: $on / nice: $nice_r / off: $off"
+	summary "mirror_nice_$MIRROR_NICE" nice_r off
 fi
 if [ -n "${MIRROR_IDLE:-}" ]; then
-	echo "producer_appends_per_s_mirror_on_servers_sched_idle $(med "$idle_s")"
-	echo "producer_on_servers_sched_idle_over_off $(echo "$(med "$idle_s") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
-	echo "producer_appends_per_s_mirror_on_servers_and_mirror_sched_idle $(med "$idle_r")"
-	echo "producer_on_servers_and_mirror_sched_idle_over_off $(echo "$(med "$idle_r") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
-	echo "daemon_cpu_us_per_record_mirror_on_servers_sched_idle $(med "$idle_s_d")"
-	echo "daemon_cpu_us_per_record_mirror_on_servers_and_mirror_sched_idle $(med "$idle_r_d")"
-	echo "# rounds on: $on / servers sched_idle: $idle_s / servers and mirror sched_idle: $idle_r / off: $off"
+	summary servers_sched_idle idle_s off
+	summary servers_and_mirror_sched_idle idle_r off
 fi
 if [ -n "${MIRROR_PIN:-}" ]; then
-	echo "producer_appends_per_s_pinned_mirror_off $(med "$pin_off")"
-	echo "producer_appends_per_s_pinned_mirror_on $(med "$pin_on")"
-	echo "producer_pinned_on_over_off $(echo "$(med "$pin_on") $(med "$pin_off")" | awk '{ printf "%.2f", $1 / $2 }')"
-	echo "daemon_cpu_us_per_record_pinned_mirror_off $(med "$pin_off_d")"
-	echo "daemon_cpu_us_per_record_pinned_mirror_on $(med "$pin_on_d")"
-	echo "mirror_threads_cpu_us_per_record_pinned_mirror_on $(med "$pin_on_m")"
-	echo "# rounds pinned, on: $pin_on / pinned, off: $pin_off"
+	summary pinned_mirror_off pin_off pin_off
+	summary pinned_mirror_on pin_on pin_off
 fi
 echo "producer_appends_per_s_mirror_off $(med "$off")"
 echo "producer_appends_per_s_mirror_on $(med "$on")"
-echo "producer_on_over_off $(echo "$(med "$on") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "producer_on_over_off $(over "$on" "$off")"
 echo "producer_appends_per_s_mirror_on_servers_nice_19 $(med "$far")"
-echo "producer_on_servers_nice_19_over_off $(echo "$(med "$far") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "producer_on_servers_nice_19_over_off $(over "$far" "$off")"
 echo "producer_appends_per_s_mirror_off_beside_a_nice_19_busy_loop $(med "$busy")"
-echo "producer_off_beside_busy_loop_over_off $(echo "$(med "$busy") $(med "$off")" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "producer_off_beside_busy_loop_over_off $(over "$busy" "$off")"
 echo "# rounds off: $off / on: $on / on, servers at nice 19: $far / off beside a busy loop: $busy"
 echo "daemon_cpu_us_per_record_mirror_off $(med "$off_d")"
 echo "daemon_cpu_us_per_record_mirror_on $(med "$on_d")"
