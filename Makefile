@@ -72,6 +72,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a tests/unit/testutil.h
 		$(TEST_WRAP)
 # test_topics injects failures into the core's directory operations.
 $(BUILD)/tests/test_topics: TEST_WRAP := -Wl,--wrap=renameat,--wrap=mkdirat
+# test_peek_race runs another thread's check of a segment inside a read's
+# read-ahead advice.
+$(BUILD)/tests/test_peek_race: TEST_WRAP := -Wl,--wrap=madvise
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcore.a $(URING_LIBS) $(LDFLAGS)

@@ -158,6 +158,8 @@ static void verify_failed(lfs_segment *s, uint64_t offset, uint32_t count, uint6
 		s->host->name, (unsigned long long)s->base, (unsigned long long)offset, range,
 		(unsigned long long)good);
 	s->host->checksum_failed(s->host->ctx);
+	/* good_end before verify_pending (see verify_done). */
+	atomic_store(&s->good_end, good);
 	atomic_store(&s->verify_pending, false);
 }
 
@@ -166,11 +168,15 @@ static void verify_failed(lfs_segment *s, uint64_t offset, uint32_t count, uint6
 static void verify_done(lfs_segment *s, uint64_t n, uint64_t good)
 {
 	LFS_ASSERT_HELD(&s->mu);
-	if (s->verify_next == n && atomic_load(&s->verify_pending)) {
+	bool all = s->verify_next == n && atomic_load(&s->verify_pending);
+	if (all)
 		good = UINT64_MAX;
+	/* good_end first, verify_pending second: whoever reads them without
+	 * s->mu (lfs_segment_peek, lfs_segment_verify) and finds the check
+	 * over then finds its outcome. */
+	atomic_store(&s->good_end, good);
+	if (all)
 		atomic_store(&s->verify_pending, false);
-	}
-	atomic_store_explicit(&s->good_end, good, memory_order_release);
 }
 
 static void verify_upto(lfs_segment *s, uint64_t want)
@@ -312,9 +318,15 @@ ssize_t lfs_segment_peek(lfs_segment *s, uint64_t off, size_t len, const void **
 	uint64_t good = atomic_load_explicit(&s->good_end, memory_order_acquire);
 	if (atomic_load_explicit(&s->sealed, memory_order_relaxed) && s->data_maplen >= size)
 		read_ahead(s, off + len < size ? off + len : size, size);
-	if (off + len > good && atomic_load(&s->verify_pending)) {
-		verify_upto(s, off + len < size ? off + len : size);
-		good = atomic_load_explicit(&s->good_end, memory_order_acquire);
+	/* good was loaded before verify_pending: a check that another
+	 * thread (the sweep after a mount, verify-ahead, another reader)
+	 * finished in between makes it stale, so it is loaded again before a
+	 * refusal; verify_done stores good_end before it clears
+	 * verify_pending. */
+	if (off + len > good) {
+		if (atomic_load(&s->verify_pending))
+			verify_upto(s, off + len < size ? off + len : size);
+		good = atomic_load(&s->good_end);
 	}
 	if (off >= good)
 		return -EIO;
