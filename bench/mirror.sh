@@ -154,10 +154,15 @@ round() {
 	eval "$1_s=\"\$$1_s $(echo "$s0 $s1 $r" | awk '{ printf "%.1f", ($2 - $1) * 1e3 / ($3 * 3) }')\""
 }
 # mirror_nice N: sets the nice value of the mirror's threads.
-mirror_nice() {
+# mirror_tids: the thread ids of the daemon's mirror threads (lfs-mirror).
+mirror_tids() {
 	for t in /proc/"$DPID"/task/*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = lfs-mirror ] && renice -n "$1" -p "${t##*/}" >/dev/null
+		[ "$(cat "$t/comm" 2>/dev/null)" = lfs-mirror ] && echo "${t##*/}"
 	done
+	return 0
+}
+mirror_nice() {
+	for t in $(mirror_tids); do renice -n "$1" -p "$t" >/dev/null; done
 	return 0
 }
 # idle_policy other|idle [mirror]: the scheduling policy of the servers'
@@ -166,8 +171,7 @@ mirror_nice() {
 # lowers their share).
 idle_policy() {
 	_m=""
-	[ "${2:-}" != mirror ] || _m=$(for t in /proc/"$DPID"/task/*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = lfs-mirror ] && echo "${t##*/}"; done; true)
+	[ "${2:-}" != mirror ] || _m=$(mirror_tids)
 	for t in $(for p in $PIDS; do ls /proc/"$p"/task; done) $_m; do
 		if [ "$1" = idle ]; then chrt -i -p 0 "$t"; else chrt -o -p 0 "$t"; fi
 	done

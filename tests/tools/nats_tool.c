@@ -258,7 +258,7 @@ static int dump(int argc, char **argv)
 	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq && !bad;
 	     seq++) {
 		natsMsg *m = NULL;
-		int tries = 0;
+		tries = 0;
 		do {
 			jerr = 0;
 			s = js_GetMsg(&m, js, argv[2], seq, NULL, &jerr);
