@@ -207,6 +207,10 @@ static int node_stat(const struct daemon *d, struct node *n, struct handle *h, s
 		st->st_gid = d->owner_gid;
 		st->st_nlink = 2;
 		set_times(st, sb->ctime_ns);
+		/* Timeout 0 although nothing here changes while mounted: a
+		 * stat of the mount point must reach the daemon, so that a dead
+		 * mount says ENOTCONN (mountpoint.c and every monitoring tool
+		 * tell a dead mount by it). */
 		return 0;
 	case NODE_TOPIC: {
 		/* du counts each byte once (docs/DESIGN.md, "Sizes"). */
@@ -317,11 +321,16 @@ void ops_reply_entry(fuse_req_t req, struct node *n)
 	}
 	e.ino = n->ino;
 	e.attr_timeout = timeout;
-	/* Topic and segment names are stable; cursors (created and removed
-	 * at any time) are resolved anew, and so are `tail` and @names, whose
-	 * every lookup makes a new node (nodes.h). */
+	/* Topic and segment names are stable: a topic comes and goes only by
+	 * mkdir and rmdir through the mount (rename is refused), which the
+	 * kernel's dentries follow, so its name is cached as long as a sealed
+	 * segment's while its attributes (times, blocks) are asked anew.
+	 * Cursors (created and removed at any time) are resolved anew, and so
+	 * are `tail` and @names, whose every lookup makes a new node
+	 * (nodes.h). */
 	e.entry_timeout = per_open_node(n) || n->kind == NODE_CURSOR ? 0
 			  : n->kind == NODE_CURSORS			  ? 1.0
+			  : n->kind == NODE_TOPIC			  ? SEALED_TIMEOUT
 									  : timeout;
 	if (fuse_reply_entry(req, &e) != 0)
 		nodes_forget(n->ino, 1);

@@ -109,4 +109,23 @@ fi
 check "a deleted topic stays deleted; the new one has its data" eq "$(cat "$M/app/tail")" new
 lfs_umount "$M"
 
+# ---- a path walk looks a topic's name up once ----
+# A topic's name changes only by mkdir and rmdir through the mount, so the
+# kernel keeps it: 50 opens of tail make no LOOKUP of the topic after the
+# first (libfuse's -d prints every request; node 1 is the root).
+lfs_mount "$V" "$M" -d || exit 1
+for i in $(seq 50); do cat "$M/app/tail" >/dev/null; done
+lfs_umount "$M"
+check "50 opens of TOPIC/tail: at most 2 LOOKUPs in the root" \
+	test "$(grep -c 'opcode: LOOKUP ([0-9]*), nodeid: 1,' "$DERR")" -le 2
+check "... and every open reached the daemon" \
+	test "$(grep -c 'opcode: OPEN' "$DERR")" -ge 50
+lfs_mount "$V" "$M" || exit 1
+mkdir "$M/gone" && echo one >>"$M/gone/tail" && cat "$M/gone/tail" >/dev/null
+check "rmdir of a topic whose name the kernel holds" rmdir "$M/gone"
+check "... then its name is gone" test ! -e "$M/gone"
+mkdir "$M/gone" && echo two >>"$M/gone/tail"
+check "... and a new topic of that name is the new one" eq "$(cat "$M/gone/tail")" two
+lfs_umount "$M"
+
 finish
